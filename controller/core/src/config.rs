@@ -1,0 +1,308 @@
+//! The controller config: accounts and how to reach them, intervals, concurrency, rate budgets,
+//! stores, lease, metrics address and prune safety. A separate file from the documents.
+//!
+//! Every field has a default, so a local run against one account needs no config at all.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::duration::HumanDuration;
+
+/// The file name looked for next to (and above) a document directory when no config is given.
+pub const CONFIG_FILE_NAME: &str = "ecs-topology.config.yaml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ControllerConfig {
+    /// The controller's name: the value of the `ecs-topology.dev/owner` tag on everything it
+    /// creates. The same across restarts and replicas; two controllers with different names
+    /// never touch each other's objects.
+    pub name: String,
+    /// Accounts by alias. An account with no `roleArn` is reached with the controller's own
+    /// credentials (the default chain: the ECS task role in production).
+    pub accounts: BTreeMap<String, AccountConfig>,
+    /// Regions documents may use; empty allows any well-formed region.
+    pub regions: Vec<String>,
+    /// How often live AWS state is observed (one batched pass per account, region and kind).
+    pub poll_interval: HumanDuration,
+    /// How often every document is reconciled even when nothing changed.
+    pub resync_interval: HumanDuration,
+    /// How many documents are reconciled at once.
+    pub concurrency: usize,
+    /// Client-side rate budgets per API family, overriding the built-in AWS rates.
+    pub rate_budgets: BTreeMap<String, RateBudget>,
+    /// Where document status is kept.
+    pub status: StatusStoreConfig,
+    /// Leader lease, for running more than one replica; absent means a single instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease: Option<LeaseConfig>,
+    /// Address of `/metrics`, `/healthz`, `/readyz` and `/status`.
+    pub metrics_address: String,
+    /// Prune safety.
+    pub prune: PruneConfig,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        ControllerConfig {
+            name: "ecs-topology".into(),
+            accounts: BTreeMap::new(),
+            regions: Vec::new(),
+            poll_interval: HumanDuration::secs(60),
+            resync_interval: HumanDuration::secs(600),
+            concurrency: 8,
+            rate_budgets: BTreeMap::new(),
+            status: StatusStoreConfig::default(),
+            lease: None,
+            metrics_address: "127.0.0.1:9464".into(),
+            prune: PruneConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountConfig {
+    /// The 12-digit account id.
+    pub id: String,
+    /// The role to assume in the account; absent uses the controller's own credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The ExternalId the role's trust policy asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The role session name, shown in CloudTrail; defaults to the controller's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+}
+
+/// A token bucket: `burst` calls at once, `refillPerSecond` sustained.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateBudget {
+    pub burst: u32,
+    pub refill_per_second: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum StatusStoreConfig {
+    /// A local directory, one JSON file per document.
+    Directory(String),
+    /// A DynamoDB table (partition key `pk`, string) in the controller's own account.
+    DynamodbTable(String),
+}
+
+impl Default for StatusStoreConfig {
+    fn default() -> Self {
+        StatusStoreConfig::Directory(".state/status".into())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LeaseConfig {
+    /// The DynamoDB table holding the lease item (partition key `pk`, string).
+    pub dynamodb_table: String,
+    /// The lease item's name; replicas of one controller share it.
+    #[serde(default = "default_lease_name")]
+    pub name: String,
+    /// How long a lease lasts without renewal; renewed every third of it.
+    #[serde(default = "default_lease_duration")]
+    pub duration: HumanDuration,
+}
+
+fn default_lease_name() -> String {
+    "ecs-topology-leader".into()
+}
+
+fn default_lease_duration() -> HumanDuration {
+    HumanDuration::secs(30)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct PruneConfig {
+    /// The largest share of the documents (0 to 1) that may disappear in one pass and still be
+    /// pruned; more than that deletes nothing and raises an alarm.
+    pub max_fraction: f64,
+    /// Up to this many removed documents are always allowed, whatever the fraction.
+    pub always_allow: usize,
+}
+
+impl Default for PruneConfig {
+    fn default() -> Self {
+        PruneConfig {
+            max_fraction: 0.25,
+            always_allow: 2,
+        }
+    }
+}
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config {path}: {field}: {reason}")]
+    Invalid {
+        path: String,
+        field: String,
+        reason: String,
+    },
+}
+
+impl ControllerConfig {
+    /// Reads and checks a config file (YAML or JSON).
+    pub fn load(path: &Path) -> Result<ControllerConfig, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        Self::parse(&display, &text)
+    }
+
+    /// Parses and checks config text; `origin` names it in errors.
+    pub fn parse(origin: &str, text: &str) -> Result<ControllerConfig, ConfigError> {
+        let invalid = |field: String, reason: String| ConfigError::Invalid {
+            path: origin.to_owned(),
+            field,
+            reason,
+        };
+        let value: serde_json::Value = if text.trim().is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| invalid("(file)".into(), e.to_string()))?
+        };
+        let config: ControllerConfig = serde_path_to_error::deserialize(value).map_err(|e| {
+            let field = e.path().to_string();
+            invalid(field, e.into_inner().to_string())
+        })?;
+        config
+            .check()
+            .map_err(|(field, reason)| invalid(field, reason))?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), (String, String)> {
+        if self.name.is_empty() || self.name.len() > 128 {
+            return Err(("name".into(), "must be 1 to 128 characters".into()));
+        }
+        for (alias, account) in &self.accounts {
+            if !crate::validate::rules::is_account_id(&account.id) {
+                return Err((
+                    format!("accounts.{alias}.id"),
+                    format!("`{}` is not a 12-digit account id", account.id),
+                ));
+            }
+            if crate::validate::rules::is_account_id(alias) {
+                return Err((
+                    format!("accounts.{alias}"),
+                    "an alias cannot itself be an account id".into(),
+                ));
+            }
+            if let Some(role) = &account.role_arn
+                && !crate::validate::rules::is_role_arn(role)
+            {
+                return Err((
+                    format!("accounts.{alias}.roleArn"),
+                    format!("`{role}` is not an IAM role ARN"),
+                ));
+            }
+        }
+        if self.concurrency == 0 {
+            return Err(("concurrency".into(), "must be at least 1".into()));
+        }
+        if !(0.0..=1.0).contains(&self.prune.max_fraction) {
+            return Err(("prune.maxFraction".into(), "must be between 0 and 1".into()));
+        }
+        if self.poll_interval.0.is_zero() || self.resync_interval.0.is_zero() {
+            return Err(("pollInterval".into(), "intervals must be positive".into()));
+        }
+        for (family, budget) in &self.rate_budgets {
+            if budget.burst == 0 || budget.refill_per_second <= 0.0 {
+                return Err((
+                    format!("rateBudgets.{family}"),
+                    "burst and refillPerSecond must be positive".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The 12-digit id of an account written as an alias or an id; `None` for an unknown alias.
+    pub fn resolve_account(&self, account: &str) -> Option<String> {
+        if crate::validate::rules::is_account_id(account) {
+            Some(account.to_owned())
+        } else {
+            self.accounts.get(account).map(|a| a.id.clone())
+        }
+    }
+
+    /// The alias of an account id, for bounded metric labels and messages; the id itself when
+    /// no alias names it.
+    pub fn alias_of(&self, id: &str) -> String {
+        self.accounts
+            .iter()
+            .find(|(_, a)| a.id == id)
+            .map(|(alias, _)| alias.clone())
+            .unwrap_or_else(|| id.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_config_is_a_working_local_config() {
+        let config = ControllerConfig::parse("c.yaml", "").unwrap();
+        assert_eq!(config, ControllerConfig::default());
+    }
+
+    #[test]
+    fn accounts_resolve_by_alias_or_id() {
+        let config = ControllerConfig::parse(
+            "c.yaml",
+            "accounts:\n  server: {id: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/x'}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.resolve_account("server").as_deref(),
+            Some("111111111111")
+        );
+        assert_eq!(
+            config.resolve_account("222222222222").as_deref(),
+            Some("222222222222")
+        );
+        assert_eq!(config.resolve_account("client"), None);
+        assert_eq!(config.alias_of("111111111111"), "server");
+    }
+
+    #[test]
+    fn a_bad_account_id_names_its_field() {
+        let err =
+            ControllerConfig::parse("c.yaml", "accounts:\n  server: {id: '42'}\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config c.yaml: accounts.server.id: `42` is not a 12-digit account id"
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_names_its_path() {
+        let err = ControllerConfig::parse("c.yaml", "pollIntervall: 30s\n").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `pollIntervall`"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! The core of ecs-topology: the documents an operator writes, their loading and validation, the
+//! controller config, the pure plan, the work queue and the reconcile runtime.
+//!
+//! Nothing here knows the AWS SDK or HTTP: planning and queueing are tested with plain data and
+//! paused tokio time. The AWS side implements the ports this crate defines.
+
+pub mod config;
+pub mod duration;
+pub mod finding;
+pub mod load;
+pub mod model;
+pub mod queue;
+pub mod ratelimit;
+pub mod schema;
+pub mod validate;

@@ -1,0 +1,35 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Kind, Spec};
+
+/// A Cloud Map HTTP namespace: the namespace behind ECS Service Connect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct CloudMapNamespaceSpec {
+    /// The account the namespace lives in: an alias of the controller config or a 12-digit id.
+    pub account: String,
+    /// The region the namespace lives in, e.g. `ap-northeast-1`.
+    pub region: String,
+    /// The namespace name, unique per account and region.
+    pub name: String,
+    /// A description of the namespace (at most 1,024 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Tags on the namespace; the controller adds its ownership tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Spec for CloudMapNamespaceSpec {
+    const KIND: Kind = Kind::CloudMapNamespace;
+    fn account(&self) -> &str {
+        &self.account
+    }
+    fn region(&self) -> &str {
+        &self.region
+    }
+}
