@@ -1,0 +1,298 @@
+//! The plan of a `NamespaceShare`.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{
+    DocumentPlan, FieldChange, PruneGate, Verb, desired_tags, not_ours, removed, tag_changes,
+    unless_suspended,
+};
+use crate::model::{Key, NamespaceShareSpec, Policies};
+use crate::observed::{ObservedShare, Ownership, ownership};
+
+/// A share document as planning needs it, with its references resolved.
+#[derive(Debug, Clone)]
+pub struct DesiredShare<'a> {
+    pub spec: &'a NamespaceShareSpec,
+    pub policies: &'a Policies,
+    /// Principals as RAM takes them: account ids (aliases resolved) and Organization / OU ARNs.
+    pub principals: BTreeSet<String>,
+    /// The ARN of the namespace to share; `None` while it does not exist yet.
+    pub namespace_arn: Option<String>,
+    /// The permission ARN, without a version.
+    pub permission_arn: String,
+}
+
+/// Plans one share document; `observed` are the shares the document's account owns in its region.
+pub fn plan_share(
+    controller: &str,
+    key: &Key,
+    desired: Option<&DesiredShare<'_>>,
+    observed: &[ObservedShare],
+    gate: &PruneGate,
+) -> DocumentPlan {
+    let mine = observed
+        .iter()
+        .find(|s| ownership(&s.tags, controller, key) == Ownership::Ours);
+    let Some(desired) = desired else {
+        return match mine {
+            Some(share) => removed(key, &share.tags, gate),
+            None => DocumentPlan::new(key.clone(), Verb::InSync),
+        };
+    };
+    let Some(namespace_arn) = &desired.namespace_arn else {
+        return DocumentPlan::new(key.clone(), Verb::Waiting).because(format!(
+            "waiting for CloudMapNamespace/{} to exist",
+            desired.spec.namespace_ref
+        ));
+    };
+    let want = Wanted {
+        resources: BTreeSet::from([namespace_arn.clone()]),
+        principals: &desired.principals,
+        permissions: BTreeSet::from([desired.permission_arn.clone()]),
+        tags: desired_tags(&desired.spec.tags, controller, key, desired.policies),
+    };
+    let plan = match mine {
+        Some(share) => {
+            let changes = want.differences(share);
+            let verb = if changes.is_empty() {
+                Verb::InSync
+            } else {
+                Verb::Update
+            };
+            DocumentPlan::new(key.clone(), verb).with_changes(changes)
+        }
+        None => match observed.iter().find(|s| s.name == key.name) {
+            Some(share) => {
+                let what = format!("resource share `{}` ({})", share.name, share.arn);
+                let owner = ownership(&share.tags, controller, key);
+                match not_ours(key, &what, &owner, desired.policies.adopt) {
+                    Some(blocked) => blocked,
+                    None => DocumentPlan::new(key.clone(), Verb::Adopt)
+                        .with_changes(want.differences(share)),
+                }
+            }
+            None => {
+                let empty = ObservedShare {
+                    arn: String::new(),
+                    name: String::new(),
+                    tags: Default::default(),
+                    allow_external_principals: false,
+                    resources: BTreeSet::new(),
+                    principals: BTreeSet::new(),
+                    permissions: BTreeSet::new(),
+                };
+                let mut changes = vec![FieldChange {
+                    path: "name".into(),
+                    from: None,
+                    to: Some(Value::String(key.name.clone())),
+                }];
+                changes.extend(want.differences(&empty));
+                DocumentPlan::new(key.clone(), Verb::Create).with_changes(changes)
+            }
+        },
+    };
+    unless_suspended(plan, desired.policies)
+}
+
+struct Wanted<'a> {
+    resources: BTreeSet<String>,
+    principals: &'a BTreeSet<String>,
+    permissions: BTreeSet<String>,
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+impl Wanted<'_> {
+    fn differences(&self, share: &ObservedShare) -> Vec<FieldChange> {
+        let mut changes = Vec::new();
+        set_change(&mut changes, "resources", &share.resources, &self.resources);
+        set_change(
+            &mut changes,
+            "principals",
+            &share.principals,
+            self.principals,
+        );
+        let observed_permissions: BTreeSet<String> = share
+            .permissions
+            .iter()
+            .map(|p| crate::observed::permission_base_arn(p).to_owned())
+            .collect();
+        set_change(
+            &mut changes,
+            "permissions",
+            &observed_permissions,
+            &self.permissions,
+        );
+        if share.allow_external_principals {
+            changes.push(FieldChange {
+                path: "allowExternalPrincipals".into(),
+                from: Some(Value::Bool(true)),
+                to: Some(Value::Bool(false)),
+            });
+        }
+        changes.extend(tag_changes(&share.tags, &self.tags));
+        changes
+    }
+}
+
+fn set_change(
+    changes: &mut Vec<FieldChange>,
+    path: &str,
+    from: &BTreeSet<String>,
+    to: &BTreeSet<String>,
+) {
+    if from != to {
+        let list = |s: &BTreeSet<String>| {
+            (!s.is_empty()).then(|| Value::Array(s.iter().cloned().map(Value::String).collect()))
+        };
+        changes.push(FieldChange {
+            path: path.into(),
+            from: list(from),
+            to: list(to),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::{CLOUD_MAP_ECS_PERMISSION, KEY_TAG, Kind, OWNER_TAG};
+    use crate::observed::permission_arn;
+
+    const NS_ARN: &str = "arn:aws:servicediscovery:eu-west-1:111111111111:namespace/ns-1";
+
+    fn spec() -> NamespaceShareSpec {
+        NamespaceShareSpec {
+            account: "server".into(),
+            region: "eu-west-1".into(),
+            namespace_ref: "payments".into(),
+            principals: vec!["client".into()],
+            permission: None,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn key() -> Key {
+        Key::new(Kind::NamespaceShare, "payments-to-client")
+    }
+
+    fn desired<'a>(
+        spec: &'a NamespaceShareSpec,
+        policies: &'a Policies,
+        arn: Option<&str>,
+    ) -> DesiredShare<'a> {
+        DesiredShare {
+            spec,
+            policies,
+            principals: BTreeSet::from(["222222222222".to_owned()]),
+            namespace_arn: arn.map(str::to_owned),
+            permission_arn: permission_arn(CLOUD_MAP_ECS_PERMISSION),
+        }
+    }
+
+    fn ours() -> ObservedShare {
+        ObservedShare {
+            arn: "arn:aws:ram:eu-west-1:111111111111:resource-share/abc".into(),
+            name: "payments-to-client".into(),
+            tags: BTreeMap::from([
+                (OWNER_TAG.to_owned(), "ctl".to_owned()),
+                (
+                    KEY_TAG.to_owned(),
+                    "NamespaceShare/payments-to-client".to_owned(),
+                ),
+            ]),
+            allow_external_principals: false,
+            resources: BTreeSet::from([NS_ARN.to_owned()]),
+            principals: BTreeSet::from(["222222222222".to_owned()]),
+            permissions: BTreeSet::from([format!(
+                "{}/v1",
+                permission_arn(CLOUD_MAP_ECS_PERMISSION)
+            )]),
+        }
+    }
+
+    #[test]
+    fn a_share_waits_for_its_namespace() {
+        let (s, p) = (spec(), Policies::default());
+        let plan = plan_share(
+            "ctl",
+            &key(),
+            Some(&desired(&s, &p, None)),
+            &[],
+            &PruneGate::Allowed,
+        );
+        assert_eq!(plan.verb, Verb::Waiting);
+    }
+
+    #[test]
+    fn a_matching_share_is_in_sync_whatever_the_permission_version() {
+        let (s, p) = (spec(), Policies::default());
+        let plan = plan_share(
+            "ctl",
+            &key(),
+            Some(&desired(&s, &p, Some(NS_ARN))),
+            &[ours()],
+            &PruneGate::Allowed,
+        );
+        assert_eq!(plan, DocumentPlan::new(key(), Verb::InSync));
+    }
+
+    #[test]
+    fn a_disassociated_principal_is_drift() {
+        let (s, p) = (spec(), Policies::default());
+        let mut share = ours();
+        share.principals.clear();
+        let plan = plan_share(
+            "ctl",
+            &key(),
+            Some(&desired(&s, &p, Some(NS_ARN))),
+            &[share],
+            &PruneGate::Allowed,
+        );
+        assert_eq!(plan.verb, Verb::Update);
+        assert_eq!(plan.drifted_fields(), ["principals"]);
+        assert_eq!(plan.changes[0].from, None);
+    }
+
+    #[test]
+    fn a_new_share_is_created_with_its_namespace_principals_and_permission() {
+        let (s, p) = (spec(), Policies::default());
+        let plan = plan_share(
+            "ctl",
+            &key(),
+            Some(&desired(&s, &p, Some(NS_ARN))),
+            &[],
+            &PruneGate::Allowed,
+        );
+        assert_eq!(plan.verb, Verb::Create);
+        assert_eq!(
+            plan.drifted_fields(),
+            [
+                "name",
+                "resources",
+                "principals",
+                "permissions",
+                "tags.ecs-topology.dev/key",
+                "tags.ecs-topology.dev/owner"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unowned_share_of_the_same_name_is_left_alone() {
+        let (s, p) = (spec(), Policies::default());
+        let mut share = ours();
+        share.tags.clear();
+        let plan = plan_share(
+            "ctl",
+            &key(),
+            Some(&desired(&s, &p, Some(NS_ARN))),
+            &[share],
+            &PruneGate::Allowed,
+        );
+        assert_eq!(plan.verb, Verb::Blocked);
+    }
+}

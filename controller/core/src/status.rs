@@ -1,0 +1,252 @@
+//! The status of a document, as an operator reads it: conditions `Ready`, `Synced` and `Drifted`,
+//! the drifted fields, the last error, the observed revision and what AWS calls the object.
+//!
+//! # Guarantees
+//! A condition's `lastTransitionTime` changes only when its status changes; recomputing the same
+//! status yields an equal value, so a status store writes only when something changed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{DocumentPlan, Verb};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ConditionType {
+    /// The AWS object exists and is usable (for a share: every principal sees the namespace).
+    Ready,
+    /// AWS matches the document (nothing left to change).
+    Synced,
+    /// AWS was found to differ from the document in the last pass.
+    Drifted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConditionStatus {
+    True,
+    False,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub kind: ConditionType,
+    pub status: ConditionStatus,
+    /// A CamelCase word: `Created`, `InSync`, `Drift`, `NotOwned`, `Waiting`, `Error`, ...
+    pub reason: String,
+    pub message: String,
+    /// Seconds since the Unix epoch when `status` last changed.
+    pub last_transition_time: u64,
+}
+
+/// A failure, with a bounded class (a metric label) and the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub class: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentStatus {
+    /// The revision of the document last reconciled (a digest of its content).
+    pub observed_revision: String,
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drifted_fields: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<ErrorInfo>,
+    /// Identifiers of the AWS objects (ids, ARNs) and what AWS manages itself, read-only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aws: BTreeMap<String, String>,
+    /// Set between a plan that changes AWS and its outcome; never stored.
+    #[serde(skip)]
+    changing: bool,
+}
+
+impl DocumentStatus {
+    pub fn condition(&self, kind: ConditionType) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.kind == kind)
+    }
+
+    /// Sets a condition, keeping its transition time when its status did not change.
+    pub fn set(
+        &mut self,
+        kind: ConditionType,
+        status: ConditionStatus,
+        reason: &str,
+        message: impl Into<String>,
+        now: u64,
+    ) {
+        let message = message.into();
+        match self.conditions.iter_mut().find(|c| c.kind == kind) {
+            Some(c) => {
+                if c.status != status {
+                    c.last_transition_time = now;
+                }
+                c.status = status;
+                c.reason = reason.to_owned();
+                c.message = message;
+            }
+            None => {
+                self.conditions.push(Condition {
+                    kind,
+                    status,
+                    reason: reason.to_owned(),
+                    message,
+                    last_transition_time: now,
+                });
+                self.conditions.sort_by_key(|c| c.kind);
+            }
+        }
+    }
+
+    /// Records what a pass found: the plan before acting, and whether acting succeeded.
+    pub fn record_plan(&mut self, plan: &DocumentPlan, revision: &str, now: u64) {
+        use ConditionStatus::{False, True};
+        self.observed_revision = revision.to_owned();
+        let drifted =
+            matches!(plan.verb, Verb::Update | Verb::Suspended) && !plan.changes.is_empty();
+        if drifted {
+            self.drifted_fields = plan.drifted_fields();
+            self.set(
+                ConditionType::Drifted,
+                True,
+                "Drift",
+                format!("{} field(s) differ", plan.changes.len()),
+                now,
+            );
+        } else {
+            self.drifted_fields.clear();
+            self.set(ConditionType::Drifted, False, "NoDrift", "", now);
+        }
+        // A plan that changes AWS is Synced or not by its outcome (see `record_outcome`), so that
+        // a pass that fixes drift does not flip the condition twice.
+        let (synced, reason) = match plan.verb {
+            Verb::Create | Verb::Update | Verb::Adopt | Verb::Delete => {
+                self.changing = true;
+                return;
+            }
+            Verb::InSync | Verb::Retain => (True, "InSync"),
+            Verb::Suspended => (False, "Suspended"),
+            Verb::Blocked => (False, "Blocked"),
+            Verb::Waiting => (False, "Waiting"),
+        };
+        self.changing = false;
+        self.set(
+            ConditionType::Synced,
+            synced,
+            reason,
+            plan.reason.clone().unwrap_or_default(),
+            now,
+        );
+    }
+
+    /// Records the outcome of acting on the plan.
+    pub fn record_outcome(
+        &mut self,
+        result: Result<(), ErrorInfo>,
+        ready: Option<(bool, String)>,
+        now: u64,
+    ) {
+        use ConditionStatus::{False, True, Unknown};
+        match result {
+            Ok(()) => {
+                self.last_error = None;
+                if self
+                    .condition(ConditionType::Synced)
+                    .is_some_and(|c| c.reason == "Changing")
+                {
+                    self.set(ConditionType::Synced, True, "Applied", "", now);
+                }
+            }
+            Err(error) => {
+                self.changing = false;
+                self.set(
+                    ConditionType::Synced,
+                    False,
+                    "Error",
+                    error.message.clone(),
+                    now,
+                );
+                self.last_error = Some(error);
+            }
+        }
+        match ready {
+            Some((true, message)) => self.set(ConditionType::Ready, True, "Ready", message, now),
+            Some((false, message)) => {
+                self.set(ConditionType::Ready, False, "NotReady", message, now)
+            }
+            None => self.set(ConditionType::Ready, Unknown, "Unknown", "", now),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Key, Kind};
+    use crate::plan::FieldChange;
+
+    fn drift() -> DocumentPlan {
+        DocumentPlan::new(Key::new(Kind::CloudMapNamespace, "a"), Verb::Update).with_changes(vec![
+            FieldChange {
+                path: "description".into(),
+                from: None,
+                to: Some(serde_json::json!("x")),
+            },
+        ])
+    }
+
+    #[test]
+    fn transition_times_move_only_when_the_status_changes() {
+        let mut status = DocumentStatus::default();
+        status.record_plan(&drift(), "r1", 100);
+        status.record_plan(&drift(), "r1", 200);
+        let drifted = status.condition(ConditionType::Drifted).unwrap();
+        assert_eq!(
+            (drifted.status, drifted.last_transition_time),
+            (ConditionStatus::True, 100)
+        );
+        assert_eq!(status.drifted_fields, ["description"]);
+        let in_sync = DocumentPlan::new(Key::new(Kind::CloudMapNamespace, "a"), Verb::InSync);
+        status.record_plan(&in_sync, "r1", 300);
+        let drifted = status.condition(ConditionType::Drifted).unwrap();
+        assert_eq!(
+            (drifted.status, drifted.last_transition_time),
+            (ConditionStatus::False, 300)
+        );
+        assert!(status.drifted_fields.is_empty());
+    }
+
+    #[test]
+    fn the_same_pass_twice_yields_an_equal_status() {
+        let mut a = DocumentStatus::default();
+        a.record_plan(&drift(), "r1", 100);
+        a.record_outcome(Ok(()), Some((true, String::new())), 100);
+        let mut b = a.clone();
+        b.record_plan(&drift(), "r1", 150);
+        b.record_outcome(Ok(()), Some((true, String::new())), 150);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn an_error_is_kept_with_its_class_until_a_success() {
+        let mut status = DocumentStatus::default();
+        status.record_plan(&drift(), "r1", 1);
+        let error = ErrorInfo {
+            class: "throttling".into(),
+            message: "rate exceeded".into(),
+        };
+        status.record_outcome(Err(error.clone()), None, 1);
+        assert_eq!(status.last_error, Some(error));
+        assert_eq!(
+            status.condition(ConditionType::Synced).unwrap().reason,
+            "Error"
+        );
+        status.record_outcome(Ok(()), None, 2);
+        assert_eq!(status.last_error, None);
+    }
+}
