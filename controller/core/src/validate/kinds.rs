@@ -424,21 +424,24 @@ pub(crate) fn check_express(spec: &ExpressServiceSpec, report: &mut Report<'_>) 
             report,
         );
     }
-    let cpu = spec.cpu.map_or(256, |c| c.0);
-    let memory = spec.memory.map_or(512, |m| m.0);
-    if !FARGATE_CPUS.contains(&cpu) {
-        report.error(
-            "spec.cpu",
-            format!(
-                "{cpu} is not a Fargate CPU value; one of {}",
-                FARGATE_CPUS.map(|c| c.to_string()).join(", ")
-            ),
-        );
-    } else if !rules::is_fargate_pair(cpu, memory) {
-        report.error(
-            "spec.memory",
-            format!("{memory} MiB is not a Fargate memory size for {cpu} CPU units"),
-        );
+    // With one of the two absent, ECS picks the other; only a given pair is checked as a pair.
+    if let Some(cpu) = spec.cpu.map(|c| c.0) {
+        if !FARGATE_CPUS.contains(&cpu) {
+            report.error(
+                "spec.cpu",
+                format!(
+                    "{cpu} is not a Fargate CPU value; one of {}",
+                    FARGATE_CPUS.map(|c| c.to_string()).join(", ")
+                ),
+            );
+        } else if let Some(memory) = spec.memory.map(|m| m.0)
+            && !rules::is_fargate_pair(cpu, memory)
+        {
+            report.error(
+                "spec.memory",
+                format!("{memory} MiB is not a Fargate memory size for {cpu} CPU units"),
+            );
+        }
     }
     if let Some(path) = &spec.health_check_path
         && !path.starts_with('/')

@@ -1,0 +1,48 @@
+"""Per-account emulator settings that extensions read: operation delays and similar knobs.
+
+Settings are set through the admin endpoint ``POST /_emulator/settings`` (see ``realism``) for a
+list of accounts or ``"*"`` (the default for every account), and wiped by ``/moto-api/reset``.
+Extensions read them with ``get(account_id, name, default)``.
+
+Known names (seconds unless said otherwise):
+- ``servicediscovery.operation_delay``: SUBMITTED -> PENDING -> SUCCESS takes this long (PENDING
+  from a third of it on).
+- ``servicediscovery.creator_request_id_ttl``: how long a ``CreatorRequestId`` is remembered.
+- ``ram.client_token_ttl``: how long a RAM ``clientToken`` is remembered.
+- ``ram.organization_accounts``: the accounts an Organization or OU principal reaches (a list).
+- ``ec2.vpc_endpoint_pending``: a new endpoint is ``pending`` this long, then ``available``.
+- ``ec2.vpc_endpoint_deleted_visible``: a deleted endpoint stays listed as ``deleted`` this long
+  (default 0: gone at once).
+- ``ecs.express_deploy``: a create/update deployment of an Express service takes this long.
+- ``ecs.express_drain``: a deleted Express service is DRAINING this long, then INACTIVE.
+"""
+
+import threading
+
+_lock = threading.Lock()
+_by_account: dict[str, dict] = {}
+
+
+def get(account_id: str, name: str, default=None):
+    with _lock:
+        for key in (account_id, "*"):
+            values = _by_account.get(key)
+            if values is not None and name in values:
+                return values[name]
+    return default
+
+
+def update(accounts: list[str], values: dict) -> None:
+    with _lock:
+        for account in accounts:
+            _by_account.setdefault(account, {}).update(values)
+
+
+def snapshot() -> dict:
+    with _lock:
+        return {k: dict(v) for k, v in _by_account.items()}
+
+
+def reset() -> None:
+    with _lock:
+        _by_account.clear()

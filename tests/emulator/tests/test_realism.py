@@ -1,0 +1,203 @@
+"""Tests of the realism middleware without a server: identification, buckets, profiles, error
+replies (parsed by botocore's own parsers and retry classifiers) and the admin endpoints.
+
+Run: tests/emulator/.venv/bin/python -m unittest discover -s tests/emulator/tests -t tests/emulator
+"""
+
+import json
+import unittest
+
+import botocore.session
+from botocore.awsrequest import HeadersDict
+from botocore.parsers import create_parser
+from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
+from werkzeug.test import Client, EnvironBuilder
+from werkzeug.wrappers import Response
+
+from ecs_topology_emulator import realism, settings
+
+SCOPE = "Credential={key}/20250101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=x"
+
+
+def signed(service, region="us-east-1", key="AKIAIOSFODNN7EXAMPLE", **kwargs):
+    headers = dict(kwargs.pop("headers", {}))
+    headers["Authorization"] = "AWS4-HMAC-SHA256 " + SCOPE.format(key=key, region=region, service=service)
+    return EnvironBuilder(headers=headers, **kwargs).get_environ()
+
+
+def json_call(service, target, headers=None, **kwargs):
+    return signed(
+        service,
+        method="POST",
+        path="/",
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1", **(headers or {})},
+        data=b"{}",
+        **kwargs,
+    )
+
+
+def query_call(service, action, **kwargs):
+    return signed(
+        service,
+        method="POST",
+        path="/",
+        data=f"Action={action}&Version=2016-11-15",
+        content_type="application/x-www-form-urlencoded; charset=utf-8",
+        **kwargs,
+    )
+
+
+class Identify(unittest.TestCase):
+    def test_json_calls_are_named_by_their_target(self):
+        call = realism.identify(json_call("ecs", "AmazonEC2ContainerServiceV20141113.ListServices", region="eu-west-1"))
+        self.assertEqual((call.region, call.service, call.operation, call.protocol), ("eu-west-1", "ecs", "ListServices", "json"))
+
+    def test_query_calls_are_named_by_their_action_and_moto_still_reads_the_body(self):
+        environ = query_call("ec2", "DescribeVpcEndpoints")
+        call = realism.identify(environ)
+        self.assertEqual((call.service, call.operation, call.protocol), ("ec2", "DescribeVpcEndpoints", "ec2"))
+        self.assertEqual(environ["wsgi.input"].read(), b"Action=DescribeVpcEndpoints&Version=2016-11-15")
+        self.assertEqual(realism.identify(query_call("sts", "AssumeRole")).protocol, "query")
+
+    def test_rest_calls_are_routed_like_moto_routes_them(self):
+        ram = signed("ram", method="POST", path="/createresourceshare", content_type="application/json", data=b"{}")
+        self.assertEqual(realism.identify(ram).operation, "CreateResourceShare")
+        s3 = signed("s3", method="GET", path="/bucket", query_string="list-type=2")
+        self.assertEqual(realism.identify(s3).operation, "ListObjectsV2")
+        self.assertEqual(realism.identify(signed("s3", method="HEAD", path="/bucket/key")).operation, "HeadObject")
+
+    def test_the_account_is_the_header_or_the_default(self):
+        self.assertEqual(realism.identify(query_call("ec2", "DescribeVpcs")).account, "123456789012")
+        environ = query_call("ec2", "DescribeVpcs", headers={"x-moto-account-id": "111122223333"})
+        self.assertEqual(realism.identify(environ).account, "111122223333")
+
+
+class Buckets(unittest.TestCase):
+    def test_families_follow_the_published_rates(self):
+        self.assertEqual(realism.family_of("ec2", "DescribeVpcEndpoints"), ("ec2:DescribeVpcEndpoints", (100, 20)))
+        self.assertEqual(realism.family_of("ec2", "CreateVpcEndpoint")[1], (4, 0.3))
+        self.assertEqual(realism.family_of("ec2", "CreateRoute")[1], (50, 5))
+        self.assertEqual(realism.family_of("ecs", "DescribeServices")[0], realism.family_of("ecs", "ListServices")[0])
+        self.assertEqual(realism.family_of("ecs", "UpdateService"), ("ecs:service-changes", (50, 5)))
+        self.assertEqual(realism.family_of("ecs", "ListTagsForResource")[1], (50, 20))
+
+    def test_a_bucket_refuses_once_empty(self):
+        bucket = realism.TokenBucket(2, 0.0)
+        self.assertEqual([bucket.take() for _ in range(3)], [True, True, False])
+
+    def test_scale_never_leaves_less_than_one_call(self):
+        profile = realism.Profile({"throttle": {"scale": 0.001}})
+        self.assertEqual(profile.rates_for("ec2:CreateVpcEndpoint", (4, 0.3)), (1.0, 0.0003))
+
+    def test_bad_profiles_are_refused(self):
+        for raw in ({"faults": {"http500": 0.7, "reset": 0.5}}, {"thrrottle": True}, {"throttle": {"scale": 0}}):
+            with self.assertRaises(ValueError, msg=raw):
+                realism.Profile(raw)
+
+
+def _parse(call, status, headers, body):
+    """Parse a reply as botocore does for a client of the call's wire protocol."""
+    model = botocore.session.get_session().get_service_model(call.service)
+    op = model.operation_model(call.operation)
+    parsed = create_parser(call.protocol).parse(
+        {"status_code": status, "headers": HeadersDict(headers), "body": body}, op.output_shape
+    )
+    return op, parsed
+
+
+class ErrorReplies(unittest.TestCase):
+    def test_throttled_replies_are_throttling_to_botocore(self):
+        cases = [
+            (query_call("ec2", "DescribeVpcs"), "ec2", "DescribeVpcs", "RequestLimitExceeded", 503),
+            (query_call("sts", "AssumeRole"), "sts", "AssumeRole", "Throttling", 400),
+            (json_call("ecs", "AmazonEC2ContainerServiceV20141113.ListServices"), "ecs", "ListServices", "ThrottlingException", 400),
+            (json_call("servicediscovery", "Route53AutoNaming_v20170314.ListNamespaces"), "servicediscovery", "ListNamespaces", "ThrottlingException", 400),
+            (json_call("servicediscovery", "Route53AutoNaming_v20170314.DiscoverInstances"), "servicediscovery", "DiscoverInstances", "RequestLimitExceeded", 429),
+            (json_call("dynamodb", "DynamoDB_20120810.GetItem"), "dynamodb", "GetItem", "ThrottlingException", 400),
+            (signed("ram", method="POST", path="/getresourceshares", content_type="application/json", data=b"{}"), "ram", "GetResourceShares", "ThrottlingException", 429),
+            (signed("s3", method="GET", path="/bucket/key"), "s3", "GetObject", "SlowDown", 503),
+        ]
+        for environ, service, operation, code, status in cases:
+            with self.subTest(service=service, operation=operation):
+                call = realism.identify(environ)
+                self.assertEqual(call.operation, operation)
+                got_status, got_code, message = realism._throttle_error(call)
+                line, headers, body = realism.error_response(call, got_status, got_code, message)
+                self.assertEqual(int(line.split()[0]), status)
+                op, parsed = _parse(call, status, headers, body)
+                self.assertEqual(parsed["Error"]["Code"], code)
+                context = RetryContext(attempt_number=1, operation_model=op, parsed_response=parsed)
+                self.assertTrue(ThrottledRetryableChecker().is_retryable(context))
+
+    def test_faults_are_server_errors_in_the_protocol_format(self):
+        for environ, service, operation in [
+            (query_call("ec2", "DescribeVpcs"), "ec2", "DescribeVpcs"),
+            (json_call("ecs", "AmazonEC2ContainerServiceV20141113.ListServices"), "ecs", "ListServices"),
+            (signed("ram", method="POST", path="/getresourceshares", content_type="application/json", data=b"{}"), "ram", "GetResourceShares"),
+        ]:
+            call = realism.identify(environ)
+            for fault, (status, code, message) in realism._FAULTS.items():
+                with self.subTest(service=service, fault=fault):
+                    _, headers, body = realism.error_response(call, status, code, message)
+                    _, parsed = _parse(call, status, headers, body)
+                    self.assertEqual(parsed["Error"]["Code"], code)
+
+
+class Admin(unittest.TestCase):
+    def setUp(self):
+        settings.reset()
+        self.served = []
+
+        def moto(environ, start_response):
+            self.served.append(environ["PATH_INFO"])
+            return Response("{}", content_type="application/x-amz-json-1.1")(environ, start_response)
+
+        self.middleware = realism.wrap(moto)
+        self.client = Client(self.middleware)
+
+    def post(self, path, body):
+        return self.client.post(path, data=json.dumps(body), content_type="application/json")
+
+    def ecs(self, account):
+        environ = json_call("ecs", "AmazonEC2ContainerServiceV20141113.ListClusters", headers={"x-moto-account-id": account})
+        return self.client.open(environ)
+
+    def test_calls_are_counted_and_admin_calls_are_not(self):
+        self.ecs("111111111111")
+        self.client.get("/_emulator/health")
+        self.client.get("/_emulator/calls")
+        calls = self.client.get("/_emulator/calls").get_json()["calls"]
+        self.assertEqual(
+            calls,
+            [{"account": "111111111111", "region": "us-east-1", "service": "ecs", "operation": "ListClusters",
+              "calls": 1, "throttled": 0, "faulted": 0}],
+        )
+
+    def test_a_throttled_account_does_not_reach_moto(self):
+        profile = {"throttle": {"families": {"ecs:ListClusters": {"burst": 1, "refill": 0}}}}
+        self.assertEqual(self.post("/_emulator/profile", {"accounts": ["222222222222"], "profile": profile}).status_code, 200)
+        statuses = [self.ecs("222222222222").status_code for _ in range(3)] + [self.ecs("333333333333").status_code]
+        self.assertEqual(statuses, [200, 400, 400, 200])
+        self.assertEqual(len(self.served), 2)
+
+    def test_reset_wipes_profiles_settings_and_buckets_but_not_counts(self):
+        self.post("/_emulator/profile", {"accounts": "*", "profile": {"faults": {"http500": 1.0}}})
+        self.post("/_emulator/settings", {"accounts": ["444444444444"], "settings": {"ec2.vpc_endpoint_pending": 3}})
+        self.assertEqual(settings.get("444444444444", "ec2.vpc_endpoint_pending"), 3)
+        self.assertEqual(self.ecs("444444444444").status_code, 500)
+        self.client.post("/moto-api/reset")
+        self.assertEqual(settings.snapshot(), {})
+        self.assertEqual(self.client.get("/_emulator/profile").get_json(), {"profiles": {}})
+        self.assertEqual(self.ecs("444444444444").status_code, 200)
+        calls = self.client.get("/_emulator/calls").get_json()["calls"]
+        self.assertEqual([(c["calls"], c["faulted"]) for c in calls], [(2, 1)])
+
+    def test_bad_admin_requests_say_why(self):
+        reply = self.post("/_emulator/profile", {"accounts": [], "profile": None})
+        self.assertEqual(reply.status_code, 400)
+        self.assertIn("accounts", reply.get_json()["error"])
+        self.assertEqual(self.client.get("/_emulator/nothing").status_code, 404)
+
+
+if __name__ == "__main__":
+    unittest.main()

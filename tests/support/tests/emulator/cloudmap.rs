@@ -1,0 +1,746 @@
+//! Cloud Map (`servicediscovery`) as the emulator serves it to the Rust SDK: idempotent namespace
+//! creation, duplicate names, filtered and paged listings, operations that take time, updates,
+//! deletion rules and tags.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_servicediscovery as sd;
+use aws_sdk_servicediscovery::config::http::HttpResponse;
+use aws_sdk_servicediscovery::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_servicediscovery::operation::create_http_namespace::CreateHttpNamespaceError;
+use aws_sdk_servicediscovery::operation::delete_namespace::DeleteNamespaceError;
+use aws_sdk_servicediscovery::types::{
+    FilterCondition, NamespaceFilter, NamespaceFilterName, NamespaceType, OperationStatus,
+    OperationTargetType, Tag,
+};
+use ecs_topology_testkit::emulator;
+use serde_json::json;
+
+const REGION: &str = "ap-northeast-1";
+
+pub(crate) async fn cloud_map(account: &str) -> sd::Client {
+    sd::Client::new(&emulator().sdk_config(account, REGION).await)
+}
+
+/// The error code and HTTP status of a failed call.
+pub(crate) fn failure<E: ProvideErrorMetadata + std::fmt::Debug>(
+    err: &SdkError<E, HttpResponse>,
+) -> (String, u16) {
+    match err {
+        SdkError::ServiceError(e) => (
+            e.err().code().unwrap_or_default().to_owned(),
+            e.raw().status().as_u16(),
+        ),
+        other => panic!("expected a service error, got {other:?}"),
+    }
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .unwrap_or_else(|e| panic!("tag: {e}"))
+}
+
+fn filter(name: NamespaceFilterName, condition: FilterCondition, value: &str) -> NamespaceFilter {
+    NamespaceFilter::builder()
+        .name(name)
+        .condition(condition)
+        .values(value)
+        .build()
+        .unwrap_or_else(|e| panic!("filter: {e}"))
+}
+
+/// Creates an HTTP namespace and returns (operation id, namespace id).
+pub(crate) async fn create_namespace(client: &sd::Client, name: &str) -> (String, String) {
+    let op = client
+        .create_http_namespace()
+        .name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
+        .operation_id
+        .unwrap_or_else(|| panic!("create {name}: no OperationId"));
+    let id = namespace_of(client, &op).await;
+    (op, id)
+}
+
+async fn operation(client: &sd::Client, op: &str) -> sd::types::Operation {
+    client
+        .get_operation()
+        .operation_id(op)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get operation {op}: {e:?}"))
+        .operation
+        .unwrap_or_else(|| panic!("get operation {op}: no Operation"))
+}
+
+async fn namespace_of(client: &sd::Client, op: &str) -> String {
+    operation(client, op)
+        .await
+        .targets()
+        .and_then(|t| t.get(&OperationTargetType::Namespace))
+        .cloned()
+        .unwrap_or_else(|| panic!("operation {op} names no namespace"))
+}
+
+async fn names(client: &sd::Client, filters: Vec<NamespaceFilter>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pages = client
+        .list_namespaces()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap_or_else(|e| panic!("list namespaces: {e:?}"));
+        out.extend(
+            page.namespaces()
+                .iter()
+                .filter_map(|n| n.name().map(str::to_owned)),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn creating_a_namespace_twice_with_the_same_creator_request_id_creates_one() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let mut operations = Vec::new();
+    for _ in 0..2 {
+        let reply = client
+            .create_http_namespace()
+            .name("orders")
+            .creator_request_id("orders-rev-1")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create: {e:?}"));
+        operations.push(reply.operation_id.unwrap_or_default());
+    }
+    assert_eq!(operations[0], operations[1]);
+    assert!(!operations[0].is_empty());
+    assert_eq!(names(&client, vec![]).await, ["orders"]);
+}
+
+#[tokio::test]
+async fn reusing_a_creator_request_id_for_another_name_is_a_duplicate_request() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let first = client
+        .create_http_namespace()
+        .name("orders")
+        .creator_request_id("token-1")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .operation_id
+        .unwrap_or_default();
+    let err = client
+        .create_http_namespace()
+        .name("payments")
+        .creator_request_id("token-1")
+        .send()
+        .await
+        .expect_err("a reused token for another name must fail");
+    assert_eq!(failure(&err), ("DuplicateRequest".to_owned(), 409));
+    match err.into_service_error() {
+        CreateHttpNamespaceError::DuplicateRequest(e) => {
+            assert_eq!(e.duplicate_operation_id(), Some(first.as_str()));
+        }
+        other => panic!("expected DuplicateRequest, got {other:?}"),
+    }
+    assert_eq!(names(&client, vec![]).await, ["orders"]);
+}
+
+#[tokio::test]
+async fn creating_a_namespace_with_a_taken_name_fails_with_namespace_already_exists() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    client
+        .create_http_namespace()
+        .name("orders")
+        .creator_request_id("first")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"));
+    let existing = client
+        .list_namespaces()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list: {e:?}"))
+        .namespaces()[0]
+        .id()
+        .unwrap_or_default()
+        .to_owned();
+    let err = client
+        .create_http_namespace()
+        .name("orders")
+        .creator_request_id("second")
+        .send()
+        .await
+        .expect_err("a taken name must fail");
+    assert_eq!(failure(&err), ("NamespaceAlreadyExists".to_owned(), 400));
+    match err.into_service_error() {
+        CreateHttpNamespaceError::NamespaceAlreadyExists(e) => {
+            assert_eq!(e.creator_request_id(), Some("first"));
+            assert_eq!(e.namespace_id(), Some(existing.as_str()));
+        }
+        other => panic!("expected NamespaceAlreadyExists, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_same_name_in_another_account_or_region_is_not_taken() {
+    let account = emulator().new_account();
+    let other = emulator().new_account();
+    create_namespace(&cloud_map(&account).await, "orders").await;
+    create_namespace(&cloud_map(&other).await, "orders").await;
+    let elsewhere = sd::Client::new(&emulator().sdk_config(&account, "eu-west-1").await);
+    create_namespace(&elsewhere, "orders").await;
+}
+
+#[tokio::test]
+async fn a_namespace_is_read_by_id_or_arn_with_its_owner_and_creator_request_id() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let op = client
+        .create_http_namespace()
+        .name("orders")
+        .description("Service Connect namespace")
+        .creator_request_id("orders-rev-1")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .operation_id
+        .unwrap_or_default();
+    let id = namespace_of(&client, &op).await;
+    let by_id = client
+        .get_namespace()
+        .id(&id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get by id: {e:?}"))
+        .namespace
+        .unwrap_or_else(|| panic!("no Namespace"));
+    let arn = by_id.arn().unwrap_or_default().to_owned();
+    assert_eq!(
+        arn,
+        format!("arn:aws:servicediscovery:{REGION}:{account}:namespace/{id}")
+    );
+    assert_eq!(by_id.name(), Some("orders"));
+    assert_eq!(by_id.r#type(), Some(&NamespaceType::Http));
+    assert_eq!(by_id.description(), Some("Service Connect namespace"));
+    assert_eq!(by_id.resource_owner(), Some(account.as_str()));
+    assert_eq!(by_id.creator_request_id(), Some("orders-rev-1"));
+    assert_eq!(by_id.service_count(), Some(0));
+    assert_eq!(
+        by_id
+            .properties()
+            .and_then(|p| p.http_properties())
+            .and_then(|h| h.http_name()),
+        Some("orders")
+    );
+    let by_arn = client
+        .get_namespace()
+        .id(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get by arn: {e:?}"))
+        .namespace
+        .unwrap_or_else(|| panic!("no Namespace"));
+    assert_eq!(by_arn, by_id);
+
+    let err = client
+        .get_namespace()
+        .id("ns-doesnotexist0000000")
+        .send()
+        .await
+        .expect_err("an unknown id must fail");
+    assert_eq!(failure(&err), ("NamespaceNotFound".to_owned(), 404));
+}
+
+#[tokio::test]
+async fn listing_namespaces_filters_by_type_name_and_http_name() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    for name in ["orders", "orders-eu", "payments"] {
+        create_namespace(&client, name).await;
+    }
+    use FilterCondition::{BeginsWith, Eq};
+    use NamespaceFilterName::{HttpName, Name, Type};
+    assert_eq!(
+        names(&client, vec![filter(Name, Eq, "orders")]).await,
+        ["orders"]
+    );
+    assert_eq!(
+        names(&client, vec![filter(Name, BeginsWith, "orders")]).await,
+        ["orders", "orders-eu"]
+    );
+    assert_eq!(
+        names(&client, vec![filter(HttpName, Eq, "payments")]).await,
+        ["payments"]
+    );
+    assert_eq!(
+        names(&client, vec![filter(Type, Eq, "HTTP")]).await.len(),
+        3
+    );
+    assert!(
+        names(&client, vec![filter(Type, Eq, "DNS_PRIVATE")])
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        names(
+            &client,
+            vec![
+                filter(Type, Eq, "HTTP"),
+                filter(HttpName, BeginsWith, "pay")
+            ]
+        )
+        .await,
+        ["payments"]
+    );
+}
+
+#[tokio::test]
+async fn listing_namespaces_with_a_filter_the_reference_does_not_allow_is_invalid_input() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let not_allowed = [
+        filter(
+            NamespaceFilterName::ResourceOwner,
+            FilterCondition::BeginsWith,
+            "SELF",
+        ),
+        filter(
+            NamespaceFilterName::ResourceOwner,
+            FilterCondition::Eq,
+            "SOMEONE",
+        ),
+        filter(NamespaceFilterName::Name, FilterCondition::In, "orders"),
+        filter(NamespaceFilterName::Type, FilterCondition::Between, "HTTP"),
+    ];
+    for f in not_allowed {
+        let err = client
+            .list_namespaces()
+            .filters(f.clone())
+            .send()
+            .await
+            .expect_err("the filter must be rejected");
+        assert_eq!(failure(&err), ("InvalidInput".to_owned(), 400), "{f:?}");
+    }
+}
+
+#[tokio::test]
+async fn listing_namespaces_pages_with_max_results_and_next_token() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    for i in 0..5 {
+        create_namespace(&client, &format!("ns-{i}")).await;
+    }
+    let first = client
+        .list_namespaces()
+        .max_results(2)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("page 1: {e:?}"));
+    assert_eq!(first.namespaces().len(), 2);
+    let token = first
+        .next_token()
+        .unwrap_or_else(|| panic!("page 1 has no NextToken"));
+    let second = client
+        .list_namespaces()
+        .max_results(2)
+        .next_token(token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("page 2: {e:?}"));
+    assert_eq!(second.namespaces().len(), 2);
+    assert_ne!(first.namespaces()[0].id(), second.namespaces()[0].id());
+
+    let mut all = Vec::new();
+    let mut pages = client
+        .list_namespaces()
+        .max_results(2)
+        .into_paginator()
+        .send();
+    let mut count = 0;
+    while let Some(page) = pages.next().await {
+        count += 1;
+        let page = page.unwrap_or_else(|e| panic!("paginate: {e:?}"));
+        all.extend(
+            page.namespaces()
+                .iter()
+                .filter_map(|n| n.name().map(str::to_owned)),
+        );
+    }
+    assert_eq!(count, 3);
+    all.sort();
+    assert_eq!(all, ["ns-0", "ns-1", "ns-2", "ns-3", "ns-4"]);
+
+    let err = client
+        .list_namespaces()
+        .next_token("not-a-token")
+        .send()
+        .await
+        .expect_err("a bogus token must fail");
+    assert_eq!(failure(&err), ("InvalidInput".to_owned(), 400));
+}
+
+#[tokio::test]
+async fn listing_namespaces_returns_at_most_one_hundred_by_default() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    for i in 0..101 {
+        create_namespace(&client, &format!("ns-{i:03}")).await;
+    }
+    let first = client
+        .list_namespaces()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list: {e:?}"));
+    assert_eq!(first.namespaces().len(), 100);
+    let rest = client
+        .list_namespaces()
+        .next_token(first.next_token().unwrap_or_else(|| panic!("no NextToken")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list: {e:?}"));
+    assert_eq!(rest.namespaces().len(), 1);
+    assert_eq!(rest.next_token(), None);
+}
+
+#[tokio::test]
+async fn a_filtered_listing_takes_max_results_namespaces_before_filtering_them() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    for name in ["alpha", "beta", "gamma"] {
+        create_namespace(&client, name).await;
+    }
+    let wanted = filter(NamespaceFilterName::Name, FilterCondition::Eq, "gamma");
+    let first = client
+        .list_namespaces()
+        .max_results(1)
+        .filters(wanted.clone())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("page 1: {e:?}"));
+    assert!(first.namespaces().is_empty());
+    assert!(first.next_token().is_some(), "an empty page still leads on");
+
+    let mut found = Vec::new();
+    let mut pages = client
+        .list_namespaces()
+        .max_results(1)
+        .filters(wanted)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap_or_else(|e| panic!("paginate: {e:?}"));
+        found.extend(
+            page.namespaces()
+                .iter()
+                .filter_map(|n| n.name().map(str::to_owned)),
+        );
+    }
+    assert_eq!(found, ["gamma"]);
+}
+
+#[tokio::test]
+async fn operations_succeed_at_once_without_a_configured_delay() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let (op, id) = create_namespace(&client, "orders").await;
+    let op = operation(&client, &op).await;
+    assert_eq!(op.status(), Some(&OperationStatus::Success));
+    assert_eq!(op.owner_account(), Some(account.as_str()));
+    assert_eq!(
+        op.r#type(),
+        Some(&sd::types::OperationType::CreateNamespace)
+    );
+    client
+        .get_namespace()
+        .id(&id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get: {e:?}"));
+}
+
+#[tokio::test]
+async fn a_namespace_appears_only_when_its_create_operation_succeeds_after_the_delay() {
+    let account = emulator().new_account();
+    emulator()
+        .set_settings(&[&account], json!({"servicediscovery.operation_delay": 3}))
+        .await;
+    let client = cloud_map(&account).await;
+    let started = Instant::now();
+    let op = client
+        .create_http_namespace()
+        .name("orders")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .operation_id
+        .unwrap_or_default();
+    let id = namespace_of(&client, &op).await;
+    let mut seen: Vec<OperationStatus> = Vec::new();
+    loop {
+        // Look before asking for the status: a namespace seen before its operation succeeded
+        // would be seen here with a status other than SUCCESS.
+        let visible = client.get_namespace().id(&id).send().await.is_ok();
+        let listed = !names(&client, vec![]).await.is_empty();
+        let status = operation(&client, &op)
+            .await
+            .status()
+            .cloned()
+            .unwrap_or_else(|| panic!("no Status"));
+        if status == OperationStatus::Success {
+            let visible = client.get_namespace().id(&id).send().await.is_ok();
+            let listed = !names(&client, vec![]).await.is_empty();
+            assert!(visible && listed, "a succeeded create shows the namespace");
+            break;
+        }
+        assert!(
+            !visible && !listed,
+            "{status:?}: the namespace must not show yet"
+        );
+        if seen.last() != Some(&status) {
+            seen.push(status);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never succeeded: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert_eq!(seen, [OperationStatus::Submitted, OperationStatus::Pending]);
+    assert!(started.elapsed() >= Duration::from_millis(2900));
+}
+
+#[tokio::test]
+async fn updating_an_http_namespace_changes_its_description_and_answers_an_operation_id() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let (_, id) = create_namespace(&client, "orders").await;
+    let change = sd::types::HttpNamespaceChange::builder()
+        .description("v2")
+        .build()
+        .unwrap_or_else(|e| panic!("change: {e}"));
+    let mut operations = Vec::new();
+    for _ in 0..2 {
+        let reply = client
+            .update_http_namespace()
+            .id(&id)
+            .updater_request_id("update-v2")
+            .namespace(change.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("update: {e:?}"));
+        operations.push(
+            reply
+                .operation_id
+                .unwrap_or_else(|| panic!("no OperationId")),
+        );
+    }
+    assert_eq!(
+        operations[0], operations[1],
+        "the same UpdaterRequestId is one update"
+    );
+    let op = operation(&client, &operations[0]).await;
+    assert_eq!(
+        op.r#type(),
+        Some(&sd::types::OperationType::UpdateNamespace)
+    );
+    let ns = client
+        .get_namespace()
+        .id(&id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get: {e:?}"))
+        .namespace
+        .unwrap_or_else(|| panic!("no Namespace"));
+    assert_eq!(ns.description(), Some("v2"));
+}
+
+#[tokio::test]
+async fn deleting_a_namespace_that_still_has_services_fails_with_resource_in_use() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let (_, id) = create_namespace(&client, "orders").await;
+    let service = client
+        .create_service()
+        .name("api")
+        .namespace_id(&id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create service: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no Service"));
+    let err = client
+        .delete_namespace()
+        .id(&id)
+        .send()
+        .await
+        .expect_err("a namespace with services cannot go");
+    assert_eq!(failure(&err), ("ResourceInUse".to_owned(), 409));
+    assert!(matches!(
+        err.into_service_error(),
+        DeleteNamespaceError::ResourceInUse(_)
+    ));
+    let ns = client
+        .get_namespace()
+        .id(&id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get: {e:?}"))
+        .namespace
+        .unwrap_or_else(|| panic!("no Namespace"));
+    assert_eq!(ns.service_count(), Some(1));
+
+    client
+        .delete_service()
+        .id(service.id().unwrap_or_default())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete service: {e:?}"));
+    client
+        .delete_namespace()
+        .id(&id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    assert!(names(&client, vec![]).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_namespace_being_deleted_stays_listed_until_its_operation_succeeds() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let (_, id) = create_namespace(&client, "orders").await;
+    emulator()
+        .set_settings(
+            &[&account],
+            json!({"servicediscovery.operation_delay": 1.5}),
+        )
+        .await;
+    let op = client
+        .delete_namespace()
+        .id(&id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete: {e:?}"))
+        .operation_id
+        .unwrap_or_default();
+    assert_eq!(names(&client, vec![]).await, ["orders"]);
+    let err = client
+        .delete_namespace()
+        .id(&id)
+        .send()
+        .await
+        .expect_err("a second delete while the first runs must fail");
+    assert_eq!(failure(&err), ("DuplicateRequest".to_owned(), 409));
+    match err.into_service_error() {
+        DeleteNamespaceError::DuplicateRequest(e) => {
+            assert_eq!(e.duplicate_operation_id(), Some(op.as_str()));
+        }
+        other => panic!("expected DuplicateRequest, got {other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    assert_eq!(
+        operation(&client, &op).await.status(),
+        Some(&OperationStatus::Success)
+    );
+    assert!(names(&client, vec![]).await.is_empty());
+    let err = client
+        .get_namespace()
+        .id(&id)
+        .send()
+        .await
+        .expect_err("a deleted namespace is gone");
+    assert_eq!(failure(&err), ("NamespaceNotFound".to_owned(), 404));
+}
+
+#[tokio::test]
+async fn namespace_tags_are_kept_changed_and_listed() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let op = client
+        .create_http_namespace()
+        .name("orders")
+        .tags(tag("ecs-topology.dev/owner", "controller"))
+        .tags(tag("env", "prod"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .operation_id
+        .unwrap_or_default();
+    let id = namespace_of(&client, &op).await;
+    let arn = format!("arn:aws:servicediscovery:{REGION}:{account}:namespace/{id}");
+    let tags = |client: sd::Client, arn: String| async move {
+        let mut tags: Vec<(String, String)> = client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("list tags: {e:?}"))
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        tags.sort();
+        tags
+    };
+    assert_eq!(
+        tags(client.clone(), arn.clone()).await,
+        [
+            ("ecs-topology.dev/owner".to_owned(), "controller".to_owned()),
+            ("env".to_owned(), "prod".to_owned())
+        ]
+    );
+    client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(tag("env", "staging"))
+        .tags(tag("team", "payments"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("tag: {e:?}"));
+    client
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("ecs-topology.dev/owner")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("untag: {e:?}"));
+    assert_eq!(
+        tags(client.clone(), arn.clone()).await,
+        [
+            ("env".to_owned(), "staging".to_owned()),
+            ("team".to_owned(), "payments".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn tagging_an_unknown_namespace_fails_with_resource_not_found() {
+    let account = emulator().new_account();
+    let client = cloud_map(&account).await;
+    let arn = format!("arn:aws:servicediscovery:{REGION}:{account}:namespace/ns-missing0000000000");
+    let err = client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(tag("env", "prod"))
+        .send()
+        .await
+        .expect_err("an unknown resource cannot be tagged");
+    assert_eq!(failure(&err), ("ResourceNotFoundException".to_owned(), 404));
+    let err = client
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .expect_err("an unknown resource has no tags");
+    assert_eq!(failure(&err), ("ResourceNotFoundException".to_owned(), 404));
+}

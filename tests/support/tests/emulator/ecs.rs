@@ -1,0 +1,1677 @@
+//! ECS as the emulator serves it to the Rust SDK: Express Mode services (defaults, `command`,
+//! revisions, deployments, ECS-managed resources, the shared load balancer, deletion), Express
+//! services seen as regular ECS services, `ListServices` paging, Service Connect in
+//! `deployments[]` and awsvpc configurations without security groups.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2 as ec2;
+use aws_sdk_ecs as ecs;
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::{
+    AwsVpcConfiguration, ContainerDefinition, EcsExpressGatewayService, ExpressGatewayContainer,
+    ExpressGatewayScalingTarget, ExpressGatewayServiceConfiguration, ExpressGatewayServiceInclude,
+    ExpressGatewayServiceNetworkConfiguration, ExpressGatewayServiceScalingMetric,
+    ExpressGatewayServiceStatusCode, KeyValuePair, LaunchType, ManagedResourceStatus,
+    NetworkConfiguration, ResourceManagementType, ServiceConnectClientAlias,
+    ServiceConnectConfiguration, ServiceConnectService, ServiceField, Tag,
+};
+use ecs_topology_testkit::emulator;
+use serde_json::json;
+
+use crate::ec2::{Network, network};
+
+const REGION: &str = "eu-west-1";
+
+async fn clients(account: &str) -> (ecs::Client, ec2::Client) {
+    let config = emulator().sdk_config(account, REGION).await;
+    (ecs::Client::new(&config), ec2::Client::new(&config))
+}
+
+/// The error code, message and HTTP status of a failed call.
+fn failure<E: ProvideErrorMetadata + std::fmt::Debug>(
+    err: &SdkError<E, HttpResponse>,
+) -> (String, String, u16) {
+    match err {
+        SdkError::ServiceError(e) => (
+            e.err().code().unwrap_or_default().to_owned(),
+            e.err().message().unwrap_or_default().to_owned(),
+            e.raw().status().as_u16(),
+        ),
+        other => panic!("expected a service error, got {other:?}"),
+    }
+}
+
+fn role(account: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+
+fn container(image: &str) -> ExpressGatewayContainer {
+    ExpressGatewayContainer::builder()
+        .image(image)
+        .container_port(8080)
+        .build()
+        .unwrap_or_else(|e| panic!("container: {e}"))
+}
+
+fn on_subnets(subnets: &[String]) -> ExpressGatewayServiceNetworkConfiguration {
+    ExpressGatewayServiceNetworkConfiguration::builder()
+        .set_subnets(Some(subnets.to_vec()))
+        .build()
+}
+
+/// Makes the route table of `net` route 0.0.0.0/0 to an internet gateway and associates it with
+/// every subnet of `net`, so the subnets are public.
+async fn make_public(client: &ec2::Client, net: &Network) {
+    let igw = client
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create igw: {e:?}"))
+        .internet_gateway
+        .and_then(|g| g.internet_gateway_id)
+        .unwrap_or_else(|| panic!("create igw: no id"));
+    client
+        .attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&net.vpc)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("attach igw: {e:?}"));
+    client
+        .create_route()
+        .route_table_id(&net.route_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&igw)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create route: {e:?}"));
+    for subnet in &net.subnets {
+        client
+            .associate_route_table()
+            .route_table_id(&net.route_table)
+            .subnet_id(subnet)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("associate route table: {e:?}"));
+    }
+}
+
+struct Express {
+    account: String,
+    ecs: ecs::Client,
+    ec2: ec2::Client,
+    net: Network,
+}
+
+impl Express {
+    async fn new(octet: u8) -> Self {
+        let account = emulator().new_account();
+        let (ecs, ec2) = clients(&account).await;
+        let net = network(&ec2, octet, true).await;
+        Self {
+            account,
+            ecs,
+            ec2,
+            net,
+        }
+    }
+
+    fn create(&self, name: &str) -> ecs::operation::create_express_gateway_service::builders::CreateExpressGatewayServiceFluentBuilder{
+        self.ecs
+            .create_express_gateway_service()
+            .service_name(name)
+            .infrastructure_role_arn(role(
+                &self.account,
+                "ecsInfrastructureRoleForExpressServices",
+            ))
+            .execution_role_arn(role(&self.account, "ecsTaskExecutionRole"))
+            .primary_container(container("public.ecr.aws/nginx/nginx:1.27"))
+            .network_configuration(on_subnets(&self.net.subnets[..2]))
+    }
+
+    async fn created(&self, name: &str) -> EcsExpressGatewayService {
+        self.create(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
+            .service
+            .unwrap_or_else(|| panic!("create {name}: no service"))
+    }
+
+    async fn describe(&self, arn: &str) -> EcsExpressGatewayService {
+        self.ecs
+            .describe_express_gateway_service()
+            .service_arn(arn)
+            .include(ExpressGatewayServiceInclude::Tags)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe {arn}: {e:?}"))
+            .service
+            .unwrap_or_else(|| panic!("describe {arn}: no service"))
+    }
+
+    async fn revision(&self, arn: &str) -> ecs::types::ServiceRevision {
+        self.ecs
+            .describe_service_revisions()
+            .service_revision_arns(arn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe revision {arn}: {e:?}"))
+            .service_revisions()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| panic!("describe revision {arn}: nothing"))
+    }
+}
+
+fn arn_of(service: &EcsExpressGatewayService) -> String {
+    service.service_arn().unwrap_or_default().to_owned()
+}
+
+fn status_of(service: &EcsExpressGatewayService) -> Option<ExpressGatewayServiceStatusCode> {
+    service.status().and_then(|s| s.status_code()).cloned()
+}
+
+fn first_config(service: &EcsExpressGatewayService) -> ExpressGatewayServiceConfiguration {
+    service
+        .active_configurations()
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("no active configuration: {service:?}"))
+}
+
+fn load_balancer_of(revision: &ecs::types::ServiceRevision) -> ecs::types::ManagedLoadBalancer {
+    revision
+        .ecs_managed_resources()
+        .and_then(|r| r.ingress_paths().first())
+        .and_then(|p| p.load_balancer())
+        .cloned()
+        .unwrap_or_else(|| panic!("no managed load balancer: {revision:?}"))
+}
+
+async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn create_express_gateway_service_returns_an_active_service_with_aws_defaults() {
+    let world = Express::new(40).await;
+    let service = world
+        .ecs
+        .create_express_gateway_service()
+        .service_name("web")
+        .infrastructure_role_arn(role(&world.account, "infra"))
+        .execution_role_arn(role(&world.account, "exec"))
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("public.ecr.aws/nginx/nginx:1.27")
+                .build()
+                .unwrap_or_else(|e| panic!("container: {e}")),
+        )
+        .network_configuration(on_subnets(&world.net.subnets[..2]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+
+    assert_eq!(
+        service.service_arn(),
+        Some(format!("arn:aws:ecs:{REGION}:{}:service/default/web", world.account).as_str())
+    );
+    assert_eq!(
+        service.cluster(),
+        Some(format!("arn:aws:ecs:{REGION}:{}:cluster/default", world.account).as_str())
+    );
+    assert_eq!(
+        status_of(&service),
+        Some(ExpressGatewayServiceStatusCode::Active)
+    );
+    assert_eq!(
+        service.infrastructure_role_arn(),
+        Some(role(&world.account, "infra").as_str())
+    );
+    assert!(service.created_at().is_some() && service.updated_at().is_some());
+    assert_eq!(service.active_configurations().len(), 1);
+    let config = first_config(&service);
+    assert!(
+        config
+            .service_revision_arn()
+            .is_some_and(|a| a.contains(":service-revision/default/web/"))
+    );
+    assert_eq!(config.cpu(), Some("1024"));
+    assert_eq!(config.memory(), Some("2048"));
+    assert_eq!(config.health_check_path(), Some("/"));
+    assert_eq!(
+        config.cpu_architecture().map(|a| a.as_str()),
+        Some("X86_64")
+    );
+    assert!(
+        config
+            .task_definition_arn()
+            .is_some_and(|a| a.ends_with(":task-definition/default-web:1"))
+    );
+    let scaling = config
+        .scaling_target()
+        .unwrap_or_else(|| panic!("no scaling target"));
+    assert_eq!(
+        (
+            scaling.min_task_count(),
+            scaling.max_task_count(),
+            scaling.auto_scaling_target_value()
+        ),
+        (Some(1), Some(20), Some(60))
+    );
+    assert_eq!(
+        scaling.auto_scaling_metric(),
+        Some(&ExpressGatewayServiceScalingMetric::AverageCpuUtilization)
+    );
+    let primary = config
+        .primary_container()
+        .unwrap_or_else(|| panic!("no container"));
+    assert_eq!(primary.container_port(), Some(80));
+    let logs = primary
+        .aws_logs_configuration()
+        .unwrap_or_else(|| panic!("no logs configuration"));
+    assert!(
+        logs.log_group().starts_with("/aws/ecs/default/web-"),
+        "{logs:?}"
+    );
+    let ingress = config
+        .ingress_paths()
+        .first()
+        .unwrap_or_else(|| panic!("no ingress path"));
+    assert!(
+        ingress.endpoint().starts_with("we-")
+            && ingress
+                .endpoint()
+                .ends_with(&format!(".ecs.{REGION}.on.aws")),
+        "{ingress:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_express_primary_container_without_command_reads_back_an_empty_command() {
+    let world = Express::new(41).await;
+    let service = world.created("no-command").await;
+    let config = first_config(&service);
+    let primary = config
+        .primary_container()
+        .unwrap_or_else(|| panic!("no container"));
+    assert_eq!(primary.command, Some(Vec::new()), "AWS answers command: []");
+    let described = world.describe(&arn_of(&service)).await;
+    let primary = first_config(&described)
+        .primary_container
+        .unwrap_or_else(|| panic!("no container"));
+    assert_eq!(primary.command, Some(Vec::new()));
+}
+
+#[tokio::test]
+async fn express_environment_variables_read_back_sorted_by_name() {
+    let world = Express::new(42).await;
+    let service = world
+        .create("env")
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("app:1")
+                .environment(KeyValuePair::builder().name("ZONE").value("b").build())
+                .environment(KeyValuePair::builder().name("API_URL").value("a").build())
+                .command("serve")
+                .command("--port=80")
+                .build()
+                .unwrap_or_else(|e| panic!("container: {e}")),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let primary = first_config(&service)
+        .primary_container
+        .unwrap_or_else(|| panic!("no container"));
+    let names: Vec<_> = primary
+        .environment()
+        .iter()
+        .filter_map(|e| e.name())
+        .collect();
+    assert_eq!(names, vec!["API_URL", "ZONE"]);
+    assert_eq!(
+        primary.command(),
+        &["serve".to_owned(), "--port=80".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn updating_the_primary_container_without_command_clears_the_command() {
+    let world = Express::new(43).await;
+    let service = world
+        .create("update-command")
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("app:1")
+                .command("worker")
+                .build()
+                .unwrap_or_else(|e| panic!("container: {e}")),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let arn = arn_of(&service);
+    let updated = world
+        .ecs
+        .update_express_gateway_service()
+        .service_arn(&arn)
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("app:2")
+                .build()
+                .unwrap_or_else(|e| panic!("container: {e}")),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("update: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let target = updated
+        .target_configuration()
+        .and_then(|c| c.primary_container.clone())
+        .unwrap_or_else(|| panic!("no target configuration"));
+    assert_eq!(target.image(), "app:2");
+    assert_eq!(target.command, Some(Vec::new()));
+    let described = world.describe(&arn).await;
+    let primary = first_config(&described)
+        .primary_container
+        .unwrap_or_else(|| panic!("no container"));
+    assert_eq!(primary.command, Some(Vec::new()));
+}
+
+#[tokio::test]
+async fn updating_without_a_primary_container_keeps_the_command() {
+    let world = Express::new(44).await;
+    let service = world
+        .create("keep-command")
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("app:1")
+                .command("worker")
+                .build()
+                .unwrap_or_else(|e| panic!("container: {e}")),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let arn = arn_of(&service);
+    world
+        .ecs
+        .update_express_gateway_service()
+        .service_arn(&arn)
+        .health_check_path("/healthz")
+        .scaling_target(
+            ExpressGatewayScalingTarget::builder()
+                .max_task_count(4)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("update: {e:?}"));
+    let config = first_config(&world.describe(&arn).await);
+    assert_eq!(config.health_check_path(), Some("/healthz"));
+    let primary = config
+        .primary_container()
+        .unwrap_or_else(|| panic!("no container"));
+    assert_eq!(primary.command(), &["worker".to_owned()]);
+    assert_eq!(primary.image(), "app:1");
+    let scaling = config
+        .scaling_target()
+        .unwrap_or_else(|| panic!("no scaling"));
+    assert_eq!(
+        (scaling.min_task_count(), scaling.max_task_count()),
+        (Some(1), Some(4))
+    );
+}
+
+#[tokio::test]
+async fn updating_an_express_service_makes_a_new_revision_and_deployment() {
+    let world = Express::new(45).await;
+    let service = world.created("revisions").await;
+    let arn = arn_of(&service);
+    let first_revision = first_config(&service)
+        .service_revision_arn
+        .unwrap_or_default();
+    let updated = world
+        .ecs
+        .update_express_gateway_service()
+        .service_arn(&arn)
+        .cpu("2048")
+        .memory("4096")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("update: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let target = updated
+        .target_configuration()
+        .cloned()
+        .unwrap_or_else(|| panic!("no target"));
+    assert_ne!(target.service_revision_arn(), Some(first_revision.as_str()));
+    assert_eq!(
+        (target.cpu(), target.memory()),
+        (Some("2048"), Some("4096"))
+    );
+    assert!(
+        target
+            .task_definition_arn()
+            .is_some_and(|a| a.ends_with(":task-definition/default-revisions:2"))
+    );
+    let deployments = world
+        .ecs
+        .list_service_deployments()
+        .service(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list deployments: {e:?}"));
+    let briefs = deployments.service_deployments();
+    assert_eq!(briefs.len(), 2);
+    assert_eq!(
+        briefs[0].target_service_revision_arn(),
+        target.service_revision_arn()
+    );
+    let described = world
+        .ecs
+        .describe_service_deployments()
+        .service_deployment_arns(briefs[0].service_deployment_arn().unwrap_or_default())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe deployments: {e:?}"));
+    let deployment = &described.service_deployments()[0];
+    assert_eq!(
+        deployment
+            .source_service_revisions()
+            .first()
+            .and_then(|r| r.arn()),
+        Some(first_revision.as_str())
+    );
+    assert_eq!(deployment.status().map(|s| s.as_str()), Some("SUCCESSFUL"));
+}
+
+#[tokio::test]
+async fn express_deployments_take_the_configured_time() {
+    let world = Express::new(46).await;
+    emulator()
+        .set_settings(&[&world.account], json!({"ecs.express_deploy": 1.5}))
+        .await;
+    let service = world.created("slow").await;
+    let arn = arn_of(&service);
+    assert!(
+        service
+            .current_deployment()
+            .is_some_and(|d| d.contains(":service-deployment/default/slow/"))
+    );
+    let revision = world
+        .revision(
+            &first_config(&service)
+                .service_revision_arn
+                .unwrap_or_default(),
+        )
+        .await;
+    assert_eq!(
+        load_balancer_of(&revision).status(),
+        &ManagedResourceStatus::Provisioning
+    );
+    wait_until(
+        "the first deployment is done",
+        Duration::from_secs(10),
+        || async { world.describe(&arn).await.current_deployment().is_none() },
+    )
+    .await;
+
+    world
+        .ecs
+        .update_express_gateway_service()
+        .service_arn(&arn)
+        .primary_container(container("app:2"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("update: {e:?}"));
+    let during = world.describe(&arn).await;
+    assert!(during.current_deployment().is_some());
+    let images: Vec<_> = during
+        .active_configurations()
+        .iter()
+        .filter_map(|c| c.primary_container().map(|p| p.image().to_owned()))
+        .collect();
+    assert_eq!(
+        images,
+        vec![
+            "app:2".to_owned(),
+            "public.ecr.aws/nginx/nginx:1.27".to_owned()
+        ]
+    );
+    let ecs_view = world
+        .ecs
+        .describe_services()
+        .cluster("default")
+        .services(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe services: {e:?}"));
+    let rollouts: Vec<_> = ecs_view.services()[0]
+        .deployments()
+        .iter()
+        .filter_map(|d| d.rollout_state().map(|r| r.as_str().to_owned()))
+        .collect();
+    assert_eq!(
+        rollouts,
+        vec!["IN_PROGRESS".to_owned(), "COMPLETED".to_owned()]
+    );
+
+    wait_until(
+        "the update is deployed",
+        Duration::from_secs(10),
+        || async { world.describe(&arn).await.current_deployment().is_none() },
+    )
+    .await;
+    assert_eq!(world.describe(&arn).await.active_configurations().len(), 1);
+}
+
+#[tokio::test]
+async fn express_services_on_the_same_subnets_share_one_load_balancer() {
+    let world = Express::new(47).await;
+    let first = world.created("alpha").await;
+    let second = world
+        .create("beta")
+        .network_configuration(on_subnets(&[
+            world.net.subnets[1].clone(),
+            world.net.subnets[0].clone(),
+        ]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create beta: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let a = world
+        .revision(
+            &first_config(&first)
+                .service_revision_arn
+                .unwrap_or_default(),
+        )
+        .await;
+    let b = world
+        .revision(
+            &first_config(&second)
+                .service_revision_arn
+                .unwrap_or_default(),
+        )
+        .await;
+    assert_eq!(load_balancer_of(&a).arn(), load_balancer_of(&b).arn());
+    let a_path = &a
+        .ecs_managed_resources()
+        .unwrap_or_else(|| panic!("none"))
+        .ingress_paths()[0];
+    let b_path = &b
+        .ecs_managed_resources()
+        .unwrap_or_else(|| panic!("none"))
+        .ingress_paths()[0];
+    assert_eq!(
+        a_path.listener().and_then(|l| l.arn()),
+        b_path.listener().and_then(|l| l.arn())
+    );
+    assert_ne!(
+        a_path.rule().and_then(|r| r.arn()),
+        b_path.rule().and_then(|r| r.arn())
+    );
+    assert_ne!(a_path.endpoint(), b_path.endpoint());
+}
+
+#[tokio::test]
+async fn express_services_on_other_subnets_get_another_load_balancer() {
+    let world = Express::new(48).await;
+    let first = world.created("alpha").await;
+    let second = world
+        .create("gamma")
+        .network_configuration(on_subnets(&world.net.subnets[1..]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create gamma: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let a = world
+        .revision(
+            &first_config(&first)
+                .service_revision_arn
+                .unwrap_or_default(),
+        )
+        .await;
+    let b = world
+        .revision(
+            &first_config(&second)
+                .service_revision_arn
+                .unwrap_or_default(),
+        )
+        .await;
+    assert_ne!(load_balancer_of(&a).arn(), load_balancer_of(&b).arn());
+}
+
+#[tokio::test]
+async fn express_services_in_private_subnets_get_an_internal_load_balancer() {
+    let world = Express::new(49).await;
+    let service = world.created("private").await;
+    let config = first_config(&service);
+    assert_eq!(config.ingress_paths()[0].access_type().as_str(), "PRIVATE");
+    let revision = world
+        .revision(&config.service_revision_arn.unwrap_or_default())
+        .await;
+    let lb = load_balancer_of(&revision);
+    assert_eq!(lb.scheme(), "internal");
+    let mut subnets = lb.subnet_ids().to_vec();
+    subnets.sort();
+    let mut expected = world.net.subnets[..2].to_vec();
+    expected.sort();
+    assert_eq!(subnets, expected);
+}
+
+#[tokio::test]
+async fn express_services_in_public_subnets_get_an_internet_facing_load_balancer() {
+    let world = Express::new(50).await;
+    make_public(&world.ec2, &world.net).await;
+    let public = world.created("public").await;
+    let config = first_config(&public);
+    assert_eq!(config.ingress_paths()[0].access_type().as_str(), "PUBLIC");
+    let revision = world
+        .revision(&config.service_revision_arn.unwrap_or_default())
+        .await;
+    assert_eq!(load_balancer_of(&revision).scheme(), "internet-facing");
+}
+
+#[tokio::test]
+async fn express_service_managed_resources_carry_arns() {
+    let world = Express::new(51).await;
+    let service = world.created("resources").await;
+    let revision = world
+        .revision(
+            &first_config(&service)
+                .service_revision_arn
+                .unwrap_or_default(),
+        )
+        .await;
+    let resources = revision
+        .ecs_managed_resources()
+        .cloned()
+        .unwrap_or_else(|| panic!("no managed resources"));
+    let path = &resources.ingress_paths()[0];
+    let lb = path
+        .load_balancer()
+        .unwrap_or_else(|| panic!("no load balancer"));
+    assert!(
+        lb.arn()
+            .is_some_and(|a| a.contains(":loadbalancer/app/ecs-express-gateway-alb-")),
+        "{lb:?}"
+    );
+    assert_eq!(lb.status(), &ManagedResourceStatus::Active);
+    assert!(
+        path.listener()
+            .and_then(|l| l.arn())
+            .is_some_and(|a| a.contains(":listener/app/"))
+    );
+    assert!(
+        path.rule()
+            .and_then(|r| r.arn())
+            .is_some_and(|a| a.contains(":listener-rule/app/"))
+    );
+    let certificate = path
+        .certificate()
+        .unwrap_or_else(|| panic!("no certificate"));
+    assert!(certificate.arn().is_some_and(|a| a.contains(":acm:")));
+    assert_eq!(certificate.domain_name(), path.endpoint());
+    let groups = path.target_groups();
+    assert_eq!(groups.len(), 1);
+    assert!(
+        groups[0]
+            .arn()
+            .is_some_and(|a| a.contains(":targetgroup/ecs-gateway-tg-"))
+    );
+    assert_eq!(
+        (groups[0].port(), groups[0].health_check_port()),
+        (8080, 8080)
+    );
+    assert_eq!(groups[0].health_check_path(), "/");
+    assert_eq!(path.load_balancer_security_groups().len(), 1);
+    let scaling = resources
+        .auto_scaling()
+        .unwrap_or_else(|| panic!("no auto scaling"));
+    assert!(
+        scaling
+            .scalable_target()
+            .and_then(|t| t.arn())
+            .is_some_and(|a| a.contains(":application-autoscaling:"))
+    );
+    assert_eq!(
+        scaling.application_auto_scaling_policies()[0].metric(),
+        "ECSServiceAverageCPUUtilization"
+    );
+    assert_eq!(resources.metric_alarms().len(), 1);
+    assert_eq!(resources.service_security_groups().len(), 1);
+    assert!(
+        resources.log_groups()[0]
+            .log_group_name()
+            .starts_with("/aws/ecs/default/resources-")
+    );
+    assert_eq!(revision.load_balancers()[0].container_name(), Some("Main"));
+}
+
+#[tokio::test]
+async fn express_services_add_their_managed_security_group_to_the_network_configuration() {
+    let world = Express::new(52).await;
+    let service = world
+        .create("groups")
+        .network_configuration(
+            ExpressGatewayServiceNetworkConfiguration::builder()
+                .set_subnets(Some(world.net.subnets[..2].to_vec()))
+                .security_groups(&world.net.group)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let groups = first_config(&service)
+        .network_configuration
+        .map(|n| n.security_groups().to_vec())
+        .unwrap_or_default();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert_eq!(groups[0], world.net.group);
+    let managed = world
+        .ec2
+        .describe_security_groups()
+        .group_ids(&groups[1])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe security groups: {e:?}"));
+    let tags = managed.security_groups()[0].tags();
+    assert!(
+        tags.iter()
+            .any(|t| t.key() == Some("AmazonECSManaged") && t.value() == Some("true"))
+    );
+}
+
+#[tokio::test]
+async fn creating_an_express_service_creates_the_default_cluster() {
+    let world = Express::new(53).await;
+    let before = world
+        .ecs
+        .describe_clusters()
+        .clusters("default")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe clusters: {e:?}"));
+    assert!(before.clusters().is_empty());
+    world.created("first").await;
+    let after = world
+        .ecs
+        .describe_clusters()
+        .clusters("default")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe clusters: {e:?}"));
+    assert_eq!(after.clusters().len(), 1);
+    assert_eq!(after.clusters()[0].status(), Some("ACTIVE"));
+    assert!(
+        after.clusters()[0]
+            .capacity_providers()
+            .contains(&"FARGATE".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn creating_an_express_service_in_a_missing_named_cluster_fails_with_cluster_not_found() {
+    let world = Express::new(54).await;
+    let err = world
+        .create("nowhere")
+        .cluster("payments")
+        .send()
+        .await
+        .expect_err("the cluster payments does not exist");
+    let (code, _, status) = failure(&err);
+    assert_eq!((code.as_str(), status), ("ClusterNotFoundException", 400));
+}
+
+#[tokio::test]
+async fn creating_an_express_service_with_an_invalid_cpu_and_memory_fails_with_client_exception() {
+    let world = Express::new(55).await;
+    let err = world
+        .create("tiny")
+        .cpu("256")
+        .memory("8192")
+        .send()
+        .await
+        .expect_err("256 CPU units cannot have 8 GiB");
+    let (code, message, _) = failure(&err);
+    assert_eq!(code, "ClientException");
+    assert!(
+        message.starts_with("No Fargate configuration exists for given values"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn creating_an_express_service_with_a_task_definition_and_a_primary_container_fails() {
+    let world = Express::new(56).await;
+    let err = world
+        .create("both")
+        .task_definition_arn(format!(
+            "arn:aws:ecs:{REGION}:{}:task-definition/x:1",
+            world.account
+        ))
+        .send()
+        .await
+        .expect_err("taskDefinitionArn excludes primaryContainer");
+    assert_eq!(failure(&err).0, "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn creating_an_express_service_with_the_name_of_an_active_service_fails() {
+    let world = Express::new(57).await;
+    world.created("twice").await;
+    let err = world
+        .create("twice")
+        .send()
+        .await
+        .expect_err("the name is taken");
+    let (code, message, _) = failure(&err);
+    assert_eq!(code, "InvalidParameterException");
+    assert_eq!(message, "Creation of service was not idempotent.");
+}
+
+#[tokio::test]
+async fn an_inactive_express_service_name_can_be_reused() {
+    let world = Express::new(58).await;
+    let first = world.created("again").await;
+    world
+        .ecs
+        .delete_express_gateway_service()
+        .service_arn(arn_of(&first))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    let second = world.created("again").await;
+    assert_eq!(arn_of(&second), arn_of(&first));
+    assert_eq!(
+        status_of(&second),
+        Some(ExpressGatewayServiceStatusCode::Active)
+    );
+    assert_ne!(
+        first_config(&second).service_revision_arn(),
+        first_config(&first).service_revision_arn()
+    );
+}
+
+#[tokio::test]
+async fn describing_an_unknown_express_service_fails_with_invalid_parameter() {
+    let world = Express::new(59).await;
+    world.created("known").await;
+    let err = world
+        .ecs
+        .describe_express_gateway_service()
+        .service_arn(format!(
+            "arn:aws:ecs:{REGION}:{}:service/default/unknown",
+            world.account
+        ))
+        .send()
+        .await
+        .expect_err("no such service");
+    let (code, message, status) = failure(&err);
+    assert_eq!((code.as_str(), status), ("InvalidParameterException", 400));
+    assert!(message.contains("Resource not found"), "{message}");
+}
+
+#[tokio::test]
+async fn deleting_an_express_service_makes_it_inactive_at_once_by_default() {
+    let world = Express::new(60).await;
+    let service = world.created("gone").await;
+    let arn = arn_of(&service);
+    let deleted = world
+        .ecs
+        .delete_express_gateway_service()
+        .service_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    assert_eq!(
+        status_of(&deleted),
+        Some(ExpressGatewayServiceStatusCode::Inactive)
+    );
+    let described = world.describe(&arn).await;
+    assert_eq!(
+        status_of(&described),
+        Some(ExpressGatewayServiceStatusCode::Inactive)
+    );
+    let err = world
+        .ecs
+        .delete_express_gateway_service()
+        .service_arn(&arn)
+        .send()
+        .await
+        .expect_err("already inactive");
+    let (code, message, _) = failure(&err);
+    assert_eq!(code, "ServiceNotActiveException");
+    assert_eq!(
+        message,
+        "Cannot perform this operation on a service in INACTIVE status"
+    );
+    let err = world
+        .ecs
+        .describe_service_revisions()
+        .service_revision_arns(
+            first_config(&service)
+                .service_revision_arn
+                .unwrap_or_default(),
+        )
+        .send()
+        .await
+        .expect_err("revisions of inactive services are not described");
+    assert_eq!(failure(&err).0, "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn deleting_an_express_service_drains_for_the_configured_time_then_goes_inactive() {
+    let world = Express::new(61).await;
+    emulator()
+        .set_settings(&[&world.account], json!({"ecs.express_drain": 1.5}))
+        .await;
+    let service = world.created("draining").await;
+    let arn = arn_of(&service);
+    let deleted = world
+        .ecs
+        .delete_express_gateway_service()
+        .service_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    assert_eq!(
+        status_of(&deleted),
+        Some(ExpressGatewayServiceStatusCode::Draining)
+    );
+    let ecs_view = world
+        .ecs
+        .describe_services()
+        .cluster("default")
+        .services(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe services: {e:?}"));
+    assert_eq!(ecs_view.services()[0].status(), Some("DRAINING"));
+    let err = world
+        .ecs
+        .update_express_gateway_service()
+        .service_arn(&arn)
+        .cpu("2048")
+        .memory("4096")
+        .send()
+        .await
+        .expect_err("a draining service cannot be updated");
+    let (code, message, _) = failure(&err);
+    assert_eq!(code, "ServiceNotActiveException");
+    assert_eq!(message, "Service is in DRAINING status");
+    wait_until(
+        "the service is inactive",
+        Duration::from_secs(10),
+        || async {
+            status_of(&world.describe(&arn).await)
+                == Some(ExpressGatewayServiceStatusCode::Inactive)
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_the_last_express_service_of_a_load_balancer_removes_its_security_groups() {
+    let world = Express::new(62).await;
+    let service = world.created("last").await;
+    let revision = world
+        .revision(
+            &first_config(&service)
+                .service_revision_arn
+                .unwrap_or_default(),
+        )
+        .await;
+    let lb_group = load_balancer_of(&revision).security_group_ids()[0].clone();
+    world
+        .ecs
+        .delete_express_gateway_service()
+        .service_arn(arn_of(&service))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    let err = world
+        .ec2
+        .describe_security_groups()
+        .group_ids(&lb_group)
+        .send()
+        .await
+        .expect_err("the load balancer's group is gone with its last service");
+    let code = match &err {
+        SdkError::ServiceError(e) => e.err().code().unwrap_or_default().to_owned(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(code, "InvalidGroup.NotFound");
+}
+
+#[tokio::test]
+async fn express_services_are_listed_and_filtered_by_resource_management_type() {
+    let world = Express::new(63).await;
+    let express = world.created("express").await;
+    let regular =
+        regular_service(&world.ecs, &world.account, &world.net, "default", "regular").await;
+
+    let all = list(&world.ecs, "default", None).await;
+    assert_eq!(all, BTreeSet::from([arn_of(&express), regular.clone()]));
+    assert_eq!(
+        list(&world.ecs, "default", Some(ResourceManagementType::Ecs)).await,
+        BTreeSet::from([arn_of(&express)])
+    );
+    assert_eq!(
+        list(
+            &world.ecs,
+            "default",
+            Some(ResourceManagementType::Customer)
+        )
+        .await,
+        BTreeSet::from([regular])
+    );
+}
+
+#[tokio::test]
+async fn describe_services_returns_an_express_service_with_its_tags_when_asked() {
+    let world = Express::new(64).await;
+    let service = world
+        .create("tagged")
+        .tags(
+            Tag::builder()
+                .key("ecs-topology.dev/owner")
+                .value("ctl")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let arn = arn_of(&service);
+    let with_tags = world
+        .ecs
+        .describe_services()
+        .cluster("default")
+        .services(&arn)
+        .include(ServiceField::Tags)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe services: {e:?}"));
+    let seen = &with_tags.services()[0];
+    assert_eq!(
+        seen.resource_management_type(),
+        Some(&ResourceManagementType::Ecs)
+    );
+    assert_eq!(seen.status(), Some("ACTIVE"));
+    assert!(seen.created_at().is_some());
+    assert_eq!(seen.tags().len(), 1);
+    assert_eq!(seen.tags()[0].value(), Some("ctl"));
+    assert!(seen.launch_type().is_none());
+    assert_eq!(
+        seen.capacity_provider_strategy()
+            .first()
+            .map(|c| c.capacity_provider()),
+        Some("FARGATE")
+    );
+    assert_eq!(seen.load_balancers()[0].container_name(), Some("Main"));
+    assert_eq!(seen.desired_count(), 1);
+    let without = world
+        .ecs
+        .describe_services()
+        .cluster("default")
+        .services(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe services: {e:?}"));
+    assert!(without.services()[0].tags().is_empty());
+    let express = world.describe(&arn).await;
+    assert_eq!(express.tags().len(), 1);
+}
+
+#[tokio::test]
+async fn inactive_services_are_not_listed() {
+    let world = Express::new(65).await;
+    let service = world.created("listed").await;
+    world
+        .ecs
+        .delete_express_gateway_service()
+        .service_arn(arn_of(&service))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    assert!(list(&world.ecs, "default", None).await.is_empty());
+}
+
+// --- regular services ------------------------------------------------------------------------
+
+async fn task_definition(client: &ecs::Client) -> String {
+    client
+        .register_task_definition()
+        .family("app")
+        .network_mode(ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image("app:1")
+                .port_mappings(
+                    ecs::types::PortMapping::builder()
+                        .container_port(8080)
+                        .name("http")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("register task definition: {e:?}"))
+        .task_definition
+        .and_then(|t| t.task_definition_arn)
+        .unwrap_or_else(|| panic!("no task definition arn"))
+}
+
+async fn ensure_cluster(client: &ecs::Client, cluster: &str) {
+    client
+        .create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create cluster: {e:?}"));
+}
+
+fn awsvpc(net: &Network, with_groups: bool) -> NetworkConfiguration {
+    let mut config = AwsVpcConfiguration::builder().subnets(&net.subnets[0]);
+    if with_groups {
+        config = config.security_groups(&net.group);
+    }
+    NetworkConfiguration::builder()
+        .awsvpc_configuration(config.build().unwrap_or_else(|e| panic!("awsvpc: {e}")))
+        .build()
+}
+
+async fn regular_service(
+    client: &ecs::Client,
+    _account: &str,
+    net: &Network,
+    cluster: &str,
+    name: &str,
+) -> String {
+    let definition = task_definition(client).await;
+    client
+        .create_service()
+        .cluster(cluster)
+        .service_name(name)
+        .task_definition(definition)
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc(net, true))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create service {name}: {e:?}"))
+        .service
+        .and_then(|s| s.service_arn)
+        .unwrap_or_else(|| panic!("create service {name}: no arn"))
+}
+
+async fn list(
+    client: &ecs::Client,
+    cluster: &str,
+    management: Option<ResourceManagementType>,
+) -> BTreeSet<String> {
+    let mut arns = BTreeSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_services()
+            .cluster(cluster)
+            .set_resource_management_type(management.clone())
+            .max_results(100)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("list services: {e:?}"));
+        arns.extend(page.service_arns().iter().cloned());
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return arns;
+        }
+    }
+}
+
+#[tokio::test]
+async fn list_services_pages_with_max_results_and_returns_ten_by_default() {
+    let account = emulator().new_account();
+    let (client, ec2) = clients(&account).await;
+    let net = network(&ec2, 66, false).await;
+    ensure_cluster(&client, "paged").await;
+    let definition = task_definition(&client).await;
+    let mut created = BTreeSet::new();
+    for i in 0..12 {
+        let arn = client
+            .create_service()
+            .cluster("paged")
+            .service_name(format!("svc-{i:02}"))
+            .task_definition(&definition)
+            .desired_count(0)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(awsvpc(&net, true))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create service: {e:?}"))
+            .service
+            .and_then(|s| s.service_arn)
+            .unwrap_or_else(|| panic!("no arn"));
+        created.insert(arn);
+    }
+    let first = client
+        .list_services()
+        .cluster("paged")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list: {e:?}"));
+    assert_eq!(first.service_arns().len(), 10);
+    assert!(first.next_token().is_some());
+
+    let mut sizes = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_services()
+            .cluster("paged")
+            .max_results(5)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("list: {e:?}"));
+        sizes.push(page.service_arns().len());
+        seen.extend(page.service_arns().iter().cloned());
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(sizes, vec![5, 5, 2]);
+    assert_eq!(seen, created);
+}
+
+#[tokio::test]
+async fn list_services_rejects_more_than_a_hundred_results() {
+    let account = emulator().new_account();
+    let (client, _) = clients(&account).await;
+    ensure_cluster(&client, "default").await;
+    let err = client
+        .list_services()
+        .max_results(101)
+        .send()
+        .await
+        .expect_err("maxResults is 1..100");
+    assert_eq!(failure(&err).0, "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn regular_services_read_customer_resource_management_and_a_creation_time() {
+    let account = emulator().new_account();
+    let (client, ec2) = clients(&account).await;
+    let net = network(&ec2, 67, false).await;
+    ensure_cluster(&client, "default").await;
+    let arn = regular_service(&client, &account, &net, "default", "plain").await;
+    let described = client
+        .describe_services()
+        .services(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe: {e:?}"));
+    let service = &described.services()[0];
+    assert_eq!(
+        service.resource_management_type(),
+        Some(&ResourceManagementType::Customer)
+    );
+    assert!(service.created_at().is_some());
+}
+
+#[tokio::test]
+async fn create_service_without_security_groups_succeeds() {
+    let account = emulator().new_account();
+    let (client, ec2) = clients(&account).await;
+    let net = network(&ec2, 68, false).await;
+    ensure_cluster(&client, "default").await;
+    let definition = task_definition(&client).await;
+    let service = client
+        .create_service()
+        .service_name("no-groups")
+        .task_definition(definition)
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc(&net, false))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create service: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let awsvpc = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .unwrap_or_else(|| panic!("no awsvpc configuration"));
+    assert_eq!(awsvpc.subnets(), &[net.subnets[0].clone()]);
+    assert_eq!(
+        awsvpc.assign_public_ip().map(|a| a.as_str()),
+        Some("DISABLED")
+    );
+}
+
+fn service_connect(namespace: &str, port_name: &str, port: i32) -> ServiceConnectConfiguration {
+    ServiceConnectConfiguration::builder()
+        .enabled(true)
+        .namespace(namespace)
+        .services(
+            ServiceConnectService::builder()
+                .port_name(port_name)
+                .client_aliases(
+                    ServiceConnectClientAlias::builder()
+                        .port(port)
+                        .dns_name(port_name)
+                        .build()
+                        .unwrap_or_else(|e| panic!("alias: {e}")),
+                )
+                .build()
+                .unwrap_or_else(|e| panic!("service connect service: {e}")),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn create_service_keeps_service_connect_configuration_in_the_primary_deployment() {
+    let account = emulator().new_account();
+    let (client, ec2) = clients(&account).await;
+    let net = network(&ec2, 69, false).await;
+    ensure_cluster(&client, "default").await;
+    let definition = task_definition(&client).await;
+    let namespace =
+        format!("arn:aws:servicediscovery:{REGION}:111122223333:namespace/ns-shared0000000001");
+    let service = client
+        .create_service()
+        .service_name("connected")
+        .task_definition(definition)
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc(&net, true))
+        .service_connect_configuration(service_connect(&namespace, "http", 8080))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create service: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let primary = service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .unwrap_or_else(|| panic!("no primary deployment"));
+    let config = primary
+        .service_connect_configuration()
+        .unwrap_or_else(|| panic!("no Service Connect configuration"));
+    assert!(config.enabled());
+    assert_eq!(config.namespace(), Some(namespace.as_str()));
+    assert_eq!(config.services()[0].port_name(), "http");
+    assert_eq!(config.services()[0].discovery_name(), Some("http"));
+
+    let described = client
+        .describe_services()
+        .services("connected")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe: {e:?}"));
+    let again = described.services()[0]
+        .deployments()
+        .iter()
+        .find_map(|d| d.service_connect_configuration())
+        .unwrap_or_else(|| panic!("no Service Connect configuration on describe"));
+    assert_eq!(again.services()[0].client_aliases()[0].port(), 8080);
+}
+
+#[tokio::test]
+async fn update_service_replaces_the_service_connect_configuration_of_the_primary_deployment() {
+    let account = emulator().new_account();
+    let (client, ec2) = clients(&account).await;
+    let net = network(&ec2, 70, false).await;
+    ensure_cluster(&client, "default").await;
+    let definition = task_definition(&client).await;
+    let namespace =
+        format!("arn:aws:servicediscovery:{REGION}:111122223333:namespace/ns-shared0000000002");
+    client
+        .create_service()
+        .service_name("reconnected")
+        .task_definition(definition)
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc(&net, true))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create service: {e:?}"));
+    let updated = client
+        .update_service()
+        .service("reconnected")
+        .service_connect_configuration(service_connect(&namespace, "http", 9090))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("update service: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let config = updated
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.service_connect_configuration())
+        .unwrap_or_else(|| panic!("no Service Connect configuration"));
+    assert_eq!(config.services()[0].client_aliases()[0].port(), 9090);
+}
+
+#[tokio::test]
+async fn service_connect_to_a_namespace_of_the_account_reads_back_its_arn_and_cloud_map_service() {
+    let account = emulator().new_account();
+    let config = emulator().sdk_config(&account, REGION).await;
+    let (client, ec2) = (ecs::Client::new(&config), ec2::Client::new(&config));
+    let cloud_map = aws_sdk_servicediscovery::Client::new(&config);
+    cloud_map
+        .create_http_namespace()
+        .name("payments")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create namespace: {e:?}"));
+    let started = Instant::now();
+    let namespace_arn = loop {
+        let listed = cloud_map
+            .list_namespaces()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("list namespaces: {e:?}"));
+        let found = listed
+            .namespaces()
+            .iter()
+            .find(|n| n.name() == Some("payments"))
+            .and_then(|n| n.arn().map(str::to_owned));
+        if let Some(arn) = found {
+            break arn;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no namespace payments"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let net = network(&ec2, 71, false).await;
+    ensure_cluster(&client, "default").await;
+    let definition = task_definition(&client).await;
+    let service = client
+        .create_service()
+        .service_name("ledger")
+        .task_definition(definition)
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc(&net, true))
+        .service_connect_configuration(service_connect("payments", "http", 8080))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create service: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let primary = service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .unwrap_or_else(|| panic!("no primary deployment"));
+    assert_eq!(
+        primary
+            .service_connect_configuration()
+            .and_then(|c| c.namespace()),
+        Some(namespace_arn.as_str())
+    );
+    let resources = primary.service_connect_resources();
+    assert_eq!(resources.len(), 1);
+    assert_eq!(resources[0].discovery_name(), Some("http"));
+    assert!(
+        resources[0]
+            .discovery_arn()
+            .is_some_and(|a| a.contains(":servicediscovery:") && a.contains(":service/srv-")),
+        "{resources:?}"
+    );
+}
+
+#[tokio::test]
+async fn create_service_with_the_same_client_token_returns_the_existing_service() {
+    let account = emulator().new_account();
+    let (client, ec2) = clients(&account).await;
+    let net = network(&ec2, 72, false).await;
+    ensure_cluster(&client, "default").await;
+    let definition = task_definition(&client).await;
+    let create = |token: Option<&str>| {
+        client
+            .create_service()
+            .service_name("retried")
+            .task_definition(&definition)
+            .desired_count(1)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(awsvpc(&net, true))
+            .set_client_token(token.map(str::to_owned))
+            .send()
+    };
+    let first = create(Some("ecs-topology/svc@3"))
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"));
+    let retry = create(Some("ecs-topology/svc@3"))
+        .await
+        .unwrap_or_else(|e| panic!("retry: {e:?}"));
+    assert_eq!(
+        first.service().and_then(|s| s.service_arn()),
+        retry.service().and_then(|s| s.service_arn())
+    );
+    let err = create(None)
+        .await
+        .expect_err("without the token the name is taken");
+    let (code, message, _) = failure(&err);
+    assert_eq!(code, "InvalidParameterException");
+    assert_eq!(message, "Creation of service was not idempotent.");
+}
+
+#[tokio::test]
+async fn a_load_balancer_serves_at_most_twenty_five_express_services() {
+    let world = Express::new(73).await;
+    let mut balancers = Vec::new();
+    for i in 0..26 {
+        let service = world.created(&format!("svc-{i:02}")).await;
+        let revision = world
+            .revision(
+                &first_config(&service)
+                    .service_revision_arn
+                    .unwrap_or_default(),
+            )
+            .await;
+        balancers.push(
+            load_balancer_of(&revision)
+                .arn()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    let distinct: BTreeSet<&String> = balancers.iter().collect();
+    assert_eq!(distinct.len(), 2);
+    assert!(balancers[..25].iter().all(|b| b == &balancers[0]));
+    assert_ne!(balancers[25], balancers[0]);
+}
+
+#[tokio::test]
+async fn delete_service_on_an_express_service_drains_it_like_delete_express_gateway_service() {
+    let world = Express::new(74).await;
+    let service = world.created("via-ecs").await;
+    let arn = arn_of(&service);
+    world
+        .ecs
+        .delete_service()
+        .cluster("default")
+        .service(&arn)
+        .force(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete service: {e:?}"));
+    let described = world.describe(&arn).await;
+    assert_eq!(
+        status_of(&described),
+        Some(ExpressGatewayServiceStatusCode::Inactive)
+    );
+    assert!(list(&world.ecs, "default", None).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_express_primary_container_with_an_empty_command_reads_back_an_empty_command() {
+    let world = Express::new(75).await;
+    let service = world
+        .create("empty-command")
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("app:1")
+                .set_command(Some(Vec::new()))
+                .build()
+                .unwrap_or_else(|e| panic!("container: {e}")),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {e:?}"))
+        .service
+        .unwrap_or_else(|| panic!("no service"));
+    let described = world.describe(&arn_of(&service)).await;
+    let primary = first_config(&described)
+        .primary_container
+        .unwrap_or_else(|| panic!("no container"));
+    assert_eq!(primary.command, Some(Vec::new()));
+}
