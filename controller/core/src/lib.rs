@@ -6,14 +6,17 @@
 
 pub mod config;
 pub mod duration;
+pub mod engine;
 pub mod finding;
 pub mod load;
 pub mod model;
 pub mod observed;
 pub mod plan;
+pub mod policy;
 pub mod prune;
 pub mod queue;
 pub mod ratelimit;
 pub mod schema;
 pub mod status;
+pub mod status_store;
 pub mod validate;

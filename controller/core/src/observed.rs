@@ -99,6 +99,146 @@ pub fn permission_arn(name_or_arn: &str) -> String {
     }
 }
 
+/// The type of a VPC endpoint; endpoints of other types are not reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum EndpointType {
+    /// An elastic network interface per subnet, reached by (private) DNS.
+    Interface,
+    /// Routes in route tables (`s3`, `dynamodb`).
+    Gateway,
+}
+
+impl EndpointType {
+    /// The name AWS uses (`Interface`, `Gateway`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointType::Interface => "Interface",
+            EndpointType::Gateway => "Gateway",
+        }
+    }
+}
+
+/// A VPC endpoint as `DescribeVpcEndpoints` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedEndpoint {
+    /// `vpce-...`.
+    pub id: String,
+    pub vpc_id: String,
+    /// The full service name, `com.amazonaws.REGION.SERVICE`.
+    pub service_name: String,
+    pub endpoint_type: EndpointType,
+    /// The state in lower case as AWS sends it: `pending`, `available`, `deleting`, `deleted`,
+    /// `failed`, `rejected`, ...
+    pub state: String,
+    /// Subnets of an interface endpoint; empty for a gateway endpoint.
+    pub subnet_ids: BTreeSet<String>,
+    /// Security groups of an interface endpoint; empty for a gateway endpoint.
+    pub security_group_ids: BTreeSet<String>,
+    /// Route tables of a gateway endpoint; empty for an interface endpoint.
+    pub route_table_ids: BTreeSet<String>,
+    /// Private DNS of an interface endpoint; `false` for a gateway endpoint.
+    pub private_dns_enabled: bool,
+    /// The endpoint policy, parsed; `None` when AWS reports none.
+    pub policy: Option<serde_json::Value>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An ECS Express Mode service as `DescribeExpressGatewayService` returns it, with the resources
+/// ECS manages for it (read through `DescribeServiceRevisions`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedExpressService {
+    pub arn: String,
+    /// The cluster's ARN (a name is accepted too; planning compares clusters by name).
+    pub cluster: String,
+    pub service_name: String,
+    /// `status.statusCode` as AWS sends it: `ACTIVE`, `DRAINING` or `INACTIVE` (gone).
+    pub status: String,
+    /// Whether a deployment is running (`currentDeployment` is present).
+    pub deploying: bool,
+    /// Why the most recent deployment failed, when it failed and none has succeeded since.
+    pub failed_deployment: Option<String>,
+    /// `updatedAt`, in seconds since the Unix epoch.
+    pub updated_at: Option<i64>,
+    pub infrastructure_role_arn: String,
+    /// The newest configuration: during a deployment the one being rolled out (AWS lists it
+    /// first), otherwise the one in service. `None` when ECS lists none.
+    pub config: Option<ObservedExpressConfig>,
+    pub tags: BTreeMap<String, String>,
+    /// The resources ECS manages for the service, read-only: type (`loadBalancer`, `listener`,
+    /// `listenerRule`, `targetGroup`, `securityGroup`, `certificate`, `autoScaling`, `logGroup`,
+    /// `endpoint`) to ARN, id or URL; a second resource of one type is keyed `targetGroup.2`.
+    /// Shown in status; never drift, never pruned, never adopted.
+    pub managed: BTreeMap<String, String>,
+    /// Ids of the security groups ECS attached itself (tagged `AmazonECSManaged=true`); never
+    /// compared with a document. Any `sg-` id among `managed` counts as well.
+    pub managed_security_groups: BTreeSet<String>,
+}
+
+/// One configuration of an Express service (an entry of `activeConfigurations`), as AWS returns
+/// it: cpu and memory are strings, enum values are AWS's spelling, lists are in AWS's order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedExpressConfig {
+    pub service_revision_arn: String,
+    pub execution_role_arn: Option<String>,
+    pub task_role_arn: Option<String>,
+    /// CPU units, e.g. `"1024"`.
+    pub cpu: Option<String>,
+    /// MiB, e.g. `"2048"`.
+    pub memory: Option<String>,
+    /// `X86_64` or `ARM64`.
+    pub cpu_architecture: Option<String>,
+    pub subnets: Vec<String>,
+    /// Including the group ECS adds itself.
+    pub security_groups: Vec<String>,
+    pub health_check_path: Option<String>,
+    pub primary_container: ObservedExpressContainer,
+    /// `scalingTarget`; `None` when AWS reports none.
+    pub scaling: Option<ObservedExpressScaling>,
+    /// Where the service answers, read-only.
+    pub ingress_paths: Vec<ObservedIngressPath>,
+}
+
+/// The primary container of an Express service configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedExpressContainer {
+    pub image: String,
+    pub port: Option<i64>,
+    /// Empty when the container keeps its image's command (AWS reads that back as `[]`).
+    pub command: Vec<String>,
+    /// In AWS's order (sorted by name).
+    pub environment: Vec<crate::model::EnvVar>,
+    pub secrets: Vec<crate::model::SecretRef>,
+    /// `awsLogsConfiguration`.
+    pub logs: Option<crate::model::AwsLogs>,
+    /// `repositoryCredentials.credentialsParameter`.
+    pub repository_credentials: Option<String>,
+}
+
+/// The `scalingTarget` of an Express service configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedExpressScaling {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    /// `autoScalingMetric` as AWS spells it, e.g. `AVERAGE_CPU`.
+    pub metric: Option<String>,
+    /// `autoScalingTargetValue`.
+    pub target: Option<f64>,
+}
+
+/// An ingress path of an Express service: how it is reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedIngressPath {
+    /// `PUBLIC` or `PRIVATE`.
+    pub access_type: String,
+    pub endpoint: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,26 +144,31 @@ impl DocumentStatus {
         );
     }
 
-    /// Records the outcome of acting on the plan.
+    /// Notes that a change was carried out in this pass after a plan that did not itself change
+    /// AWS (a share that waited for its namespace, then was created).
+    pub fn mark_changing(&mut self) {
+        self.changing = true;
+    }
+
+    /// Records the outcome of acting on the plan: `None` when the pass ended without acting
+    /// (blocked, waiting), which keeps the plan's reason in `Synced`.
     pub fn record_outcome(
         &mut self,
-        result: Result<(), ErrorInfo>,
+        result: Option<Result<(), ErrorInfo>>,
         ready: Option<(bool, String)>,
         now: u64,
     ) {
         use ConditionStatus::{False, True, Unknown};
+        let changing = std::mem::take(&mut self.changing);
         match result {
-            Ok(()) => {
+            None => {}
+            Some(Ok(())) => {
                 self.last_error = None;
-                if self
-                    .condition(ConditionType::Synced)
-                    .is_some_and(|c| c.reason == "Changing")
-                {
+                if changing {
                     self.set(ConditionType::Synced, True, "Applied", "", now);
                 }
             }
-            Err(error) => {
-                self.changing = false;
+            Some(Err(error)) => {
                 self.set(
                     ConditionType::Synced,
                     False,
@@ -225,10 +230,14 @@ mod tests {
     fn the_same_pass_twice_yields_an_equal_status() {
         let mut a = DocumentStatus::default();
         a.record_plan(&drift(), "r1", 100);
-        a.record_outcome(Ok(()), Some((true, String::new())), 100);
+        a.record_outcome(Some(Ok(())), Some((true, String::new())), 100);
+        assert_eq!(
+            a.condition(ConditionType::Synced).unwrap().status,
+            ConditionStatus::True
+        );
         let mut b = a.clone();
         b.record_plan(&drift(), "r1", 150);
-        b.record_outcome(Ok(()), Some((true, String::new())), 150);
+        b.record_outcome(Some(Ok(())), Some((true, String::new())), 150);
         assert_eq!(a, b);
     }
 
@@ -240,13 +249,13 @@ mod tests {
             class: "throttling".into(),
             message: "rate exceeded".into(),
         };
-        status.record_outcome(Err(error.clone()), None, 1);
+        status.record_outcome(Some(Err(error.clone())), None, 1);
         assert_eq!(status.last_error, Some(error));
         assert_eq!(
             status.condition(ConditionType::Synced).unwrap().reason,
             "Error"
         );
-        status.record_outcome(Ok(()), None, 2);
+        status.record_outcome(Some(Ok(())), None, 2);
         assert_eq!(status.last_error, None);
     }
 }

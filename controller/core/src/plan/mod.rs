@@ -7,6 +7,8 @@
 //! - Nothing owned by someone else is ever planned for change or deletion, except an unowned
 //!   object whose document says `adopt`.
 
+mod endpoints;
+mod express;
 mod namespace;
 mod share;
 
@@ -18,6 +20,10 @@ use serde_json::Value;
 use crate::model::{DELETION_POLICY_ANNOTATION, DeletionPolicy, KEY_TAG, Key, OWNER_TAG, Policies};
 use crate::observed::Ownership;
 
+pub use endpoints::{
+    DesiredEndpointSet, endpoints_ready, plan_endpoint_set, service_name, short_service_name,
+};
+pub use express::{DesiredExpressService, express_ready, plan_express, spec_digest};
 pub use namespace::{DesiredNamespace, plan_namespace};
 pub use share::{DesiredShare, plan_share};
 

@@ -1,0 +1,540 @@
+//! Converging once: every document reconciled through the work queue until it is in sync,
+//! blocked, or out of attempts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::observe::{desired_principal_account, observe_visibility};
+use super::planning::{desired_share, orphans, plan_key};
+use super::{Cloud, DesiredSet, NamespaceChange, Observation, Scope, ShareChange, create_token};
+use crate::config::PruneConfig;
+use crate::model::{Document, Key, Kind};
+use crate::observed::{ObservedNamespace, ObservedShare, Ownership, ownership};
+use crate::plan::{DocumentPlan, PruneGate, Verb, desired_tags};
+use crate::prune::prune_gate;
+use crate::queue::{Action, RetryPolicy, WorkQueue, run};
+use crate::status::{DocumentStatus, ErrorInfo};
+
+/// How a key ended the pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyOutcome {
+    /// The plan found when the key was first reconciled in this pass.
+    pub first: DocumentPlan,
+    /// The plan of the last reconcile.
+    pub last: DocumentPlan,
+    /// Whether the key converged: in sync (or retained) after acting.
+    pub converged: bool,
+    pub error: Option<ErrorInfo>,
+    pub attempts: u32,
+    /// The changes carried out in this pass, in order.
+    pub applied: Vec<Verb>,
+}
+
+impl KeyOutcome {
+    /// The plan that describes the pass: the first change carried out, else the first plan.
+    pub fn headline(&self) -> Verb {
+        self.applied.first().copied().unwrap_or(self.first.verb)
+    }
+}
+
+/// The result of one converging pass.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    pub outcomes: BTreeMap<Key, KeyOutcome>,
+    pub observation: Observation,
+    /// Why pruning was held back, when it was.
+    pub prune_held_back: Option<String>,
+}
+
+impl ApplyReport {
+    pub fn failed(&self) -> impl Iterator<Item = (&Key, &KeyOutcome)> {
+        self.outcomes.iter().filter(|(_, o)| !o.converged)
+    }
+}
+
+/// Attempts a key gets in one pass before it is reported as failed.
+const MAX_ATTEMPTS: u32 = 6;
+
+struct Pass {
+    observation: Observation,
+    outcomes: BTreeMap<Key, KeyOutcome>,
+    /// Keys that reached their end in this pass.
+    done: BTreeSet<Key>,
+}
+
+/// Converges every document of `desired` (and prunes orphans the gate allows) starting from
+/// `observation`, with at most `concurrency` reconciles at once.
+pub async fn converge<C: Cloud>(
+    cloud: Arc<C>,
+    desired: Arc<DesiredSet>,
+    observation: Observation,
+    prune: &PruneConfig,
+    concurrency: usize,
+    retry: RetryPolicy,
+) -> ApplyReport {
+    let orphan_scopes = orphans(&desired, &observation);
+    let gate = prune_gate(
+        prune,
+        desired.health,
+        super::planning::deletable(&desired, &observation),
+    );
+    let mut keys: Vec<Key> = desired
+        .documents
+        .keys()
+        .chain(orphan_scopes.keys())
+        .cloned()
+        .collect();
+    keys.sort_by_key(|k| (Kind::ALL.iter().position(|x| *x == k.kind), k.clone()));
+    let total = keys.len();
+    let pass = Arc::new(Mutex::new(Pass {
+        observation,
+        outcomes: BTreeMap::new(),
+        done: BTreeSet::new(),
+    }));
+    let queue: WorkQueue<Key> = WorkQueue::new(retry);
+    let finished = CancellationToken::new();
+    for key in &keys {
+        queue.add(key.clone());
+    }
+    if total > 0 {
+        let worker = {
+            let (cloud, desired, pass, finished) = (
+                cloud.clone(),
+                desired.clone(),
+                pass.clone(),
+                finished.clone(),
+            );
+            let (orphan_scopes, gate) = (Arc::new(orphan_scopes), Arc::new(gate.clone()));
+            move |key: Key| {
+                let (cloud, desired, pass, finished) = (
+                    cloud.clone(),
+                    desired.clone(),
+                    pass.clone(),
+                    finished.clone(),
+                );
+                let (orphan_scopes, gate) = (orphan_scopes.clone(), gate.clone());
+                async move {
+                    let action = reconcile(
+                        &*cloud,
+                        &desired,
+                        &pass,
+                        &key,
+                        orphan_scopes.get(&key),
+                        &gate,
+                    )
+                    .await;
+                    let mut state = lock(&pass);
+                    if matches!(action, Action::AwaitChange) {
+                        state.done.insert(key);
+                    }
+                    if state.done.len() >= total {
+                        finished.cancel();
+                    }
+                    action
+                }
+            }
+        };
+        let concurrency = NonZeroUsize::new(concurrency.max(1)).unwrap_or(NonZeroUsize::MIN);
+        run(
+            queue,
+            concurrency,
+            finished,
+            Duration::from_secs(30),
+            worker,
+        )
+        .await;
+    }
+    let mut state = match Arc::try_unwrap(pass) {
+        Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
+        Err(shared) => {
+            let s = lock(&shared);
+            Pass {
+                observation: s.observation.clone(),
+                outcomes: s.outcomes.clone(),
+                done: s.done.clone(),
+            }
+        }
+    };
+    refresh_visibility(&*cloud, &desired, &mut state, concurrency).await;
+    ApplyReport {
+        outcomes: state.outcomes,
+        observation: state.observation,
+        prune_held_back: match gate {
+            PruneGate::HeldBack(why) => Some(why),
+            PruneGate::Allowed => None,
+        },
+    }
+}
+
+fn lock(pass: &Mutex<Pass>) -> std::sync::MutexGuard<'_, Pass> {
+    pass.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One reconcile of one key: plan from the current state, act, record, say what next.
+async fn reconcile<C: Cloud>(
+    cloud: &C,
+    desired: &DesiredSet,
+    pass: &Mutex<Pass>,
+    key: &Key,
+    orphan_scope: Option<&Scope>,
+    gate: &PruneGate,
+) -> Action {
+    let (planned, snapshot) = {
+        let state = lock(pass);
+        (
+            plan_key(desired, &state.observation, key, orphan_scope, gate),
+            state.observation.clone(),
+        )
+    };
+    let plan = planned.plan;
+    let attempts = {
+        let mut state = lock(pass);
+        let outcome = state
+            .outcomes
+            .entry(key.clone())
+            .or_insert_with(|| KeyOutcome {
+                first: plan.clone(),
+                last: plan.clone(),
+                converged: false,
+                error: None,
+                attempts: 0,
+                applied: Vec::new(),
+            });
+        outcome.attempts += 1;
+        outcome.last = plan.clone();
+        outcome.attempts
+    };
+    let result = match (plan.verb, planned.scope.as_ref()) {
+        (verb, Some(scope)) if verb.changes_aws() => {
+            act(cloud, desired, &snapshot, key, &plan, scope)
+                .await
+                .map(Some)
+        }
+        _ => Ok(None),
+    };
+    let mut state = lock(pass);
+    let result = match (result, planned.scope.as_ref()) {
+        (Ok(Some(applied)), Some(scope)) => {
+            applied.record(&mut state.observation, scope);
+            if let Some(o) = state.outcomes.get_mut(key) {
+                o.applied.push(plan.verb);
+            }
+            Ok(())
+        }
+        (Ok(_), _) => Ok(()),
+        (Err(e), _) => Err(e),
+    };
+    let outcome = state.outcomes.get_mut(key);
+    match result {
+        Err(error) => {
+            let give_up = attempts >= MAX_ATTEMPTS || !is_retryable(&error);
+            if let Some(o) = outcome {
+                o.error = Some(error.clone());
+            }
+            if give_up {
+                Action::await_change()
+            } else {
+                Action::retry(class_label(&error))
+            }
+        }
+        Ok(()) if plan.verb.changes_aws() => {
+            // Re-plan from what the change left behind: converged only when nothing is left.
+            if attempts >= MAX_ATTEMPTS {
+                if let Some(o) = outcome {
+                    o.error = Some(ErrorInfo {
+                        class: "not_converged".into(),
+                        message: format!(
+                            "still differs after {attempts} changes: {:?}",
+                            plan.drifted_fields()
+                        ),
+                    });
+                }
+                Action::await_change()
+            } else {
+                Action::requeue(Duration::ZERO)
+            }
+        }
+        Ok(()) => match plan.verb {
+            Verb::Waiting => {
+                let waiting_for = match desired.documents.get(key).map(|d| &d.document) {
+                    Some(Document::NamespaceShare(m)) => Some(Key::new(
+                        Kind::CloudMapNamespace,
+                        m.spec.namespace_ref.clone(),
+                    )),
+                    _ => None,
+                };
+                let gone = waiting_for
+                    .is_none_or(|k| state.done.contains(&k) || !desired.documents.contains_key(&k));
+                if gone || attempts >= 200 {
+                    Action::await_change()
+                } else {
+                    Action::requeue(Duration::from_millis(100))
+                }
+            }
+            verb => {
+                if let Some(o) = outcome {
+                    o.converged = matches!(verb, Verb::InSync | Verb::Retain);
+                    o.error = None;
+                }
+                Action::await_change()
+            }
+        },
+    }
+}
+
+fn is_retryable(error: &ErrorInfo) -> bool {
+    matches!(
+        error.class.as_str(),
+        "throttling" | "transient" | "conflict" | "other"
+    )
+}
+
+fn class_label(error: &ErrorInfo) -> &'static str {
+    match error.class.as_str() {
+        "throttling" => "throttling",
+        "transient" => "transient",
+        "conflict" => "conflict",
+        _ => "other",
+    }
+}
+
+/// What a change left behind, to record in the pass's observation.
+enum Applied {
+    Namespace {
+        before: Option<String>,
+        after: Option<ObservedNamespace>,
+    },
+    Share {
+        before: Option<String>,
+        after: Option<ObservedShare>,
+    },
+}
+
+impl Applied {
+    fn record(self, observation: &mut Observation, scope: &Scope) {
+        match self {
+            Applied::Namespace { before, after } => {
+                let list = observation.namespaces.entry(scope.clone()).or_default();
+                list.retain(|n| {
+                    Some(&n.id) != before.as_ref() && Some(&n.id) != after.as_ref().map(|a| &a.id)
+                });
+                list.extend(after);
+            }
+            Applied::Share { before, after } => {
+                let list = observation.shares.entry(scope.clone()).or_default();
+                list.retain(|s| {
+                    Some(&s.arn) != before.as_ref()
+                        && Some(&s.arn) != after.as_ref().map(|a| &a.arn)
+                });
+                list.extend(after);
+            }
+        }
+    }
+}
+
+/// Carries out a plan; returns what it left behind.
+async fn act<C: Cloud>(
+    cloud: &C,
+    desired: &DesiredSet,
+    observation: &Observation,
+    key: &Key,
+    plan: &DocumentPlan,
+    scope: &Scope,
+) -> Result<Applied, ErrorInfo> {
+    let controller = desired.controller.as_str();
+    let doc = desired.documents.get(key);
+    let revision = doc.map_or("", |d| d.revision.as_str());
+    let token = create_token(controller, key, revision);
+    let policies = doc.map(|d| d.policies).unwrap_or_default();
+    match key.kind {
+        Kind::CloudMapNamespace => {
+            let list = observation
+                .namespaces
+                .get(scope)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let spec = doc.and_then(|d| match &d.document {
+                Document::CloudMapNamespace(m) => Some(&m.spec),
+                _ => None,
+            });
+            let target = list
+                .iter()
+                .find(|ns| ownership(&ns.tags, controller, key) == Ownership::Ours)
+                .or_else(|| spec.and_then(|s| list.iter().find(|ns| ns.name == s.name)));
+            let tags = spec
+                .map(|s| desired_tags(&s.tags, controller, key, &policies))
+                .unwrap_or_default();
+            let change = NamespaceChange {
+                scope,
+                plan,
+                spec,
+                tags,
+                observed: target,
+                token,
+            };
+            let after = cloud.apply_namespace(change).await?;
+            Ok(Applied::Namespace {
+                before: target.map(|t| t.id.clone()),
+                after,
+            })
+        }
+        Kind::NamespaceShare => {
+            let list = observation
+                .shares
+                .get(scope)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let resolved = doc.and_then(|d| match &d.document {
+                Document::NamespaceShare(m) => {
+                    Some(desired_share(desired, observation, &m.spec, &d.policies))
+                }
+                _ => None,
+            });
+            let target = list
+                .iter()
+                .find(|s| ownership(&s.tags, controller, key) == Ownership::Ours)
+                .or_else(|| list.iter().find(|s| s.name == key.name));
+            let tags = resolved
+                .as_ref()
+                .map(|r| desired_tags(&r.spec.tags, controller, key, &policies))
+                .unwrap_or_default();
+            let change = ShareChange {
+                scope,
+                plan,
+                desired: resolved.as_ref(),
+                tags,
+                observed: target,
+                token,
+            };
+            let after = cloud.apply_share(change).await?;
+            Ok(Applied::Share {
+                before: target.map(|t| t.arn.clone()),
+                after,
+            })
+        }
+        Kind::VpcEndpointSet | Kind::ExpressService => Err(ErrorInfo {
+            class: "validation".into(),
+            message: format!("{} is not converged by this controller yet", key.kind),
+        }),
+    }
+}
+
+/// After acting, looks again from the consumer accounts of the shares that changed.
+async fn refresh_visibility<C: Cloud>(
+    cloud: &C,
+    desired: &DesiredSet,
+    state: &mut Pass,
+    concurrency: usize,
+) {
+    let mut consumers = BTreeSet::new();
+    for (key, outcome) in &state.outcomes {
+        if key.kind != Kind::NamespaceShare || outcome.applied.is_empty() {
+            continue;
+        }
+        if let Some(Document::NamespaceShare(m)) = desired.documents.get(key).map(|d| &d.document) {
+            for p in &m.spec.principals {
+                if let Some(id) = desired_principal_account(desired, p) {
+                    consumers.insert((id, m.spec.region.clone()));
+                }
+            }
+        }
+    }
+    if !consumers.is_empty() {
+        observe_visibility(cloud, &consumers, concurrency, &mut state.observation).await;
+    }
+}
+
+/// Status conditions for a key at the end of a pass.
+pub fn status_of(
+    desired: &DesiredSet,
+    report: &ApplyReport,
+    key: &Key,
+    previous: Option<&DocumentStatus>,
+    now: u64,
+) -> DocumentStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let Some(outcome) = report.outcomes.get(key) else {
+        return status;
+    };
+    let revision = desired
+        .documents
+        .get(key)
+        .map_or("", |d| d.revision.as_str());
+    status.record_plan(&outcome.first, revision, now);
+    if !outcome.applied.is_empty() {
+        status.mark_changing();
+    }
+    let ready = readiness(desired, &report.observation, key);
+    // Blocked or waiting without an error keeps the plan's reason in `Synced`.
+    let result = match (&outcome.error, outcome.converged) {
+        (Some(e), _) => Some(Err(e.clone())),
+        (None, true) => Some(Ok(())),
+        (None, false) => None,
+    };
+    status.record_outcome(result, ready, now);
+    status
+}
+
+/// Whether a document's object is usable: a namespace exists; a share's namespace is seen by
+/// every principal account.
+pub fn readiness(
+    desired: &DesiredSet,
+    observed: &Observation,
+    key: &Key,
+) -> Option<(bool, String)> {
+    let d = desired.documents.get(key)?;
+    let scope = (d.account.clone(), d.document.region().to_owned());
+    match &d.document {
+        Document::CloudMapNamespace(_) => {
+            let ns = observed
+                .namespaces
+                .get(&scope)?
+                .iter()
+                .find(|ns| ownership(&ns.tags, &desired.controller, key) == Ownership::Ours);
+            Some(match ns {
+                Some(ns) => (true, format!("namespace {} ({})", ns.id, ns.arn)),
+                None => (false, "the namespace does not exist".into()),
+            })
+        }
+        Document::NamespaceShare(m) => {
+            let Some(arn) =
+                super::planning::namespace_arn(desired, observed, &m.spec.namespace_ref)
+            else {
+                return Some((false, "the namespace does not exist yet".into()));
+            };
+            let mut missing = Vec::new();
+            let mut unknown = Vec::new();
+            for p in &m.spec.principals {
+                match desired_principal_account(desired, p) {
+                    None => unknown.push(p.clone()),
+                    Some(id) => match observed.visible.get(&(id.clone(), m.spec.region.clone())) {
+                        Some(seen) if seen.contains(&arn) => {}
+                        Some(_) => missing.push(id),
+                        None => unknown.push(id),
+                    },
+                }
+            }
+            Some(if missing.is_empty() && unknown.is_empty() {
+                (true, format!("every principal account sees {arn}"))
+            } else if !missing.is_empty() {
+                (
+                    false,
+                    format!("not yet visible from {}", missing.join(", ")),
+                )
+            } else {
+                (
+                    false,
+                    format!(
+                        "cannot look from {} (no role for the controller there)",
+                        unknown.join(", ")
+                    ),
+                )
+            })
+        }
+        _ => None,
+    }
+}
