@@ -1,1 +1,17 @@
-//! placeholder crate root, replaced as the crate is written.
+//! The AWS side of ecs-topology: accounts and credentials, rate budgets, error classification,
+//! and (as they are written) the sources, observers, actuators and lease. The only crate that
+//! uses the AWS SDK.
+
+pub mod accounts;
+pub mod budget;
+pub mod call;
+pub mod cloud;
+pub mod cloudmap;
+pub mod errors;
+pub mod ram;
+
+pub use accounts::{AccountError, Accounts, AccountsOptions, Clients};
+pub use budget::{ApiBudgets, ApiFamily, BudgetKey, CallObserver, CallRecord, NoObserver};
+pub use call::{Aws, AwsError};
+pub use cloud::AwsCloud;
+pub use errors::{ErrorClass, classify};

@@ -1,0 +1,107 @@
+//! The engine's [`Cloud`] over real AWS clients: one SDK client set per account and region,
+//! every call within its rate budget.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use ecs_topology_core::engine::{Cloud, NamespaceChange, Scope, ShareChange};
+use ecs_topology_core::observed::{ObservedNamespace, ObservedShare};
+use ecs_topology_core::status::ErrorInfo;
+
+use crate::call::Aws;
+use crate::{AccountError, Accounts, ApiBudgets, Clients};
+
+/// AWS as the engine sees it.
+#[derive(Debug, Clone)]
+pub struct AwsCloud {
+    accounts: Accounts,
+    budgets: Arc<ApiBudgets>,
+}
+
+impl AwsCloud {
+    pub fn new(accounts: Accounts, budgets: Arc<ApiBudgets>) -> AwsCloud {
+        AwsCloud { accounts, budgets }
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    async fn clients(&self, scope: &Scope) -> Result<Clients, ErrorInfo> {
+        self.accounts
+            .clients(&scope.0, &scope.1)
+            .await
+            .map_err(account_error)
+    }
+}
+
+fn account_error(e: AccountError) -> ErrorInfo {
+    ErrorInfo {
+        class: "credentials".into(),
+        message: e.to_string(),
+    }
+}
+
+impl Cloud for AwsCloud {
+    async fn observe_namespaces(&self, scope: &Scope) -> Result<Vec<ObservedNamespace>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::cloudmap::observe(aws).await?)
+    }
+
+    async fn observe_shares(
+        &self,
+        scope: &Scope,
+        permissions: &BTreeSet<String>,
+    ) -> Result<Vec<ObservedShare>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::ram::observe(aws, permissions).await?)
+    }
+
+    async fn visible_namespaces(
+        &self,
+        scope: &Scope,
+    ) -> Result<Option<BTreeSet<String>>, ErrorInfo> {
+        let clients = match self.accounts.clients(&scope.0, &scope.1).await {
+            Ok(c) => c,
+            Err(AccountError::NoRole { .. }) => return Ok(None),
+            Err(e) => return Err(account_error(e)),
+        };
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(Some(crate::cloudmap::visible(aws).await?))
+    }
+
+    async fn apply_namespace(
+        &self,
+        change: NamespaceChange<'_>,
+    ) -> Result<Option<ObservedNamespace>, ErrorInfo> {
+        let clients = self.clients(change.scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::cloudmap::apply(aws, &change).await?)
+    }
+
+    async fn apply_share(
+        &self,
+        change: ShareChange<'_>,
+    ) -> Result<Option<ObservedShare>, ErrorInfo> {
+        let clients = self.clients(change.scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::ram::apply(aws, &change).await?)
+    }
+}

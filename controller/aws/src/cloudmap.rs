@@ -1,0 +1,378 @@
+//! Cloud Map HTTP namespaces: batched observation, idempotent changes, visibility from consumers.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_sdk_servicediscovery::types::{
+    FilterCondition, HttpNamespaceChange, NamespaceFilter, NamespaceFilterName, NamespaceType,
+    OperationStatus, OperationTargetType, Tag,
+};
+use ecs_topology_core::engine::{NamespaceChange, digest};
+use ecs_topology_core::observed::{ObservedNamespace, normalise_text};
+use ecs_topology_core::plan::Verb;
+
+use crate::call::{Aws, AwsError};
+use crate::{ApiFamily, ErrorClass};
+
+/// How long a Cloud Map operation may take before the change is reported as failed (AWS takes
+/// about 40 s; a later pass picks the same operation up again through its idempotency token).
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn filter(name: NamespaceFilterName, value: &str) -> Result<NamespaceFilter, AwsError> {
+    NamespaceFilter::builder()
+        .name(name)
+        .values(value)
+        .condition(FilterCondition::Eq)
+        .build()
+        .map_err(|e| AwsError::local("ListNamespaces", ErrorClass::Validation, e.to_string()))
+}
+
+/// ARNs and summaries of the HTTP namespaces listed with `owner` (`SELF` or `OTHER_ACCOUNTS`),
+/// every page, 100 a page.
+async fn list(aws: Aws<'_>, owner: &str) -> Result<Vec<ObservedNamespace>, AwsError> {
+    let cm = &aws.clients.cloudmap;
+    let filters = vec![
+        filter(NamespaceFilterName::Type, NamespaceType::Http.as_str())?,
+        filter(NamespaceFilterName::ResourceOwner, owner)?,
+    ];
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let reply = aws
+            .call("ListNamespaces", ApiFamily::CloudMap, || {
+                cm.list_namespaces()
+                    .set_filters(Some(filters.clone()))
+                    .max_results(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+        for ns in reply.namespaces() {
+            let (Some(id), Some(arn), Some(name)) = (ns.id(), ns.arn(), ns.name()) else {
+                continue;
+            };
+            out.push(ObservedNamespace {
+                id: id.to_owned(),
+                arn: arn.to_owned(),
+                name: name.to_owned(),
+                description: normalise_text(ns.description()),
+                tags: BTreeMap::new(),
+            });
+        }
+        token = reply.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every HTTP namespace the account owns in the region, with its tags: one paginated
+/// `ListNamespaces` pass and one paginated `tag:GetResources` pass, never a call per namespace.
+pub async fn observe(aws: Aws<'_>) -> Result<Vec<ObservedNamespace>, AwsError> {
+    let mut namespaces = list(aws, "SELF").await?;
+    if namespaces.is_empty() {
+        return Ok(namespaces);
+    }
+    let mut tags = namespace_tags(aws).await?;
+    for ns in &mut namespaces {
+        ns.tags = tags.remove(&ns.arn).unwrap_or_default();
+    }
+    Ok(namespaces)
+}
+
+async fn namespace_tags(
+    aws: Aws<'_>,
+) -> Result<HashMap<String, BTreeMap<String, String>>, AwsError> {
+    let client = &aws.clients.tagging;
+    let mut out = HashMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let reply = aws
+            .call("GetResources", ApiFamily::Tagging, || {
+                client
+                    .get_resources()
+                    .resource_type_filters("servicediscovery:namespace")
+                    .resources_per_page(100)
+                    .set_pagination_token(token.clone())
+                    .send()
+            })
+            .await?;
+        for mapping in reply.resource_tag_mapping_list() {
+            if let Some(arn) = mapping.resource_arn() {
+                let tags = mapping
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect();
+                out.insert(arn.to_owned(), tags);
+            }
+        }
+        token = reply.pagination_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// ARNs of the namespaces other accounts share with this account in this region.
+pub async fn visible(aws: Aws<'_>) -> Result<BTreeSet<String>, AwsError> {
+    Ok(list(aws, "OTHER_ACCOUNTS")
+        .await?
+        .into_iter()
+        .map(|ns| ns.arn)
+        .collect())
+}
+
+/// Carries out a namespace plan; returns the namespace as it now is (`None` once deleted).
+pub async fn apply(
+    aws: Aws<'_>,
+    change: &NamespaceChange<'_>,
+) -> Result<Option<ObservedNamespace>, AwsError> {
+    match (change.plan.verb, change.observed, change.spec) {
+        (Verb::Create, _, Some(spec)) => create(aws, spec, &change.tags, &change.token)
+            .await
+            .map(Some),
+        (Verb::Update | Verb::Adopt, Some(ns), Some(spec)) => update(
+            aws,
+            ns,
+            normalise_text(spec.description.as_deref()),
+            &change.tags,
+            &change.token,
+        )
+        .await
+        .map(Some),
+        (Verb::Delete, Some(ns), _) => delete(aws, ns).await.map(|()| None),
+        (verb, _, _) => Err(AwsError::local(
+            "apply",
+            ErrorClass::Other,
+            format!("nothing to do for a {verb:?} plan without its namespace"),
+        )),
+    }
+}
+
+fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| AwsError::local("TagResource", ErrorClass::Validation, e.to_string()))
+        })
+        .collect()
+}
+
+/// Creates a namespace with an idempotency token derived from the document, so that a retry after
+/// a crash returns the first operation instead of a second namespace. Cloud Map remembers a token
+/// after its namespace is gone; when the token's namespace no longer exists (it was deleted by
+/// hand), the next token of a fixed sequence is used, which keeps retries idempotent too.
+async fn create(
+    aws: Aws<'_>,
+    spec: &ecs_topology_core::model::CloudMapNamespaceSpec,
+    tags: &BTreeMap<String, String>,
+    token: &str,
+) -> Result<ObservedNamespace, AwsError> {
+    let mut last = None;
+    for generation in 0..4 {
+        let token = if generation == 0 {
+            token.to_owned()
+        } else {
+            format!("{token}-{generation}")
+        };
+        match create_with(aws, spec, tags, &token).await {
+            Err(e) if e.is_code("NamespaceNotFound") => last = Some(e),
+            other => return other,
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        AwsError::local("CreateHttpNamespace", ErrorClass::Other, "no namespace")
+    }))
+}
+
+async fn create_with(
+    aws: Aws<'_>,
+    spec: &ecs_topology_core::model::CloudMapNamespaceSpec,
+    tags: &BTreeMap<String, String>,
+    token: &str,
+) -> Result<ObservedNamespace, AwsError> {
+    let cm = &aws.clients.cloudmap;
+    let tag_list = tag_list(tags)?;
+    let description = normalise_text(spec.description.as_deref());
+    let reply = aws
+        .call("CreateHttpNamespace", ApiFamily::CloudMap, || {
+            cm.create_http_namespace()
+                .name(&spec.name)
+                .set_description(description.clone())
+                .set_tags(Some(tag_list.clone()))
+                .creator_request_id(token)
+                .send()
+        })
+        .await?;
+    let operation = reply.operation_id.unwrap_or_default();
+    let id = wait(aws, &operation).await?;
+    let ns = aws
+        .call("GetNamespace", ApiFamily::CloudMap, || {
+            cm.get_namespace().id(&id).send()
+        })
+        .await?
+        .namespace
+        .ok_or_else(|| {
+            AwsError::local(
+                "GetNamespace",
+                ErrorClass::Other,
+                "no namespace in the reply",
+            )
+        })?;
+    Ok(ObservedNamespace {
+        id,
+        arn: ns.arn().unwrap_or_default().to_owned(),
+        name: ns.name().unwrap_or_default().to_owned(),
+        description: normalise_text(ns.description()),
+        tags: tags.clone(),
+    })
+}
+
+async fn update(
+    aws: Aws<'_>,
+    ns: &ObservedNamespace,
+    description: Option<String>,
+    tags: &BTreeMap<String, String>,
+    token: &str,
+) -> Result<ObservedNamespace, AwsError> {
+    let cm = &aws.clients.cloudmap;
+    let mut after = ns.clone();
+    if normalise_text(ns.description.as_deref()) != description {
+        let change = HttpNamespaceChange::builder()
+            .description(description.clone().unwrap_or_default())
+            .build()
+            .map_err(|e| {
+                AwsError::local("UpdateHttpNamespace", ErrorClass::Validation, e.to_string())
+            })?;
+        // One token per change, so that fixing the same drift again later is a new request.
+        let updater = format!(
+            "ecs-topology-{}",
+            digest(&format!("{token}|{:?}|{:?}", ns.description, description))
+        );
+        let reply = aws
+            .call("UpdateHttpNamespace", ApiFamily::CloudMap, || {
+                cm.update_http_namespace()
+                    .id(&ns.id)
+                    .updater_request_id(&updater)
+                    .namespace(change.clone())
+                    .send()
+            })
+            .await?;
+        wait(aws, reply.operation_id().unwrap_or_default()).await?;
+        after.description = description;
+    }
+    let set: BTreeMap<String, String> = tags
+        .iter()
+        .filter(|(k, v)| ns.tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let removed: Vec<String> = ns
+        .tags
+        .keys()
+        .filter(|k| !tags.contains_key(*k) && !k.starts_with("aws:"))
+        .cloned()
+        .collect();
+    if !set.is_empty() {
+        let list = tag_list(&set)?;
+        aws.call("TagResource", ApiFamily::CloudMap, || {
+            cm.tag_resource()
+                .resource_arn(&ns.arn)
+                .set_tags(Some(list.clone()))
+                .send()
+        })
+        .await?;
+    }
+    if !removed.is_empty() {
+        aws.call("UntagResource", ApiFamily::CloudMap, || {
+            cm.untag_resource()
+                .resource_arn(&ns.arn)
+                .set_tag_keys(Some(removed.clone()))
+                .send()
+        })
+        .await?;
+    }
+    after.tags = ns
+        .tags
+        .iter()
+        .filter(|(k, _)| k.starts_with("aws:"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    after.tags.extend(tags.clone());
+    Ok(after)
+}
+
+async fn delete(aws: Aws<'_>, ns: &ObservedNamespace) -> Result<(), AwsError> {
+    let cm = &aws.clients.cloudmap;
+    match aws
+        .call("DeleteNamespace", ApiFamily::CloudMap, || {
+            cm.delete_namespace().id(&ns.id).send()
+        })
+        .await
+    {
+        Ok(reply) => wait(aws, reply.operation_id().unwrap_or_default())
+            .await
+            .map(|_| ()),
+        Err(e) if e.is_code("NamespaceNotFound") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Waits for a Cloud Map operation to succeed; returns the namespace id it names.
+async fn wait(aws: Aws<'_>, operation: &str) -> Result<String, AwsError> {
+    let cm = &aws.clients.cloudmap;
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let reply = aws
+            .call("GetOperation", ApiFamily::CloudMap, || {
+                cm.get_operation().operation_id(operation).send()
+            })
+            .await?;
+        let Some(op) = reply.operation else {
+            return Err(AwsError::local(
+                "GetOperation",
+                ErrorClass::Other,
+                "no operation in the reply",
+            ));
+        };
+        match op.status() {
+            Some(OperationStatus::Success) => {
+                let id = op
+                    .targets()
+                    .and_then(|t| t.get(&OperationTargetType::Namespace))
+                    .cloned()
+                    .unwrap_or_default();
+                return Ok(id);
+            }
+            Some(OperationStatus::Fail) => {
+                return Err(AwsError {
+                    operation: "GetOperation",
+                    class: ErrorClass::Other,
+                    code: op.error_code().map(str::to_owned),
+                    message: format!(
+                        "operation {operation} failed: {}",
+                        op.error_message().unwrap_or("no reason given")
+                    ),
+                });
+            }
+            _ if started.elapsed() > OPERATION_TIMEOUT => {
+                return Err(AwsError::local(
+                    "GetOperation",
+                    ErrorClass::Transient,
+                    format!(
+                        "operation {operation} still running after {}s",
+                        OPERATION_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+            _ => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 3 / 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
