@@ -2,6 +2,8 @@
 
 mod commands;
 mod config_file;
+mod render;
+mod session;
 
 use std::process::ExitCode;
 
@@ -18,15 +20,28 @@ struct Cli {
 enum Command {
     /// Check documents; exit 1 with precise errors when any is invalid.
     Validate(commands::validate::Args),
+    /// Show what would change, field by field; exit 0 in sync, 2 changes pending, 1 error.
+    Plan(commands::plan::Args),
+    /// Converge the documents once and exit; non-zero when anything did not converge.
+    Apply(commands::apply::Args),
     /// Regenerate the CustomResourceDefinitions and JSON Schemas of the document kinds.
     Schema(commands::schema::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ECS_TOPOLOGY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::schema::run(args),
+        Command::Plan(args) => runtime().and_then(|rt| rt.block_on(commands::plan::run(args))),
+        Command::Apply(args) => runtime().and_then(|rt| rt.block_on(commands::apply::run(args))),
     };
     match result {
         Ok(code) => code,
@@ -35,4 +50,10 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

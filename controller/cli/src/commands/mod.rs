@@ -1,3 +1,5 @@
+pub mod apply;
+pub mod plan;
 pub mod schema;
 pub mod validate;
 

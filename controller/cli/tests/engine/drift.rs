@@ -1,0 +1,120 @@
+use aws_sdk_ram::types::ResourceShareStatus;
+
+use crate::world::*;
+
+#[tokio::test]
+async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() {
+    let w = World::new();
+    w.write(
+        "ns.yaml",
+        &namespace_doc("billing", "server", "", "Billing"),
+    );
+    w.write(
+        "share.yaml",
+        &share_doc("billing-to-client", "billing", "client"),
+    );
+    assert_eq!(w.apply().0, 0);
+    let (id, arn) = w.namespaces(&w.server).await["billing.internal"].clone();
+
+    // Another client changes the description, removes a tag and disassociates the principal.
+    let cm = w.cloud_map(&w.server).await;
+    let change = aws_sdk_servicediscovery::types::HttpNamespaceChange::builder()
+        .description("changed by hand")
+        .build()
+        .unwrap();
+    let op = cm
+        .update_http_namespace()
+        .id(&id)
+        .namespace(change)
+        .send()
+        .await
+        .unwrap();
+    assert!(op.operation_id().is_some());
+    cm.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let ram = w.ram(&w.server).await;
+    let shares = ram
+        .get_resource_shares()
+        .resource_owner(aws_sdk_ram::types::ResourceOwner::SelfValue)
+        .send()
+        .await
+        .unwrap();
+    let share = shares
+        .resource_shares()
+        .iter()
+        .find(|s| s.status() == Some(&ResourceShareStatus::Active))
+        .unwrap()
+        .resource_share_arn()
+        .unwrap()
+        .to_owned();
+    ram.disassociate_resource_share()
+        .resource_share_arn(&share)
+        .principals(&w.client)
+        .send()
+        .await
+        .unwrap();
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("update CloudMapNamespace/billing"), "{plan}");
+    assert!(
+        plan.contains("~ description: \"changed by hand\" -> \"Billing\""),
+        "{plan}"
+    );
+    assert!(plan.contains("+ tags.team: \"payments\""), "{plan}");
+    assert!(
+        plan.contains("update NamespaceShare/billing-to-client"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("+ principals: [\"{}\"]", w.client)),
+        "{plan}"
+    );
+    let json = w.plan_json();
+    let ns_plan = json["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["key"]["name"] == "billing")
+        .unwrap();
+    assert_eq!(ns_plan["verb"], "update");
+    assert_eq!(ns_plan["changes"].as_array().unwrap().len(), 2);
+
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "corrected: {plan}");
+    assert_eq!(w.shared_with(&w.client).await, vec![arn]);
+}
+
+#[tokio::test]
+async fn a_deleted_namespace_is_recreated_and_reshared() {
+    let w = World::new();
+    w.write("ns.yaml", &namespace_doc("ledger", "server", "", "Ledger"));
+    w.write(
+        "share.yaml",
+        &share_doc("ledger-to-client", "ledger", "client"),
+    );
+    assert_eq!(w.apply().0, 0);
+    let (id, old_arn) = w.namespaces(&w.server).await["ledger.internal"].clone();
+    w.cloud_map(&w.server)
+        .await
+        .delete_namespace()
+        .id(&id)
+        .send()
+        .await
+        .unwrap();
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("create CloudMapNamespace/ledger"), "{plan}");
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let (_, arn) = w.namespaces(&w.server).await["ledger.internal"].clone();
+    assert_ne!(arn, old_arn);
+    assert_eq!(w.shared_with(&w.client).await, vec![arn]);
+}

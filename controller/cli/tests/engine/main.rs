@@ -1,0 +1,10 @@
+//! The engine end to end: the `ecs-topology` binary against the project's AWS emulator, on Cloud
+//! Map namespaces and their RAM shares across accounts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod convergence;
+mod drift;
+mod ownership;
+mod prune;
+mod world;

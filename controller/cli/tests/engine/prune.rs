@@ -1,0 +1,76 @@
+use crate::world::*;
+
+const RETAIN: &str = "  annotations: {ecs-topology.dev/deletion-policy: Retain}\n";
+
+#[tokio::test]
+async fn a_removed_document_is_pruned_or_retained_by_its_policy() {
+    let w = World::new();
+    w.write(
+        "kept.yaml",
+        &namespace_doc("kept", "server", RETAIN, "Kept"),
+    );
+    w.write("gone.yaml", &namespace_doc("gone", "server", "", "Gone"));
+    w.write("stays.yaml", &namespace_doc("stays", "server", "", "Stays"));
+    w.write("share.yaml", &share_doc("gone-to-client", "gone", "client"));
+    assert_eq!(w.apply().0, 0);
+
+    w.remove("kept.yaml");
+    w.remove("gone.yaml");
+    w.remove("share.yaml");
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("delete CloudMapNamespace/gone"), "{plan}");
+    assert!(
+        plan.contains("delete NamespaceShare/gone-to-client"),
+        "{plan}"
+    );
+    assert!(!plan.contains("delete CloudMapNamespace/kept"), "{plan}");
+
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let names: Vec<String> = w.namespaces(&w.server).await.into_keys().collect();
+    assert_eq!(names, ["kept.internal", "stays.internal"]);
+    assert!(w.shared_with(&w.client).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_source_prunes_nothing_and_says_why() {
+    let w = World::new();
+    w.write("a.yaml", &namespace_doc("alpha", "server", "", "A"));
+    assert_eq!(w.apply().0, 0);
+    w.remove("a.yaml");
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("prune held back: the source lists no documents"),
+        "{out}"
+    );
+    assert_eq!(w.calls().await.since(&before).mutating(&w.server), 0);
+    assert!(w.namespaces(&w.server).await.contains_key("alpha.internal"));
+}
+
+#[tokio::test]
+async fn an_invalid_document_next_to_valid_ones_is_reported_and_nothing_of_it_is_deleted() {
+    let w = World::new();
+    w.write("a.yaml", &namespace_doc("apples", "server", "", "Apples"));
+    w.write("b.yaml", &namespace_doc("pears", "server", "", "Pears"));
+    assert_eq!(w.apply().0, 0);
+    // The pears document breaks (a misspelt field); a new valid document arrives.
+    w.write(
+        "b.yaml",
+        &namespace_doc("pears", "server", "", "Pears").replace("description:", "descripton:"),
+    );
+    w.write("c.yaml", &namespace_doc("plums", "server", "", "Plums"));
+    let (code, out) = w.apply();
+    assert_eq!(code, 1, "an invalid document fails the run: {out}");
+    assert!(
+        out.contains("b.yaml (document 1) spec.descripton: error: unknown field"),
+        "{out}"
+    );
+    let names: Vec<String> = w.namespaces(&w.server).await.into_keys().collect();
+    assert_eq!(
+        names,
+        ["apples.internal", "pears.internal", "plums.internal"]
+    );
+}
