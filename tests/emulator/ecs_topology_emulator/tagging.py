@@ -1,9 +1,13 @@
-"""Resource Groups Tagging API coverage for Cloud Map namespaces.
+"""Resource Groups Tagging API coverage for Cloud Map namespaces, and its paging as AWS pages.
 
 AWS's ``tag:GetResources`` lists Cloud Map namespaces (resource type ``servicediscovery:namespace``)
 with their tags, which lets a client read the tags of every namespace of an account and region in
 one paginated pass. Stock moto's tagging API only walks backends that mix in
 ``TaggableResourcesMixin``; this module adds the Cloud Map backend to that walk.
+
+``GetResources`` takes ``ResourcesPerPage`` or ``TagsPerPage``, not both (the API reference); a
+request that gives ``ResourcesPerPage`` is paged by resources only, whereas stock moto also cuts
+pages at its default of 100 tags.
 """
 
 from moto.core import resource_tagging
@@ -42,7 +46,46 @@ class _NamespaceTags:
         self.backend.tagger.untag_resource_using_names(arn, keys)
 
 
+def _get_resources(self):
+    """``GetResources`` as AWS pages it: by ``ResourcesPerPage`` when given, else ``TagsPerPage``."""
+    from moto.core.responses import ActionResult
+    from moto.resourcegroupstaggingapi.exceptions import ResourceGroupsTaggingAPIError
+
+    resources_given = self._get_param("ResourcesPerPage") is not None
+    tags_given = self._get_param("TagsPerPage") is not None
+    if resources_given and tags_given:
+        raise ResourceGroupsTaggingAPIError(
+            "InvalidParameterException", "ResourcesPerPage and TagsPerPage cannot both be specified"
+        )
+    resources_per_page = self._get_int_param("ResourcesPerPage", 50)
+    tags_per_page = self._get_int_param("TagsPerPage", 100)
+    if tags_per_page not in range(100, 501):
+        raise ResourceGroupsTaggingAPIError("InvalidParameterException", "TagsPerPage must be between 100 and 500")
+    if resources_per_page not in range(1, 101):
+        raise ResourceGroupsTaggingAPIError("InvalidParameterException", "ResourcesPerPage must be between 1 and 100")
+    token, found = self.backend.get_resources(
+        pagination_token=self._get_param("PaginationToken"),
+        tag_filters=self._get_param("TagFilters", []),
+        resources_per_page=resources_per_page if resources_given or not tags_given else 10**9,
+        tags_per_page=tags_per_page if tags_given else 10**9,
+        resource_type_filters=self._get_param("ResourceTypeFilters", []),
+        resource_arn_list=self._get_param("ResourceARNList", []),
+    )
+    return ActionResult(
+        {
+            "ResourceTagMappingList": [
+                {"ResourceARN": r.arn, "Tags": [{"Key": k, "Value": v} for k, v in r.tags.items()]}
+                for r in found
+            ],
+            "PaginationToken": token,
+        }
+    )
+
+
 def install() -> None:
+    from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
+
+    ResourceGroupsTaggingAPIResponse.get_resources = _get_resources
     original = resource_tagging.iter_taggable_backends
 
     def iter_taggable_backends(account_id, region_name):

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod convergence;
+mod crash;
 mod drift;
 mod ownership;
 mod prune;
+mod scale;
 mod world;

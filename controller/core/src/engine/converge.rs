@@ -10,10 +10,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::observe::{desired_principal_account, observe_visibility};
 use super::planning::{desired_share, orphans, plan_key};
-use super::{Cloud, DesiredSet, NamespaceChange, Observation, Scope, ShareChange, create_token};
+use super::{
+    Cloud, DesiredSet, EndpointChange, ExpressChange, NamespaceChange, Observation, Scope,
+    ShareChange, create_token,
+};
 use crate::config::PruneConfig;
 use crate::model::{Document, Key, Kind};
-use crate::observed::{ObservedNamespace, ObservedShare, Ownership, ownership};
+use crate::observed::{
+    ObservedEndpoint, ObservedExpressService, ObservedNamespace, ObservedShare, Ownership,
+    ownership,
+};
 use crate::plan::{DocumentPlan, PruneGate, Verb, desired_tags};
 use crate::prune::prune_gate;
 use crate::queue::{Action, RetryPolicy, WorkQueue, run};
@@ -29,9 +35,14 @@ pub struct KeyOutcome {
     /// Whether the key converged: in sync (or retained) after acting.
     pub converged: bool,
     pub error: Option<ErrorInfo>,
+    /// Reconciles of the key in this pass (waits included).
     pub attempts: u32,
+    /// Failed reconciles in this pass.
+    pub failures: u32,
     /// The changes carried out in this pass, in order.
     pub applied: Vec<Verb>,
+    /// For an Express service: the digest of the spec sent to ECS in this pass.
+    pub last_applied: Option<String>,
 }
 
 impl KeyOutcome {
@@ -56,8 +67,11 @@ impl ApplyReport {
     }
 }
 
-/// Attempts a key gets in one pass before it is reported as failed.
+/// Failed reconciles, and separately changes, a key gets in one pass before it is reported as
+/// not converged.
 const MAX_ATTEMPTS: u32 = 6;
+/// How many times a key may wait (for its namespace, 100 ms apart) in one pass.
+const MAX_WAITS: u32 = 3000;
 
 struct Pass {
     observation: Observation,
@@ -202,7 +216,9 @@ async fn reconcile<C: Cloud>(
                 converged: false,
                 error: None,
                 attempts: 0,
+                failures: 0,
                 applied: Vec::new(),
+                last_applied: None,
             });
         outcome.attempts += 1;
         outcome.last = plan.clone();
@@ -219,9 +235,13 @@ async fn reconcile<C: Cloud>(
     let mut state = lock(pass);
     let result = match (result, planned.scope.as_ref()) {
         (Ok(Some(applied)), Some(scope)) => {
+            let sent = applied.sent_digest();
             applied.record(&mut state.observation, scope);
             if let Some(o) = state.outcomes.get_mut(key) {
                 o.applied.push(plan.verb);
+                if sent.is_some() {
+                    o.last_applied = sent;
+                }
             }
             Ok(())
         }
@@ -231,10 +251,12 @@ async fn reconcile<C: Cloud>(
     let outcome = state.outcomes.get_mut(key);
     match result {
         Err(error) => {
-            let give_up = attempts >= MAX_ATTEMPTS || !is_retryable(&error);
-            if let Some(o) = outcome {
+            let failures = outcome.map_or(MAX_ATTEMPTS, |o| {
+                o.failures += 1;
                 o.error = Some(error.clone());
-            }
+                o.failures
+            });
+            let give_up = failures >= MAX_ATTEMPTS || !is_retryable(&error);
             if give_up {
                 Action::await_change()
             } else {
@@ -243,12 +265,13 @@ async fn reconcile<C: Cloud>(
         }
         Ok(()) if plan.verb.changes_aws() => {
             // Re-plan from what the change left behind: converged only when nothing is left.
-            if attempts >= MAX_ATTEMPTS {
+            let changes = outcome.as_ref().map_or(0, |o| o.applied.len());
+            if changes >= MAX_ATTEMPTS as usize {
                 if let Some(o) = outcome {
                     o.error = Some(ErrorInfo {
                         class: "not_converged".into(),
                         message: format!(
-                            "still differs after {attempts} changes: {:?}",
+                            "still differs after {changes} changes: {:?}",
                             plan.drifted_fields()
                         ),
                     });
@@ -269,7 +292,7 @@ async fn reconcile<C: Cloud>(
                 };
                 let gone = waiting_for
                     .is_none_or(|k| state.done.contains(&k) || !desired.documents.contains_key(&k));
-                if gone || attempts >= 200 {
+                if gone || attempts >= MAX_WAITS {
                     Action::await_change()
                 } else {
                     Action::requeue(Duration::from_millis(100))
@@ -312,9 +335,27 @@ enum Applied {
         before: Option<String>,
         after: Option<ObservedShare>,
     },
+    Endpoints {
+        key: Key,
+        controller: String,
+        after: Vec<ObservedEndpoint>,
+    },
+    Express {
+        before: Option<String>,
+        after: Option<ObservedExpressService>,
+        /// The digest of the spec sent to ECS, for the failed-deployment rule.
+        sent: Option<String>,
+    },
 }
 
 impl Applied {
+    fn sent_digest(&self) -> Option<String> {
+        match self {
+            Applied::Express { sent, .. } => sent.clone(),
+            _ => None,
+        }
+    }
+
     fn record(self, observation: &mut Observation, scope: &Scope) {
         match self {
             Applied::Namespace { before, after } => {
@@ -326,6 +367,26 @@ impl Applied {
             }
             Applied::Share { before, after } => {
                 let list = observation.shares.entry(scope.clone()).or_default();
+                list.retain(|s| {
+                    Some(&s.arn) != before.as_ref()
+                        && Some(&s.arn) != after.as_ref().map(|a| &a.arn)
+                });
+                list.extend(after);
+            }
+            Applied::Endpoints {
+                key,
+                controller,
+                after,
+            } => {
+                let list = observation.endpoints.entry(scope.clone()).or_default();
+                list.retain(|e| {
+                    ownership(&e.tags, &controller, &key) != Ownership::Ours
+                        && !after.iter().any(|a| a.id == e.id)
+                });
+                list.extend(after);
+            }
+            Applied::Express { before, after, .. } => {
+                let list = observation.express.entry(scope.clone()).or_default();
                 list.retain(|s| {
                     Some(&s.arn) != before.as_ref()
                         && Some(&s.arn) != after.as_ref().map(|a| &a.arn)
@@ -416,10 +477,95 @@ async fn act<C: Cloud>(
                 after,
             })
         }
-        Kind::VpcEndpointSet | Kind::ExpressService => Err(ErrorInfo {
-            class: "validation".into(),
-            message: format!("{} is not converged by this controller yet", key.kind),
-        }),
+        Kind::VpcEndpointSet => {
+            let list = observation
+                .endpoints
+                .get(scope)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let spec = doc.and_then(|d| match &d.document {
+                Document::VpcEndpointSet(m) => Some(&m.spec),
+                _ => None,
+            });
+            if let Some(spec) = spec {
+                let problems = cloud.endpoint_preflight(scope, spec).await?;
+                if !problems.is_empty() {
+                    return Err(ErrorInfo {
+                        class: "preflight".into(),
+                        message: problems.join("; "),
+                    });
+                }
+            }
+            let observed: Vec<&ObservedEndpoint> = list
+                .iter()
+                .filter(|e| match spec {
+                    Some(spec) => e.vpc_id == spec.vpc_id,
+                    None => ownership(&e.tags, controller, key) == Ownership::Ours,
+                })
+                .collect();
+            let tags = spec
+                .map(|s| desired_tags(&s.tags, controller, key, &policies))
+                .unwrap_or_default();
+            let change = EndpointChange {
+                scope,
+                plan,
+                spec,
+                tags,
+                observed,
+                token,
+            };
+            let after = cloud.apply_endpoints(change).await?;
+            Ok(Applied::Endpoints {
+                key: key.clone(),
+                controller: controller.to_owned(),
+                after,
+            })
+        }
+        Kind::ExpressService => {
+            let list = observation
+                .express
+                .get(scope)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let spec = doc.and_then(|d| match &d.document {
+                Document::ExpressService(m) => Some(&m.spec),
+                _ => None,
+            });
+            let target = list
+                .iter()
+                .filter(|s| s.status != "INACTIVE")
+                .find(|s| ownership(&s.tags, controller, key) == Ownership::Ours)
+                .or_else(|| {
+                    spec.and_then(|sp| {
+                        list.iter()
+                            .filter(|s| s.status != "INACTIVE")
+                            .find(|s| s.service_name == sp.service_name)
+                    })
+                });
+            let tags = spec
+                .map(|s| desired_tags(&s.tags, controller, key, &policies))
+                .unwrap_or_default();
+            let change = ExpressChange {
+                scope,
+                plan,
+                spec,
+                tags,
+                observed: target,
+                token,
+            };
+            let after = cloud.apply_express(change).await?;
+            let sent = match (plan.verb, spec) {
+                (Verb::Create | Verb::Update | Verb::Adopt, Some(spec)) => {
+                    Some(crate::plan::spec_digest(spec))
+                }
+                _ => None,
+            };
+            Ok(Applied::Express {
+                before: target.map(|t| t.arn.clone()),
+                after,
+                sent,
+            })
+        }
     }
 }
 
@@ -476,6 +622,11 @@ pub fn status_of(
         (None, false) => None,
     };
     status.record_outcome(result, ready, now);
+    if let Some(digest) = &outcome.last_applied {
+        status
+            .aws
+            .insert("lastAppliedDigest".into(), digest.clone());
+    }
     status
 }
 
@@ -535,6 +686,27 @@ pub fn readiness(
                 )
             })
         }
-        _ => None,
+        Document::VpcEndpointSet(_) => {
+            let ours: Vec<ObservedEndpoint> = observed
+                .endpoints
+                .get(&scope)?
+                .iter()
+                .filter(|e| ownership(&e.tags, &desired.controller, key) == Ownership::Ours)
+                .cloned()
+                .collect();
+            Some(crate::plan::endpoints_ready(&ours))
+        }
+        Document::ExpressService(_) => {
+            let service = observed
+                .express
+                .get(&scope)?
+                .iter()
+                .filter(|s| s.status != "INACTIVE")
+                .find(|s| ownership(&s.tags, &desired.controller, key) == Ownership::Ours);
+            Some(match service {
+                Some(s) => crate::plan::express_ready(s),
+                None => (false, "the service does not exist".into()),
+            })
+        }
     }
 }

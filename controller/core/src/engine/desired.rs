@@ -16,6 +16,8 @@ pub struct Desired {
     pub policies: Policies,
     /// A digest of the document's content: the revision in status and idempotency tokens.
     pub revision: String,
+    /// For an Express service: the digest of the spec last sent to ECS (from the status store).
+    pub last_applied: Option<String>,
 }
 
 /// What the sources want in this pass.
@@ -58,6 +60,7 @@ impl DesiredSet {
                     account,
                     policies,
                     revision,
+                    last_applied: None,
                 },
             );
         }

@@ -17,8 +17,8 @@ mod planning;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
-use crate::model::{CloudMapNamespaceSpec, Kind};
-use crate::observed::{ObservedNamespace, ObservedShare};
+use crate::model::{CloudMapNamespaceSpec, ExpressServiceSpec, Kind, VpcEndpointSetSpec};
+use crate::observed::{ObservedEndpoint, ObservedExpressService, ObservedNamespace, ObservedShare};
 use crate::plan::{DesiredShare, DocumentPlan};
 use crate::status::ErrorInfo;
 
@@ -35,6 +35,10 @@ pub type Scope = (String, String);
 pub struct Observation {
     pub namespaces: BTreeMap<Scope, Vec<ObservedNamespace>>,
     pub shares: BTreeMap<Scope, Vec<ObservedShare>>,
+    /// VPC endpoints tagged by this controller.
+    pub endpoints: BTreeMap<Scope, Vec<ObservedEndpoint>>,
+    /// Express services (ECS-managed services) of the clusters the documents name.
+    pub express: BTreeMap<Scope, Vec<ObservedExpressService>>,
     /// ARNs of the namespaces that other accounts share with the scope's account, as seen from it;
     /// absent where the controller cannot look (no role for that account).
     pub visible: BTreeMap<Scope, BTreeSet<String>>,
@@ -65,6 +69,33 @@ pub struct ShareChange<'a> {
     pub desired: Option<&'a DesiredShare<'a>>,
     pub tags: BTreeMap<String, String>,
     pub observed: Option<&'a ObservedShare>,
+    pub token: String,
+}
+
+/// A change to one endpoint set, as planned.
+#[derive(Debug, Clone)]
+pub struct EndpointChange<'a> {
+    pub scope: &'a Scope,
+    pub plan: &'a DocumentPlan,
+    /// The document's spec; `None` for a delete.
+    pub spec: Option<&'a VpcEndpointSetSpec>,
+    /// The full set of tags every endpoint of the set must carry.
+    pub tags: BTreeMap<String, String>,
+    /// The endpoints of the set as observed (ours, and for an adopt the unowned ones of the same
+    /// VPC and services).
+    pub observed: Vec<&'a ObservedEndpoint>,
+    /// The idempotency token of this change; derive one per endpoint from it.
+    pub token: String,
+}
+
+/// A change to one Express service, as planned.
+#[derive(Debug, Clone)]
+pub struct ExpressChange<'a> {
+    pub scope: &'a Scope,
+    pub plan: &'a DocumentPlan,
+    pub spec: Option<&'a ExpressServiceSpec>,
+    pub tags: BTreeMap<String, String>,
+    pub observed: Option<&'a ObservedExpressService>,
     pub token: String,
 }
 
@@ -99,4 +130,44 @@ pub trait Cloud: Send + Sync + 'static {
         &self,
         change: ShareChange<'_>,
     ) -> impl Future<Output = Result<Option<ObservedShare>, ErrorInfo>> + Send;
+    /// Every VPC endpoint of the scope tagged by the controller `owner` (one paginated
+    /// `DescribeVpcEndpoints` pass, 1,000 a page).
+    fn observe_endpoints(
+        &self,
+        scope: &Scope,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<ObservedEndpoint>, ErrorInfo>> + Send;
+    /// Endpoints of the scope in `vpc` that this controller does not own (a targeted read, made
+    /// only before a create or an adopt, to find look-alikes).
+    fn endpoint_look_alikes(
+        &self,
+        scope: &Scope,
+        vpc: &str,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<ObservedEndpoint>, ErrorInfo>> + Send;
+    /// Problems that would make an endpoint set fail or not work (VPC DNS attributes, security
+    /// groups that do not admit 443 from the subnets), as sentences; read only before a change.
+    fn endpoint_preflight(
+        &self,
+        scope: &Scope,
+        spec: &VpcEndpointSetSpec,
+    ) -> impl Future<Output = Result<Vec<String>, ErrorInfo>> + Send;
+    /// Carries out an endpoint-set plan, waiting until new endpoints are available (within a
+    /// bound); returns the set's endpoints as they now are.
+    fn apply_endpoints(
+        &self,
+        change: EndpointChange<'_>,
+    ) -> impl Future<Output = Result<Vec<ObservedEndpoint>, ErrorInfo>> + Send;
+    /// Every Express (ECS-managed) service of `clusters` in the scope, with tags and its active
+    /// configuration.
+    fn observe_express(
+        &self,
+        scope: &Scope,
+        clusters: &BTreeSet<String>,
+    ) -> impl Future<Output = Result<Vec<ObservedExpressService>, ErrorInfo>> + Send;
+    /// Carries out an Express plan; returns the service as it now is (`None` once deleted).
+    fn apply_express(
+        &self,
+        change: ExpressChange<'_>,
+    ) -> impl Future<Output = Result<Option<ObservedExpressService>, ErrorInfo>> + Send;
 }

@@ -1,81 +1,182 @@
 //! One batched observation pass.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::{self, StreamExt};
 
 use super::{Cloud, DesiredSet, Observation, Scope};
 use crate::model::{Document, Kind};
 
-/// Observes each scope once per kind: the scopes of the documents and `extra` (where objects of
-/// removed documents may live), plus, for shares, the principals' accounts to see what they see.
+/// Observes each scope once per kind it needs: the kinds of the documents there and `extra`
+/// (where objects of removed documents were last seen), plus, for shares, the principals'
+/// accounts to see what they see.
 pub async fn observe<C: Cloud>(
     cloud: &C,
     desired: &DesiredSet,
-    extra: &BTreeSet<Scope>,
+    extra: &BTreeMap<Scope, BTreeSet<Kind>>,
     concurrency: usize,
 ) -> Observation {
-    let scopes: BTreeSet<Scope> = desired
-        .scopes()
-        .into_iter()
-        .chain(extra.iter().cloned())
-        .collect();
-    let permissions = desired.share_permissions();
+    let mut wanted: BTreeMap<Scope, BTreeSet<Kind>> = extra.clone();
+    let mut clusters: BTreeMap<Scope, BTreeSet<String>> = BTreeMap::new();
     let mut consumers = BTreeSet::new();
     for d in desired.documents.values() {
-        if let Document::NamespaceShare(m) = &d.document {
-            for p in &m.spec.principals {
-                if let Some(id) = desired_principal_account(desired, p) {
-                    consumers.insert((id, m.spec.region.clone()));
+        let scope = (d.account.clone(), d.document.region().to_owned());
+        wanted
+            .entry(scope.clone())
+            .or_default()
+            .insert(d.document.kind());
+        match &d.document {
+            Document::NamespaceShare(m) => {
+                for p in &m.spec.principals {
+                    if let Some(id) = desired_principal_account(desired, p) {
+                        consumers.insert((id, m.spec.region.clone()));
+                    }
                 }
+            }
+            Document::ExpressService(m) => {
+                clusters
+                    .entry(scope)
+                    .or_default()
+                    .insert(m.spec.cluster.clone());
+            }
+            _ => {}
+        }
+    }
+    for (scope, kinds) in &mut wanted {
+        // A share is planned against its namespace, which lives in the same scope.
+        if kinds.contains(&Kind::NamespaceShare) {
+            kinds.insert(Kind::CloudMapNamespace);
+        }
+        if kinds.contains(&Kind::ExpressService) {
+            clusters
+                .entry(scope.clone())
+                .or_default()
+                .insert("default".to_owned());
+        }
+    }
+    let permissions = desired.share_permissions();
+    let jobs: Vec<(Scope, Kind)> = wanted
+        .iter()
+        .flat_map(|(scope, kinds)| kinds.iter().map(move |k| (scope.clone(), *k)))
+        .collect();
+    let empty = BTreeSet::new();
+    let owner = desired.controller.as_str();
+    let results: Vec<_> = stream::iter(jobs)
+        .map(|(scope, kind)| {
+            let permissions = permissions.get(&scope).unwrap_or(&empty);
+            let clusters = clusters.get(&scope).cloned().unwrap_or_default();
+            async move {
+                let result = match kind {
+                    Kind::CloudMapNamespace => cloud
+                        .observe_namespaces(&scope)
+                        .await
+                        .map(Found::Namespaces),
+                    Kind::NamespaceShare => cloud
+                        .observe_shares(&scope, permissions)
+                        .await
+                        .map(Found::Shares),
+                    Kind::VpcEndpointSet => cloud
+                        .observe_endpoints(&scope, owner)
+                        .await
+                        .map(Found::Endpoints),
+                    Kind::ExpressService => cloud
+                        .observe_express(&scope, &clusters)
+                        .await
+                        .map(Found::Express),
+                };
+                (scope, kind, result)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut observation = Observation::default();
+    for (scope, kind, result) in results {
+        match result {
+            Ok(Found::Namespaces(list)) => {
+                observation.namespaces.insert(scope, list);
+            }
+            Ok(Found::Shares(list)) => {
+                observation.shares.insert(scope, list);
+            }
+            Ok(Found::Endpoints(list)) => {
+                observation.endpoints.insert(scope, list);
+            }
+            Ok(Found::Express(list)) => {
+                observation.express.insert(scope, list);
+            }
+            Err(e) => {
+                observation.failed.insert((scope, kind), e);
             }
         }
     }
-    let mut observation = Observation::default();
-    let namespace_results: Vec<_> = stream::iter(scopes.iter().cloned())
-        .map(|scope| async move {
-            let r = cloud.observe_namespaces(&scope).await;
+    observe_look_alikes(cloud, desired, concurrency, &mut observation).await;
+    observe_visibility(cloud, &consumers, concurrency, &mut observation).await;
+    observation
+}
+
+enum Found {
+    Namespaces(Vec<crate::observed::ObservedNamespace>),
+    Shares(Vec<crate::observed::ObservedShare>),
+    Endpoints(Vec<crate::observed::ObservedEndpoint>),
+    Express(Vec<crate::observed::ObservedExpressService>),
+}
+
+/// For endpoint sets that lack some of their endpoints, reads the other endpoints of their VPC,
+/// so that an unowned look-alike blocks a create instead of being duplicated. A converged set
+/// costs nothing here.
+async fn observe_look_alikes<C: Cloud>(
+    cloud: &C,
+    desired: &DesiredSet,
+    concurrency: usize,
+    observation: &mut Observation,
+) {
+    let mut vpcs: BTreeSet<(Scope, String)> = BTreeSet::new();
+    for d in desired.documents.values() {
+        let Document::VpcEndpointSet(m) = &d.document else {
+            continue;
+        };
+        let scope = (d.account.clone(), m.spec.region.clone());
+        let Some(ours) = observation.endpoints.get(&scope) else {
+            continue;
+        };
+        let wanted = m.spec.interface_services.len() + m.spec.gateway_services.len();
+        let have = ours
+            .iter()
+            .filter(|e| {
+                e.vpc_id == m.spec.vpc_id
+                    && crate::observed::ownership(&e.tags, &desired.controller, &d.document.key())
+                        == crate::observed::Ownership::Ours
+            })
+            .count();
+        if have < wanted {
+            vpcs.insert((scope, m.spec.vpc_id.clone()));
+        }
+    }
+    let owner = desired.controller.as_str();
+    let results: Vec<_> = stream::iter(vpcs)
+        .map(|(scope, vpc)| async move {
+            let r = cloud.endpoint_look_alikes(&scope, &vpc, owner).await;
             (scope, r)
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    for (scope, result) in namespace_results {
+    for (scope, result) in results {
         match result {
-            Ok(list) => {
-                observation.namespaces.insert(scope, list);
+            Ok(found) => {
+                let list = observation.endpoints.entry(scope).or_default();
+                for e in found {
+                    if !list.iter().any(|x| x.id == e.id) {
+                        list.push(e);
+                    }
+                }
             }
             Err(e) => {
-                observation
-                    .failed
-                    .insert((scope, Kind::CloudMapNamespace), e);
+                observation.failed.insert((scope, Kind::VpcEndpointSet), e);
             }
         }
     }
-    let empty = BTreeSet::new();
-    let share_results: Vec<_> = stream::iter(scopes.iter().cloned())
-        .map(|scope| {
-            let wanted = permissions.get(&scope).unwrap_or(&empty);
-            async move {
-                let r = cloud.observe_shares(&scope, wanted).await;
-                (scope, r)
-            }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    for (scope, result) in share_results {
-        match result {
-            Ok(list) => {
-                observation.shares.insert(scope, list);
-            }
-            Err(e) => {
-                observation.failed.insert((scope, Kind::NamespaceShare), e);
-            }
-        }
-    }
-    observe_visibility(cloud, &consumers, concurrency, &mut observation).await;
-    observation
 }
 
 /// Looks from each consumer scope at the namespaces shared with it.

@@ -7,7 +7,8 @@ use super::{DesiredSet, Observation, Scope};
 use crate::model::{Document, KEY_TAG, Key, Kind, OWNER_TAG, Policies};
 use crate::observed::permission_arn;
 use crate::plan::{
-    DesiredNamespace, DesiredShare, DocumentPlan, PruneGate, Verb, plan_namespace, plan_share,
+    DesiredEndpointSet, DesiredExpressService, DesiredNamespace, DesiredShare, DocumentPlan,
+    PruneGate, Verb, plan_endpoint_set, plan_express, plan_namespace, plan_share,
 };
 use crate::prune::prune_gate;
 
@@ -44,7 +45,18 @@ fn orphan_tags<'a>(
                 .shares
                 .iter()
                 .flat_map(|(scope, list)| list.iter().map(move |s| (scope, &s.tags))),
-        );
+        )
+        .chain(
+            observed
+                .endpoints
+                .iter()
+                .flat_map(|(scope, list)| list.iter().map(move |e| (scope, &e.tags))),
+        )
+        .chain(observed.express.iter().flat_map(|(scope, list)| {
+            list.iter()
+                .filter(|s| s.status != "INACTIVE")
+                .map(move |s| (scope, &s.tags))
+        }));
     tagged.filter_map(move |(scope, tags)| {
         if tags.get(OWNER_TAG).map(String::as_str) != Some(desired.controller.as_str()) {
             return None;
@@ -137,11 +149,37 @@ pub fn plan_key(
             });
             plan_share(controller, key, want.as_ref(), list, gate)
         }
-        Kind::VpcEndpointSet | Kind::ExpressService => {
-            DocumentPlan::new(key.clone(), Verb::Blocked).because(format!(
-                "{} documents are validated but not yet converged by this controller",
-                key.kind
-            ))
+        Kind::VpcEndpointSet => {
+            let list = observed
+                .endpoints
+                .get(&scope)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let want = doc.and_then(|d| match &d.document {
+                Document::VpcEndpointSet(m) => Some(DesiredEndpointSet {
+                    spec: &m.spec,
+                    policies: &d.policies,
+                    region: &m.spec.region,
+                }),
+                _ => None,
+            });
+            plan_endpoint_set(controller, key, want, list, gate)
+        }
+        Kind::ExpressService => {
+            let list = observed
+                .express
+                .get(&scope)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let want = doc.and_then(|d| match &d.document {
+                Document::ExpressService(m) => Some(DesiredExpressService {
+                    spec: &m.spec,
+                    policies: &d.policies,
+                    last_applied: d.last_applied.as_deref(),
+                }),
+                _ => None,
+            });
+            plan_express(controller, key, want, list, gate)
         }
     };
     Planned {

@@ -111,6 +111,21 @@ async fn get_resources_lists_tagged_namespaces_with_their_tags_and_filters_by_ta
 }
 
 #[tokio::test]
+async fn resources_per_page_alone_decides_the_page_size_whatever_the_number_of_tags() {
+    let account = emulator().new_account();
+    let config = emulator().sdk_config(&account, REGION).await;
+    let sd = aws_sdk_servicediscovery::Client::new(&config);
+    let tags: Vec<(String, String)> = (0..40).map(|i| (format!("k{i}"), "v".to_owned())).collect();
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for i in 0..4 {
+        create(&sd, &format!("t{i}.internal"), &tags).await;
+    }
+    // 160 tags in all: one page of resources, not pages of 100 tags.
+    let (all, pages) = namespace_tags(&tagging::Client::new(&config), None, 100).await;
+    assert_eq!((all.len(), pages), (4, 1));
+}
+
+#[tokio::test]
 async fn get_resources_pages_namespaces() {
     let account = emulator().new_account();
     let config = emulator().sdk_config(&account, REGION).await;
