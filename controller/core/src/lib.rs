@@ -19,4 +19,5 @@ pub mod ratelimit;
 pub mod schema;
 pub mod status;
 pub mod status_store;
+pub mod store;
 pub mod validate;

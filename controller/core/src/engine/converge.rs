@@ -309,14 +309,14 @@ async fn reconcile<C: Cloud>(
     }
 }
 
-fn is_retryable(error: &ErrorInfo) -> bool {
+pub(crate) fn is_retryable(error: &ErrorInfo) -> bool {
     matches!(
         error.class.as_str(),
         "throttling" | "transient" | "conflict" | "other"
     )
 }
 
-fn class_label(error: &ErrorInfo) -> &'static str {
+pub(crate) fn class_label(error: &ErrorInfo) -> &'static str {
     match error.class.as_str() {
         "throttling" => "throttling",
         "transient" => "transient",
@@ -326,7 +326,7 @@ fn class_label(error: &ErrorInfo) -> &'static str {
 }
 
 /// What a change left behind, to record in the pass's observation.
-enum Applied {
+pub(crate) enum Applied {
     Namespace {
         before: Option<String>,
         after: Option<ObservedNamespace>,
@@ -342,21 +342,21 @@ enum Applied {
     },
     Express {
         before: Option<String>,
-        after: Option<ObservedExpressService>,
+        after: Option<Box<ObservedExpressService>>,
         /// The digest of the spec sent to ECS, for the failed-deployment rule.
         sent: Option<String>,
     },
 }
 
 impl Applied {
-    fn sent_digest(&self) -> Option<String> {
+    pub(crate) fn sent_digest(&self) -> Option<String> {
         match self {
             Applied::Express { sent, .. } => sent.clone(),
             _ => None,
         }
     }
 
-    fn record(self, observation: &mut Observation, scope: &Scope) {
+    pub(crate) fn record(self, observation: &mut Observation, scope: &Scope) {
         match self {
             Applied::Namespace { before, after } => {
                 let list = observation.namespaces.entry(scope.clone()).or_default();
@@ -391,14 +391,14 @@ impl Applied {
                     Some(&s.arn) != before.as_ref()
                         && Some(&s.arn) != after.as_ref().map(|a| &a.arn)
                 });
-                list.extend(after);
+                list.extend(after.map(|a| *a));
             }
         }
     }
 }
 
 /// Carries out a plan; returns what it left behind.
-async fn act<C: Cloud>(
+pub(crate) async fn act<C: Cloud>(
     cloud: &C,
     desired: &DesiredSet,
     observation: &Observation,
@@ -562,7 +562,7 @@ async fn act<C: Cloud>(
             };
             Ok(Applied::Express {
                 before: target.map(|t| t.arn.clone()),
-                after,
+                after: after.map(Box::new),
                 sent,
             })
         }

@@ -10,6 +10,7 @@
 //! - A reconcile re-plans from the current state; it is never told why it ran.
 
 mod converge;
+mod daemon;
 mod desired;
 mod observe;
 mod planning;
@@ -23,6 +24,7 @@ use crate::plan::{DesiredShare, DocumentPlan};
 use crate::status::ErrorInfo;
 
 pub use converge::{ApplyReport, KeyOutcome, converge, readiness, status_of};
+pub use daemon::{Daemon, DaemonObserver, PassView, Silent};
 pub use desired::{Desired, DesiredSet, create_token, digest};
 pub use observe::observe;
 pub use planning::{Planned, deletable, orphans, plan_all, plan_key};

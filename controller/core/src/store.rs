@@ -1,0 +1,220 @@
+//! The desired store: one writer (the source loop), many readers (workers, `/status`, `/readyz`).
+//!
+//! # Guarantees
+//! - Readers see whole snapshots only: a new load replaces the previous one atomically.
+//! - The store is ready only once every source has completed one full load; readers can wait for
+//!   that. Nothing is planned before.
+//! - The writer reports which documents changed, and which depend on them, so that a change to
+//!   one document enqueues that document and its dependents, not everything.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::config::ControllerConfig;
+use crate::engine::DesiredSet;
+use crate::load::{self, DocumentSet, SourceFile};
+use crate::model::{Document, Key, Kind};
+use crate::validate::validate;
+
+/// What readers see: the validated set, or `None` before every source has loaded once.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub set: Option<Arc<DesiredSet>>,
+    /// The findings of the last load (with file, document and field path).
+    pub findings: Arc<Vec<crate::finding::Finding>>,
+    /// How many loads have been published.
+    pub generation: u64,
+}
+
+/// The single writer. Not `Clone`: one source loop owns it.
+#[derive(Debug)]
+pub struct DesiredWriter {
+    /// The last full listing of each source, by source index; `None` until its first full load.
+    sources: Vec<Option<Vec<SourceFile>>>,
+    config: ControllerConfig,
+    sender: watch::Sender<Snapshot>,
+}
+
+/// A reader; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct DesiredReader {
+    receiver: watch::Receiver<Snapshot>,
+}
+
+/// A store for `sources` sources.
+pub fn desired_store(sources: usize, config: ControllerConfig) -> (DesiredWriter, DesiredReader) {
+    let (sender, receiver) = watch::channel(Snapshot::default());
+    (
+        DesiredWriter {
+            sources: vec![None; sources],
+            config,
+            sender,
+        },
+        DesiredReader { receiver },
+    )
+}
+
+impl DesiredWriter {
+    /// Replaces source `index`'s listing with a complete new one and publishes the combined set
+    /// once every source has loaded. Returns the keys to reconcile: documents added, changed or
+    /// removed, and the documents that depend on them. A listing that failed part-way must not be
+    /// given here (keep the previous one).
+    pub fn replace(&mut self, index: usize, files: Vec<SourceFile>) -> BTreeSet<Key> {
+        if let Some(slot) = self.sources.get_mut(index) {
+            *slot = Some(files);
+        }
+        if self.sources.iter().any(Option::is_none) {
+            return BTreeSet::new();
+        }
+        let all: Vec<SourceFile> = self.sources.iter().flatten().flatten().cloned().collect();
+        let validated: DocumentSet = validate(load::load(&all), &self.config);
+        let set = DesiredSet::from_validated(&validated, &self.config);
+        let before = self.sender.borrow().set.clone();
+        let changed = changed_keys(before.as_deref(), &set);
+        let generation = self.sender.borrow().generation + 1;
+        self.sender.send_replace(Snapshot {
+            set: Some(Arc::new(set)),
+            findings: Arc::new(validated.findings),
+            generation,
+        });
+        changed
+    }
+}
+
+impl DesiredReader {
+    pub fn snapshot(&self) -> Snapshot {
+        self.receiver.borrow().clone()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.receiver.borrow().set.is_some()
+    }
+
+    /// Waits until every source has loaded once; returns the set. `None` if the writer is gone
+    /// before that.
+    pub async fn wait_ready(&mut self) -> Option<Arc<DesiredSet>> {
+        let snapshot = self.receiver.wait_for(|s| s.set.is_some()).await.ok()?;
+        snapshot.set.clone()
+    }
+
+    /// Waits for the next published load.
+    pub async fn changed(&mut self) -> bool {
+        self.receiver.changed().await.is_ok()
+    }
+}
+
+/// Keys whose document was added, changed (by revision) or removed, plus the shares of a changed
+/// namespace (a share is planned against its namespace).
+fn changed_keys(before: Option<&DesiredSet>, after: &DesiredSet) -> BTreeSet<Key> {
+    let empty = BTreeMap::new();
+    let old = before.map_or(&empty, |s| &s.documents);
+    let mut changed: BTreeSet<Key> = BTreeSet::new();
+    for (key, doc) in &after.documents {
+        if old.get(key).map(|d| &d.revision) != Some(&doc.revision) {
+            changed.insert(key.clone());
+        }
+    }
+    changed.extend(
+        old.keys()
+            .filter(|k| !after.documents.contains_key(*k))
+            .cloned(),
+    );
+    let dependents: Vec<Key> = after
+        .documents
+        .iter()
+        .filter_map(|(key, d)| match &d.document {
+            Document::NamespaceShare(m)
+                if changed.contains(&Key::new(
+                    Kind::CloudMapNamespace,
+                    m.spec.namespace_ref.clone(),
+                )) =>
+            {
+                Some(key.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    changed.extend(dependents);
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> SourceFile {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    fn ns(name: &str, description: &str) -> String {
+        format!(
+            "apiVersion: ecs-topology.dev/v1alpha1\nkind: CloudMapNamespace\nmetadata: {{name: {name}}}\nspec: {{account: '111111111111', region: eu-west-1, name: {name}.x, description: {description}}}\n"
+        )
+    }
+
+    fn share(name: &str, namespace: &str) -> String {
+        format!(
+            "apiVersion: ecs-topology.dev/v1alpha1\nkind: NamespaceShare\nmetadata: {{name: {name}}}\nspec: {{account: '111111111111', region: eu-west-1, namespaceRef: {namespace}, principals: ['222222222222']}}\n"
+        )
+    }
+
+    fn key(kind: Kind, name: &str) -> Key {
+        Key::new(kind, name)
+    }
+
+    #[tokio::test]
+    async fn the_store_is_ready_only_after_every_source_loaded_once() {
+        let (mut writer, mut reader) = desired_store(2, ControllerConfig::default());
+        assert!(
+            writer
+                .replace(0, vec![file("a.yaml", &ns("a", "A"))])
+                .is_empty()
+        );
+        assert!(!reader.is_ready(), "the second source has not loaded");
+        let changed = writer.replace(1, vec![]);
+        assert_eq!(changed, BTreeSet::from([key(Kind::CloudMapNamespace, "a")]));
+        let set = reader.wait_ready().await.unwrap();
+        assert_eq!(set.documents.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_change_to_one_document_enqueues_it_and_its_dependents_only() {
+        let (mut writer, reader) = desired_store(1, ControllerConfig::default());
+        let files = |d: &str| {
+            vec![
+                file("a.yaml", &ns("a", d)),
+                file("b.yaml", &ns("b", "B")),
+                file("s.yaml", &share("s", "a")),
+                file("t.yaml", &share("t", "b")),
+            ]
+        };
+        writer.replace(0, files("A"));
+        let changed = writer.replace(0, files("A2"));
+        assert_eq!(
+            changed,
+            BTreeSet::from([
+                key(Kind::CloudMapNamespace, "a"),
+                key(Kind::NamespaceShare, "s")
+            ])
+        );
+        assert_eq!(reader.snapshot().generation, 2);
+        assert!(writer.replace(0, files("A2")).is_empty(), "nothing changed");
+    }
+
+    #[tokio::test]
+    async fn a_removed_document_is_reported_as_changed() {
+        let (mut writer, reader) = desired_store(1, ControllerConfig::default());
+        writer.replace(
+            0,
+            vec![file("a.yaml", &ns("a", "A")), file("b.yaml", &ns("b", "B"))],
+        );
+        let changed = writer.replace(0, vec![file("a.yaml", &ns("a", "A"))]);
+        assert_eq!(changed, BTreeSet::from([key(Kind::CloudMapNamespace, "b")]));
+        assert_eq!(reader.snapshot().set.unwrap().documents.len(), 1);
+    }
+}

@@ -1,0 +1,258 @@
+//! The daemon over a stateful in-memory cloud: it converges, changes nothing while not leading,
+//! and corrects drift on the next poll.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use ecs_topology_core::config::ControllerConfig;
+use ecs_topology_core::engine::{
+    Cloud, Daemon, EndpointChange, ExpressChange, NamespaceChange, PassView, Scope, ShareChange,
+    Silent,
+};
+use ecs_topology_core::load::SourceFile;
+use ecs_topology_core::model::{Key, Kind, VpcEndpointSetSpec};
+use ecs_topology_core::observed::{
+    ObservedEndpoint, ObservedExpressService, ObservedNamespace, ObservedShare,
+};
+use ecs_topology_core::queue::NoObserver;
+use ecs_topology_core::status::ErrorInfo;
+use ecs_topology_core::store::desired_store;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// Namespaces by scope; counts every change.
+#[derive(Default)]
+struct FakeCloud {
+    namespaces: Mutex<BTreeMap<Scope, Vec<ObservedNamespace>>>,
+    changes: Mutex<u32>,
+}
+
+impl Cloud for FakeCloud {
+    async fn observe_namespaces(&self, scope: &Scope) -> Result<Vec<ObservedNamespace>, ErrorInfo> {
+        Ok(self
+            .namespaces
+            .lock()
+            .unwrap()
+            .get(scope)
+            .cloned()
+            .unwrap_or_default())
+    }
+    async fn observe_shares(
+        &self,
+        _: &Scope,
+        _: &BTreeSet<String>,
+    ) -> Result<Vec<ObservedShare>, ErrorInfo> {
+        Ok(Vec::new())
+    }
+    async fn visible_namespaces(&self, _: &Scope) -> Result<Option<BTreeSet<String>>, ErrorInfo> {
+        Ok(None)
+    }
+    async fn apply_namespace(
+        &self,
+        change: NamespaceChange<'_>,
+    ) -> Result<Option<ObservedNamespace>, ErrorInfo> {
+        *self.changes.lock().unwrap() += 1;
+        let mut all = self.namespaces.lock().unwrap();
+        let list = all.entry(change.scope.clone()).or_default();
+        let spec = change.spec.unwrap();
+        let ns = ObservedNamespace {
+            id: format!("ns-{}", spec.name),
+            arn: format!(
+                "arn:aws:servicediscovery:{}:{}:namespace/ns-{}",
+                change.scope.1, change.scope.0, spec.name
+            ),
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            tags: change.tags.clone(),
+        };
+        list.retain(|n| n.id != ns.id);
+        list.push(ns.clone());
+        Ok(Some(ns))
+    }
+    async fn apply_share(&self, _: ShareChange<'_>) -> Result<Option<ObservedShare>, ErrorInfo> {
+        unreachable!("no shares in these tests")
+    }
+    async fn observe_endpoints(
+        &self,
+        _: &Scope,
+        _: &str,
+    ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
+        Ok(Vec::new())
+    }
+    async fn endpoint_look_alikes(
+        &self,
+        _: &Scope,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
+        Ok(Vec::new())
+    }
+    async fn endpoint_preflight(
+        &self,
+        _: &Scope,
+        _: &VpcEndpointSetSpec,
+    ) -> Result<Vec<String>, ErrorInfo> {
+        Ok(Vec::new())
+    }
+    async fn apply_endpoints(
+        &self,
+        _: EndpointChange<'_>,
+    ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
+        unreachable!()
+    }
+    async fn observe_express(
+        &self,
+        _: &Scope,
+        _: &BTreeSet<String>,
+    ) -> Result<Vec<ObservedExpressService>, ErrorInfo> {
+        Ok(Vec::new())
+    }
+    async fn apply_express(
+        &self,
+        _: ExpressChange<'_>,
+    ) -> Result<Option<ObservedExpressService>, ErrorInfo> {
+        unreachable!()
+    }
+}
+
+const DOC: &str = "apiVersion: ecs-topology.dev/v1alpha1
+kind: CloudMapNamespace
+metadata: {name: payments}
+spec: {account: '111111111111', region: eu-west-1, name: payments.internal, description: Payments}
+";
+
+struct Running {
+    cloud: Arc<FakeCloud>,
+    daemon: Arc<Daemon<FakeCloud>>,
+    leader: watch::Sender<bool>,
+    shutdown: CancellationToken,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+async fn start(leading: bool) -> Running {
+    let mut config = ControllerConfig::default();
+    config.poll_interval.0 = Duration::from_secs(30);
+    let (mut writer, reader) = desired_store(1, config.clone());
+    writer.replace(
+        0,
+        vec![SourceFile {
+            name: "ns.yaml".into(),
+            text: DOC.into(),
+        }],
+    );
+    let (leader, leading_rx) = watch::channel(leading);
+    let (status_tx, _status_rx) = mpsc::unbounded_channel();
+    let cloud = Arc::new(FakeCloud::default());
+    let daemon = Arc::new(Daemon {
+        cloud: cloud.clone(),
+        config,
+        desired: reader,
+        queue: Daemon::<FakeCloud>::queue(Arc::new(NoObserver)),
+        view: Arc::new(RwLock::new(PassView::default())),
+        statuses: Arc::default(),
+        leading: leading_rx,
+        status_changes: status_tx,
+        observer: Arc::new(Silent),
+    });
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(daemon.clone().observe_loop(shutdown.clone(), || {}));
+    tasks.spawn(
+        daemon
+            .clone()
+            .run_workers(shutdown.clone(), Duration::from_secs(5)),
+    );
+    // Let the writer live as long as the test: dropping it ends nothing here.
+    std::mem::forget(writer);
+    Running {
+        cloud,
+        daemon,
+        leader,
+        shutdown,
+        tasks,
+    }
+}
+
+fn key() -> Key {
+    Key::new(Kind::CloudMapNamespace, "payments")
+}
+
+async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_leader_converges_the_documents() {
+    let mut r = start(true).await;
+    settle().await;
+    let names: Vec<String> = r
+        .cloud
+        .namespaces
+        .lock()
+        .unwrap()
+        .values()
+        .flatten()
+        .map(|n| n.name.clone())
+        .collect();
+    assert_eq!(names, ["payments.internal"]);
+    let statuses = r.daemon.statuses.read().unwrap().clone();
+    assert_eq!(statuses[&key()].status.observed_revision.len(), 16);
+    r.shutdown.cancel();
+    while r.tasks.join_next().await.is_some() {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_follower_observes_and_reports_but_changes_nothing_until_it_leads() {
+    let mut r = start(false).await;
+    settle().await;
+    assert_eq!(*r.cloud.changes.lock().unwrap(), 0);
+    assert!(
+        r.daemon.statuses.read().unwrap().contains_key(&key()),
+        "it reports status"
+    );
+    r.leader.send_replace(true);
+    // The next poll (or resync) reconciles again, now as the leader.
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    settle().await;
+    assert_eq!(*r.cloud.changes.lock().unwrap(), 1);
+    r.shutdown.cancel();
+    while r.tasks.join_next().await.is_some() {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_made_by_another_client_is_corrected_within_one_poll() {
+    let mut r = start(true).await;
+    settle().await;
+    for ns in r.cloud.namespaces.lock().unwrap().values_mut().flatten() {
+        ns.description = Some("changed by hand".into());
+    }
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    settle().await;
+    let description = r
+        .cloud
+        .namespaces
+        .lock()
+        .unwrap()
+        .values()
+        .flatten()
+        .next()
+        .unwrap()
+        .description
+        .clone();
+    assert_eq!(description.as_deref(), Some("Payments"));
+    assert_eq!(
+        *r.cloud.changes.lock().unwrap(),
+        2,
+        "one create, one correction"
+    );
+    let view = r.daemon.view.read().unwrap().clone();
+    assert!(view.gate.is_some());
+    r.shutdown.cancel();
+    while r.tasks.join_next().await.is_some() {}
+}
