@@ -4,8 +4,13 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use ecs_topology_core::engine::{Cloud, NamespaceChange, Scope, ShareChange};
-use ecs_topology_core::observed::{ObservedNamespace, ObservedShare};
+use ecs_topology_core::engine::{
+    Cloud, EndpointChange, ExpressChange, NamespaceChange, Scope, ShareChange,
+};
+use ecs_topology_core::model::VpcEndpointSetSpec;
+use ecs_topology_core::observed::{
+    ObservedEndpoint, ObservedExpressService, ObservedNamespace, ObservedShare,
+};
 use ecs_topology_core::status::ErrorInfo;
 
 use crate::call::Aws;
@@ -16,11 +21,17 @@ use crate::{AccountError, Accounts, ApiBudgets, Clients};
 pub struct AwsCloud {
     accounts: Accounts,
     budgets: Arc<ApiBudgets>,
+    /// What earlier passes described of Express services.
+    express: Arc<crate::express::ExpressCache>,
 }
 
 impl AwsCloud {
     pub fn new(accounts: Accounts, budgets: Arc<ApiBudgets>) -> AwsCloud {
-        AwsCloud { accounts, budgets }
+        AwsCloud {
+            accounts,
+            budgets,
+            express: Arc::default(),
+        }
     }
 
     pub fn accounts(&self) -> &Accounts {
@@ -103,5 +114,82 @@ impl Cloud for AwsCloud {
             budgets: &self.budgets,
         };
         Ok(crate::ram::apply(aws, &change).await?)
+    }
+
+    async fn observe_endpoints(
+        &self,
+        scope: &Scope,
+        owner: &str,
+    ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::endpoints::observe(aws, owner).await?)
+    }
+
+    async fn endpoint_look_alikes(
+        &self,
+        scope: &Scope,
+        vpc: &str,
+        owner: &str,
+    ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::endpoints::look_alikes(aws, vpc, owner).await?)
+    }
+
+    async fn endpoint_preflight(
+        &self,
+        scope: &Scope,
+        spec: &VpcEndpointSetSpec,
+    ) -> Result<Vec<String>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::endpoints::preflight(aws, spec).await?)
+    }
+
+    async fn apply_endpoints(
+        &self,
+        change: EndpointChange<'_>,
+    ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
+        let clients = self.clients(change.scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::endpoints::apply(aws, &change).await?)
+    }
+
+    async fn observe_express(
+        &self,
+        scope: &Scope,
+        clusters: &BTreeSet<String>,
+    ) -> Result<Vec<ObservedExpressService>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::express::observe(aws, clusters, &self.express).await?)
+    }
+
+    async fn apply_express(
+        &self,
+        change: ExpressChange<'_>,
+    ) -> Result<Option<ObservedExpressService>, ErrorInfo> {
+        let clients = self.clients(change.scope).await?;
+        let aws = Aws {
+            clients: &clients,
+            budgets: &self.budgets,
+        };
+        Ok(crate::express::apply(aws, &change).await?)
     }
 }

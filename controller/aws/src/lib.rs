@@ -7,7 +7,9 @@ pub mod budget;
 pub mod call;
 pub mod cloud;
 pub mod cloudmap;
+pub mod endpoints;
 pub mod errors;
+pub mod express;
 pub mod ram;
 
 pub use accounts::{AccountError, Accounts, AccountsOptions, Clients};

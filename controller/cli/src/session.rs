@@ -10,7 +10,7 @@ use ecs_topology_core::config::{ControllerConfig, StatusStoreConfig};
 use ecs_topology_core::engine::{DesiredSet, Observation, Scope, observe};
 use ecs_topology_core::finding::Finding;
 use ecs_topology_core::load;
-use ecs_topology_core::model::Key;
+use ecs_topology_core::model::{Key, Kind};
 use ecs_topology_core::status_store::{DirectoryStore, StatusRecord};
 use ecs_topology_core::validate::validate;
 
@@ -31,7 +31,7 @@ impl Session {
         let (config, _) = crate::config_file::resolve(config, &[source.to_path_buf()])?;
         let files = load::read_dir_files(source)?;
         let set = validate(load::load(&files), &config);
-        let desired = Arc::new(DesiredSet::from_validated(&set, &config));
+        let mut desired = DesiredSet::from_validated(&set, &config);
         let store = match &config.status {
             StatusStoreConfig::Directory(dir) => Some(DirectoryStore::new(PathBuf::from(dir))),
             StatusStoreConfig::DynamodbTable(_) => None,
@@ -40,17 +40,24 @@ impl Session {
             Some(store) => store.load().context("cannot read the status store")?,
             None => BTreeMap::new(),
         };
+        for (key, doc) in desired.documents.iter_mut() {
+            doc.last_applied = previous
+                .get(key)
+                .and_then(|r| r.status.aws.get("lastAppliedDigest").cloned());
+        }
+        let desired = Arc::new(desired);
         let accounts = Accounts::from_environment(&config).await;
         let budgets =
             Arc::new(ApiBudgets::new(&config, Arc::new(NoObserver)).context("rateBudgets")?);
         let cloud = Arc::new(AwsCloud::new(accounts, budgets));
-        // Where objects of removed documents may live: every configured account in every
-        // configured region, and wherever a document was seen before.
-        let mut extra: BTreeSet<Scope> = previous.values().map(StatusRecord::scope).collect();
-        for account in config.accounts.values() {
-            for region in &config.regions {
-                extra.insert((account.id.clone(), region.clone()));
-            }
+        // Where objects of removed documents may live: wherever a document of that kind was
+        // reconciled before (the status store remembers).
+        let mut extra: BTreeMap<Scope, BTreeSet<Kind>> = BTreeMap::new();
+        for record in previous.values() {
+            extra
+                .entry(record.scope())
+                .or_default()
+                .insert(record.key.kind);
         }
         let observation = observe(&*cloud, &desired, &extra, config.concurrency).await;
         Ok(Session {

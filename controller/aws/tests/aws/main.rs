@@ -5,6 +5,7 @@
 mod accounts;
 mod budget;
 mod errors;
+mod express;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

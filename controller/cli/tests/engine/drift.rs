@@ -118,3 +118,49 @@ async fn a_deleted_namespace_is_recreated_and_reshared() {
     assert_ne!(arn, old_arn);
     assert_eq!(w.shared_with(&w.client).await, vec![arn]);
 }
+
+#[tokio::test]
+async fn a_suspended_document_reports_its_drift_and_changes_nothing() {
+    let w = World::new();
+    w.write("ns.yaml", &namespace_doc("paused", "server", "", "Paused"));
+    assert_eq!(w.apply().0, 0);
+    let (_, arn) = w.namespaces(&w.server).await["paused.internal"].clone();
+    w.cloud_map(&w.server)
+        .await
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    w.write(
+        "ns.yaml",
+        &namespace_doc(
+            "paused",
+            "server",
+            "  annotations: {ecs-topology.dev/suspend: \"true\"}\n",
+            "Paused",
+        ),
+    );
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("suspended CloudMapNamespace/paused"),
+        "{plan}"
+    );
+    assert!(plan.contains("+ tags.team"), "{plan}");
+    let before = w.calls().await;
+    let (_, out) = w.apply();
+    assert_eq!(
+        w.calls().await.since(&before).mutating(&w.server),
+        0,
+        "{out}"
+    );
+    let status = w.status("CloudMapNamespace/paused");
+    assert_eq!(condition(&status, "Synced")["reason"], "Suspended");
+    assert_eq!(condition(&status, "Drifted")["status"], "True");
+    assert_eq!(
+        status["status"]["driftedFields"],
+        serde_json::json!(["tags.team"])
+    );
+}

@@ -6,6 +6,8 @@
 mod convergence;
 mod crash;
 mod drift;
+mod endpoints;
+mod express;
 mod ownership;
 mod prune;
 mod scale;

@@ -236,3 +236,318 @@ pub fn condition<'a>(status: &'a serde_json::Value, kind: &str) -> &'a serde_jso
         .find(|c| c["type"] == kind)
         .unwrap_or_else(|| panic!("no {kind} condition in {status}"))
 }
+
+/// A VPC made for endpoint sets: two private subnets in two zones, a route table and two
+/// security groups, the first admitting TCP 443 from both subnets, the second (`audit`) nothing.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub account: String,
+    pub region: String,
+    pub vpc: String,
+    pub subnets: Vec<String>,
+    pub route_table: String,
+    pub security_groups: Vec<String>,
+}
+
+impl World {
+    pub async fn ec2(&self, account: &str) -> aws_sdk_ec2::Client {
+        self.ec2_in(account, REGION).await
+    }
+
+    pub async fn ec2_in(&self, account: &str, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&emulator().sdk_config(account, region).await)
+    }
+
+    /// Writes a config with these accounts (alias, id; reached by assuming a role) and regions.
+    pub fn write_config_with(&self, accounts: &[(&str, &str)], regions: &[&str], extra: &str) {
+        let accounts: String = accounts
+            .iter()
+            .map(|(alias, id)| {
+                format!("  {alias}: {{id: '{id}', roleArn: 'arn:aws:iam::{id}:role/ecs-topology-target'}}\n")
+            })
+            .collect();
+        let config = format!(
+            "name: {ctl}\naccounts:\n{accounts}regions: [{regions}]\nstatus: {{directory: '{status}'}}\n{extra}",
+            ctl = self.controller,
+            regions = regions.join(", "),
+            status = self.dir.join("status").display(),
+        );
+        std::fs::write(self.dir.join("config.yaml"), config).unwrap();
+    }
+
+    /// A [`Network`] `10.{n}.0.0/16` in the test region; see [`World::network_in`].
+    pub async fn network(&self, account: &str, n: u8, dns_hostnames: bool) -> Network {
+        self.network_in(account, REGION, n, dns_hostnames).await
+    }
+
+    /// A [`Network`] `10.{n}.0.0/16` with DNS support, DNS hostnames as asked, and subnets
+    /// `10.{n}.1.0/24` (zone a) and `10.{n}.2.0/24` (zone c).
+    pub async fn network_in(
+        &self,
+        account: &str,
+        region: &str,
+        n: u8,
+        dns_hostnames: bool,
+    ) -> Network {
+        use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+        let ec2 = self.ec2_in(account, region).await;
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block(format!("10.{n}.0.0/16"))
+            .send()
+            .await
+            .unwrap()
+            .vpc
+            .unwrap()
+            .vpc_id
+            .unwrap();
+        let on = |v: bool| AttributeBooleanValue::builder().value(v).build();
+        ec2.modify_vpc_attribute()
+            .vpc_id(&vpc)
+            .enable_dns_support(on(true))
+            .send()
+            .await
+            .unwrap();
+        ec2.modify_vpc_attribute()
+            .vpc_id(&vpc)
+            .enable_dns_hostnames(on(dns_hostnames))
+            .send()
+            .await
+            .unwrap();
+        let mut subnets = Vec::new();
+        for (i, zone) in ["a", "c"].into_iter().enumerate() {
+            let subnet = ec2
+                .create_subnet()
+                .vpc_id(&vpc)
+                .cidr_block(format!("10.{n}.{}.0/24", i + 1))
+                .availability_zone(format!("{region}{zone}"))
+                .send()
+                .await
+                .unwrap();
+            subnets.push(subnet.subnet.unwrap().subnet_id.unwrap());
+        }
+        let route_table = ec2
+            .create_route_table()
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap()
+            .route_table
+            .unwrap()
+            .route_table_id
+            .unwrap();
+        let mut security_groups = Vec::new();
+        for name in ["endpoints", "audit"] {
+            let id = ec2
+                .create_security_group()
+                .vpc_id(&vpc)
+                .group_name(name)
+                .description(name)
+                .send()
+                .await
+                .unwrap()
+                .group_id
+                .unwrap();
+            security_groups.push(id);
+        }
+        let https = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .ip_ranges(IpRange::builder().cidr_ip(format!("10.{n}.1.0/24")).build())
+            .ip_ranges(IpRange::builder().cidr_ip(format!("10.{n}.2.0/24")).build())
+            .build();
+        ec2.authorize_security_group_ingress()
+            .group_id(&security_groups[0])
+            .ip_permissions(https)
+            .send()
+            .await
+            .unwrap();
+        Network {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            vpc,
+            subnets,
+            route_table,
+            security_groups,
+        }
+    }
+
+    /// The endpoints of a VPC that are not deleted, in creation order.
+    pub async fn vpc_endpoints(&self, net: &Network) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
+        let filter = aws_sdk_ec2::types::Filter::builder()
+            .name("vpc-id")
+            .values(&net.vpc)
+            .build();
+        let reply = self
+            .ec2_in(&net.account, &net.region)
+            .await
+            .describe_vpc_endpoints()
+            .filters(filter)
+            .max_results(1000)
+            .send()
+            .await
+            .unwrap();
+        reply
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| e.state().map(|s| s.as_str()) != Some("deleted"))
+            .cloned()
+            .collect()
+    }
+
+    /// The endpoint of `short` (`com.amazonaws.REGION.<short>`) in a VPC.
+    pub async fn vpc_endpoint(
+        &self,
+        net: &Network,
+        short: &str,
+    ) -> aws_sdk_ec2::types::VpcEndpoint {
+        let name = format!("com.amazonaws.{}.{short}", net.region);
+        self.vpc_endpoints(net)
+            .await
+            .into_iter()
+            .find(|e| e.service_name() == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("no {short} endpoint in {}", net.vpc))
+    }
+}
+
+/// A `VpcEndpointSet` document over `net`, in `account` (an alias), with both security groups,
+/// the tag `team: platform`; `meta` is added to the metadata and `spec` to the spec (indented
+/// by two spaces).
+pub fn endpoint_set_doc(
+    name: &str,
+    account: &str,
+    net: &Network,
+    interface: &[&str],
+    gateway: &[&str],
+    meta: &str,
+    spec: &str,
+) -> String {
+    let gateways: String = gateway
+        .iter()
+        .map(|g| {
+            format!(
+                "    - {{service: {g}, routeTableIds: [{}]}}\n",
+                net.route_table
+            )
+        })
+        .collect();
+    let gateways = if gateways.is_empty() {
+        String::new()
+    } else {
+        format!("  gatewayServices:\n{gateways}")
+    };
+    format!(
+        "apiVersion: ecs-topology.dev/v1alpha1\nkind: VpcEndpointSet\nmetadata:\n  name: {name}\n{meta}spec:\n  account: {account}\n  region: {region}\n  vpcId: {vpc}\n  subnetIds: [{subnets}]\n  securityGroupIds: [{groups}]\n  interfaceServices: [{interface}]\n{gateways}  tags: {{team: platform}}\n{spec}",
+        region = net.region,
+        vpc = net.vpc,
+        subnets = net.subnets.join(", "),
+        groups = net.security_groups.join(", "),
+        interface = interface.join(", "),
+    )
+}
+
+impl World {
+    pub async fn ecs(&self, account: &str) -> aws_sdk_ecs::Client {
+        self.ecs_in(account, REGION).await
+    }
+
+    pub async fn ecs_in(&self, account: &str, region: &str) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&emulator().sdk_config(account, region).await)
+    }
+
+    /// The Express services of a cluster that ECS has not yet deleted, with their tags, by name.
+    pub async fn express_services(
+        &self,
+        account: &str,
+        region: &str,
+        cluster: &str,
+    ) -> BTreeMap<String, aws_sdk_ecs::types::Service> {
+        let ecs = self.ecs_in(account, region).await;
+        let Ok(list) = ecs
+            .list_services()
+            .cluster(cluster)
+            .resource_management_type(aws_sdk_ecs::types::ResourceManagementType::Ecs)
+            .max_results(100)
+            .send()
+            .await
+        else {
+            return BTreeMap::new();
+        };
+        if list.service_arns().is_empty() {
+            return BTreeMap::new();
+        }
+        let reply = ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(list.service_arns().to_vec()))
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .unwrap();
+        reply
+            .services()
+            .iter()
+            .map(|s| (s.service_name().unwrap().to_owned(), s.clone()))
+            .collect()
+    }
+
+    /// The newest configuration of an Express service and the resources ECS manages for it.
+    pub async fn express_config(
+        &self,
+        account: &str,
+        region: &str,
+        arn: &str,
+    ) -> (
+        aws_sdk_ecs::types::ExpressGatewayServiceConfiguration,
+        aws_sdk_ecs::types::EcsManagedResources,
+    ) {
+        let ecs = self.ecs_in(account, region).await;
+        let service = ecs
+            .describe_express_gateway_service()
+            .service_arn(arn)
+            .send()
+            .await
+            .unwrap()
+            .service
+            .unwrap();
+        let config = service.active_configurations()[0].clone();
+        let revisions = ecs
+            .describe_service_revisions()
+            .service_revision_arns(config.service_revision_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let managed = revisions.service_revisions()[0]
+            .ecs_managed_resources()
+            .unwrap()
+            .clone();
+        (config, managed)
+    }
+
+    /// The ARN of the load balancer ECS put in front of an Express service.
+    pub async fn load_balancer_of(&self, account: &str, region: &str, arn: &str) -> String {
+        let (_, managed) = self.express_config(account, region, arn).await;
+        managed.ingress_paths()[0]
+            .load_balancer()
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// An `ExpressService` document named `name` (also its service name) in `account` (an alias), on
+/// the subnets and first security group of `net`: image `checkout:1.4.2`, port 8080, one
+/// environment variable, cpu 512, memory 1024, health check `/healthz`, scaling 1 to 6, the tag
+/// `team: checkout`, and no `command`. `meta` is added to the metadata and `spec` to the spec
+/// (indented by two spaces).
+pub fn express_doc(name: &str, account: &str, net: &Network, meta: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: ecs-topology.dev/v1alpha1\nkind: ExpressService\nmetadata:\n  name: {name}\n{meta}spec:\n  account: {account}\n  region: {region}\n  serviceName: {name}\n  executionRoleArn: arn:aws:iam::{id}:role/ecsTaskExecutionRole\n  infrastructureRoleArn: arn:aws:iam::{id}:role/ecsInfrastructureRoleForExpressServices\n  primaryContainer:\n    image: public.ecr.aws/example/checkout:1.4.2\n    port: 8080\n    environment:\n      - {{name: LOG_LEVEL, value: info}}\n  network:\n    subnets: [{subnets}]\n    securityGroups: [{group}]\n  cpu: 512\n  memory: 1024\n  healthCheckPath: /healthz\n  scaling: {{min: 1, max: 6}}\n  tags: {{team: checkout}}\n{spec}",
+        region = net.region,
+        id = net.account,
+        subnets = net.subnets.join(", "),
+        group = net.security_groups[0],
+    )
+}

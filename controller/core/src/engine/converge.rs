@@ -15,7 +15,7 @@ use super::{
     ShareChange, create_token,
 };
 use crate::config::PruneConfig;
-use crate::model::{Document, Key, Kind};
+use crate::model::{Document, ExpressServiceSpec, Key, Kind};
 use crate::observed::{
     ObservedEndpoint, ObservedExpressService, ObservedNamespace, ObservedShare, Ownership,
     ownership,
@@ -531,17 +531,7 @@ pub(crate) async fn act<C: Cloud>(
                 Document::ExpressService(m) => Some(&m.spec),
                 _ => None,
             });
-            let target = list
-                .iter()
-                .filter(|s| s.status != "INACTIVE")
-                .find(|s| ownership(&s.tags, controller, key) == Ownership::Ours)
-                .or_else(|| {
-                    spec.and_then(|sp| {
-                        list.iter()
-                            .filter(|s| s.status != "INACTIVE")
-                            .find(|s| s.service_name == sp.service_name)
-                    })
-                });
+            let target = express_target(list, controller, key, spec);
             let tags = spec
                 .map(|s| desired_tags(&s.tags, controller, key, &policies))
                 .unwrap_or_default();
@@ -622,10 +612,13 @@ pub fn status_of(
         (None, false) => None,
     };
     status.record_outcome(result, ready, now);
-    if let Some(digest) = &outcome.last_applied {
-        status
-            .aws
-            .insert("lastAppliedDigest".into(), digest.clone());
+    let digest = outcome
+        .last_applied
+        .clone()
+        .or_else(|| status.aws.get("lastAppliedDigest").cloned());
+    status.aws = aws_facts(desired, &report.observation, key);
+    if let Some(digest) = digest {
+        status.aws.insert("lastAppliedDigest".into(), digest);
     }
     status
 }
@@ -701,7 +694,7 @@ pub fn readiness(
                 .express
                 .get(&scope)?
                 .iter()
-                .filter(|s| s.status != "INACTIVE")
+                .filter(|s| is_live(s))
                 .find(|s| ownership(&s.tags, &desired.controller, key) == Ownership::Ours);
             Some(match service {
                 Some(s) => crate::plan::express_ready(s),
@@ -709,4 +702,98 @@ pub fn readiness(
             })
         }
     }
+}
+
+/// A service that is neither gone nor on its way out.
+fn is_live(s: &ObservedExpressService) -> bool {
+    s.status != "INACTIVE" && s.status != "DRAINING"
+}
+
+/// The cluster's name, whether written as a name or an ARN.
+fn cluster_name(cluster: &str) -> &str {
+    cluster.rsplit('/').next().unwrap_or(cluster)
+}
+
+/// The service an Express plan acts on: ours, else (for a delete of an orphan nothing else, for
+/// an adopt) the live service of the document's cluster and name, as the plan identifies it.
+fn express_target<'a>(
+    list: &'a [ObservedExpressService],
+    controller: &str,
+    key: &Key,
+    spec: Option<&ExpressServiceSpec>,
+) -> Option<&'a ObservedExpressService> {
+    list.iter()
+        .filter(|s| is_live(s))
+        .find(|s| ownership(&s.tags, controller, key) == Ownership::Ours)
+        .or_else(|| {
+            let spec = spec?;
+            list.iter().filter(|s| is_live(s)).find(|s| {
+                s.service_name == spec.service_name
+                    && cluster_name(&s.cluster) == cluster_name(&spec.cluster)
+            })
+        })
+}
+
+/// What AWS calls a document's objects, and what AWS manages for them (read-only), for status.
+pub fn aws_facts(
+    desired: &DesiredSet,
+    observed: &Observation,
+    key: &Key,
+) -> BTreeMap<String, String> {
+    let mut facts = BTreeMap::new();
+    let Some(d) = desired.documents.get(key) else {
+        return facts;
+    };
+    let scope = (d.account.clone(), d.document.region().to_owned());
+    let controller = desired.controller.as_str();
+    let ours =
+        |tags: &BTreeMap<String, String>| ownership(tags, controller, key) == Ownership::Ours;
+    match &d.document {
+        Document::CloudMapNamespace(_) => {
+            if let Some(ns) = observed
+                .namespaces
+                .get(&scope)
+                .and_then(|l| l.iter().find(|n| ours(&n.tags)))
+            {
+                facts.insert("id".into(), ns.id.clone());
+                facts.insert("arn".into(), ns.arn.clone());
+            }
+        }
+        Document::NamespaceShare(_) => {
+            if let Some(share) = observed
+                .shares
+                .get(&scope)
+                .and_then(|l| l.iter().find(|s| ours(&s.tags)))
+            {
+                facts.insert("arn".into(), share.arn.clone());
+            }
+        }
+        Document::VpcEndpointSet(_) => {
+            for e in observed
+                .endpoints
+                .get(&scope)
+                .into_iter()
+                .flatten()
+                .filter(|e| ours(&e.tags))
+            {
+                facts.insert(
+                    format!("endpoint.{}", e.service_name),
+                    format!("{} ({})", e.id, e.state),
+                );
+            }
+        }
+        Document::ExpressService(_) => {
+            if let Some(s) = observed
+                .express
+                .get(&scope)
+                .and_then(|l| l.iter().filter(|s| is_live(s)).find(|s| ours(&s.tags)))
+            {
+                facts.insert("arn".into(), s.arn.clone());
+                for (kind, value) in &s.managed {
+                    facts.insert(format!("managed.{kind}"), value.clone());
+                }
+            }
+        }
+    }
+    facts
 }

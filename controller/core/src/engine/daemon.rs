@@ -199,7 +199,8 @@ impl<C: Cloud> Daemon<C> {
         };
         let plan = planned.plan;
         let Some(scope) = planned.scope.clone() else {
-            self.forget(key);
+            // Neither a document nor an object seen in the last pass (a removed document whose
+            // object the next pass will find). Its status record stays: it says where to look.
             return Action::await_change();
         };
         let leading = *self.leading.borrow();
@@ -276,7 +277,12 @@ impl<C: Cloud> Daemon<C> {
             readiness(desired, &view.observation, key)
         };
         status.record_outcome(result, ready, now);
-        if let Some(digest) = sent {
+        let digest = sent.or_else(|| status.aws.get("lastAppliedDigest").cloned());
+        status.aws = {
+            let view = read(&self.view);
+            super::converge::aws_facts(desired, &view.observation, key)
+        };
+        if let Some(digest) = digest {
             status.aws.insert("lastAppliedDigest".into(), digest);
         }
         let record = StatusRecord {

@@ -23,7 +23,7 @@ use crate::observed::{ObservedEndpoint, ObservedExpressService, ObservedNamespac
 use crate::plan::{DesiredShare, DocumentPlan};
 use crate::status::ErrorInfo;
 
-pub use converge::{ApplyReport, KeyOutcome, converge, readiness, status_of};
+pub use converge::{ApplyReport, KeyOutcome, aws_facts, converge, readiness, status_of};
 pub use daemon::{Daemon, DaemonObserver, PassView, Silent};
 pub use desired::{Desired, DesiredSet, create_token, digest};
 pub use observe::observe;

@@ -140,16 +140,25 @@ async fn observe_look_alikes<C: Cloud>(
         let Some(ours) = observation.endpoints.get(&scope) else {
             continue;
         };
-        let wanted = m.spec.interface_services.len() + m.spec.gateway_services.len();
-        let have = ours
+        let key = d.document.key();
+        let covered: BTreeSet<&str> = ours
             .iter()
             .filter(|e| {
                 e.vpc_id == m.spec.vpc_id
-                    && crate::observed::ownership(&e.tags, &desired.controller, &d.document.key())
+                    && crate::observed::ownership(&e.tags, &desired.controller, &key)
                         == crate::observed::Ownership::Ours
             })
-            .count();
-        if have < wanted {
+            .map(|e| e.service_name.as_str())
+            .collect();
+        let missing = m
+            .spec
+            .interface_services
+            .iter()
+            .chain(m.spec.gateway_services.iter().map(|g| &g.service))
+            .any(|short| {
+                !covered.contains(crate::plan::service_name(&m.spec.region, short).as_str())
+            });
+        if missing {
             vpcs.insert((scope, m.spec.vpc_id.clone()));
         }
     }

@@ -1,0 +1,845 @@
+//! VPC endpoint sets end to end: the binary against the emulator's EC2.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::{Filter, Tag, TagSpecification, VpcEndpointType};
+use ecs_topology_testkit::emulator;
+use serde_json::{Value, json};
+
+use crate::world::*;
+
+/// Endpoint changes as fast as the emulator takes them (AWS allows a burst of 4, then 0.3/s).
+const FAST: &str =
+    "rateBudgets:\n  'ec2:vpc-endpoint-mutate': {burst: 1000, refillPerSecond: 1000}\n";
+
+fn short(e: &aws_sdk_ec2::types::VpcEndpoint) -> String {
+    let name = e.service_name().unwrap();
+    name.splitn(4, '.').nth(3).unwrap().to_owned()
+}
+
+fn state(e: &aws_sdk_ec2::types::VpcEndpoint) -> &str {
+    e.state().unwrap().as_str()
+}
+
+fn tags(e: &aws_sdk_ec2::types::VpcEndpoint) -> BTreeMap<String, String> {
+    e.tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+        .collect()
+}
+
+fn policy(e: &aws_sdk_ec2::types::VpcEndpoint) -> Value {
+    serde_json::from_str(e.policy_document().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_private_vpc_gets_its_endpoints_in_order_and_a_converged_rerun_only_reads() {
+    let w = World::new();
+    let net = w.network(&w.server, 10, true).await;
+    w.write(
+        "endpoints.yaml",
+        &endpoint_set_doc(
+            "private",
+            "server",
+            &net,
+            &["ecs", "ecs-telemetry", "ecs-agent"],
+            &["s3"],
+            "",
+            "",
+        ),
+    );
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("create VpcEndpointSet/private"), "{plan}");
+    let at = |s: &str| plan.find(s).unwrap_or_else(|| panic!("{s} in {plan}"));
+    assert!(at("+ endpoints.ecs-agent:") < at("+ endpoints.ecs-telemetry:"));
+    assert!(at("+ endpoints.ecs-telemetry:") < at("+ endpoints.ecs:"));
+
+    // Four endpoints fit AWS's burst of endpoint changes: the default budget is used.
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("VpcEndpointSet/private: created"), "{out}");
+    let endpoints = w.vpc_endpoints(&net).await;
+    assert_eq!(endpoints.len(), 4, "{endpoints:?}");
+    assert!(endpoints.iter().all(|e| state(e) == "available"));
+    let ecs_order: Vec<String> = endpoints
+        .iter()
+        .map(short)
+        .filter(|s| s.starts_with("ecs"))
+        .collect();
+    assert_eq!(
+        ecs_order,
+        ["ecs-agent", "ecs-telemetry", "ecs"],
+        "created in the order AWS needs"
+    );
+    for e in &endpoints {
+        let tags = tags(e);
+        assert_eq!(tags["ecs-topology.dev/owner"], w.controller);
+        assert_eq!(tags["ecs-topology.dev/key"], "VpcEndpointSet/private");
+        assert_eq!(tags["team"], "platform");
+        if e.vpc_endpoint_type() == Some(&VpcEndpointType::Interface) {
+            assert_eq!(e.private_dns_enabled(), Some(true));
+            let mut subnets = e.subnet_ids().to_vec();
+            subnets.sort();
+            let mut want = net.subnets.clone();
+            want.sort();
+            assert_eq!(subnets, want);
+            assert_eq!(e.groups().len(), 2);
+        } else {
+            assert_eq!(e.route_table_ids(), std::slice::from_ref(&net.route_table));
+        }
+    }
+    let status = w.status("VpcEndpointSet/private");
+    let ready = condition(&status, "Ready");
+    assert_eq!(ready["status"], "True", "{status}");
+    assert_eq!(
+        ready["message"], "all 4 endpoints are available",
+        "{status}"
+    );
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "a converged set plans nothing: {plan}");
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let calls = w.calls().await.since(&before);
+    assert_eq!(
+        calls.mutating(&w.server),
+        0,
+        "{:?}",
+        calls.operations(&w.server)
+    );
+    assert_eq!(
+        calls.count(&w.server, "DescribeVpcEndpoints"),
+        1,
+        "one observation pass: {:?}",
+        calls.operations(&w.server)
+    );
+}
+
+#[tokio::test]
+async fn endpoints_pending_for_a_while_are_waited_on_until_available() {
+    let w = World::new();
+    emulator()
+        .set_settings(&[&w.server], json!({"ec2.vpc_endpoint_pending": 2}))
+        .await;
+    let net = w.network(&w.server, 11, true).await;
+    w.write(
+        "endpoints.yaml",
+        &endpoint_set_doc(
+            "slow",
+            "server",
+            &net,
+            &["logs", "secretsmanager"],
+            &["s3"],
+            "",
+            "",
+        ),
+    );
+    let before = w.calls().await;
+    let started = Instant::now();
+    let (code, out) = w.apply();
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{out}");
+    assert!(took >= Duration::from_secs(2), "it waited: {took:?}");
+    let endpoints = w.vpc_endpoints(&net).await;
+    assert_eq!(endpoints.len(), 3);
+    assert!(endpoints.iter().all(|e| state(e) == "available"));
+    let status = w.status("VpcEndpointSet/slow");
+    assert_eq!(condition(&status, "Ready")["status"], "True", "{status}");
+    let calls = w.calls().await.since(&before);
+    assert_eq!(calls.count(&w.server, "CreateVpcEndpoint"), 3);
+    assert!(
+        calls.count(&w.server, "DescribeVpcEndpoints") > 2,
+        "polled while pending: {:?}",
+        calls.operations(&w.server)
+    );
+}
+
+#[tokio::test]
+async fn drift_by_another_client_is_planned_field_by_field_and_corrected_in_place() {
+    let w = World::new();
+    let net = w.network(&w.server, 12, true).await;
+    w.write(
+        "endpoints.yaml",
+        &endpoint_set_doc(
+            "drifting",
+            "server",
+            &net,
+            &["ecr.api", "ecr.dkr", "logs"],
+            &["s3"],
+            "",
+            "",
+        ),
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let ids: BTreeMap<String, String> = w
+        .vpc_endpoints(&net)
+        .await
+        .iter()
+        .map(|e| (short(e), e.vpc_endpoint_id().unwrap().to_owned()))
+        .collect();
+
+    // Another client removes a security group, turns private DNS off and changes a policy.
+    let ec2 = w.ec2(&w.server).await;
+    ec2.modify_vpc_endpoint()
+        .vpc_endpoint_id(&ids["logs"])
+        .remove_security_group_ids(&net.security_groups[1])
+        .send()
+        .await
+        .unwrap();
+    ec2.modify_vpc_endpoint()
+        .vpc_endpoint_id(&ids["ecr.api"])
+        .private_dns_enabled(false)
+        .send()
+        .await
+        .unwrap();
+    let deny = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}]});
+    ec2.modify_vpc_endpoint()
+        .vpc_endpoint_id(&ids["ecr.dkr"])
+        .policy_document(deny.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("update VpcEndpointSet/drifting"), "{plan}");
+    let mut groups = net.security_groups.clone();
+    groups.sort();
+    assert!(
+        plan.contains(&format!(
+            "~ endpoints.logs.securityGroupIds: [\"{}\"] -> {}",
+            net.security_groups[0],
+            json!(groups)
+        )),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("~ endpoints.ecr.api.privateDns: false -> true"),
+        "{plan}"
+    );
+    assert!(plan.contains("- endpoints.ecr.dkr.policy: "), "{plan}");
+    let json = w.plan_json();
+    let set = json["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["key"]["name"] == "drifting")
+        .unwrap();
+    let paths: Vec<&str> = set["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "endpoints.ecr.api.privateDns",
+            "endpoints.ecr.dkr.policy",
+            "endpoints.logs.securityGroupIds"
+        ]
+    );
+
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("VpcEndpointSet/drifting: updated"), "{out}");
+    let calls = w.calls().await.since(&before);
+    let ops = calls.operations(&w.server);
+    assert_eq!(ops.get("ModifyVpcEndpoint"), Some(&3), "{ops:?}");
+    assert_eq!(ops.get("CreateVpcEndpoint"), None, "in place: {ops:?}");
+    assert_eq!(ops.get("DeleteVpcEndpoints"), None, "in place: {ops:?}");
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "corrected: {plan}");
+    let now: BTreeMap<String, aws_sdk_ec2::types::VpcEndpoint> = w
+        .vpc_endpoints(&net)
+        .await
+        .into_iter()
+        .map(|e| (short(&e), e))
+        .collect();
+    for (service, id) in &ids {
+        assert_eq!(now[service].vpc_endpoint_id(), Some(id.as_str()));
+    }
+    assert_eq!(now["logs"].groups().len(), 2);
+    assert_eq!(now["ecr.api"].private_dns_enabled(), Some(true));
+    assert_eq!(
+        policy(&now["ecr.dkr"])["Statement"][0]["Effect"],
+        "Allow",
+        "back to AWS's default policy"
+    );
+}
+
+#[tokio::test]
+async fn a_policy_differing_only_in_formatting_or_statement_order_is_not_drift() {
+    let w = World::new();
+    let net = w.network(&w.server, 13, true).await;
+    let policy_yaml = "  policy:\n    Version: '2012-10-17'\n    Statement:\n      - {Sid: Pull, Effect: Allow, Principal: '*', Action: [ecr:BatchGetImage, ecr:GetDownloadUrlForLayer], Resource: '*'}\n      - {Sid: Logs, Effect: Allow, Principal: '*', Action: logs:PutLogEvents, Resource: '*'}\n";
+    w.write(
+        "endpoints.yaml",
+        &endpoint_set_doc(
+            "policed",
+            "server",
+            &net,
+            &["ecr.api"],
+            &["s3"],
+            "",
+            policy_yaml,
+        ),
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan}");
+
+    // The same policy, reordered and reformatted by another client.
+    let same = "{\n  \"Statement\": [\n    {\"Resource\": [\"*\"], \"Action\": [\"logs:putlogevents\"], \"Principal\": {\"AWS\": \"*\"}, \"Effect\": \"Allow\", \"Sid\": \"Logs\"},\n    {\"Sid\": \"Pull\", \"Effect\": \"Allow\", \"Principal\": {\"AWS\": [\"*\"]},\n     \"Action\": [\"ecr:GetDownloadUrlForLayer\", \"ecr:BatchGetImage\"], \"Resource\": \"*\"}\n  ],\n  \"Version\": \"2012-10-17\"\n}";
+    let ec2 = w.ec2(&w.server).await;
+    let api = w.vpc_endpoint(&net, "ecr.api").await;
+    ec2.modify_vpc_endpoint()
+        .vpc_endpoint_id(api.vpc_endpoint_id().unwrap())
+        .policy_document(same)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        w.vpc_endpoint(&net, "ecr.api").await.policy_document(),
+        Some(same)
+    );
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "not drift: {plan}");
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let calls = w.calls().await.since(&before);
+    assert_eq!(
+        calls.mutating(&w.server),
+        0,
+        "{:?}",
+        calls.operations(&w.server)
+    );
+
+    // A change of meaning is drift.
+    let denied = same.replacen(
+        "\"Effect\": \"Allow\", \"Sid\": \"Logs\"",
+        "\"Effect\": \"Deny\", \"Sid\": \"Logs\"",
+        1,
+    );
+    assert_ne!(denied, same);
+    ec2.modify_vpc_endpoint()
+        .vpc_endpoint_id(api.vpc_endpoint_id().unwrap())
+        .policy_document(denied)
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("~ endpoints.ecr.api.policy: "), "{plan}");
+}
+
+#[tokio::test]
+async fn a_removed_set_is_pruned_and_one_recording_retain_is_kept() {
+    let w = World::new();
+    let pruned = w.network(&w.server, 14, true).await;
+    let kept = w.network(&w.server, 15, true).await;
+    let stays = w.network(&w.server, 16, true).await;
+    let retain = "  annotations: {ecs-topology.dev/deletion-policy: Retain}\n";
+    w.write(
+        "pruned.yaml",
+        &endpoint_set_doc("pruned", "server", &pruned, &["logs"], &["s3"], "", ""),
+    );
+    w.write(
+        "kept.yaml",
+        &endpoint_set_doc("kept", "server", &kept, &["logs"], &[], retain, ""),
+    );
+    w.write(
+        "stays.yaml",
+        &endpoint_set_doc("stays", "server", &stays, &[], &["dynamodb"], "", ""),
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(w.vpc_endpoints(&pruned).await.len(), 2);
+    assert_eq!(w.vpc_endpoints(&kept).await.len(), 1);
+
+    w.remove("pruned.yaml");
+    w.remove("kept.yaml");
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("delete VpcEndpointSet/pruned"), "{plan}");
+    assert!(plan.contains("- endpoints.logs: "), "{plan}");
+    assert!(plan.contains("- endpoints.s3: "), "{plan}");
+    assert!(plan.contains("retain VpcEndpointSet/kept"), "{plan}");
+
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("VpcEndpointSet/pruned: deleted"), "{out}");
+    assert!(out.contains("VpcEndpointSet/kept: retained"), "{out}");
+    let calls = w.calls().await.since(&before);
+    assert_eq!(
+        calls.count(&w.server, "DeleteVpcEndpoints"),
+        1,
+        "both endpoints in one call: {:?}",
+        calls.operations(&w.server)
+    );
+    assert!(w.vpc_endpoints(&pruned).await.is_empty());
+    let left = w.vpc_endpoints(&kept).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(state(&left[0]), "available");
+    assert_eq!(w.vpc_endpoints(&stays).await.len(), 1);
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan}");
+}
+
+#[tokio::test]
+async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
+    let w = World::new();
+    let net = w.network(&w.server, 17, true).await;
+    let ec2 = w.ec2(&w.server).await;
+    let manual = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&net.vpc)
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .service_name(format!("com.amazonaws.{REGION}.logs"))
+        .set_subnet_ids(Some(net.subnets.clone()))
+        .security_group_ids(&net.security_groups[0])
+        .private_dns_enabled(true)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::VpcEndpoint)
+                .tags(Tag::builder().key("team").value("manual").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .vpc_endpoint
+        .unwrap()
+        .vpc_endpoint_id
+        .unwrap();
+    let doc = |meta: &str| endpoint_set_doc("logs", "server", &net, &["logs"], &["s3"], meta, "");
+    w.write("endpoints.yaml", &doc(""));
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("blocked VpcEndpointSet/logs"), "{plan}");
+    assert!(plan.contains(&manual), "{plan}");
+    assert!(plan.contains("not managed by ecs-topology"), "{plan}");
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("VpcEndpointSet/logs: blocked"), "{out}");
+    let calls = w.calls().await.since(&before);
+    assert_eq!(
+        calls.mutating(&w.server),
+        0,
+        "{:?}",
+        calls.operations(&w.server)
+    );
+    let endpoints = w.vpc_endpoints(&net).await;
+    assert_eq!(endpoints.len(), 1, "nothing created beside it");
+    assert_eq!(
+        tags(&endpoints[0]),
+        BTreeMap::from([("team".to_owned(), "manual".to_owned())])
+    );
+
+    w.write(
+        "endpoints.yaml",
+        &doc("  annotations: {ecs-topology.dev/adopt: \"true\"}\n"),
+    );
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("adopt VpcEndpointSet/logs"), "{plan}");
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("VpcEndpointSet/logs: adopted"), "{out}");
+    let logs = w.vpc_endpoint(&net, "logs").await;
+    assert_eq!(logs.vpc_endpoint_id(), Some(manual.as_str()), "taken over");
+    let tags = tags(&logs);
+    assert_eq!(tags["ecs-topology.dev/owner"], w.controller);
+    assert_eq!(tags["ecs-topology.dev/key"], "VpcEndpointSet/logs");
+    assert_eq!(tags["team"], "platform");
+    assert_eq!(logs.groups().len(), 2, "its fields follow the document");
+    assert_eq!(w.vpc_endpoints(&net).await.len(), 2);
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan}");
+}
+
+#[tokio::test]
+async fn preflight_problems_fail_the_set_with_a_clear_message_and_change_nothing() {
+    let w = World::new();
+    let net = w.network(&w.server, 18, false).await;
+    w.write(
+        "endpoints.yaml",
+        &endpoint_set_doc("no-dns", "server", &net, &["logs"], &[], "", ""),
+    );
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("VpcEndpointSet/no-dns: failed"), "{out}");
+    let expected = format!(
+        "private DNS needs the VPC attributes enableDnsSupport and enableDnsHostnames, and \
+         enableDnsHostnames of {} is off",
+        net.vpc
+    );
+    assert!(out.contains(&expected), "{out}");
+    let calls = w.calls().await.since(&before);
+    assert_eq!(
+        calls.mutating(&w.server),
+        0,
+        "{:?}",
+        calls.operations(&w.server)
+    );
+    let status = w.status("VpcEndpointSet/no-dns");
+    let synced = condition(&status, "Synced");
+    assert_eq!(synced["status"], "False", "{status}");
+    assert!(
+        synced["message"].as_str().unwrap().contains(&expected),
+        "{status}"
+    );
+    assert_eq!(condition(&status, "Ready")["status"], "False", "{status}");
+
+    // Only the group admitting nothing: the subnets cannot reach the endpoints.
+    let audit_only = endpoint_set_doc(
+        "no-dns",
+        "server",
+        &net,
+        &["logs"],
+        &[],
+        "",
+        "  privateDns: false\n",
+    )
+    .replace(
+        &format!("securityGroupIds: [{}]", net.security_groups.join(", ")),
+        &format!("securityGroupIds: [{}]", net.security_groups[1]),
+    );
+    w.write("endpoints.yaml", &audit_only);
+    let (code, out) = w.apply();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "the security groups {} do not admit TCP 443 from {} (10.18.1.0/24), {} (10.18.2.0/24)",
+            net.security_groups[1], net.subnets[0], net.subnets[1]
+        )),
+        "{out}"
+    );
+    assert!(w.vpc_endpoints(&net).await.is_empty());
+
+    // Without private DNS and with the group that admits 443, the set is made.
+    w.write(
+        "endpoints.yaml",
+        &endpoint_set_doc(
+            "no-dns",
+            "server",
+            &net,
+            &["logs"],
+            &[],
+            "",
+            "  privateDns: false\n",
+        ),
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let logs = w.vpc_endpoint(&net, "logs").await;
+    assert_eq!(logs.private_dns_enabled(), Some(false));
+}
+
+/// The interface services of the large test: all known ones but `s3` (a gateway here).
+const EIGHTEEN: [&str; 18] = [
+    "ecs-agent",
+    "ecs-telemetry",
+    "ecs",
+    "ecr.api",
+    "ecr.dkr",
+    "logs",
+    "secretsmanager",
+    "ssm",
+    "ssmmessages",
+    "ec2messages",
+    "kms",
+    "sts",
+    "monitoring",
+    "xray",
+    "servicediscovery",
+    "elasticloadbalancing",
+    "sqs",
+    "sns",
+];
+
+#[tokio::test]
+async fn two_hundred_endpoints_in_one_account_region_converge_and_a_rerun_reads_one_page() {
+    let w = World::new();
+    w.write_config(FAST);
+    for n in 0..10u8 {
+        let net = w.network(&w.server, 100 + n, true).await;
+        w.write(
+            &format!("set-{n}.yaml"),
+            &endpoint_set_doc(
+                &format!("set-{n}"),
+                "server",
+                &net,
+                &EIGHTEEN,
+                &["s3", "dynamodb"],
+                "",
+                "",
+            ),
+        );
+    }
+    let before = w.calls().await;
+    let started = Instant::now();
+    let (code, out) = w.apply();
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{out}");
+    let first = w.calls().await.since(&before);
+    let owned = w
+        .ec2(&w.server)
+        .await
+        .describe_vpc_endpoints()
+        .filters(
+            Filter::builder()
+                .name("tag:ecs-topology.dev/owner")
+                .values(&w.controller)
+                .build(),
+        )
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owned.vpc_endpoints().len(), 200);
+    assert!(
+        owned
+            .vpc_endpoints()
+            .iter()
+            .all(|e| state(e) == "available")
+    );
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan}");
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let rerun = w.calls().await.since(&before);
+    assert_eq!(
+        rerun.count(&w.server, "DescribeVpcEndpoints"),
+        1,
+        "{:?}",
+        rerun.operations(&w.server)
+    );
+    assert_eq!(
+        rerun.mutating(&w.server),
+        0,
+        "{:?}",
+        rerun.operations(&w.server)
+    );
+    eprintln!(
+        "200 endpoints: first apply {took:?}, {:?}; re-run {:?}",
+        first.operations(&w.server),
+        rerun.operations(&w.server)
+    );
+}
+
+#[tokio::test]
+async fn the_private_vpc_example_converges_with_its_ids_replaced_by_the_emulators() {
+    let w = World::new();
+    w.write_config_with(&[("workloads", &w.server)], &["eu-west-1"], FAST);
+    let net = w.network_in(&w.server, "eu-west-1", 20, true).await;
+    let example = std::fs::read_to_string(
+        ecs_topology_testkit::workspace_root().join("examples/private-vpc/endpoints.yaml"),
+    )
+    .unwrap();
+    let ids = [
+        ("vpc-0a1b2c3d4e5f60718", net.vpc.as_str()),
+        ("subnet-0a1b2c3d4e5f60711", net.subnets[0].as_str()),
+        ("subnet-0a1b2c3d4e5f60712", net.subnets[1].as_str()),
+        ("sg-0a1b2c3d4e5f60713", net.security_groups[0].as_str()),
+        ("rtb-0a1b2c3d4e5f60714", net.route_table.as_str()),
+    ];
+    let mut doc = example.clone();
+    for (fixed, real) in ids {
+        assert!(example.contains(fixed), "the example names {fixed}");
+        doc = doc.replace(fixed, real);
+    }
+    w.write("endpoints.yaml", &doc);
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("create VpcEndpointSet/workloads-private"),
+        "{plan}"
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let endpoints = w.vpc_endpoints(&net).await;
+    let mut services: Vec<String> = endpoints.iter().map(short).collect();
+    services.sort();
+    assert_eq!(
+        services,
+        [
+            "dynamodb",
+            "ecr.api",
+            "ecr.dkr",
+            "ecs",
+            "ecs-agent",
+            "ecs-telemetry",
+            "logs",
+            "s3",
+            "secretsmanager"
+        ]
+    );
+    assert!(endpoints.iter().all(|e| state(e) == "available"));
+    let status = w.status("VpcEndpointSet/workloads-private");
+    assert_eq!(condition(&status, "Ready")["status"], "True", "{status}");
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan}");
+}
+
+#[tokio::test]
+async fn services_added_and_dropped_change_the_set_and_a_move_to_another_vpc_replaces_it() {
+    let w = World::new();
+    let first = w.network(&w.server, 19, true).await;
+    let second = w.network(&w.server, 21, true).await;
+    let doc = |net: &Network, interface: &[&str]| {
+        endpoint_set_doc("moving", "server", net, interface, &["s3"], "", "")
+    };
+    w.write("endpoints.yaml", &doc(&first, &["logs", "secretsmanager"]));
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let logs = w.vpc_endpoint(&first, "logs").await;
+
+    w.write("endpoints.yaml", &doc(&first, &["logs", "sts"]));
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("- endpoints.secretsmanager: "), "{plan}");
+    assert!(plan.contains("+ endpoints.sts: "), "{plan}");
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let mut services: Vec<String> = w.vpc_endpoints(&first).await.iter().map(short).collect();
+    services.sort();
+    assert_eq!(services, ["logs", "s3", "sts"]);
+    assert_eq!(
+        w.vpc_endpoint(&first, "logs").await.vpc_endpoint_id(),
+        logs.vpc_endpoint_id(),
+        "the endpoint kept is not touched"
+    );
+
+    w.write("endpoints.yaml", &doc(&second, &["logs", "sts"]));
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("an endpoint cannot move to another VPC"),
+        "{plan}"
+    );
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let ops = w.calls().await.since(&before).operations(&w.server);
+    assert_eq!(ops.get("DeleteVpcEndpoints"), Some(&1), "{ops:?}");
+    assert_eq!(ops.get("CreateVpcEndpoint"), Some(&3), "{ops:?}");
+    assert!(w.vpc_endpoints(&first).await.is_empty());
+    let mut services: Vec<String> = w.vpc_endpoints(&second).await.iter().map(short).collect();
+    services.sort();
+    assert_eq!(services, ["logs", "s3", "sts"]);
+    let status = w.status("VpcEndpointSet/moving");
+    assert_eq!(condition(&status, "Ready")["status"], "True", "{status}");
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan}");
+}
+
+#[tokio::test]
+async fn an_endpoint_whose_type_changes_is_replaced_in_the_same_vpc() {
+    let w = World::new();
+    let net = w.network(&w.server, 22, true).await;
+    let no_dns = "  privateDns: false\n";
+    w.write(
+        "endpoints.yaml",
+        &endpoint_set_doc("s3", "server", &net, &["s3"], &[], "", no_dns),
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let old = w.vpc_endpoint(&net, "s3").await;
+    assert_eq!(old.vpc_endpoint_type(), Some(&VpcEndpointType::Interface));
+
+    w.write(
+        "endpoints.yaml",
+        &endpoint_set_doc("s3", "server", &net, &[], &["s3"], "", no_dns),
+    );
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("an endpoint cannot change its type"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!(
+            "\"replaces\":\"{}\"",
+            old.vpc_endpoint_id().unwrap()
+        )),
+        "{plan}"
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let endpoints = w.vpc_endpoints(&net).await;
+    assert_eq!(endpoints.len(), 1, "{endpoints:?}");
+    assert_eq!(
+        endpoints[0].vpc_endpoint_type(),
+        Some(&VpcEndpointType::Gateway)
+    );
+    assert_ne!(endpoints[0].vpc_endpoint_id(), old.vpc_endpoint_id());
+    assert_eq!(
+        endpoints[0].route_table_ids(),
+        std::slice::from_ref(&net.route_table)
+    );
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan}");
+}
+
+#[tokio::test]
+async fn an_endpoint_deleted_by_hand_is_created_again_though_its_token_names_the_deleted_one() {
+    let w = World::new();
+    // Deleted endpoints stay listed as `deleted`, and EC2 still answers their create token.
+    emulator()
+        .set_settings(
+            &[&w.server],
+            json!({"ec2.vpc_endpoint_deleted_visible": 60}),
+        )
+        .await;
+    let net = w.network(&w.server, 23, true).await;
+    w.write(
+        "endpoints.yaml",
+        &endpoint_set_doc("again", "server", &net, &["logs"], &["s3"], "", ""),
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let logs = w.vpc_endpoint(&net, "logs").await;
+    w.ec2(&w.server)
+        .await
+        .delete_vpc_endpoints()
+        .vpc_endpoint_ids(logs.vpc_endpoint_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("+ endpoints.logs: "), "{plan}");
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let ops = w.calls().await.since(&before).operations(&w.server);
+    assert_eq!(
+        ops.get("CreateVpcEndpoint"),
+        Some(&2),
+        "the first token answered the deleted endpoint: {ops:?}"
+    );
+    let again = w.vpc_endpoint(&net, "logs").await;
+    assert_ne!(again.vpc_endpoint_id(), logs.vpc_endpoint_id());
+    assert_eq!(state(&again), "available");
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan}");
+}

@@ -1,0 +1,608 @@
+//! Express services end to end: created, kept in sync, pruned, and left alone when not ours; the
+//! resources ECS manages for them shown, never changed.
+
+use aws_sdk_ecs::types::{
+    ExpressGatewayContainer, ExpressGatewayScalingTarget,
+    ExpressGatewayServiceNetworkConfiguration, KeyValuePair,
+};
+
+use ecs_topology_testkit::emulator;
+
+use crate::world::*;
+
+const RETAIN: &str = "  annotations: {ecs-topology.dev/deletion-policy: Retain}\n";
+const ADOPT: &str = "  annotations: {ecs-topology.dev/adopt: \"true\"}\n";
+
+/// The operations that changed something in `account`.
+fn mutating_ops(calls: &ecs_topology_testkit::Calls, account: &str) -> Vec<String> {
+    calls
+        .operations(account)
+        .into_keys()
+        .filter(|op| !ecs_topology_testkit::is_read(op))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_express_service_goes_from_nothing_to_ready() {
+    let w = World::new();
+    let net = w.network(&w.server, 31, true).await;
+    w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("create ExpressService/checkout"), "{plan}");
+    assert!(
+        plan.contains("+ primaryContainer.image: \"public.ecr.aws/example/checkout:1.4.2\""),
+        "{plan}"
+    );
+
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ExpressService/checkout: created"), "{out}");
+    let calls = w.calls().await.since(&before);
+    assert_eq!(
+        mutating_ops(&calls, &w.server),
+        ["CreateExpressGatewayService"],
+        "one create, nothing else changed: {:?}",
+        calls.operations(&w.server)
+    );
+
+    let services = w.express_services(&w.server, REGION, "default").await;
+    let service = &services["checkout"];
+    let tags: Vec<(&str, &str)> = service
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
+    assert!(tags.contains(&("ecs-topology.dev/owner", w.controller.as_str())));
+    assert!(tags.contains(&("ecs-topology.dev/key", "ExpressService/checkout")));
+    assert!(tags.contains(&("team", "checkout")));
+    let (config, _) = w
+        .express_config(&w.server, REGION, service.service_arn().unwrap())
+        .await;
+    assert_eq!(config.cpu(), Some("512"));
+    assert_eq!(config.memory(), Some("1024"));
+    assert_eq!(config.health_check_path(), Some("/healthz"));
+    let container = config.primary_container().unwrap();
+    assert_eq!(container.container_port(), Some(8080));
+    assert_eq!(container.command(), [] as [String; 0]);
+
+    let status = w.status("ExpressService/checkout");
+    let ready = condition(&status, "Ready");
+    assert_eq!(ready["status"], "True", "{status}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("active at ch-"),
+        "{status}"
+    );
+    assert_eq!(condition(&status, "Synced")["status"], "True", "{status}");
+
+    let (code, plan) = w.plan();
+    assert_eq!(
+        code, 0,
+        "the security group and defaults ECS added are not drift: {plan}"
+    );
+}
+
+#[tokio::test]
+async fn the_load_balancer_ecs_manages_is_shown_in_status() {
+    let w = World::new();
+    let net = w.network(&w.server, 32, true).await;
+    w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
+    assert_eq!(w.apply().0, 0);
+    let arn = w.express_services(&w.server, REGION, "default").await["checkout"]
+        .service_arn()
+        .unwrap()
+        .to_owned();
+    let balancer = w.load_balancer_of(&w.server, REGION, &arn).await;
+    let status = w.status("ExpressService/checkout");
+    let shown: Vec<&str> = status["status"]["aws"]
+        .as_object()
+        .map(|m| m.values().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    assert!(shown.contains(&balancer.as_str()), "{status}");
+}
+
+#[tokio::test]
+async fn two_services_on_the_same_subnets_share_one_load_balancer() {
+    let w = World::new();
+    let net = w.network(&w.server, 33, true).await;
+    w.write("web.yaml", &express_doc("web", "server", &net, "", ""));
+    w.write("admin.yaml", &express_doc("admin", "server", &net, "", ""));
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+
+    let services = w.express_services(&w.server, REGION, "default").await;
+    assert_eq!(services.keys().collect::<Vec<_>>(), ["admin", "web"]);
+    let web = w
+        .load_balancer_of(&w.server, REGION, services["web"].service_arn().unwrap())
+        .await;
+    let admin = w
+        .load_balancer_of(&w.server, REGION, services["admin"].service_arn().unwrap())
+        .await;
+    assert_eq!(web, admin);
+    assert_eq!(w.plan().0, 0);
+    for key in ["ExpressService/web", "ExpressService/admin"] {
+        assert_eq!(condition(&w.status(key), "Ready")["status"], "True");
+    }
+}
+
+#[tokio::test]
+async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() {
+    let w = World::new();
+    let net = w.network(&w.server, 34, true).await;
+    w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
+    assert_eq!(w.apply().0, 0);
+    let arn = w.express_services(&w.server, REGION, "default").await["checkout"]
+        .service_arn()
+        .unwrap()
+        .to_owned();
+
+    // Another client deploys another image and gives the service more cpu and scaling room.
+    let container = ExpressGatewayContainer::builder()
+        .image("public.ecr.aws/example/checkout:hotfix")
+        .container_port(8080)
+        .environment(
+            KeyValuePair::builder()
+                .name("LOG_LEVEL")
+                .value("info")
+                .build(),
+        )
+        .build()
+        .unwrap();
+    w.ecs(&w.server)
+        .await
+        .update_express_gateway_service()
+        .service_arn(&arn)
+        .primary_container(container)
+        .cpu("1024")
+        .memory("2048")
+        .scaling_target(
+            ExpressGatewayScalingTarget::builder()
+                .max_task_count(20)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // And removes a tag.
+    w.ecs(&w.server)
+        .await
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("update ExpressService/checkout"), "{plan}");
+    for line in [
+        "+ tags.team: \"checkout\"",
+        "~ primaryContainer.image: \"public.ecr.aws/example/checkout:hotfix\" -> \"public.ecr.aws/example/checkout:1.4.2\"",
+        "~ cpu: 1024 -> 512",
+        "~ memory: 2048 -> 1024",
+        "~ scaling.max: 20 -> 6",
+    ] {
+        assert!(plan.contains(line), "{line} in {plan}");
+    }
+    let json = w.plan_json();
+    let express = json["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["key"]["kind"] == "ExpressService" && p["key"]["name"] == "checkout")
+        .unwrap();
+    assert_eq!(express["verb"], "update");
+    let paths: Vec<&str> = express["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "primaryContainer.image",
+            "cpu",
+            "memory",
+            "scaling.max",
+            "tags.team"
+        ],
+        "nothing ECS manages is drift"
+    );
+
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ExpressService/checkout: updated"), "{out}");
+    let calls = w.calls().await.since(&before);
+    assert_eq!(
+        mutating_ops(&calls, &w.server),
+        ["TagResource", "UpdateExpressGatewayService"]
+    );
+    assert_eq!(calls.count(&w.server, "UpdateExpressGatewayService"), 1);
+    assert_eq!(calls.count(&w.server, "TagResource"), 1);
+    let (config, _) = w.express_config(&w.server, REGION, &arn).await;
+    let container = config.primary_container().unwrap();
+    assert_eq!(container.image(), "public.ecr.aws/example/checkout:1.4.2");
+    assert_eq!(container.container_port(), Some(8080));
+    assert_eq!(container.environment().len(), 1);
+    assert_eq!(config.cpu(), Some("512"));
+    assert_eq!(config.scaling_target().unwrap().max_task_count(), Some(6));
+    let status = w.status("ExpressService/checkout");
+    assert_eq!(condition(&status, "Synced")["status"], "True", "{status}");
+    assert_eq!(w.plan().0, 0);
+}
+
+#[tokio::test]
+async fn an_express_spec_without_a_command_is_stable_over_ten_passes() {
+    let w = World::new();
+    let net = w.network(&w.server, 35, true).await;
+    w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
+    assert_eq!(w.apply().0, 0);
+
+    let before = w.calls().await;
+    for pass in 0..10 {
+        let (code, out) = w.apply();
+        assert_eq!(code, 0, "pass {pass}: {out}");
+        assert!(out.contains("ExpressService/checkout: in sync"), "{out}");
+    }
+    let calls = w.calls().await.since(&before);
+    assert_eq!(calls.count(&w.server, "UpdateExpressGatewayService"), 0);
+    assert_eq!(
+        calls.mutating(&w.server),
+        0,
+        "{:?}",
+        calls.operations(&w.server)
+    );
+    // Each pass is a new process: it describes the one service once.
+    assert_eq!(calls.count(&w.server, "DescribeExpressGatewayService"), 10);
+}
+
+#[tokio::test]
+async fn a_removed_service_is_deleted_or_retained_by_its_policy_and_ecs_resources_stay_with_ecs() {
+    let w = World::new();
+    let net = w.network(&w.server, 36, true).await;
+    w.write("gone.yaml", &express_doc("gone", "server", &net, "", ""));
+    w.write(
+        "kept.yaml",
+        &express_doc("kept", "server", &net, RETAIN, ""),
+    );
+    w.write("stays.yaml", &express_doc("stays", "server", &net, "", ""));
+    assert_eq!(w.apply().0, 0);
+    let services = w.express_services(&w.server, REGION, "default").await;
+    let balancer = w
+        .load_balancer_of(&w.server, REGION, services["stays"].service_arn().unwrap())
+        .await;
+
+    w.remove("gone.yaml");
+    w.remove("kept.yaml");
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("delete ExpressService/gone"), "{plan}");
+    assert!(!plan.contains("delete ExpressService/kept"), "{plan}");
+
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let calls = w.calls().await.since(&before);
+    assert_eq!(
+        mutating_ops(&calls, &w.server),
+        ["DeleteExpressGatewayService"],
+        "the controller deletes the service and nothing ECS manages for it"
+    );
+    let services = w.express_services(&w.server, REGION, "default").await;
+    assert_eq!(services.keys().collect::<Vec<_>>(), ["kept", "stays"]);
+    assert_eq!(
+        w.load_balancer_of(&w.server, REGION, services["stays"].service_arn().unwrap())
+            .await,
+        balancer,
+        "the shared load balancer stays for the services still on it"
+    );
+    assert_eq!(w.plan().0, 0);
+}
+
+#[tokio::test]
+async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
+    let w = World::new();
+    let net = w.network(&w.server, 37, true).await;
+    let ecs = w.ecs(&w.server).await;
+    ecs.create_express_gateway_service()
+        .service_name("legacy")
+        .execution_role_arn(format!(
+            "arn:aws:iam::{}:role/ecsTaskExecutionRole",
+            w.server
+        ))
+        .infrastructure_role_arn(format!(
+            "arn:aws:iam::{}:role/ecsInfrastructureRoleForExpressServices",
+            w.server
+        ))
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("public.ecr.aws/example/legacy:0.9")
+                .container_port(8080)
+                .build()
+                .unwrap(),
+        )
+        .network_configuration(
+            ExpressGatewayServiceNetworkConfiguration::builder()
+                .set_subnets(Some(net.subnets.clone()))
+                .security_groups(&net.security_groups[0])
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    w.write(
+        "legacy.yaml",
+        &express_doc("legacy", "server", &net, "", ""),
+    );
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ExpressService/legacy: blocked"), "{out}");
+    assert!(out.contains("not managed by ecs-topology"), "{out}");
+    assert_eq!(w.calls().await.since(&before).mutating(&w.server), 0);
+    let services = w.express_services(&w.server, REGION, "default").await;
+    assert!(services["legacy"].tags().is_empty(), "untouched");
+
+    w.write(
+        "legacy.yaml",
+        &express_doc("legacy", "server", &net, ADOPT, ""),
+    );
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("adopt ExpressService/legacy"), "{plan}");
+    assert!(
+        plan.contains("~ primaryContainer.image: \"public.ecr.aws/example/legacy:0.9\""),
+        "{plan}"
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ExpressService/legacy: adopted"), "{out}");
+    let services = w.express_services(&w.server, REGION, "default").await;
+    let service = &services["legacy"];
+    assert!(
+        service
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("ecs-topology.dev/owner")
+                && t.value() == Some(w.controller.as_str()))
+    );
+    let (config, _) = w
+        .express_config(&w.server, REGION, service.service_arn().unwrap())
+        .await;
+    assert_eq!(
+        config.primary_container().unwrap().image(),
+        "public.ecr.aws/example/checkout:1.4.2"
+    );
+    assert_eq!(w.plan().0, 0);
+}
+
+#[tokio::test]
+async fn the_express_example_converges_on_real_subnets_and_security_groups() {
+    // The example names fixed subnet and security group ids; the emulator generates its own ids
+    // (moto takes a chosen id only for a few services, not EC2), so a copy of the example runs
+    // with the ids of a network made for it.
+    let w = World::new();
+    let region = "eu-west-1";
+    let net = w.network_in(&w.server, region, 38, true).await;
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/express/services.yaml"),
+    )
+    .unwrap();
+    let copy = example
+        .replace("subnet-0a1b2c3d4e5f60711", &net.subnets[0])
+        .replace("subnet-0a1b2c3d4e5f60712", &net.subnets[1])
+        .replace("sg-0a1b2c3d4e5f60715", &net.security_groups[0]);
+    assert_ne!(copy, example);
+    w.write("services.yaml", &copy);
+    w.write_config_with(&[("workloads", &w.server)], &[region], "");
+
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let services = w.express_services(&w.server, region, "default").await;
+    assert_eq!(
+        services.keys().collect::<Vec<_>>(),
+        ["checkout-admin", "checkout-web"]
+    );
+    let web = w
+        .load_balancer_of(
+            &w.server,
+            region,
+            services["checkout-web"].service_arn().unwrap(),
+        )
+        .await;
+    let admin = w
+        .load_balancer_of(
+            &w.server,
+            region,
+            services["checkout-admin"].service_arn().unwrap(),
+        )
+        .await;
+    assert_eq!(web, admin, "one load balancer for both");
+    let (admin, _) = w
+        .express_config(
+            &w.server,
+            region,
+            services["checkout-admin"].service_arn().unwrap(),
+        )
+        .await;
+    assert_eq!(
+        admin.primary_container().unwrap().command(),
+        ["node", "server.js", "--admin"]
+    );
+    for key in [
+        "ExpressService/checkout-web",
+        "ExpressService/checkout-admin",
+    ] {
+        assert_eq!(condition(&w.status(key), "Ready")["status"], "True");
+    }
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan}");
+}
+
+#[tokio::test]
+async fn a_service_whose_deployment_is_running_is_not_ready_and_nothing_is_sent_again() {
+    let w = World::new();
+    emulator()
+        .set_settings(&[&w.server], serde_json::json!({"ecs.express_deploy": 600}))
+        .await;
+    let net = w.network(&w.server, 39, true).await;
+    w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "created and in sync while ECS deploys: {out}");
+    let status = w.status("ExpressService/checkout");
+    let ready = condition(&status, "Ready");
+    assert_eq!(ready["status"], "False", "{status}");
+    assert_eq!(ready["message"], "a deployment is in progress", "{status}");
+
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ExpressService/checkout: in sync"), "{out}");
+    assert_eq!(w.calls().await.since(&before).mutating(&w.server), 0);
+}
+
+#[tokio::test]
+async fn a_service_of_the_same_name_in_another_cluster_is_never_changed() {
+    let w = World::new();
+    let net = w.network(&w.server, 40, true).await;
+    let ecs = w.ecs(&w.server).await;
+    ecs.create_cluster()
+        .cluster_name("web")
+        .send()
+        .await
+        .unwrap();
+    for cluster in ["default", "web"] {
+        ecs.create_express_gateway_service()
+            .cluster(cluster)
+            .service_name("api")
+            .execution_role_arn(format!(
+                "arn:aws:iam::{}:role/ecsTaskExecutionRole",
+                w.server
+            ))
+            .infrastructure_role_arn(format!(
+                "arn:aws:iam::{}:role/ecsInfrastructureRoleForExpressServices",
+                w.server
+            ))
+            .primary_container(
+                ExpressGatewayContainer::builder()
+                    .image("public.ecr.aws/example/api:0.1")
+                    .build()
+                    .unwrap(),
+            )
+            .network_configuration(
+                ExpressGatewayServiceNetworkConfiguration::builder()
+                    .set_subnets(Some(net.subnets.clone()))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    w.write(
+        "api.yaml",
+        &express_doc("api", "server", &net, ADOPT, "  cluster: web\n"),
+    );
+    let before = w.calls().await;
+    let (_, out) = w.apply();
+    let services = w.express_services(&w.server, REGION, "default").await;
+    let other = &services["api"];
+    assert!(other.tags().is_empty(), "{out}");
+    let (config, _) = w
+        .express_config(&w.server, REGION, other.service_arn().unwrap())
+        .await;
+    assert_eq!(
+        config.primary_container().unwrap().image(),
+        "public.ecr.aws/example/api:0.1",
+        "{out}"
+    );
+    let calls = w.calls().await.since(&before);
+    assert!(
+        calls.count(&w.server, "UpdateExpressGatewayService") <= 1,
+        "{:?}",
+        calls.operations(&w.server)
+    );
+}
+
+#[tokio::test]
+async fn a_document_change_updates_only_what_changed_and_keeps_the_rest_of_the_container() {
+    let w = World::new();
+    let net = w.network(&w.server, 41, true).await;
+    let health = "  healthCheckPath: /healthz\n";
+    let doc = |image: &str, max: u32, path: &str| {
+        express_doc("checkout", "server", &net, "", "")
+            .replace(
+                "image: public.ecr.aws/example/checkout:1.4.2",
+                &format!("image: {image}"),
+            )
+            .replace(
+                "    port: 8080\n",
+                "    port: 8080\n    command: [serve, --fast]\n",
+            )
+            .replace(
+                "scaling: {min: 1, max: 6}",
+                &format!("scaling: {{min: 1, max: {max}}}"),
+            )
+            .replace(health, &format!("  healthCheckPath: {path}\n"))
+    };
+    w.write("web.yaml", &doc("checkout:1", 6, "/healthz"));
+    assert_eq!(w.apply().0, 0);
+    let arn = w.express_services(&w.server, REGION, "default").await["checkout"]
+        .service_arn()
+        .unwrap()
+        .to_owned();
+
+    // Scaling and the health check only.
+    w.write("web.yaml", &doc("checkout:1", 8, "/ready"));
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    let json = w.plan_json();
+    let changes: Vec<&str> = json["plans"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["healthCheckPath", "scaling.max"]);
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let (config, _) = w.express_config(&w.server, REGION, &arn).await;
+    assert_eq!(config.health_check_path(), Some("/ready"));
+    assert_eq!(config.scaling_target().unwrap().max_task_count(), Some(8));
+    assert_eq!(config.scaling_target().unwrap().min_task_count(), Some(1));
+    assert_eq!(
+        config.primary_container().unwrap().command(),
+        ["serve", "--fast"]
+    );
+
+    // A new image: ECS replaces the whole container, so all of it is sent.
+    w.write("web.yaml", &doc("checkout:2", 8, "/ready"));
+    let before = w.calls().await;
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        w.calls()
+            .await
+            .since(&before)
+            .count(&w.server, "UpdateExpressGatewayService"),
+        1
+    );
+    let (config, _) = w.express_config(&w.server, REGION, &arn).await;
+    let container = config.primary_container().unwrap();
+    assert_eq!(container.image(), "checkout:2");
+    assert_eq!(container.command(), ["serve", "--fast"]);
+    assert_eq!(container.container_port(), Some(8080));
+    assert_eq!(container.environment()[0].name(), Some("LOG_LEVEL"));
+    assert_eq!(config.cpu(), Some("512"));
+    assert_eq!(w.plan().0, 0);
+}
