@@ -10,7 +10,10 @@ pub mod cloudmap;
 pub mod endpoints;
 pub mod errors;
 pub mod express;
+pub mod lease;
 pub mod ram;
+pub mod sources;
+pub mod status_table;
 
 pub use accounts::{AccountError, Accounts, AccountsOptions, Clients};
 pub use budget::{ApiBudgets, ApiFamily, BudgetKey, CallObserver, CallRecord, NoObserver};

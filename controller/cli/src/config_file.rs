@@ -5,12 +5,20 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use ecs_topology_core::config::{CONFIG_FILE_NAME, ControllerConfig};
 
-/// The config named on the command line (or by `ECS_TOPOLOGY_CONFIG`); else the nearest
+/// The config named on the command line (or by `ECS_TOPOLOGY_CONFIG`); else its text in
+/// `ECS_TOPOLOGY_CONFIG_YAML` (a container with a read-only filesystem); else the nearest
 /// `ecs-topology.config.yaml` in the document directory or above it; else the defaults.
 pub fn resolve(
     explicit: Option<&Path>,
     near: &[PathBuf],
 ) -> anyhow::Result<(ControllerConfig, Option<PathBuf>)> {
+    if explicit.is_none()
+        && let Ok(text) = std::env::var("ECS_TOPOLOGY_CONFIG_YAML")
+    {
+        let config = ControllerConfig::parse("ECS_TOPOLOGY_CONFIG_YAML", &text)
+            .with_context(|| "the controller config is not usable")?;
+        return Ok((config, None));
+    }
     let path = match explicit {
         Some(p) => Some(p.to_owned()),
         None => near.iter().find_map(|p| discover(p)),

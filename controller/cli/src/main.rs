@@ -2,7 +2,9 @@
 
 mod commands;
 mod config_file;
+mod metrics;
 mod render;
+mod server;
 mod session;
 
 use std::process::ExitCode;
@@ -24,8 +26,12 @@ enum Command {
     Plan(commands::plan::Args),
     /// Converge the documents once and exit; non-zero when anything did not converge.
     Apply(commands::apply::Args),
+    /// Run the controller: watch the desired state and keep AWS converged.
+    Run(commands::run::Args),
     /// Regenerate the CustomResourceDefinitions and JSON Schemas of the document kinds.
     Schema(commands::schema::Args),
+    /// Probe the controller's /healthz; exit 0 when it answers 200 (an ECS container health check).
+    Healthcheck(commands::healthcheck::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,8 +46,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::schema::run(args),
+        Command::Healthcheck(args) => commands::healthcheck::run(args),
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(commands::plan::run(args))),
         Command::Apply(args) => runtime().and_then(|rt| rt.block_on(commands::apply::run(args))),
+        Command::Run(args) => runtime().and_then(|rt| rt.block_on(commands::run::run(args))),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,9 @@ mod accounts;
 mod budget;
 mod errors;
 mod express;
+mod lease;
+mod sources;
+mod status_table;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

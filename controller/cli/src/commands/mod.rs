@@ -1,5 +1,7 @@
 pub mod apply;
+pub mod healthcheck;
 pub mod plan;
+pub mod run;
 pub mod schema;
 pub mod validate;
 

@@ -1,0 +1,328 @@
+//! `ecs-topology run --source URI [--config F]`: the long-running controller.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use ecs_topology_aws::lease::Lease;
+use ecs_topology_aws::sources::{Source, SourceUri};
+use ecs_topology_aws::status_table::StatusStore;
+use ecs_topology_aws::{Accounts, ApiBudgets, AwsCloud, CallObserver};
+use ecs_topology_core::duration::HumanDuration;
+use ecs_topology_core::engine::{Daemon, DaemonObserver, Observation, PassView};
+use ecs_topology_core::model::Kind;
+use ecs_topology_core::plan::{DocumentPlan, PruneGate};
+use ecs_topology_core::queue::QueueObserver;
+use ecs_topology_core::store::{DesiredWriter, desired_store};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{Metrics, SourceKind, document_counts};
+use crate::server::{Health, ServerState, serve};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The desired state: a directory, `s3://bucket/prefix/` or `dynamodb://table`.
+    #[arg(long)]
+    source: String,
+    /// The controller config (also `ECS_TOPOLOGY_CONFIG`, or its text in
+    /// `ECS_TOPOLOGY_CONFIG_YAML`); found next to a document directory when absent.
+    #[arg(long, env = "ECS_TOPOLOGY_CONFIG")]
+    config: Option<PathBuf>,
+    /// How long in-flight reconciles may take to finish on shutdown (shorter than ECS's stop
+    /// timeout).
+    #[arg(long, default_value = "30s", value_parser = grace)]
+    grace: HumanDuration,
+    /// Override the config's `metricsAddress`.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+fn grace(s: &str) -> Result<HumanDuration, String> {
+    ecs_topology_core::duration::parse_duration(s).map(HumanDuration)
+}
+
+/// Reports the daemon's passes and reconciles as metrics.
+struct MetricsObserver(Arc<Metrics>);
+
+impl DaemonObserver for MetricsObserver {
+    fn observed(&self, _: &Observation, gate: &PruneGate, _: Duration) {
+        if let PruneGate::HeldBack(why) = gate {
+            tracing::warn!(reason = %why, "prune held back");
+            self.0.prune_blocked();
+        }
+    }
+
+    fn reconciled(
+        &self,
+        kind: Kind,
+        account: &str,
+        plan: &DocumentPlan,
+        result: &str,
+        took: Duration,
+    ) {
+        self.0.record_plan(kind, account, plan);
+        self.0.record_reconcile(kind, result);
+        self.0.observe_reconcile_duration(kind, took);
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let uri = SourceUri::parse(&args.source)?;
+    let near = match &uri {
+        SourceUri::Directory(path) => vec![path.clone()],
+        _ => Vec::new(),
+    };
+    let (config, _) = crate::config_file::resolve(args.config.as_deref(), &near)?;
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .context("set AWS_REGION: the region of the controller's own bucket, table and lease")?;
+    let listen: SocketAddr = match args.listen {
+        Some(addr) => addr,
+        None => config.metrics_address.parse().context("metricsAddress")?,
+    };
+
+    let metrics = Arc::new(Metrics::new()?);
+    metrics.set_account_aliases(
+        &config
+            .accounts
+            .iter()
+            .map(|(a, c)| (a.clone(), c.id.clone()))
+            .collect(),
+    );
+    let accounts = Accounts::from_environment(&config).await;
+    let budgets = ApiBudgets::new(&config, metrics.clone() as Arc<dyn CallObserver>)
+        .context("rateBudgets")?;
+    let cloud = Arc::new(AwsCloud::new(accounts.clone(), Arc::new(budgets.clone())));
+    let mut source = Source::open(&uri, &accounts, &budgets, &region).await?;
+    let store = StatusStore::open(&config.status, &accounts, &budgets, &region).await?;
+    let previous = store.load().await.context("cannot read the status store")?;
+
+    let health = Arc::new(Health::new());
+    health.expect_source(args.source.clone());
+    let (lease, leading) = match &config.lease {
+        Some(lease_config) => {
+            health.expect_lease();
+            let lease = Lease::open(lease_config, &accounts, &budgets, &region).await?;
+            let handle = lease.handle();
+            (Some(lease), handle)
+        }
+        None => (None, Lease::single()),
+    };
+
+    let (writer, reader) = desired_store(1, config.clone());
+    let queue = Daemon::<AwsCloud>::queue(metrics.clone() as Arc<dyn QueueObserver>);
+    let statuses = Arc::new(RwLock::new(previous));
+    let (status_tx, mut status_rx) = mpsc::unbounded_channel();
+    let daemon = Arc::new(Daemon {
+        cloud,
+        config: config.clone(),
+        desired: reader,
+        queue: queue.clone(),
+        view: Arc::new(RwLock::new(PassView::default())),
+        statuses: statuses.clone(),
+        leading: leading.leading(),
+        status_changes: status_tx,
+        observer: Arc::new(MetricsObserver(metrics.clone())),
+    });
+    {
+        let (queue, accounts) = (queue.clone(), accounts.clone());
+        metrics.on_scrape(move |m| {
+            m.record_queue(&queue.stats());
+            m.set_credentials_expiry(accounts.credential_expiries());
+        });
+    }
+
+    let shutdown = CancellationToken::new();
+    let lease_shutdown = CancellationToken::new();
+    let server_shutdown = CancellationToken::new();
+    let mut background = JoinSet::new();
+    let server_state = ServerState {
+        controller: config.name.clone(),
+        metrics: metrics.clone(),
+        health: health.clone(),
+        statuses: statuses.clone(),
+        leading: leading.leading(),
+    };
+    background.spawn({
+        let stop = server_shutdown.clone();
+        async move {
+            if let Err(e) = serve(listen, server_state, stop).await {
+                tracing::error!(error = %format!("{e:#}"), "the HTTP server stopped");
+            }
+        }
+    });
+    if let Some(lease) = lease {
+        let handle = leading.clone();
+        let health = health.clone();
+        let lease_shutdown = lease_shutdown.clone();
+        background.spawn(async move {
+            // The lease state is known once the first attempt answered either way.
+            let known = async {
+                while !handle.is_known() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                health.lease_known();
+            };
+            tokio::join!(lease.run(lease_shutdown), known);
+        });
+    }
+
+    let mut workers = JoinSet::new();
+    {
+        let heartbeat = health.register(
+            "source",
+            config.poll_interval.0 * 3 + Duration::from_secs(30),
+        );
+        let (daemon, metrics, health, stop, label) = (
+            daemon.clone(),
+            metrics.clone(),
+            health.clone(),
+            shutdown.clone(),
+            args.source.clone(),
+        );
+        workers.spawn(async move {
+            source_loop(
+                &mut source,
+                writer,
+                &daemon,
+                &metrics,
+                &health,
+                &label,
+                stop,
+                move || heartbeat.beat(),
+            )
+            .await;
+        });
+    }
+    {
+        let heartbeat = health.register(
+            "observer",
+            config.poll_interval.0 * 3 + Duration::from_secs(60),
+        );
+        let (daemon, stop) = (daemon.clone(), shutdown.clone());
+        workers.spawn(async move { daemon.observe_loop(stop, move || heartbeat.beat()).await });
+    }
+    {
+        let guard = health.running("reconciler");
+        let (daemon, stop, grace) = (daemon.clone(), shutdown.clone(), args.grace.0);
+        workers.spawn(async move {
+            daemon.run_workers(stop, grace).await;
+            drop(guard);
+        });
+    }
+    let flush = CancellationToken::new();
+    let writer_task = {
+        let flush = flush.clone();
+        tokio::spawn(async move {
+            loop {
+                let record = tokio::select! {
+                    record = status_rx.recv() => record,
+                    () = flush.cancelled() => None,
+                };
+                let Some(record) = record else { break };
+                if let Err(e) = store.save(&record).await {
+                    tracing::warn!(error = %e, key = %record.key, "cannot write status");
+                }
+            }
+            // Flush what is left.
+            while let Ok(record) = status_rx.try_recv() {
+                if let Err(e) = store.save(&record).await {
+                    tracing::warn!(error = %e, key = %record.key, "cannot write status");
+                }
+            }
+        })
+    };
+
+    tracing::info!(source = %args.source, listen = %listen, controller = %config.name, "running");
+    wait_for_signal().await;
+    tracing::info!("shutting down: no new work; finishing what is in flight");
+    shutdown.cancel();
+    while workers.join_next().await.is_some() {}
+    // Nothing changes AWS any more: hand the lease over, write the last statuses.
+    lease_shutdown.cancel();
+    flush.cancel();
+    let _ = writer_task.await;
+    server_shutdown.cancel();
+    while background.join_next().await.is_some() {}
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn source_loop(
+    source: &mut Source,
+    mut writer: DesiredWriter,
+    daemon: &Daemon<AwsCloud>,
+    metrics: &Metrics,
+    health: &Health,
+    label: &str,
+    stop: CancellationToken,
+    beat: impl Fn(),
+) {
+    let kind = SourceKind::of_uri(label);
+    loop {
+        beat();
+        match source.poll().await {
+            Ok(files) => {
+                let changed = writer.replace(0, files);
+                metrics.source_loaded(kind);
+                health.source_loaded(label);
+                if let Some(set) = daemon.desired.snapshot().set {
+                    metrics.record_documents(&document_counts(&set));
+                    let live: BTreeMap<_, _> =
+                        set.documents.keys().map(|k| (k.clone(), ())).collect();
+                    metrics.retain_documents(|k| live.contains_key(k));
+                }
+                for finding in daemon
+                    .desired
+                    .snapshot()
+                    .findings
+                    .iter()
+                    .filter(|f| f.is_error())
+                {
+                    tracing::warn!(%finding, "invalid document");
+                }
+                for key in changed {
+                    daemon.queue.add(key);
+                }
+            }
+            // A listing that failed part-way is not a deletion: the previous one stays.
+            Err(e) => {
+                tracing::warn!(error = %e, class = e.class(), "the source could not be read; keeping the last complete load")
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(daemon.config.poll_interval.0) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,557 @@
+//! The controller's Prometheus metrics: one registry, every family registered at start.
+//!
+//! # Guarantees
+//! - Labels are bounded: kind, account alias, AWS service and operation, outcome or error
+//!   class, field class and source kind. No label ever carries a document or object name; a
+//!   label value outside its known set is reported as `other`.
+//! - Gauges that describe the whole document set (documents, drifted documents) are recomputed
+//!   from the current state, never accumulated, so a removed document stops counting.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ecs_topology_aws::{CallObserver, CallRecord, ErrorClass};
+use ecs_topology_core::engine::DesiredSet;
+use ecs_topology_core::model::{Key, Kind};
+use ecs_topology_core::plan::{DocumentPlan, Verb};
+use ecs_topology_core::queue::{QueueObserver, QueueStats};
+use ecs_topology_core::status::{ConditionStatus, ConditionType};
+use ecs_topology_core::status_store::StatusRecord;
+use prometheus::core::Collector;
+use prometheus::{
+    Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TEXT_FORMAT, TextEncoder,
+};
+
+/// The results of a reconcile besides an error class.
+const RESULTS: [&str; 6] = [
+    "in_sync",
+    "changed",
+    "blocked",
+    "waiting",
+    "suspended",
+    "observed",
+];
+
+/// Buckets for reconcile and work durations, in seconds.
+const WORK_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+/// Buckets for the time a key waits in the queue, in seconds.
+const QUEUE_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
+/// Where a document set was loaded from: the `source` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceKind {
+    Directory,
+    S3,
+    Dynamodb,
+}
+
+impl SourceKind {
+    /// The kind of a source URI: `s3://...`, `dynamodb://...`, or a directory path.
+    pub fn of_uri(uri: &str) -> SourceKind {
+        if uri.starts_with("s3://") {
+            SourceKind::S3
+        } else if uri.starts_with("dynamodb://") {
+            SourceKind::Dynamodb
+        } else {
+            SourceKind::Directory
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Directory => "directory",
+            SourceKind::S3 => "s3",
+            SourceKind::Dynamodb => "dynamodb",
+        }
+    }
+}
+
+/// How many documents of one kind loaded valid and invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DocumentCounts {
+    pub valid: usize,
+    pub invalid: usize,
+}
+
+/// The counts per kind of a desired set: its documents are valid, its rejected keys invalid.
+pub fn document_counts(set: &DesiredSet) -> BTreeMap<Kind, DocumentCounts> {
+    let mut counts: BTreeMap<Kind, DocumentCounts> = BTreeMap::new();
+    for key in set.documents.keys() {
+        counts.entry(key.kind).or_default().valid += 1;
+    }
+    for key in &set.rejected {
+        counts.entry(key.kind).or_default().invalid += 1;
+    }
+    counts
+}
+
+/// How long the oldest document whose `Synced` condition is not `True` has been so, at `now`;
+/// zero when every document is synced.
+pub fn oldest_unsynced<'a>(
+    records: impl IntoIterator<Item = &'a StatusRecord>,
+    now: SystemTime,
+) -> Duration {
+    let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    records
+        .into_iter()
+        .filter_map(|r| r.status.condition(ConditionType::Synced))
+        .filter(|c| c.status != ConditionStatus::True)
+        .map(|c| Duration::from_secs(now.saturating_sub(c.last_transition_time)))
+        .max()
+        .unwrap_or_default()
+}
+
+/// The field class of a drifted field path: its first segment (`tags.env` → `tags`,
+/// `endpoints.ecr.api.policy` → `endpoints`), or `other` when it is not a plain field name.
+pub fn field_class(path: &str) -> &str {
+    let first = path.split(['.', '[']).next().unwrap_or_default();
+    let plain = !first.is_empty()
+        && first.len() <= 40
+        && first.starts_with(|c: char| c.is_ascii_alphabetic())
+        && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain { first } else { "other" }
+}
+
+/// A hook run before every scrape, to refresh gauges read from elsewhere (the work queue).
+type ScrapeHook = Box<dyn Fn(&Metrics) + Send + Sync>;
+
+/// The drifted documents as last planned, to recompute the drifted gauge.
+#[derive(Debug, Default)]
+struct DriftBook {
+    /// Each drifted document's kind, account label and drifted field classes.
+    drifted: HashMap<Key, (Kind, String, BTreeSet<String>)>,
+    /// Every (kind, account) pair ever reported, so that a pair whose drift is gone reads 0.
+    pairs: BTreeSet<(Kind, String)>,
+}
+
+/// Every metric of the controller, registered in its own registry.
+pub struct Metrics {
+    registry: Registry,
+    documents: IntGaugeVec,
+    documents_drifted: IntGaugeVec,
+    drift_detections: IntCounterVec,
+    reconciles: IntCounterVec,
+    reconcile_duration: HistogramVec,
+    queue_depth: IntGauge,
+    queue_adds: IntCounter,
+    queue_retries: IntCounter,
+    queue_duration: Histogram,
+    work_duration: Histogram,
+    longest_running: Gauge,
+    aws_calls: IntCounterVec,
+    aws_throttles: IntCounterVec,
+    source_last_success: GaugeVec,
+    leader: IntGauge,
+    prune_blocked: IntCounter,
+    credentials_expiry: GaugeVec,
+    oldest_unsynced: Gauge,
+    /// Account ids to aliases, so that an account is labelled by its alias when it has one.
+    aliases: RwLock<BTreeMap<String, String>>,
+    drift: Mutex<DriftBook>,
+    hooks: Mutex<Vec<ScrapeHook>>,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+fn register<T: Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: T,
+) -> prometheus::Result<T> {
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Metrics {
+    /// Every family registered, with the label values known up front (kinds, results)
+    /// initialised to zero so that rates work from the first scrape.
+    ///
+    /// # Errors
+    ///
+    /// A family that cannot be registered (a programming error: an invalid or duplicate name).
+    pub fn new() -> prometheus::Result<Metrics> {
+        let r = Registry::new();
+        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
+            register(&r, IntGaugeVec::new(Opts::new(name, help), labels)?)
+        };
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            register(&r, IntCounterVec::new(Opts::new(name, help), labels)?)
+        };
+        let histogram = |name: &str, help: &str, buckets: &[f64]| {
+            let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+            register(&r, Histogram::with_opts(opts)?)
+        };
+        let metrics = Metrics {
+            documents: gauge_vec(
+                "ecs_topology_documents",
+                "Documents in the desired state, by kind and validity.",
+                &["kind", "validity"],
+            )?,
+            documents_drifted: gauge_vec(
+                "ecs_topology_documents_drifted",
+                "Documents whose AWS object differed from the document in their last plan.",
+                &["kind", "account"],
+            )?,
+            drift_detections: counter_vec(
+                "ecs_topology_drift_detections_total",
+                "Drift found in a document's AWS object, by the first segment of the field path.",
+                &["kind", "field_class"],
+            )?,
+            reconciles: counter_vec(
+                "ecs_topology_reconcile_total",
+                "Reconciles by kind and result (an error class when it failed).",
+                &["kind", "result"],
+            )?,
+            reconcile_duration: register(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "ecs_topology_reconcile_duration_seconds",
+                        "How long one reconcile took.",
+                    )
+                    .buckets(WORK_BUCKETS.to_vec()),
+                    &["kind"],
+                )?,
+            )?,
+            queue_depth: register(
+                &r,
+                IntGauge::new(
+                    "ecs_topology_workqueue_depth",
+                    "Keys due and waiting for a worker.",
+                )?,
+            )?,
+            queue_adds: register(
+                &r,
+                IntCounter::new(
+                    "ecs_topology_workqueue_adds_total",
+                    "Times a key became due in the work queue.",
+                )?,
+            )?,
+            queue_retries: register(
+                &r,
+                IntCounter::new(
+                    "ecs_topology_workqueue_retries_total",
+                    "Retries scheduled after failed reconciles.",
+                )?,
+            )?,
+            queue_duration: histogram(
+                "ecs_topology_workqueue_queue_duration_seconds",
+                "How long a key waited in the queue after it became due.",
+                QUEUE_BUCKETS,
+            )?,
+            work_duration: histogram(
+                "ecs_topology_workqueue_work_duration_seconds",
+                "How long a worker held a key.",
+                WORK_BUCKETS,
+            )?,
+            longest_running: register(
+                &r,
+                Gauge::new(
+                    "ecs_topology_workqueue_longest_running_seconds",
+                    "How long the oldest key in flight has been processed.",
+                )?,
+            )?,
+            aws_calls: counter_vec(
+                "ecs_topology_aws_calls_total",
+                "AWS calls by service, operation, account and outcome (ok or an error class).",
+                &["service", "operation", "account", "outcome"],
+            )?,
+            aws_throttles: counter_vec(
+                "ecs_topology_aws_throttles_total",
+                "AWS call attempts answered with a throttling error.",
+                &["service", "account"],
+            )?,
+            source_last_success: register(
+                &r,
+                GaugeVec::new(
+                    Opts::new(
+                        "ecs_topology_source_last_success_timestamp_seconds",
+                        "When the desired state last loaded completely from a source, in Unix seconds.",
+                    ),
+                    &["source"],
+                )?,
+            )?,
+            leader: register(
+                &r,
+                IntGauge::new(
+                    "ecs_topology_leader",
+                    "1 while this replica holds the lease and may change AWS.",
+                )?,
+            )?,
+            prune_blocked: register(
+                &r,
+                IntCounter::new(
+                    "ecs_topology_prune_blocked_total",
+                    "Passes in which pruning was held back by the safety limit.",
+                )?,
+            )?,
+            credentials_expiry: register(
+                &r,
+                GaugeVec::new(
+                    Opts::new(
+                        "ecs_topology_credentials_expiry_seconds",
+                        "Seconds until an account's credentials expire (negative once expired).",
+                    ),
+                    &["account"],
+                )?,
+            )?,
+            oldest_unsynced: register(
+                &r,
+                Gauge::new(
+                    "ecs_topology_oldest_unsynced_document_seconds",
+                    "How long the oldest document not in sync has been so.",
+                )?,
+            )?,
+            aliases: RwLock::default(),
+            drift: Mutex::default(),
+            hooks: Mutex::default(),
+            registry: r.clone(),
+        };
+        let build_info = gauge_vec(
+            "ecs_topology_build_info",
+            "The controller's version; always 1.",
+            &["version"],
+        )?;
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        for kind in Kind::ALL {
+            let kind = kind.as_str();
+            metrics.reconcile_duration.with_label_values(&[kind]);
+            for result in RESULTS
+                .into_iter()
+                .chain(ErrorClass::ALL.map(ErrorClass::as_str))
+            {
+                metrics.reconciles.with_label_values(&[kind, result]);
+            }
+            for validity in ["valid", "invalid"] {
+                metrics.documents.with_label_values(&[kind, validity]);
+            }
+        }
+        Ok(metrics)
+    }
+
+    /// Labels accounts by the aliases of the controller config (`alias → id`, as in its
+    /// `accounts`); an account without an alias keeps its id.
+    pub fn set_account_aliases(&self, aliases: &BTreeMap<String, String>) {
+        let by_id = aliases
+            .iter()
+            .map(|(alias, id)| (id.clone(), alias.clone()))
+            .collect();
+        *self.aliases.write().unwrap_or_else(PoisonError::into_inner) = by_id;
+    }
+
+    fn account_label(&self, account: &str) -> String {
+        let aliases = self.aliases.read().unwrap_or_else(PoisonError::into_inner);
+        aliases
+            .get(account)
+            .cloned()
+            .unwrap_or_else(|| account.to_owned())
+    }
+
+    /// Runs `hook` before every scrape, e.g. to read the work queue's levels:
+    /// `metrics.on_scrape(move |m| m.record_queue(&queue.stats()))`.
+    pub fn on_scrape(&self, hook: impl Fn(&Metrics) + Send + Sync + 'static) {
+        lock(&self.hooks).push(Box::new(hook));
+    }
+
+    /// Sets the document gauges from the counts of the current desired state; a kind absent
+    /// from `counts` has none.
+    pub fn record_documents(&self, counts: &BTreeMap<Kind, DocumentCounts>) {
+        for kind in Kind::ALL {
+            let c = counts.get(&kind).copied().unwrap_or_default();
+            let set = |validity: &str, n: usize| {
+                self.documents
+                    .with_label_values(&[kind.as_str(), validity])
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            };
+            set("valid", c.valid);
+            set("invalid", c.invalid);
+        }
+    }
+
+    /// Records a document's plan (before acting): counts the field classes that newly drifted
+    /// and updates the drifted gauge. `account` is an alias, or an id labelled by its alias.
+    pub fn record_plan(&self, kind: Kind, account: &str, plan: &DocumentPlan) {
+        let account = self.account_label(account);
+        let drifted =
+            matches!(plan.verb, Verb::Update | Verb::Suspended) && !plan.changes.is_empty();
+        let mut book = lock(&self.drift);
+        if drifted {
+            let classes: BTreeSet<String> = plan
+                .changes
+                .iter()
+                .map(|c| field_class(&c.path).to_owned())
+                .collect();
+            let known = book.drifted.get(&plan.key).map(|(_, _, c)| c);
+            for class in &classes {
+                if known.is_none_or(|known| !known.contains(class)) {
+                    self.drift_detections
+                        .with_label_values(&[kind.as_str(), class.as_str()])
+                        .inc();
+                }
+            }
+            book.drifted
+                .insert(plan.key.clone(), (kind, account.clone(), classes));
+        } else {
+            book.drifted.remove(&plan.key);
+        }
+        book.pairs.insert((kind, account));
+        self.set_drifted(&book);
+    }
+
+    /// Forgets documents that are gone (`live` is false for them) from the drifted gauge.
+    pub fn retain_documents(&self, live: impl Fn(&Key) -> bool) {
+        let mut book = lock(&self.drift);
+        book.drifted.retain(|key, _| live(key));
+        self.set_drifted(&book);
+    }
+
+    fn set_drifted(&self, book: &DriftBook) {
+        let mut counts: BTreeMap<(Kind, &str), i64> = BTreeMap::new();
+        for (kind, account, _) in book.drifted.values() {
+            *counts.entry((*kind, account.as_str())).or_default() += 1;
+        }
+        for (kind, account) in &book.pairs {
+            let n = counts.get(&(*kind, account.as_str())).copied().unwrap_or(0);
+            self.documents_drifted
+                .with_label_values(&[kind.as_str(), account.as_str()])
+                .set(n);
+        }
+    }
+
+    /// Counts a finished reconcile. `result` is `in_sync`, `changed`, `blocked`, `waiting`,
+    /// `suspended`, `observed` (a change left to the leader) or an error class; anything else
+    /// counts as `other`.
+    pub fn record_reconcile(&self, kind: Kind, result: &str) {
+        let known =
+            RESULTS.contains(&result) || ErrorClass::ALL.iter().any(|c| c.as_str() == result);
+        let result = if known { result } else { "other" };
+        self.reconciles
+            .with_label_values(&[kind.as_str(), result])
+            .inc();
+    }
+
+    /// Records a reconcile's duration measured elsewhere.
+    pub fn observe_reconcile_duration(&self, kind: Kind, took: Duration) {
+        self.reconcile_duration
+            .with_label_values(&[kind.as_str()])
+            .observe(took.as_secs_f64());
+    }
+
+    /// Sets the work-queue gauges (depth, longest running) from the queue's levels.
+    pub fn record_queue(&self, stats: &QueueStats) {
+        self.queue_depth
+            .set(i64::try_from(stats.depth).unwrap_or(i64::MAX));
+        self.longest_running
+            .set(stats.longest_running.as_secs_f64());
+    }
+
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
+    }
+
+    /// Counts a pass in which pruning was held back by the safety limit.
+    pub fn prune_blocked(&self) {
+        self.prune_blocked.inc();
+    }
+
+    /// Notes that `source` just loaded completely.
+    pub fn source_loaded(&self, source: SourceKind) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        self.source_last_success
+            .with_label_values(&[source.as_str()])
+            .set(now);
+    }
+
+    /// Sets the seconds until each account's credentials expire, replacing the previous set.
+    pub fn set_credentials_expiry(&self, expiries: Vec<(String, SystemTime)>) {
+        let now = SystemTime::now();
+        self.credentials_expiry.reset();
+        for (account, expiry) in expiries {
+            let seconds = match expiry.duration_since(now) {
+                Ok(left) => left.as_secs_f64(),
+                Err(past) => -past.duration().as_secs_f64(),
+            };
+            self.credentials_expiry
+                .with_label_values(&[self.account_label(&account).as_str()])
+                .set(seconds);
+        }
+    }
+
+    /// Sets the age of the oldest document not in sync (see [`oldest_unsynced`]).
+    pub fn set_oldest_unsynced(&self, age: Duration) {
+        self.oldest_unsynced.set(age.as_secs_f64());
+    }
+
+    /// Every family in the Prometheus text format, after running the scrape hooks.
+    ///
+    /// # Errors
+    ///
+    /// A family that cannot be encoded (a programming error).
+    pub fn encode(&self) -> prometheus::Result<String> {
+        for hook in lock(&self.hooks).iter() {
+            hook(self);
+        }
+        TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+
+    /// The content type of [`encode`](Self::encode)'s output.
+    pub const CONTENT_TYPE: &'static str = TEXT_FORMAT;
+}
+
+impl QueueObserver for Metrics {
+    fn added(&self) {
+        self.queue_adds.inc();
+    }
+
+    fn retried(&self) {
+        self.queue_retries.inc();
+    }
+
+    fn picked_up(&self, queued_for: Duration) {
+        self.queue_duration.observe(queued_for.as_secs_f64());
+    }
+
+    fn finished(&self, worked_for: Duration) {
+        self.work_duration.observe(worked_for.as_secs_f64());
+    }
+}
+
+impl CallObserver for Metrics {
+    fn observe(&self, call: &CallRecord<'_>) {
+        let outcome = match call.outcome {
+            Ok(()) => "ok",
+            Err(class) => class.as_str(),
+        };
+        let account = self.account_label(call.account);
+        self.aws_calls
+            .with_label_values(&[call.service, call.operation, account.as_str(), outcome])
+            .inc();
+        if call.throttled > 0 {
+            self.aws_throttles
+                .with_label_values(&[call.service, account.as_str()])
+                .inc_by(u64::from(call.throttled));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

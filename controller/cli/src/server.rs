@@ -1,0 +1,231 @@
+//! The controller's HTTP server: `/metrics`, `/healthz`, `/readyz` and `/status`.
+//!
+//! - `/metrics`: every family of [`Metrics`] in the Prometheus text format.
+//! - `/healthz`: 200 while every background task registered with [`Health`] is alive (beating
+//!   within its staleness limit, or still running), 503 naming the others. The ECS container
+//!   health check probes it (through `ecs-topology healthcheck`): a wedged or dead task gets the
+//!   container replaced.
+//! - `/readyz`: 200 once every source has loaded completely once and, when a lease is
+//!   configured, the lease state is known; 503 with the reasons before.
+//! - `/status`: every document with its conditions, drifted fields and last error, as JSON.
+//!
+//! # Guarantees
+//! The server stops accepting connections when its shutdown token is cancelled and returns once
+//! the requests in flight are answered. No handler panics or blocks on the daemon's work.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::SystemTime;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, serve as axum_serve};
+use ecs_topology_core::model::Key;
+use ecs_topology_core::status::{ConditionStatus, ConditionType, DocumentStatus};
+use ecs_topology_core::status_store::StatusRecord;
+use serde::Serialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{Metrics, oldest_unsynced};
+
+pub mod health;
+
+pub use health::Health;
+
+/// Every document's status, as the daemon last computed it.
+pub type Statuses = Arc<RwLock<BTreeMap<Key, StatusRecord>>>;
+
+/// What the handlers read; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ServerState {
+    /// The controller's name, as in its config.
+    pub controller: String,
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+    pub statuses: Statuses,
+    /// Whether this replica leads (always true without a lease).
+    pub leading: watch::Receiver<bool>,
+}
+
+/// A bound server, not yet serving: [`local_addr`](Self::local_addr) tells the port when bound
+/// to port 0.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Binds `addr`.
+    ///
+    /// # Errors
+    ///
+    /// The address cannot be bound (in use, not local, not permitted).
+    pub async fn bind(addr: SocketAddr) -> anyhow::Result<Server> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Server { listener })
+    }
+
+    /// # Errors
+    ///
+    /// The socket's address cannot be read.
+    #[cfg(test)]
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` is cancelled and the requests in flight are answered.
+    ///
+    /// # Errors
+    ///
+    /// The listener failed.
+    pub async fn run(self, state: ServerState, shutdown: CancellationToken) -> anyhow::Result<()> {
+        axum_serve(self.listener, router(state))
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+            .context("the HTTP server failed")
+    }
+}
+
+/// Binds `addr` and serves until `shutdown` is cancelled.
+///
+/// # Errors
+///
+/// As [`Server::bind`] and [`Server::run`].
+pub async fn serve(
+    addr: SocketAddr,
+    state: ServerState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    Server::bind(addr).await?.run(state, shutdown).await
+}
+
+/// The routes, for serving or for testing in process.
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/status", get(status))
+        .with_state(state)
+}
+
+fn read(statuses: &Statuses) -> std::sync::RwLockReadGuard<'_, BTreeMap<Key, StatusRecord>> {
+    statuses.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn metrics(State(state): State<ServerState>) -> Response {
+    let age = oldest_unsynced(read(&state.statuses).values(), SystemTime::now());
+    state.metrics.set_oldest_unsynced(age);
+    state.metrics.set_leader(*state.leading.borrow());
+    match state.metrics.encode() {
+        Ok(text) => ([(header::CONTENT_TYPE, Metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the metrics: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn healthz(State(state): State<ServerState>) -> Response {
+    let reasons = state.health.unhealthy();
+    if reasons.is_empty() {
+        (StatusCode::OK, Json(json!({"healthy": true}))).into_response()
+    } else {
+        let body = json!({"healthy": false, "reasons": reasons});
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
+}
+
+async fn readyz(State(state): State<ServerState>) -> Response {
+    let reasons = state.health.not_ready();
+    if reasons.is_empty() {
+        (StatusCode::OK, Json(json!({"ready": true}))).into_response()
+    } else {
+        let body = json!({"ready": false, "reasons": reasons});
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
+}
+
+/// The body of `/status`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusPage<'a> {
+    controller: &'a str,
+    leader: bool,
+    ready: bool,
+    counts: Counts,
+    documents: Vec<DocumentEntry<'a>>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Counts {
+    documents: usize,
+    synced: usize,
+    drifted: usize,
+    failing: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DocumentEntry<'a> {
+    /// `Kind/name`.
+    key: String,
+    kind: &'static str,
+    name: &'a str,
+    account: &'a str,
+    region: &'a str,
+    #[serde(flatten)]
+    status: &'a DocumentStatus,
+}
+
+fn is_true(status: &DocumentStatus, kind: ConditionType) -> bool {
+    status
+        .condition(kind)
+        .is_some_and(|c| c.status == ConditionStatus::True)
+}
+
+async fn status(State(state): State<ServerState>) -> Response {
+    let statuses = read(&state.statuses);
+    let mut counts = Counts::default();
+    let documents: Vec<DocumentEntry<'_>> = statuses
+        .values()
+        .map(|record| {
+            let status = &record.status;
+            counts.documents += 1;
+            counts.synced += usize::from(is_true(status, ConditionType::Synced));
+            counts.drifted += usize::from(is_true(status, ConditionType::Drifted));
+            counts.failing += usize::from(status.last_error.is_some());
+            DocumentEntry {
+                key: record.key.to_string(),
+                kind: record.key.kind.as_str(),
+                name: &record.key.name,
+                account: &record.account,
+                region: &record.region,
+                status,
+            }
+        })
+        .collect();
+    let page = StatusPage {
+        controller: &state.controller,
+        leader: *state.leading.borrow(),
+        ready: state.health.not_ready().is_empty(),
+        counts,
+        documents,
+    };
+    Json(page).into_response()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn metrics_expose_the_documented_families() {
+    let setup = Setup::new("").await;
+    setup.put("a.yaml", &namespace_doc("iota", "Iota")).await;
+    let daemon = setup.start(&setup.s3_source());
+    eventually(Duration::from_secs(30), "ready", || async {
+        daemon.get("/readyz").0 == 200
+    })
+    .await;
+    eventually(Duration::from_secs(20), "reconciled", || async {
+        daemon
+            .metric("ecs_topology_reconcile_total{kind=\"CloudMapNamespace\",result=\"changed\"}")
+            .unwrap_or(0.0)
+            >= 1.0
+    })
+    .await;
+    // A drift by hand, so that drift detections have a sample.
+    let cm = aws_sdk_servicediscovery::Client::new(
+        &ecs_topology_testkit::emulator()
+            .sdk_config(&setup.server, REGION)
+            .await,
+    );
+    let id = cm.list_namespaces().send().await.unwrap().namespaces()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let change = aws_sdk_servicediscovery::types::HttpNamespaceChange::builder()
+        .description("by hand")
+        .build()
+        .unwrap();
+    cm.update_http_namespace()
+        .id(&id)
+        .namespace(change)
+        .send()
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(20), "the drift is detected", || async {
+        daemon
+            .metric("ecs_topology_drift_detections_total")
+            .unwrap_or(0.0)
+            >= 1.0
+    })
+    .await;
+    // A throttled call, so that throttles have a sample.
+    let emulator = ecs_topology_testkit::emulator();
+    let tight = serde_json::json!({"throttle": {"families": {
+        "servicediscovery:ListNamespaces": {"burst": 1, "refill": 0.2}
+    }}});
+    emulator.set_profile(&[setup.server.as_str()], tight).await;
+    eventually(Duration::from_secs(20), "a throttle is counted", || async {
+        daemon
+            .metric("ecs_topology_aws_throttles_total")
+            .unwrap_or(0.0)
+            >= 1.0
+    })
+    .await;
+    emulator
+        .set_profile(&[setup.server.as_str()], serde_json::Value::Null)
+        .await;
+    let (_, text) = daemon.get("/metrics");
+    for family in [
+        "ecs_topology_documents",
+        "ecs_topology_documents_drifted",
+        "ecs_topology_drift_detections_total",
+        "ecs_topology_reconcile_total",
+        "ecs_topology_reconcile_duration_seconds",
+        "ecs_topology_workqueue_depth",
+        "ecs_topology_workqueue_adds_total",
+        "ecs_topology_workqueue_retries_total",
+        "ecs_topology_workqueue_queue_duration_seconds",
+        "ecs_topology_workqueue_work_duration_seconds",
+        "ecs_topology_workqueue_longest_running_seconds",
+        "ecs_topology_aws_calls_total",
+        "ecs_topology_aws_throttles_total",
+        "ecs_topology_source_last_success_timestamp_seconds",
+        "ecs_topology_leader",
+        "ecs_topology_prune_blocked_total",
+        "ecs_topology_credentials_expiry_seconds",
+        "ecs_topology_oldest_unsynced_document_seconds",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "{family} missing"
+        );
+    }
+    assert!(!text.contains("iota"), "no object names in labels");
+    assert_eq!(daemon.metric("ecs_topology_leader"), Some(1.0));
+}
+
+#[tokio::test]
+async fn sigterm_exits_zero_within_the_grace_period() {
+    let setup = Setup::new("").await;
+    setup.put("a.yaml", &namespace_doc("kappa", "Kappa")).await;
+    let mut daemon = setup.start(&setup.s3_source());
+    eventually(Duration::from_secs(30), "ready", || async {
+        daemon.get("/readyz").0 == 200
+    })
+    .await;
+    let started = Instant::now();
+    let status = daemon
+        .terminate(Duration::from_secs(10))
+        .expect("exits within the grace period");
+    assert!(status.success(), "{status:?}\n{}", daemon.log());
+    assert!(started.elapsed() < Duration::from_secs(6));
+    assert!(
+        setup
+            .dir
+            .join("status/CloudMapNamespace/kappa.json")
+            .exists(),
+        "status flushed"
+    );
+}

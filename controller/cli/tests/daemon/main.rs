@@ -1,0 +1,9 @@
+//! The daemon as a process: `ecs-topology run` against the project's AWS emulator, fed from S3 or
+//! DynamoDB, observed through its HTTP endpoints and the emulator's call counts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+mod lease;
+mod lifecycle;
+mod sources;

@@ -1,0 +1,207 @@
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn the_daemon_follows_documents_added_changed_and_removed_in_s3() {
+    let setup = Setup::new("").await;
+    setup.put("a.yaml", &namespace_doc("alpha", "Alpha")).await;
+    setup.put("b.yaml", &namespace_doc("beta", "Beta")).await;
+    let daemon = setup.start(&setup.s3_source());
+    eventually(Duration::from_secs(30), "both namespaces", || async {
+        setup.namespaces(&setup.server).await.len() == 2
+    })
+    .await;
+    eventually(Duration::from_secs(10), "ready", || async {
+        daemon.get("/readyz").0 == 200
+    })
+    .await;
+
+    setup
+        .put("a.yaml", &namespace_doc("alpha", "Alpha v2"))
+        .await;
+    eventually(
+        Duration::from_secs(20),
+        "the description follows",
+        || async {
+            setup
+                .namespaces(&setup.server)
+                .await
+                .contains(&("alpha.internal".into(), Some("Alpha v2".into())))
+        },
+    )
+    .await;
+    setup.delete("b.yaml").await;
+    setup.put("c.yaml", &namespace_doc("gamma", "Gamma")).await;
+    eventually(
+        Duration::from_secs(20),
+        "beta pruned, gamma created",
+        || async {
+            let names: Vec<String> = setup
+                .namespaces(&setup.server)
+                .await
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            names == ["alpha.internal", "gamma.internal"]
+        },
+    )
+    .await;
+    let (code, status) = daemon.get("/status");
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["documents"].as_array().unwrap().len(), 2, "{status}");
+}
+
+#[tokio::test]
+async fn drift_made_by_another_client_is_corrected_within_one_poll() {
+    let setup = Setup::new("").await;
+    setup.put("a.yaml", &namespace_doc("delta", "Delta")).await;
+    let _daemon = setup.start(&setup.s3_source());
+    eventually(Duration::from_secs(30), "created", || async {
+        setup.namespaces(&setup.server).await.len() == 1
+    })
+    .await;
+    let cm = aws_sdk_servicediscovery::Client::new(
+        &ecs_topology_testkit::emulator()
+            .sdk_config(&setup.server, REGION)
+            .await,
+    );
+    let list = cm.list_namespaces().send().await.unwrap();
+    let id = list.namespaces()[0].id().unwrap().to_owned();
+    let change = aws_sdk_servicediscovery::types::HttpNamespaceChange::builder()
+        .description("by hand")
+        .build()
+        .unwrap();
+    cm.update_http_namespace()
+        .id(&id)
+        .namespace(change)
+        .send()
+        .await
+        .unwrap();
+    let changed_at = std::time::Instant::now();
+    eventually(Duration::from_secs(10), "corrected", || async {
+        setup.namespaces(&setup.server).await[0].1.as_deref() == Some("Delta")
+    })
+    .await;
+    // Poll interval 1 s: corrected within a poll and a reconcile.
+    assert!(
+        changed_at.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        changed_at.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_emptied_bucket_deletes_nothing_and_shows_in_metrics() {
+    let setup = Setup::new("").await;
+    setup.put("a.yaml", &namespace_doc("kept", "Kept")).await;
+    let daemon = setup.start(&setup.s3_source());
+    eventually(Duration::from_secs(30), "created", || async {
+        setup.namespaces(&setup.server).await.len() == 1
+    })
+    .await;
+    setup.delete("a.yaml").await;
+    eventually(
+        Duration::from_secs(20),
+        "the prune is held back",
+        || async {
+            daemon
+                .metric("ecs_topology_prune_blocked_total")
+                .unwrap_or(0.0)
+                > 0.0
+        },
+    )
+    .await;
+    assert_eq!(
+        setup.namespaces(&setup.server).await.len(),
+        1,
+        "nothing was deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_cannot_be_read_is_not_ready_and_deletes_nothing() {
+    let setup = Setup::new("").await;
+    let mut daemon = setup.start("s3://no-such-bucket-here/topology/");
+    eventually(Duration::from_secs(20), "healthy", || async {
+        daemon.get("/healthz").0 == 200
+    })
+    .await;
+    let (code, body) = daemon.get("/readyz");
+    assert_eq!(code, 503, "not ready before the first full load: {body}");
+    assert!(
+        daemon
+            .terminate(Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+}
+
+#[tokio::test]
+async fn the_daemon_follows_documents_in_a_dynamodb_table() {
+    let setup = Setup::new("").await;
+    let table = format!("docs-{}", setup.server);
+    let ddb = dynamodb().await;
+    ddb.create_table()
+        .table_name(&table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let put = |pk: &str, text: String, version: i64| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", AttributeValue::S(pk.into()))
+            .item("document", AttributeValue::S(text))
+            .item("version", AttributeValue::N(version.to_string()))
+            .send()
+    };
+    put("CloudMapNamespace/eta", namespace_doc("eta", "Eta"), 1)
+        .await
+        .unwrap();
+    put(
+        "CloudMapNamespace/theta",
+        namespace_doc("theta", "Theta"),
+        1,
+    )
+    .await
+    .unwrap();
+    let _daemon = setup.start(&format!("dynamodb://{table}"));
+    eventually(Duration::from_secs(30), "both", || async {
+        setup.namespaces(&setup.server).await.len() == 2
+    })
+    .await;
+    put("CloudMapNamespace/eta", namespace_doc("eta", "Eta v2"), 2)
+        .await
+        .unwrap();
+    ddb.delete_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("CloudMapNamespace/theta".into()))
+        .send()
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(20), "changed and pruned", || async {
+        setup.namespaces(&setup.server).await
+            == [("eta.internal".to_owned(), Some("Eta v2".to_owned()))]
+    })
+    .await;
+}
