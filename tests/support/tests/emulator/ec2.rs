@@ -7,8 +7,6 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2 as ec2;
-use aws_sdk_ec2::config::http::HttpResponse;
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType, Tag, TagSpecification, VpcEndpoint,
     VpcEndpointType,
@@ -29,19 +27,7 @@ fn service(short: &str) -> String {
     format!("com.amazonaws.{REGION}.{short}")
 }
 
-/// The error code, message and HTTP status of a failed call.
-fn failure<E: ProvideErrorMetadata + std::fmt::Debug>(
-    err: &SdkError<E, HttpResponse>,
-) -> (String, String, u16) {
-    match err {
-        SdkError::ServiceError(e) => (
-            e.err().code().unwrap_or_default().to_owned(),
-            e.err().message().unwrap_or_default().to_owned(),
-            e.raw().status().as_u16(),
-        ),
-        other => panic!("expected a service error, got {other:?}"),
-    }
-}
+use crate::failure;
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()

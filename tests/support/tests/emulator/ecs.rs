@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2 as ec2;
 use aws_sdk_ecs as ecs;
-use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
     AwsVpcConfiguration, ContainerDefinition, EcsExpressGatewayService, ExpressGatewayContainer,
@@ -30,19 +29,7 @@ async fn clients(account: &str) -> (ecs::Client, ec2::Client) {
     (ecs::Client::new(&config), ec2::Client::new(&config))
 }
 
-/// The error code, message and HTTP status of a failed call.
-fn failure<E: ProvideErrorMetadata + std::fmt::Debug>(
-    err: &SdkError<E, HttpResponse>,
-) -> (String, String, u16) {
-    match err {
-        SdkError::ServiceError(e) => (
-            e.err().code().unwrap_or_default().to_owned(),
-            e.err().message().unwrap_or_default().to_owned(),
-            e.raw().status().as_u16(),
-        ),
-        other => panic!("expected a service error, got {other:?}"),
-    }
-}
+use crate::failure;
 
 fn role(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")

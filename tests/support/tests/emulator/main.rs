@@ -8,3 +8,21 @@ mod ram;
 mod realism;
 mod sts;
 mod tagging;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// The error code, message and HTTP status of a failed call, of any service.
+pub(crate) fn failure<E: ProvideErrorMetadata + std::fmt::Debug>(
+    err: &SdkError<E, HttpResponse>,
+) -> (String, String, u16) {
+    match err {
+        SdkError::ServiceError(e) => (
+            e.err().code().unwrap_or_default().to_owned(),
+            e.err().message().unwrap_or_default().to_owned(),
+            e.raw().status().as_u16(),
+        ),
+        other => panic!("expected a service error, got {other:?}"),
+    }
+}
