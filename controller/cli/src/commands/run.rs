@@ -13,7 +13,7 @@ use ecs_topology_aws::sources::{Source, SourceUri};
 use ecs_topology_aws::status_table::StatusStore;
 use ecs_topology_aws::{Accounts, ApiBudgets, AwsCloud, CallObserver};
 use ecs_topology_core::duration::HumanDuration;
-use ecs_topology_core::engine::{Daemon, DaemonObserver, Observation, PassView};
+use ecs_topology_core::engine::{Daemon, DaemonObserver, Observation, PassView, StatusChange};
 use ecs_topology_core::model::Kind;
 use ecs_topology_core::plan::{DocumentPlan, PruneGate};
 use ecs_topology_core::queue::QueueObserver;
@@ -221,20 +221,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let flush = flush.clone();
         tokio::spawn(async move {
             loop {
-                let record = tokio::select! {
-                    record = status_rx.recv() => record,
+                let change = tokio::select! {
+                    change = status_rx.recv() => change,
                     () = flush.cancelled() => None,
                 };
-                let Some(record) = record else { break };
-                if let Err(e) = store.save(&record).await {
-                    tracing::warn!(error = %e, key = %record.key, "cannot write status");
-                }
+                let Some(change) = change else { break };
+                write_status(&store, change).await;
             }
             // Flush what is left.
-            while let Ok(record) = status_rx.try_recv() {
-                if let Err(e) = store.save(&record).await {
-                    tracing::warn!(error = %e, key = %record.key, "cannot write status");
-                }
+            while let Ok(change) = status_rx.try_recv() {
+                write_status(&store, change).await;
             }
         })
     };
@@ -324,5 +320,15 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+async fn write_status(store: &StatusStore, change: StatusChange) {
+    let (key, result) = match &change {
+        StatusChange::Saved(record) => (&record.key, store.save(record).await.map(|_| ())),
+        StatusChange::Removed(key) => (key, store.remove(key).await),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, key = %key, "cannot write status");
     }
 }

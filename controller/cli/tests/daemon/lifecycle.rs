@@ -100,6 +100,10 @@ async fn sigterm_exits_zero_within_the_grace_period() {
         daemon.get("/readyz").0 == 200
     })
     .await;
+    eventually(Duration::from_secs(30), "reconciled", || async {
+        setup.namespaces(&setup.server).await.len() == 1
+    })
+    .await;
     let started = Instant::now();
     let status = daemon
         .terminate(Duration::from_secs(10))

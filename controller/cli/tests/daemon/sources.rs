@@ -52,10 +52,23 @@ async fn the_daemon_follows_documents_added_changed_and_removed_in_s3() {
         },
     )
     .await;
-    let (code, status) = daemon.get("/status");
-    assert_eq!(code, 200);
-    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
-    assert_eq!(status["documents"].as_array().unwrap().len(), 2, "{status}");
+    eventually(
+        Duration::from_secs(10),
+        "status forgets the pruned document",
+        || async {
+            let (code, status) = daemon.get("/status");
+            let status: serde_json::Value = serde_json::from_str(&status).unwrap_or_default();
+            code == 200 && status["documents"].as_array().map(Vec::len) == Some(2)
+        },
+    )
+    .await;
+    assert!(
+        !setup
+            .dir
+            .join("status/CloudMapNamespace/beta.json")
+            .exists(),
+        "and so does the status store"
+    );
 }
 
 #[tokio::test]

@@ -199,10 +199,14 @@ async fn reconcile<C: Cloud>(
 ) -> Action {
     let (planned, snapshot) = {
         let state = lock(pass);
-        (
-            plan_key(desired, &state.observation, key, orphan_scope, gate),
-            state.observation.clone(),
-        )
+        let planned = plan_key(desired, &state.observation, key, orphan_scope, gate);
+        // Only a change needs its own copy of the observation (an in-sync key needs none).
+        let snapshot = planned
+            .plan
+            .verb
+            .changes_aws()
+            .then(|| state.observation.clone());
+        (planned, snapshot)
     };
     let plan = planned.plan;
     let attempts = {
@@ -224,12 +228,10 @@ async fn reconcile<C: Cloud>(
         outcome.last = plan.clone();
         outcome.attempts
     };
-    let result = match (plan.verb, planned.scope.as_ref()) {
-        (verb, Some(scope)) if verb.changes_aws() => {
-            act(cloud, desired, &snapshot, key, &plan, scope)
-                .await
-                .map(Some)
-        }
+    let result = match (snapshot.as_ref(), planned.scope.as_ref()) {
+        (Some(snapshot), Some(scope)) => act(cloud, desired, snapshot, key, &plan, scope)
+            .await
+            .map(Some),
         _ => Ok(None),
     };
     let mut state = lock(pass);

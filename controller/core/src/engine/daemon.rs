@@ -28,6 +28,15 @@ use crate::status::{DocumentStatus, ErrorInfo};
 use crate::status_store::StatusRecord;
 use crate::store::DesiredReader;
 
+/// A change for the status store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusChange {
+    /// A document's status changed: store it.
+    Saved(StatusRecord),
+    /// A removed document's object is gone: forget its status.
+    Removed(Key),
+}
+
 /// What the daemon reports as it goes (metrics); every method has an empty default.
 pub trait DaemonObserver: Send + Sync + 'static {
     /// A pass of observation finished; `gate` is the prune decision for it.
@@ -70,7 +79,7 @@ pub struct Daemon<C: Cloud> {
     /// Every document's status, as last computed.
     pub statuses: Arc<RwLock<BTreeMap<Key, StatusRecord>>>,
     pub leading: watch::Receiver<bool>,
-    pub status_changes: mpsc::UnboundedSender<StatusRecord>,
+    pub status_changes: mpsc::UnboundedSender<StatusChange>,
     pub observer: Arc<dyn DaemonObserver>,
 }
 
@@ -182,6 +191,7 @@ impl<C: Cloud> Daemon<C> {
         let Some(desired) = self.desired.snapshot().set else {
             return Action::requeue(Duration::from_secs(1));
         };
+        let leading = *self.leading.borrow();
         let (planned, snapshot) = {
             let view = read(&self.view);
             let Some(gate) = view.gate.clone() else {
@@ -195,7 +205,9 @@ impl<C: Cloud> Daemon<C> {
                 view.orphans.get(key),
                 &gate,
             );
-            (planned, view.observation.clone())
+            // Only a change needs its own copy of the observation (an in-sync pass needs none).
+            let acting = leading && planned.plan.verb.changes_aws();
+            (planned, acting.then(|| view.observation.clone()))
         };
         let plan = planned.plan;
         let Some(scope) = planned.scope.clone() else {
@@ -203,12 +215,9 @@ impl<C: Cloud> Daemon<C> {
             // object the next pass will find). Its status record stays: it says where to look.
             return Action::await_change();
         };
-        let leading = *self.leading.borrow();
-        let acted = if plan.verb.changes_aws() && leading {
-            let result = act(&*self.cloud, &desired, &snapshot, key, &plan, &scope).await;
-            Some(result)
-        } else {
-            None
+        let acted = match &snapshot {
+            Some(snapshot) => Some(act(&*self.cloud, &desired, snapshot, key, &plan, &scope).await),
+            None => None,
         };
         let mut sent = None;
         let result: Option<Result<(), ErrorInfo>> = match acted {
@@ -244,8 +253,11 @@ impl<C: Cloud> Daemon<C> {
         }
     }
 
+    /// Forgets a document whose object is gone, here and in the status store.
     fn forget(&self, key: &Key) {
-        write(&self.statuses).remove(key);
+        if write(&self.statuses).remove(key).is_some() {
+            let _ = self.status_changes.send(StatusChange::Removed(key.clone()));
+        }
     }
 
     fn record_status(
@@ -293,7 +305,7 @@ impl<C: Cloud> Daemon<C> {
         };
         if previous.as_ref() != Some(&record) {
             statuses.insert(key.clone(), record.clone());
-            let _ = self.status_changes.send(record);
+            let _ = self.status_changes.send(StatusChange::Saved(record));
         }
     }
 }

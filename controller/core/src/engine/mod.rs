@@ -24,7 +24,7 @@ use crate::plan::{DesiredShare, DocumentPlan};
 use crate::status::ErrorInfo;
 
 pub use converge::{ApplyReport, KeyOutcome, aws_facts, converge, readiness, status_of};
-pub use daemon::{Daemon, DaemonObserver, PassView, Silent};
+pub use daemon::{Daemon, DaemonObserver, PassView, Silent, StatusChange};
 pub use desired::{Desired, DesiredSet, create_token, digest};
 pub use observe::observe;
 pub use planning::{Planned, deletable, orphans, plan_all, plan_key};
