@@ -52,12 +52,24 @@ pub fn ownership(tags: &BTreeMap<String, String>, controller: &str, key: &Key) -
     match tags.get(OWNER_TAG) {
         None => Ownership::Unowned,
         Some(owner) if owner != controller => Ownership::OtherController(owner.clone()),
-        Some(_) => match tags.get(KEY_TAG).and_then(|k| Key::parse(k)) {
-            Some(k) if &k == key => Ownership::Ours,
-            Some(k) => Ownership::OtherDocument(k),
+        Some(_) => match tags.get(KEY_TAG) {
+            // The common case, compared without allocating: planning calls this for every
+            // observed object of a scope.
+            Some(tag) if is_key(tag, key) => Ownership::Ours,
+            Some(tag) => match Key::parse(tag) {
+                Some(k) => Ownership::OtherDocument(k),
+                None => Ownership::Unowned,
+            },
             None => Ownership::Unowned,
         },
     }
+}
+
+/// Whether a key tag's value is `key` (`Kind/name`).
+fn is_key(tag: &str, key: &Key) -> bool {
+    tag.strip_prefix(key.kind.as_str())
+        .and_then(|rest| rest.strip_prefix('/'))
+        == Some(key.name.as_str())
 }
 
 /// The tags an operator wrote, without the controller's own and AWS's reserved ones.

@@ -1,0 +1,95 @@
+//! `ecs-topology-bench`: runs the controller's benchmarks against a fresh emulator.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use ecs_topology_bench::run::{Options, controller_binary, run, target_dir};
+use ecs_topology_bench::table;
+
+/// Benchmarks the ecs-topology daemon against the project's AWS emulator: API calls per
+/// observation pass, initial convergence under AWS's throttling, drift-to-correction time, peak
+/// memory and planning speed, each next to its physical limit.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Documents of the topology (40 % namespaces, 30 % shares, 20 % endpoint sets, 10 % Express).
+    #[arg(long, default_value_t = 1_000)]
+    documents: usize,
+    #[arg(long, default_value_t = 10)]
+    accounts: usize,
+    #[arg(long, default_value_t = 2)]
+    regions: usize,
+    /// Run without the AWS-like throttling profile.
+    #[arg(long)]
+    no_throttle: bool,
+    /// The daemon's pollInterval, in seconds.
+    #[arg(long, default_value_t = 10)]
+    poll: u64,
+    /// The daemon's concurrency.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 7)]
+    drift_samples: usize,
+    /// Documents of the in-process planning benchmark (0 skips it).
+    #[arg(long, default_value_t = 10_000)]
+    plan_documents: usize,
+    #[arg(long, default_value_t = 9)]
+    plan_runs: usize,
+    /// Only the in-process planning benchmark: no emulator, no daemon.
+    #[arg(long)]
+    plan_only: bool,
+    /// The ecs-topology binary; default: `target/release/ecs-topology`, built first with
+    /// `cargo build --release -p ecs-topology`.
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// How long the initial convergence may take, in seconds.
+    #[arg(long, default_value_t = 3_600)]
+    converge_limit: u64,
+    /// The JSON report.
+    #[arg(long, default_value = "bench.json")]
+    out: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.plan_only {
+        let result = ecs_topology_bench::planning::bench_planning(
+            args.plan_documents,
+            args.accounts,
+            args.regions,
+            args.plan_runs,
+        )
+        .await?;
+        std::fs::write(&args.out, serde_json::to_string_pretty(&result)?)?;
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(());
+    }
+    let binary = match args.binary {
+        Some(binary) => binary,
+        None => controller_binary("release", true)?,
+    };
+    let options = Options {
+        documents: args.documents,
+        accounts: args.accounts,
+        regions: args.regions,
+        throttle: !args.no_throttle,
+        poll_seconds: args.poll,
+        concurrency: args.concurrency,
+        drift_samples: args.drift_samples,
+        plan_documents: args.plan_documents,
+        plan_runs: args.plan_runs,
+        binary,
+        work_dir: target_dir()
+            .join("bench")
+            .join(format!("run-{}", args.documents)),
+        converge_limit: Duration::from_secs(args.converge_limit),
+    };
+    let emulator = ecs_topology_testkit::emulator();
+    let report = run(emulator, &options).await?;
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
+    println!("{}", table::render(&report));
+    println!("report: {}", args.out.display());
+    Ok(())
+}

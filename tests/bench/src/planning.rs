@@ -1,0 +1,271 @@
+//! Planning speed: the pure `plan_all` over a generated desired set and a synthetic observed
+//! snapshot in which every document's object exists as the controller would have made it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use ecs_topology_core::config::ControllerConfig;
+use ecs_topology_core::engine::{DesiredSet, Observation, plan_all};
+use ecs_topology_core::load::{SourceFile, load};
+use ecs_topology_core::model::Document;
+use ecs_topology_core::observed::{
+    EndpointType, ObservedEndpoint, ObservedExpressConfig, ObservedExpressContainer,
+    ObservedExpressScaling, ObservedExpressService, ObservedNamespace, ObservedShare,
+    permission_arn,
+};
+use ecs_topology_core::plan::desired_tags;
+use ecs_topology_core::validate::validate;
+
+use crate::topology::{Account, Networks, Topology};
+
+/// The result of the planning benchmark.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanningResult {
+    pub documents: usize,
+    pub observed_objects: usize,
+    pub runs: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    /// Verbs of the planned documents (`InSync` where the synthetic snapshot matches).
+    pub verbs: BTreeMap<String, usize>,
+}
+
+/// Builds the desired set of a synthetic topology (made-up VPC ids, `accounts` × `regions`).
+pub async fn desired_set(
+    documents: usize,
+    accounts: usize,
+    regions: usize,
+) -> anyhow::Result<(Topology, DesiredSet, ControllerConfig)> {
+    let accounts: Vec<Account> = (0..accounts)
+        .map(|i| Account {
+            alias: format!("a{i:02}"),
+            id: format!("{:012}", 600_000_000_000u64 + i as u64),
+        })
+        .collect();
+    let topology = Topology::generate(documents, accounts, regions, Networks::Synthetic).await?;
+    let config_text = topology.config(std::path::Path::new("/nonexistent/status"), 60, 8);
+    let config = ControllerConfig::parse("bench.config.yaml", &config_text)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let files: Vec<SourceFile> = topology
+        .files
+        .iter()
+        .map(|(name, text)| SourceFile {
+            name: name.clone(),
+            text: text.clone(),
+        })
+        .collect();
+    let set = validate(load(&files), &config);
+    anyhow::ensure!(
+        set.rejected.is_empty(),
+        "generated documents rejected: {:?}",
+        set.findings.iter().take(5).collect::<Vec<_>>()
+    );
+    let desired = DesiredSet::from_validated(&set, &config);
+    anyhow::ensure!(
+        desired.documents.len() == documents,
+        "{} of {documents} documents in the desired set",
+        desired.documents.len()
+    );
+    Ok((topology, desired, config))
+}
+
+/// An observation in which every document's object exists as the controller makes it.
+pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
+    let mut obs = Observation::default();
+    let controller = desired.controller.as_str();
+    let mut namespace_arns: BTreeMap<String, String> = BTreeMap::new();
+    for (n, (key, d)) in desired.documents.iter().enumerate() {
+        let scope = (d.account.clone(), d.document.region().to_owned());
+        if let Document::CloudMapNamespace(m) = &d.document {
+            let id = format!("ns-{n:016x}");
+            let arn = format!(
+                "arn:aws:servicediscovery:{}:{}:namespace/{id}",
+                scope.1, scope.0
+            );
+            namespace_arns.insert(key.name.clone(), arn.clone());
+            obs.namespaces
+                .entry(scope)
+                .or_default()
+                .push(ObservedNamespace {
+                    id,
+                    arn,
+                    name: m.spec.name.clone(),
+                    description: m.spec.description.clone(),
+                    tags: desired_tags(&m.spec.tags, controller, key, &d.policies),
+                });
+        }
+    }
+    for (n, (key, d)) in desired.documents.iter().enumerate() {
+        let scope = (d.account.clone(), d.document.region().to_owned());
+        match &d.document {
+            Document::CloudMapNamespace(_) => {}
+            Document::NamespaceShare(m) => {
+                let principals = m
+                    .spec
+                    .principals
+                    .iter()
+                    .map(|p| desired.aliases.get(p).cloned().unwrap_or_else(|| p.clone()))
+                    .collect();
+                obs.shares
+                    .entry(scope.clone())
+                    .or_default()
+                    .push(ObservedShare {
+                        arn: format!(
+                            "arn:aws:ram:{}:{}:resource-share/{n:08x}-0000-0000-0000-000000000000",
+                            scope.1, scope.0
+                        ),
+                        name: key.name.clone(),
+                        tags: desired_tags(&m.spec.tags, controller, key, &d.policies),
+                        allow_external_principals: false,
+                        resources: namespace_arns
+                            .get(&m.spec.namespace_ref)
+                            .cloned()
+                            .into_iter()
+                            .collect(),
+                        principals,
+                        permissions: BTreeSet::from([permission_arn(
+                            m.spec.permission_or_default(),
+                        )]),
+                    });
+            }
+            Document::VpcEndpointSet(m) => {
+                let s = &m.spec;
+                let tags = desired_tags(&s.tags, controller, key, &d.policies);
+                let list = obs.endpoints.entry(scope.clone()).or_default();
+                for (i, svc) in s.interface_services.iter().enumerate() {
+                    list.push(ObservedEndpoint {
+                        id: format!("vpce-{n:012x}{i:05x}"),
+                        vpc_id: s.vpc_id.clone(),
+                        service_name: format!("com.amazonaws.{}.{svc}", scope.1),
+                        endpoint_type: EndpointType::Interface,
+                        state: "available".into(),
+                        subnet_ids: s.subnet_ids.iter().cloned().collect(),
+                        security_group_ids: s.security_group_ids.iter().cloned().collect(),
+                        route_table_ids: BTreeSet::new(),
+                        private_dns_enabled: s.private_dns,
+                        policy: s.policy.clone(),
+                        tags: tags.clone(),
+                    });
+                }
+                for (i, g) in s.gateway_services.iter().enumerate() {
+                    list.push(ObservedEndpoint {
+                        id: format!("vpce-{n:012x}{:05x}", 100 + i),
+                        vpc_id: s.vpc_id.clone(),
+                        service_name: format!("com.amazonaws.{}.{}", scope.1, g.service),
+                        endpoint_type: EndpointType::Gateway,
+                        state: "available".into(),
+                        subnet_ids: BTreeSet::new(),
+                        security_group_ids: BTreeSet::new(),
+                        route_table_ids: g.route_table_ids.iter().cloned().collect(),
+                        private_dns_enabled: false,
+                        policy: s.policy.clone(),
+                        tags: tags.clone(),
+                    });
+                }
+            }
+            Document::ExpressService(m) => {
+                let s = &m.spec;
+                let arn = format!(
+                    "arn:aws:ecs:{}:{}:service/{}/{}",
+                    scope.1, scope.0, s.cluster, s.service_name
+                );
+                let (subnets, security_groups) = s
+                    .network
+                    .as_ref()
+                    .map(|n| (n.subnets.clone(), n.security_groups.clone()))
+                    .unwrap_or_default();
+                obs.express
+                    .entry(scope.clone())
+                    .or_default()
+                    .push(ObservedExpressService {
+                        arn: arn.clone(),
+                        cluster: format!(
+                            "arn:aws:ecs:{}:{}:cluster/{}",
+                            scope.1, scope.0, s.cluster
+                        ),
+                        service_name: s.service_name.clone(),
+                        status: "ACTIVE".into(),
+                        deploying: false,
+                        failed_deployment: None,
+                        updated_at: Some(1_700_000_000),
+                        infrastructure_role_arn: s.infrastructure_role_arn.clone(),
+                        config: Some(ObservedExpressConfig {
+                            service_revision_arn: format!("{arn}/1"),
+                            execution_role_arn: Some(s.execution_role_arn.clone()),
+                            task_role_arn: s.task_role_arn.clone(),
+                            cpu: s.cpu.map(|u| u.to_string()),
+                            memory: s.memory.map(|u| u.to_string()),
+                            cpu_architecture: None,
+                            subnets,
+                            security_groups,
+                            health_check_path: s.health_check_path.clone(),
+                            primary_container: ObservedExpressContainer {
+                                image: s.primary_container.image.clone(),
+                                port: s.primary_container.port,
+                                command: s.primary_container.command.clone().unwrap_or_default(),
+                                environment: s.primary_container.environment.clone(),
+                                secrets: s.primary_container.secrets.clone(),
+                                logs: s.primary_container.logs.clone(),
+                                repository_credentials: s
+                                    .primary_container
+                                    .repository_credentials
+                                    .clone(),
+                            },
+                            scaling: s.scaling.as_ref().map(|sc| ObservedExpressScaling {
+                                min: Some(sc.min),
+                                max: Some(sc.max),
+                                metric: sc.metric.map(|m| m.as_aws().to_owned()),
+                                #[allow(clippy::cast_precision_loss)]
+                                target: sc.target.map(|t| t as f64),
+                            }),
+                            ingress_paths: Vec::new(),
+                        }),
+                        tags: desired_tags(&s.tags, controller, key, &d.policies),
+                        managed: BTreeMap::new(),
+                        managed_security_groups: BTreeSet::new(),
+                    });
+            }
+        }
+    }
+    obs
+}
+
+/// Times `plan_all` for `documents` documents (median of `runs`), on the calling thread.
+pub async fn bench_planning(
+    documents: usize,
+    accounts: usize,
+    regions: usize,
+    runs: usize,
+) -> anyhow::Result<PlanningResult> {
+    let (_, desired, config) = desired_set(documents, accounts, regions).await?;
+    let observed = synthetic_observation(&desired);
+    let observed_objects = observed.namespaces.values().map(Vec::len).sum::<usize>()
+        + observed.shares.values().map(Vec::len).sum::<usize>()
+        + observed.endpoints.values().map(Vec::len).sum::<usize>()
+        + observed.express.values().map(Vec::len).sum::<usize>();
+    let mut verbs = BTreeMap::new();
+    let mut times = Vec::with_capacity(runs);
+    for run in 0..runs.max(1) {
+        let started = Instant::now();
+        let planned = plan_all(&desired, &observed, &config.prune);
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        if run == 0 {
+            for p in &planned {
+                *verbs.entry(format!("{:?}", p.plan.verb)).or_insert(0) += 1;
+            }
+        }
+        drop(planned);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(PlanningResult {
+        documents,
+        observed_objects,
+        runs: times.len(),
+        median_ms: times[times.len() / 2],
+        min_ms: times[0],
+        max_ms: times[times.len() - 1],
+        verbs,
+    })
+}

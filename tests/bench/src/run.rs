@@ -1,0 +1,657 @@
+//! One benchmark run: the topology in the emulator, the real daemon against it, and the
+//! measurements of the report.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ecs_topology_testkit::{Calls, Emulator, free_port};
+use serde_json::{Value, json};
+
+use crate::limits;
+use crate::planning::{PlanningResult, bench_planning};
+use crate::topology::{Account, Mix, Networks, Topology};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub documents: usize,
+    pub accounts: usize,
+    pub regions: usize,
+    /// Apply `{"throttle": true}` (AWS's published rates) to every account.
+    pub throttle: bool,
+    /// The daemon's `pollInterval`.
+    pub poll_seconds: u64,
+    /// The daemon's `concurrency`.
+    pub concurrency: usize,
+    pub drift_samples: usize,
+    /// Documents of the in-process planning benchmark; 0 skips it.
+    pub plan_documents: usize,
+    pub plan_runs: usize,
+    /// The `ecs-topology` binary to run.
+    pub binary: PathBuf,
+    /// Where documents, config, status and the daemon's log go.
+    pub work_dir: PathBuf,
+    /// How long the initial convergence may take.
+    pub converge_limit: Duration,
+}
+
+/// The report: every figure with the limit it is judged against.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub machine: Value,
+    pub shape: Value,
+    pub mix: Mix,
+    /// AWS objects managed: namespaces + shares + VPC endpoints + Express services.
+    pub objects: usize,
+    pub setup_network_seconds: f64,
+    pub observation_pass: PassReport,
+    pub convergence: ConvergenceReport,
+    pub drift: DriftReport,
+    pub memory: MemoryReport,
+    pub planning: Option<PlanningResult>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PassReport {
+    /// Calls the emulator served during one full observation pass.
+    pub calls: u64,
+    pub by_operation: BTreeMap<String, u64>,
+    pub mutating: u64,
+    pub throttled: u64,
+    pub batch_minimum: usize,
+    pub batch_minimum_by_operation: BTreeMap<String, usize>,
+    /// `calls / batch_minimum` (target ≤ 1.1).
+    pub ratio_to_minimum: f64,
+    pub calls_per_object: f64,
+    /// One describe per object per pass.
+    pub naive_calls: usize,
+    pub naive_by_operation: BTreeMap<String, usize>,
+    pub naive_calls_per_object: f64,
+    /// From the first to the last call of the pass.
+    pub seconds: f64,
+    /// CPU time the daemon spent during the pass (its observation and the reconciles it
+    /// enqueued).
+    pub daemon_cpu_seconds: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConvergenceReport {
+    pub throttled_profile: bool,
+    /// From the daemon's start until every document is Ready.
+    pub seconds: f64,
+    /// The throttle-bound minimum of the creates the topology needs.
+    pub throttle_minimum_seconds: f64,
+    pub bound_by: Option<String>,
+    /// `seconds / throttle_minimum_seconds` (target ≤ 1.25).
+    pub ratio_to_minimum: Option<f64>,
+    pub calls: u64,
+    pub throttled_calls: u64,
+    /// Mutating calls served (not throttled), per operation.
+    pub mutating_served: BTreeMap<String, u64>,
+    /// Creates the topology needs, per operation.
+    pub creates_needed: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftReport {
+    pub poll_seconds: u64,
+    /// Seconds from the hand-made `UpdateHttpNamespace` until the emulator saw the controller's.
+    pub samples: Vec<f64>,
+    pub p50_seconds: f64,
+    pub max_seconds: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryReport {
+    pub vm_hwm_kib: u64,
+    pub vm_rss_kib: u64,
+    pub vm_hwm_mib: f64,
+}
+
+/// Runs the benchmark against `emulator`.
+pub async fn run(emulator: &Emulator, options: &Options) -> anyhow::Result<Report> {
+    let accounts: Vec<Account> = (0..options.accounts)
+        .map(|i| Account {
+            alias: format!("a{i:02}"),
+            id: emulator.new_account(),
+        })
+        .collect();
+    let topology = Topology::generate(
+        options.documents,
+        accounts,
+        options.regions,
+        Networks::Emulator(emulator),
+    )
+    .await?;
+    let docs = options.work_dir.join("docs");
+    let _ = std::fs::remove_dir_all(&options.work_dir);
+    topology.write(&docs)?;
+    let config = options.work_dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        topology.config(
+            &options.work_dir.join("status"),
+            options.poll_seconds,
+            options.concurrency,
+        ),
+    )?;
+    eprintln!(
+        "bench: {} documents over {} scopes ready ({:.1} s of network setup); starting the daemon",
+        options.documents,
+        topology.scopes.len(),
+        topology.network_seconds
+    );
+
+    if options.throttle {
+        emulator
+            .set_profile(&["*"], json!({"throttle": true}))
+            .await;
+    }
+    let result = measure(emulator, options, &topology, &docs, &config).await;
+    if options.throttle {
+        emulator.set_profile(&["*"], Value::Null).await;
+    }
+    let (pass, convergence, drift, memory) = result?;
+
+    let planning = if options.plan_documents > 0 {
+        eprintln!(
+            "bench: planning {} documents in process",
+            options.plan_documents
+        );
+        Some(
+            bench_planning(
+                options.plan_documents,
+                options.accounts,
+                options.regions,
+                options.plan_runs,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+
+    Ok(Report {
+        machine: machine(),
+        shape: json!({
+            "documents": options.documents,
+            "accounts": options.accounts,
+            "regions": options.regions,
+            "scopes": topology.scopes.len(),
+            "throttle": options.throttle,
+            "pollSeconds": options.poll_seconds,
+            "concurrency": options.concurrency,
+        }),
+        mix: topology.mix,
+        objects: limits::objects(&topology),
+        setup_network_seconds: topology.network_seconds,
+        observation_pass: pass,
+        convergence,
+        drift,
+        memory,
+        planning,
+    })
+}
+
+type Measured = (PassReport, ConvergenceReport, DriftReport, MemoryReport);
+
+async fn measure(
+    emulator: &Emulator,
+    options: &Options,
+    topology: &Topology,
+    docs: &Path,
+    config: &Path,
+) -> anyhow::Result<Measured> {
+    let before = emulator.calls().await;
+    let started = Instant::now();
+    let mut daemon = Daemon::start(emulator, options, docs, config)?;
+
+    // (b) Initial convergence.
+    let documents = topology.mix.total();
+    loop {
+        let ready = daemon.ready_documents();
+        if ready >= documents {
+            break;
+        }
+        if let Some(status) = daemon.child.try_wait()? {
+            anyhow::bail!("the daemon exited ({status}); log {}", daemon.log.display());
+        }
+        anyhow::ensure!(
+            started.elapsed() < options.converge_limit,
+            "not converged within {:?}: {ready} of {documents} Ready; log {}",
+            options.converge_limit,
+            daemon.log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let converge_seconds = started.elapsed().as_secs_f64();
+    let converged = emulator.calls().await.since(&before);
+    eprintln!("bench: converged in {converge_seconds:.1} s");
+    let creates = limits::creates(topology);
+    let (throttle_minimum_seconds, bound_by) = limits::throttle_minimum(&creates);
+    let mut mutating_served = BTreeMap::new();
+    for row in &converged.rows {
+        let served = row.calls - row.throttled - row.faulted;
+        if !limits::is_read(&row.operation) && served > 0 {
+            *mutating_served.entry(row.operation.clone()).or_insert(0) += served;
+        }
+    }
+    let mut creates_needed = BTreeMap::new();
+    for ((_, _, _, op), n) in &creates {
+        *creates_needed.entry(op.clone()).or_insert(0) += n;
+    }
+    let convergence = ConvergenceReport {
+        throttled_profile: options.throttle,
+        seconds: converge_seconds,
+        throttle_minimum_seconds,
+        bound_by,
+        ratio_to_minimum: (throttle_minimum_seconds > 0.0)
+            .then(|| converge_seconds / throttle_minimum_seconds),
+        calls: total(&converged),
+        throttled_calls: converged.rows.iter().map(|r| r.throttled).sum(),
+        mutating_served,
+        creates_needed,
+    };
+
+    // (a) One observation pass on the converged topology: from one quiet moment to the next.
+    let quiet = Duration::from_millis(1_500);
+    let limit = Duration::from_secs(options.poll_seconds * 3 + 60);
+    let (start_calls, _) = wait_quiet(emulator, quiet, limit).await?;
+    let start_total = total(&start_calls);
+    let cpu_before = daemon.cpu_seconds();
+    let deadline = Instant::now() + limit;
+    let pass_started = loop {
+        let now = emulator.calls().await;
+        if total(&now) != start_total {
+            break Instant::now();
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no observation pass within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (end_calls, last_change) = wait_quiet(emulator, quiet, limit).await?;
+    let cpu = daemon.cpu_seconds() - cpu_before;
+    let pass = end_calls.since(&start_calls);
+    let minimum = limits::batch_minimum(topology);
+    let minimum_total: usize = minimum.values().sum();
+    let naive = limits::naive(topology);
+    let naive_total: usize = naive.values().sum();
+    let objects = limits::objects(topology);
+    let pass_total = total(&pass);
+    let mut by_operation = BTreeMap::new();
+    for row in &pass.rows {
+        *by_operation.entry(row.operation.clone()).or_insert(0) += row.calls;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let pass_report = PassReport {
+        calls: pass_total,
+        mutating: pass
+            .rows
+            .iter()
+            .filter(|r| !limits::is_read(&r.operation))
+            .map(|r| r.calls)
+            .sum(),
+        throttled: pass.rows.iter().map(|r| r.throttled).sum(),
+        by_operation,
+        batch_minimum: minimum_total,
+        batch_minimum_by_operation: minimum,
+        ratio_to_minimum: pass_total as f64 / minimum_total.max(1) as f64,
+        calls_per_object: pass_total as f64 / objects.max(1) as f64,
+        naive_calls: naive_total,
+        naive_by_operation: naive,
+        naive_calls_per_object: naive_total as f64 / objects.max(1) as f64,
+        seconds: last_change.duration_since(pass_started).as_secs_f64(),
+        daemon_cpu_seconds: cpu,
+    };
+    eprintln!("bench: one pass = {pass_total} calls (batch minimum {minimum_total})");
+
+    // (c) Drift to correction.
+    let drift = measure_drift(emulator, options, topology).await?;
+
+    // (d) Memory with the topology converged.
+    let memory = daemon.memory();
+    daemon.stop();
+    Ok((pass_report, convergence, drift, memory))
+}
+
+async fn measure_drift(
+    emulator: &Emulator,
+    options: &Options,
+    topology: &Topology,
+) -> anyhow::Result<DriftReport> {
+    use aws_sdk_servicediscovery::types::HttpNamespaceChange;
+    let mut samples = Vec::new();
+    let count = topology.namespaces.len();
+    for k in 0..options.drift_samples.min(count) {
+        let ns = &topology.namespaces[(k * 7919) % count];
+        let client = aws_sdk_servicediscovery::Client::new(
+            &emulator.sdk_config(&ns.account, &ns.region).await,
+        );
+        let id = namespace_id(&client, &ns.cloud_map_name).await?;
+        // Spread the samples over the phases of the poll interval.
+        #[allow(clippy::cast_precision_loss)]
+        let phase = ((k as f64) * 0.382).fract() * options.poll_seconds as f64;
+        tokio::time::sleep(Duration::from_secs_f64(phase)).await;
+        let change = HttpNamespaceChange::builder()
+            .description(format!("changed by hand {k}"))
+            .build()?;
+        client
+            .update_http_namespace()
+            .id(&id)
+            .namespace(change)
+            .send()
+            .await?;
+        let drifted = Instant::now();
+        let made = emulator
+            .calls()
+            .await
+            .count(&ns.account, "UpdateHttpNamespace");
+        let deadline = drifted + Duration::from_secs(options.poll_seconds * 3 + 30);
+        loop {
+            let now = emulator
+                .calls()
+                .await
+                .count(&ns.account, "UpdateHttpNamespace");
+            if now > made {
+                samples.push(drifted.elapsed().as_secs_f64());
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "drift of {} not corrected",
+                ns.name
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        eprintln!(
+            "bench: drift {k} corrected after {:.2} s",
+            samples[samples.len() - 1]
+        );
+    }
+    let mut sorted = samples.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(DriftReport {
+        poll_seconds: options.poll_seconds,
+        p50_seconds: sorted.get(sorted.len() / 2).copied().unwrap_or(0.0),
+        max_seconds: sorted.last().copied().unwrap_or(0.0),
+        samples,
+    })
+}
+
+async fn namespace_id(
+    client: &aws_sdk_servicediscovery::Client,
+    name: &str,
+) -> anyhow::Result<String> {
+    let mut token = None;
+    loop {
+        let reply = client
+            .list_namespaces()
+            .set_next_token(token)
+            .send()
+            .await?;
+        if let Some(id) = reply
+            .namespaces()
+            .iter()
+            .find(|n| n.name() == Some(name))
+            .and_then(|n| n.id())
+        {
+            return Ok(id.to_owned());
+        }
+        token = reply.next_token;
+        anyhow::ensure!(token.is_some(), "namespace {name} not found");
+    }
+}
+
+/// Every call in the snapshot, all accounts.
+pub fn total(calls: &Calls) -> u64 {
+    calls.rows.iter().map(|r| r.calls).sum()
+}
+
+/// Waits until the emulator has served no call for `quiet`; the snapshot and when the count
+/// last changed.
+async fn wait_quiet(
+    emulator: &Emulator,
+    quiet: Duration,
+    limit: Duration,
+) -> anyhow::Result<(Calls, Instant)> {
+    let deadline = Instant::now() + limit;
+    let mut last = emulator.calls().await;
+    let mut changed = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = emulator.calls().await;
+        if total(&now) != total(&last) {
+            last = now;
+            changed = Instant::now();
+        } else if changed.elapsed() >= quiet {
+            return Ok((last, changed));
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the emulator never went quiet");
+    }
+}
+
+fn machine() -> Value {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| proc_field(&t, "MemTotal:"))
+        .unwrap_or(0);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    #[allow(clippy::cast_precision_loss)]
+    let mem_gib = mem_kib as f64 / 1024.0 / 1024.0;
+    json!({"cores": cores, "memoryGiB": (mem_gib * 10.0).round() / 10.0, "cpu": cpu,
+           "note": "the emulator runs on the same machine"})
+}
+
+fn proc_field(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The daemon under test; killed when dropped.
+struct Daemon {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(
+        emulator: &Emulator,
+        options: &Options,
+        docs: &Path,
+        config: &Path,
+    ) -> anyhow::Result<Daemon> {
+        let port = free_port();
+        let log = options.work_dir.join("daemon.log");
+        let child = Command::new(&options.binary)
+            .args(["run", "--source"])
+            .arg(docs)
+            .arg("--config")
+            .arg(config)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--grace", "5s"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ENDPOINT_URL", emulator.endpoint_url())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("ECS_TOPOLOGY_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .current_dir(&options.work_dir)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", options.binary.display()))?;
+        Ok(Daemon { child, port, log })
+    }
+
+    fn get(&self, path: &str) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).ok()?;
+        let reply = String::from_utf8_lossy(&reply);
+        let (head, body) = reply.split_once("\r\n\r\n")?;
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            return Some(dechunk(body));
+        }
+        Some(body.to_owned())
+    }
+
+    /// Documents whose `Ready` condition is true in `/status`.
+    fn ready_documents(&self) -> usize {
+        let Some(body) = self.get("/status") else {
+            return 0;
+        };
+        let Ok(page) = serde_json::from_str::<Value>(&body) else {
+            return 0;
+        };
+        page["documents"].as_array().map_or(0, |docs| {
+            docs.iter()
+                .filter(|d| {
+                    let conditions = d
+                        .get("conditions")
+                        .or_else(|| d["status"].get("conditions"));
+                    conditions.and_then(Value::as_array).is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    })
+                })
+                .count()
+        })
+    }
+
+    fn status_file(&self) -> String {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default()
+    }
+
+    fn memory(&self) -> MemoryReport {
+        let text = self.status_file();
+        let hwm = proc_field(&text, "VmHWM:").unwrap_or(0);
+        #[allow(clippy::cast_precision_loss)]
+        MemoryReport {
+            vm_hwm_kib: hwm,
+            vm_rss_kib: proc_field(&text, "VmRSS:").unwrap_or(0),
+            vm_hwm_mib: (hwm as f64 / 1024.0 * 10.0).round() / 10.0,
+        }
+    }
+
+    /// User + system CPU seconds of the daemon so far.
+    fn cpu_seconds(&self) -> f64 {
+        let text =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): utime is the 12th, stime
+        // the 13th; clock ticks of 1/100 s.
+        let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let tick = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let seconds = (tick(11) + tick(12)) as f64 / 100.0;
+        seconds
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dechunk(mut data: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = data.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        data = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// The workspace's target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ecs_topology_testkit::workspace_root().join("target"))
+}
+
+/// The `ecs-topology` binary of `profile` (`release` or `debug`), built first with
+/// `cargo build [--release] -p ecs-topology` when `build` (a no-op when it is fresh).
+pub fn controller_binary(profile: &str, build: bool) -> anyhow::Result<PathBuf> {
+    let binary = target_dir().join(profile).join("ecs-topology");
+    if build {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .current_dir(ecs_topology_testkit::workspace_root())
+            .args(["build", "-p", "ecs-topology"]);
+        if profile == "release" {
+            command.arg("--release");
+        }
+        let status = command.status()?;
+        anyhow::ensure!(status.success(), "cargo build -p ecs-topology: {status}");
+    }
+    anyhow::ensure!(
+        binary.exists(),
+        "{} does not exist (cargo build --release -p ecs-topology)",
+        binary.display()
+    );
+    Ok(binary)
+}

@@ -1,0 +1,94 @@
+//! The short table of a report.
+
+use std::fmt::Write as _;
+
+use crate::run::Report;
+
+/// One line per figure: measured, limit, target, verdict.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} documents ({} objects), {} accounts x {} regions, throttle {}, poll {} s",
+        r.mix.total(),
+        r.objects,
+        r.shape["accounts"],
+        r.shape["regions"],
+        r.convergence.throttled_profile,
+        r.drift.poll_seconds,
+    );
+    let _ = writeln!(
+        out,
+        "{:<38} {:>12} {:>14} {:>10} {:>6}",
+        "figure", "measured", "limit", "target", "met"
+    );
+    let mut line =
+        |name: &str, measured: String, limit: String, target: &str, met: Option<bool>| {
+            let verdict = match met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "-",
+            };
+            let _ = writeln!(
+                out,
+                "{name:<38} {measured:>12} {limit:>14} {target:>10} {verdict:>6}"
+            );
+        };
+    let p = &r.observation_pass;
+    line(
+        "calls per observation pass",
+        p.calls.to_string(),
+        format!("{} (batch)", p.batch_minimum),
+        "<= 1.1x",
+        Some(p.ratio_to_minimum <= 1.1),
+    );
+    line(
+        "  calls per object (naive: 1 describe)",
+        format!("{:.3}", p.calls_per_object),
+        format!("{:.3} (naive)", p.naive_calls_per_object),
+        "-",
+        None,
+    );
+    line(
+        "mutating calls in a converged pass",
+        p.mutating.to_string(),
+        "0".into(),
+        "0",
+        Some(p.mutating == 0),
+    );
+    let c = &r.convergence;
+    line(
+        "initial convergence (s)",
+        format!("{:.1}", c.seconds),
+        format!("{:.1} (throttle)", c.throttle_minimum_seconds),
+        "<= 1.25x",
+        c.ratio_to_minimum.map(|x| x <= 1.25),
+    );
+    let d = &r.drift;
+    #[allow(clippy::cast_precision_loss)]
+    let bound = d.poll_seconds as f64 + 1.0;
+    line(
+        "drift to correction, p50 (s)",
+        format!("{:.2}", d.p50_seconds),
+        format!("{bound:.0} (poll+1)"),
+        "<= poll+1",
+        (!d.samples.is_empty()).then_some(d.p50_seconds <= bound),
+    );
+    line(
+        "daemon peak RSS (MiB)",
+        format!("{:.1}", r.memory.vm_hwm_mib),
+        "64".into(),
+        "<= 64",
+        Some(r.memory.vm_hwm_mib <= 64.0),
+    );
+    if let Some(pl) = &r.planning {
+        line(
+            &format!("plan_all, {} docs, median (ms)", pl.documents),
+            format!("{:.1}", pl.median_ms),
+            "100".into(),
+            "<= 100",
+            Some(pl.median_ms <= 100.0),
+        );
+    }
+    out
+}
