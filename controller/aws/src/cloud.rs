@@ -38,6 +38,14 @@ impl AwsCloud {
         &self.accounts
     }
 
+    /// The calls of one account and region, within this cloud's budgets.
+    fn aws<'a>(&'a self, clients: &'a Clients) -> Aws<'a> {
+        Aws {
+            clients,
+            budgets: &self.budgets,
+        }
+    }
+
     async fn clients(&self, scope: &Scope) -> Result<Clients, ErrorInfo> {
         self.accounts
             .clients(&scope.0, &scope.1)
@@ -56,10 +64,7 @@ fn account_error(e: AccountError) -> ErrorInfo {
 impl Cloud for AwsCloud {
     async fn observe_namespaces(&self, scope: &Scope) -> Result<Vec<ObservedNamespace>, ErrorInfo> {
         let clients = self.clients(scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::cloudmap::observe(aws).await?)
     }
 
@@ -69,10 +74,7 @@ impl Cloud for AwsCloud {
         permissions: &BTreeSet<String>,
     ) -> Result<Vec<ObservedShare>, ErrorInfo> {
         let clients = self.clients(scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::ram::observe(aws, permissions).await?)
     }
 
@@ -85,11 +87,7 @@ impl Cloud for AwsCloud {
             Err(AccountError::NoRole { .. }) => return Ok(None),
             Err(e) => return Err(account_error(e)),
         };
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
-        Ok(Some(crate::cloudmap::visible(aws).await?))
+        Ok(Some(crate::cloudmap::visible(self.aws(&clients)).await?))
     }
 
     async fn apply_namespace(
@@ -97,10 +95,7 @@ impl Cloud for AwsCloud {
         change: NamespaceChange<'_>,
     ) -> Result<Option<ObservedNamespace>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::cloudmap::apply(aws, &change).await?)
     }
 
@@ -109,10 +104,7 @@ impl Cloud for AwsCloud {
         change: ShareChange<'_>,
     ) -> Result<Option<ObservedShare>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::ram::apply(aws, &change).await?)
     }
 
@@ -122,10 +114,7 @@ impl Cloud for AwsCloud {
         owner: &str,
     ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
         let clients = self.clients(scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::endpoints::observe(aws, owner).await?)
     }
 
@@ -136,10 +125,7 @@ impl Cloud for AwsCloud {
         owner: &str,
     ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
         let clients = self.clients(scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::endpoints::look_alikes(aws, vpc, owner).await?)
     }
 
@@ -149,10 +135,7 @@ impl Cloud for AwsCloud {
         spec: &VpcEndpointSetSpec,
     ) -> Result<Vec<String>, ErrorInfo> {
         let clients = self.clients(scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::endpoints::preflight(aws, spec).await?)
     }
 
@@ -161,10 +144,7 @@ impl Cloud for AwsCloud {
         change: EndpointChange<'_>,
     ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::endpoints::apply(aws, &change).await?)
     }
 
@@ -174,10 +154,7 @@ impl Cloud for AwsCloud {
         clusters: &BTreeSet<String>,
     ) -> Result<Vec<ObservedExpressService>, ErrorInfo> {
         let clients = self.clients(scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::express::observe(aws, clusters, &self.express).await?)
     }
 
@@ -186,10 +163,7 @@ impl Cloud for AwsCloud {
         change: ExpressChange<'_>,
     ) -> Result<Option<ObservedExpressService>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
-        let aws = Aws {
-            clients: &clients,
-            budgets: &self.budgets,
-        };
+        let aws = self.aws(&clients);
         Ok(crate::express::apply(aws, &change).await?)
     }
 }
