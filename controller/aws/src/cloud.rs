@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ecs_topology_core::engine::{
-    Cloud, EndpointChange, ExpressChange, NamespaceChange, Scope, ShareChange,
+    Cloud, EndpointChange, ExpressChange, NamespaceChange, NamespaceScan, Scope, ShareChange,
 };
 use ecs_topology_core::model::VpcEndpointSetSpec;
 use ecs_topology_core::observed::{
@@ -62,10 +62,10 @@ fn account_error(e: AccountError) -> ErrorInfo {
 }
 
 impl Cloud for AwsCloud {
-    async fn observe_namespaces(&self, scope: &Scope) -> Result<Vec<ObservedNamespace>, ErrorInfo> {
+    async fn observe_namespaces(&self, scope: &Scope) -> Result<NamespaceScan, ErrorInfo> {
         let clients = self.clients(scope).await?;
         let aws = self.aws(&clients);
-        Ok(crate::cloudmap::observe(aws).await?)
+        Ok(crate::cloudmap::observe(aws, &scope.0).await?)
     }
 
     async fn observe_shares(
@@ -87,7 +87,9 @@ impl Cloud for AwsCloud {
             Err(AccountError::NoRole { .. }) => return Ok(None),
             Err(e) => return Err(account_error(e)),
         };
-        Ok(Some(crate::cloudmap::visible(self.aws(&clients)).await?))
+        Ok(Some(
+            crate::cloudmap::visible(self.aws(&clients), &scope.0).await?,
+        ))
     }
 
     async fn apply_namespace(

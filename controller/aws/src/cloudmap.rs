@@ -7,7 +7,7 @@ use aws_sdk_servicediscovery::types::{
     FilterCondition, HttpNamespaceChange, NamespaceFilter, NamespaceFilterName, NamespaceType,
     OperationStatus, OperationTargetType, Tag,
 };
-use ecs_topology_core::engine::{NamespaceChange, digest};
+use ecs_topology_core::engine::{NamespaceChange, NamespaceScan, digest};
 use ecs_topology_core::observed::{ObservedNamespace, normalise_text};
 use ecs_topology_core::plan::Verb;
 
@@ -27,14 +27,14 @@ fn filter(name: NamespaceFilterName, value: &str) -> Result<NamespaceFilter, Aws
         .map_err(|e| AwsError::local("ListNamespaces", ErrorClass::Validation, e.to_string()))
 }
 
-/// ARNs and summaries of the HTTP namespaces listed with `owner` (`SELF` or `OTHER_ACCOUNTS`),
-/// every page, 100 a page.
-async fn list(aws: Aws<'_>, owner: &str) -> Result<Vec<ObservedNamespace>, AwsError> {
+/// Every HTTP namespace the caller sees in the region, 100 a page: those it owns and those other
+/// accounts share with it (an unfiltered owner listing returns both; the ARN tells them apart).
+async fn list(aws: Aws<'_>) -> Result<Vec<ObservedNamespace>, AwsError> {
     let cm = &aws.clients.cloudmap;
-    let filters = vec![
-        filter(NamespaceFilterName::Type, NamespaceType::Http.as_str())?,
-        filter(NamespaceFilterName::ResourceOwner, owner)?,
-    ];
+    let filters = vec![filter(
+        NamespaceFilterName::Type,
+        NamespaceType::Http.as_str(),
+    )?];
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -66,18 +66,27 @@ async fn list(aws: Aws<'_>, owner: &str) -> Result<Vec<ObservedNamespace>, AwsEr
     }
 }
 
-/// Every HTTP namespace the account owns in the region, with its tags: one paginated
-/// `ListNamespaces` pass and one paginated `tag:GetResources` pass, never a call per namespace.
-pub async fn observe(aws: Aws<'_>) -> Result<Vec<ObservedNamespace>, AwsError> {
-    let mut namespaces = list(aws, "SELF").await?;
-    if namespaces.is_empty() {
-        return Ok(namespaces);
+/// The account field of an ARN (`arn:partition:service:region:account:resource`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4)
+}
+
+/// Every HTTP namespace `account` owns in the region, with its tags, and the ARNs of those shared
+/// with it: one paginated `ListNamespaces` pass and, when the account owns any, one paginated
+/// `tag:GetResources` pass — never a call per namespace.
+pub async fn observe(aws: Aws<'_>, account: &str) -> Result<NamespaceScan, AwsError> {
+    let (mut owned, shared): (Vec<_>, Vec<_>) = list(aws)
+        .await?
+        .into_iter()
+        .partition(|ns| arn_account(&ns.arn) == Some(account));
+    let shared = shared.into_iter().map(|ns| ns.arn).collect();
+    if !owned.is_empty() {
+        let mut tags = namespace_tags(aws).await?;
+        for ns in &mut owned {
+            ns.tags = tags.remove(&ns.arn).unwrap_or_default();
+        }
     }
-    let mut tags = namespace_tags(aws).await?;
-    for ns in &mut namespaces {
-        ns.tags = tags.remove(&ns.arn).unwrap_or_default();
-    }
-    Ok(namespaces)
+    Ok(NamespaceScan { owned, shared })
 }
 
 async fn namespace_tags(
@@ -114,12 +123,13 @@ async fn namespace_tags(
     }
 }
 
-/// ARNs of the namespaces other accounts share with this account in this region.
-pub async fn visible(aws: Aws<'_>) -> Result<BTreeSet<String>, AwsError> {
-    Ok(list(aws, "OTHER_ACCOUNTS")
+/// ARNs of the namespaces other accounts share with `account` in this region.
+pub async fn visible(aws: Aws<'_>, account: &str) -> Result<BTreeSet<String>, AwsError> {
+    Ok(list(aws)
         .await?
         .into_iter()
         .map(|ns| ns.arn)
+        .filter(|arn| arn_account(arn) != Some(account))
         .collect())
 }
 

@@ -47,6 +47,94 @@ pub enum Ownership {
     Unowned,
 }
 
+/// An observed object that carries tags (ownership is read from them).
+pub trait Tagged {
+    fn tags(&self) -> &BTreeMap<String, String>;
+}
+
+macro_rules! tagged {
+    ($($t:ty),*) => {$(
+        impl Tagged for $t {
+            fn tags(&self) -> &BTreeMap<String, String> {
+                &self.tags
+            }
+        }
+    )*};
+}
+
+tagged!(
+    ObservedNamespace,
+    ObservedShare,
+    ObservedEndpoint,
+    ObservedExpressService
+);
+
+/// The key tag's value of an object this controller owns (`None` for anyone else's).
+pub fn owned_key_tag<'a>(tags: &'a BTreeMap<String, String>, controller: &str) -> Option<&'a str> {
+    if tags.get(OWNER_TAG).map(String::as_str) != Some(controller) {
+        return None;
+    }
+    tags.get(KEY_TAG).map(String::as_str)
+}
+
+/// The observed objects of one kind in one scope as a plan looks at them: all of them (to find
+/// look-alikes by name) and, when the pass has indexed them, the few that carry the document's
+/// key in their tags (where the document's own objects are).
+#[derive(Debug)]
+pub struct Seen<'a, T> {
+    all: &'a [T],
+    keyed: Option<&'a [&'a T]>,
+}
+
+impl<T> Clone for Seen<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Seen<'_, T> {}
+
+impl<'a, T> Seen<'a, T> {
+    /// `keyed` must hold, in their order in `all`, every object of `all` whose key tag is the
+    /// document's and whose owner tag is this controller's.
+    pub fn indexed(all: &'a [T], keyed: &'a [&'a T]) -> Self {
+        Seen {
+            all,
+            keyed: Some(keyed),
+        }
+    }
+
+    /// Every object of the scope.
+    pub fn all(&self) -> &'a [T] {
+        self.all
+    }
+
+    /// The objects that may be the document's own, in observed order: the indexed ones, or
+    /// every object when there is no index. Ownership is still to be checked.
+    pub fn candidates(&self) -> impl Iterator<Item = &'a T> + 'a {
+        let all: &'a [T] = if self.keyed.is_some() { &[] } else { self.all };
+        self.keyed.unwrap_or(&[]).iter().copied().chain(all.iter())
+    }
+}
+
+impl<'a, T> From<&'a [T]> for Seen<'a, T> {
+    fn from(all: &'a [T]) -> Self {
+        Seen { all, keyed: None }
+    }
+}
+
+impl<'a, T, const N: usize> From<&'a [T; N]> for Seen<'a, T> {
+    fn from(all: &'a [T; N]) -> Self {
+        Seen { all, keyed: None }
+    }
+}
+
+impl<'a, T> From<&'a Vec<T>> for Seen<'a, T> {
+    fn from(all: &'a Vec<T>) -> Self {
+        Seen { all, keyed: None }
+    }
+}
+
 /// Reads ownership from tags: `controller` is this controller's configured name.
 pub fn ownership(tags: &BTreeMap<String, String>, controller: &str, key: &Key) -> Ownership {
     match tags.get(OWNER_TAG) {

@@ -29,6 +29,7 @@
 //!   ([`endpoint_policies_equal`]).
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value, json};
 
@@ -55,13 +56,15 @@ pub fn default_endpoint_policy() -> Value {
 
 /// Whether two policy documents mean the same to IAM (see the module's rules).
 pub fn policies_equal(a: &Value, b: &Value) -> bool {
-    normalise_policy(a) == normalise_policy(b)
+    // Equal documents are equal policies; only different ones need normalising (planning
+    // compares every endpoint's policy on every pass).
+    a == b || normalise_policy(a) == normalise_policy(b)
 }
 
 /// Whether an endpoint's policy is the one wanted; `None` on either side is AWS's default policy.
 pub fn endpoint_policies_equal(desired: Option<&Value>, observed: Option<&Value>) -> bool {
-    let default = default_endpoint_policy();
-    policies_equal(desired.unwrap_or(&default), observed.unwrap_or(&default))
+    static DEFAULT: LazyLock<Value> = LazyLock::new(default_endpoint_policy);
+    policies_equal(desired.unwrap_or(&DEFAULT), observed.unwrap_or(&DEFAULT))
 }
 
 /// The canonical form of a policy document: object keys sorted, lists that are sets sorted and

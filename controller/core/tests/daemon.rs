@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use ecs_topology_core::config::ControllerConfig;
 use ecs_topology_core::engine::{
-    Cloud, Daemon, EndpointChange, ExpressChange, NamespaceChange, PassView, Scope, ShareChange,
-    Silent,
+    Cloud, Daemon, EndpointChange, ExpressChange, NamespaceChange, NamespaceScan, PassView, Scope,
+    ShareChange, Silent,
 };
 use ecs_topology_core::load::SourceFile;
 use ecs_topology_core::model::{Key, Kind, VpcEndpointSetSpec};
@@ -31,14 +31,18 @@ struct FakeCloud {
 }
 
 impl Cloud for FakeCloud {
-    async fn observe_namespaces(&self, scope: &Scope) -> Result<Vec<ObservedNamespace>, ErrorInfo> {
-        Ok(self
+    async fn observe_namespaces(&self, scope: &Scope) -> Result<NamespaceScan, ErrorInfo> {
+        let owned = self
             .namespaces
             .lock()
             .unwrap()
             .get(scope)
             .cloned()
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok(NamespaceScan {
+            owned,
+            shared: BTreeSet::new(),
+        })
     }
     async fn observe_shares(
         &self,

@@ -13,6 +13,8 @@ pub const GET_RESOURCE_SHARES_PAGE: usize = 500;
 pub const DESCRIBE_VPC_ENDPOINTS_PAGE: usize = 1_000;
 pub const LIST_SERVICES_PAGE: usize = 100;
 pub const DESCRIBE_SERVICES_BATCH: usize = 10;
+/// `tag:GetResources` returns at most 100 resources a page (`ResourcesPerPage`).
+pub const GET_RESOURCES_PAGE: usize = 100;
 
 /// The fewest calls one observation pass of `c` can make: per kind present, the pages of its
 /// list call (shares also need their association pages; Express services need
@@ -49,15 +51,53 @@ pub fn batch_minimum_of(c: &ScopeCounts) -> BTreeMap<&'static str, usize> {
     calls
 }
 
-/// The batch minimum of the whole topology, per operation.
-pub fn batch_minimum(t: &Topology) -> BTreeMap<String, usize> {
+/// The fewest calls that return everything the plan compares, at the largest page sizes. The
+/// batch minimum above counts one list per kind; three facts of AWS's APIs add reads to it:
+/// - `ListNamespaces` returns no tags, and ownership is a tag: the owned namespaces' tags come
+///   from `tag:GetResources`, 100 a page; and the namespaces shared into the scope (whose
+///   visibility makes a share Ready) come in the same listing, so they count in its pages;
+/// - `GetResourceShareAssociations` requires `associationType`: principals and resources are
+///   two listings;
+/// - `GetResourceShares` does not return a share's permission: one more `GetResourceShares`
+///   filtered by the permission the documents ask for tells it for every share at once.
+pub fn read_minimum_of(c: &ScopeCounts) -> BTreeMap<&'static str, usize> {
+    let mut calls = batch_minimum_of(c);
+    let listed = c.namespaces + c.shared_in;
+    if listed > 0 {
+        calls.insert("ListNamespaces", listed.div_ceil(LIST_NAMESPACES_PAGE));
+    }
+    if c.namespaces > 0 {
+        calls.insert("GetResources", c.namespaces.div_ceil(GET_RESOURCES_PAGE));
+    }
+    if c.shares > 0 {
+        let pages = c.shares.div_ceil(GET_RESOURCE_SHARES_PAGE);
+        calls.insert("GetResourceShares", 2 * pages);
+        calls.insert("GetResourceShareAssociations", 2 * pages);
+    }
+    calls
+}
+
+fn sum_over(
+    t: &Topology,
+    of: fn(&ScopeCounts) -> BTreeMap<&'static str, usize>,
+) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for c in t.scopes.values() {
-        for (op, n) in batch_minimum_of(c) {
+        for (op, n) in of(c) {
             *out.entry(op.to_owned()).or_insert(0) += n;
         }
     }
     out
+}
+
+/// The batch minimum of the whole topology, per operation.
+pub fn batch_minimum(t: &Topology) -> BTreeMap<String, usize> {
+    sum_over(t, batch_minimum_of)
+}
+
+/// The read minimum of the whole topology, per operation.
+pub fn read_minimum(t: &Topology) -> BTreeMap<String, usize> {
+    sum_over(t, read_minimum_of)
 }
 
 /// AWS objects the topology manages: namespaces, shares, VPC endpoints, Express services.
@@ -198,6 +238,7 @@ mod tests {
             endpoints: 200,
             express_services: 25,
             express_clusters: 1,
+            shared_in: 150,
         };
         let m = batch_minimum_of(&c);
         assert_eq!(m["ListNamespaces"], 2);
@@ -206,6 +247,30 @@ mod tests {
         assert_eq!(m["DescribeVpcEndpoints"], 1);
         assert_eq!(m["ListServices"], 1);
         assert_eq!(m["DescribeServices"], 3);
+        assert!(!m.contains_key("GetResources"));
+
+        let r = read_minimum_of(&c);
+        assert_eq!(
+            r["ListNamespaces"], 4,
+            "350 namespaces listed, own and shared"
+        );
+        assert_eq!(r["GetResources"], 2);
+        assert_eq!(r["GetResourceShares"], 2);
+        assert_eq!(r["GetResourceShareAssociations"], 2);
+        assert_eq!(r["DescribeVpcEndpoints"], 1);
+        assert_eq!(r["DescribeServices"], 3);
+    }
+
+    #[test]
+    fn a_consumer_without_namespaces_still_lists_what_is_shared_with_it() {
+        let c = ScopeCounts {
+            shared_in: 20,
+            ..ScopeCounts::default()
+        };
+        assert!(batch_minimum_of(&c).is_empty());
+        let r = read_minimum_of(&c);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r["ListNamespaces"], 1);
     }
 
     #[test]

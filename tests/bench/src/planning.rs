@@ -14,6 +14,7 @@ use ecs_topology_core::observed::{
     permission_arn,
 };
 use ecs_topology_core::plan::desired_tags;
+use ecs_topology_core::policy::{default_endpoint_policy, policy_document};
 use ecs_topology_core::validate::validate;
 
 use crate::topology::{Account, Networks, Topology};
@@ -69,6 +70,12 @@ pub async fn desired_set(
         desired.documents.len()
     );
     Ok((topology, desired, config))
+}
+
+/// An endpoint's policy as `DescribeVpcEndpoints` returns it (parsed): the document's, or AWS's
+/// default when the document has none.
+fn as_aws_returns(policy: Option<&serde_json::Value>) -> serde_json::Value {
+    policy.map_or_else(default_endpoint_policy, policy_document)
 }
 
 /// An observation in which every document's object exists as the controller makes it.
@@ -145,7 +152,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                         security_group_ids: s.security_group_ids.iter().cloned().collect(),
                         route_table_ids: BTreeSet::new(),
                         private_dns_enabled: s.private_dns,
-                        policy: s.policy.clone(),
+                        policy: Some(as_aws_returns(s.policy.as_ref())),
                         tags: tags.clone(),
                     });
                 }
@@ -160,7 +167,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                         security_group_ids: BTreeSet::new(),
                         route_table_ids: g.route_table_ids.iter().cloned().collect(),
                         private_dns_enabled: false,
-                        policy: s.policy.clone(),
+                        policy: Some(as_aws_returns(s.policy.as_ref())),
                         tags: tags.clone(),
                     });
                 }
@@ -268,4 +275,130 @@ pub async fn bench_planning(
         max_ms: times[times.len() - 1],
         verbs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use ecs_topology_core::engine::{deletable, orphans, plan_key};
+    use ecs_topology_core::model::{KEY_TAG, OWNER_TAG};
+    use ecs_topology_core::plan::Verb;
+    use ecs_topology_core::prune::prune_gate;
+
+    use super::*;
+
+    /// Drifts, removals, strangers, look-alikes and an orphan across the snapshot, so that every
+    /// branch of the plans that looks up a document's own objects (or falls back to the others of
+    /// its scope) is taken.
+    fn perturb(observed: &mut Observation, controller: &str) {
+        for list in observed.namespaces.values_mut() {
+            let mut look_alikes = Vec::new();
+            for (i, ns) in list.iter_mut().enumerate() {
+                match i % 5 {
+                    1 => ns.description = Some("changed by hand".into()),
+                    2 => {
+                        ns.tags.insert(OWNER_TAG.into(), "someone-else".into());
+                    }
+                    3 => {
+                        // The document's namespace is gone; an unowned one has its name.
+                        let mut other = ns.clone();
+                        other.id.push_str("-other");
+                        other.arn.push_str("-other");
+                        other.tags.clear();
+                        look_alikes.push(other);
+                        ns.tags.remove(KEY_TAG);
+                        ns.name.push_str(".renamed");
+                    }
+                    _ => {}
+                }
+            }
+            list.extend(look_alikes);
+        }
+        for list in observed.shares.values_mut() {
+            for (i, share) in list.iter_mut().enumerate() {
+                if i % 3 == 1 {
+                    share.principals.clear();
+                }
+            }
+        }
+        for list in observed.endpoints.values_mut() {
+            let mut kept = Vec::new();
+            for (i, mut ep) in std::mem::take(list).into_iter().enumerate() {
+                match i % 7 {
+                    // Missing: the set creates it, or adopts/blocks on an unowned twin.
+                    1 => {}
+                    2 => {
+                        ep.tags.clear();
+                        kept.push(ep);
+                    }
+                    3 => {
+                        ep.state = "deleting".into();
+                        kept.push(ep);
+                    }
+                    4 => {
+                        ep.private_dns_enabled = !ep.private_dns_enabled;
+                        kept.push(ep);
+                    }
+                    _ => kept.push(ep),
+                }
+            }
+            *list = kept;
+        }
+        for list in observed.express.values_mut() {
+            for (i, s) in list.iter_mut().enumerate() {
+                match i % 4 {
+                    1 => s.status = "DRAINING".into(),
+                    2 => s.status = "INACTIVE".into(),
+                    _ => {}
+                }
+            }
+        }
+        let (scope, list) = observed.namespaces.iter_mut().next().unwrap();
+        let _ = scope;
+        let mut orphan = list[0].clone();
+        orphan.id = "ns-orphan".into();
+        orphan.arn.push_str("-orphan");
+        orphan.name = "orphan.bench.internal".into();
+        orphan.tags = BTreeMap::from([
+            (OWNER_TAG.to_owned(), controller.to_owned()),
+            (KEY_TAG.to_owned(), "CloudMapNamespace/removed".to_owned()),
+        ]);
+        list.push(orphan);
+    }
+
+    #[tokio::test]
+    async fn a_pass_plans_each_key_as_planning_it_alone_does() {
+        let (_, desired, config) = desired_set(400, 3, 2).await.unwrap();
+        let mut observed = synthetic_observation(&desired);
+        perturb(&mut observed, &desired.controller);
+
+        let all = plan_all(&desired, &observed, &config.prune);
+        let orphans = orphans(&desired, &observed);
+        let gate = prune_gate(
+            &config.prune,
+            desired.health,
+            deletable(&desired, &observed),
+        );
+        assert_eq!(all.len(), desired.documents.len() + orphans.len());
+        assert_eq!(orphans.len(), 1);
+        let mut verbs = BTreeSet::new();
+        for p in &all {
+            let key = &p.plan.key;
+            let alone = plan_key(&desired, &observed, key, orphans.get(key), &gate);
+            assert_eq!(alone.plan, p.plan, "{key}");
+            assert_eq!(alone.scope, p.scope, "{key}");
+            verbs.insert(p.plan.verb);
+        }
+        for verb in [
+            Verb::InSync,
+            Verb::Create,
+            Verb::Update,
+            Verb::Blocked,
+            Verb::Waiting,
+            Verb::Delete,
+        ] {
+            assert!(verbs.contains(&verb), "no {verb:?} among {verbs:?}");
+        }
+    }
 }

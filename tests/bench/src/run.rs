@@ -64,10 +64,17 @@ pub struct PassReport {
     pub by_operation: BTreeMap<String, u64>,
     pub mutating: u64,
     pub throttled: u64,
+    /// One list call per kind at the page sizes of AWS's limits (`aws-limits.md`'s formula).
     pub batch_minimum: usize,
     pub batch_minimum_by_operation: BTreeMap<String, usize>,
     /// `calls / batch_minimum` (target ≤ 1.1).
     pub ratio_to_minimum: f64,
+    /// The batch minimum plus the reads AWS's APIs force for what the plan compares (tags of
+    /// namespaces, both association types, the shares' permission): see `limits::read_minimum_of`.
+    pub read_minimum: usize,
+    pub read_minimum_by_operation: BTreeMap<String, usize>,
+    /// `calls / read_minimum`.
+    pub ratio_to_read_minimum: f64,
     pub calls_per_object: f64,
     /// One describe per object per pass.
     pub naive_calls: usize,
@@ -285,6 +292,8 @@ async fn measure(
     let pass = end_calls.since(&start_calls);
     let minimum = limits::batch_minimum(topology);
     let minimum_total: usize = minimum.values().sum();
+    let reads = limits::read_minimum(topology);
+    let reads_total: usize = reads.values().sum();
     let naive = limits::naive(topology);
     let naive_total: usize = naive.values().sum();
     let objects = limits::objects(topology);
@@ -307,6 +316,9 @@ async fn measure(
         batch_minimum: minimum_total,
         batch_minimum_by_operation: minimum,
         ratio_to_minimum: pass_total as f64 / minimum_total.max(1) as f64,
+        read_minimum: reads_total,
+        read_minimum_by_operation: reads,
+        ratio_to_read_minimum: pass_total as f64 / reads_total.max(1) as f64,
         calls_per_object: pass_total as f64 / objects.max(1) as f64,
         naive_calls: naive_total,
         naive_by_operation: naive,
@@ -314,7 +326,9 @@ async fn measure(
         seconds: last_change.duration_since(pass_started).as_secs_f64(),
         daemon_cpu_seconds: cpu,
     };
-    eprintln!("bench: one pass = {pass_total} calls (batch minimum {minimum_total})");
+    eprintln!(
+        "bench: one pass = {pass_total} calls (batch minimum {minimum_total}, read minimum {reads_total})"
+    );
 
     // (c) Drift to correction.
     let drift = measure_drift(emulator, options, topology).await?;

@@ -43,6 +43,13 @@ pub fn render(r: &Report) -> String {
         Some(p.ratio_to_minimum <= 1.1),
     );
     line(
+        "  the same, vs the reads the APIs force",
+        p.calls.to_string(),
+        format!("{} (reads)", p.read_minimum),
+        "<= 1.1x",
+        Some(p.ratio_to_read_minimum <= 1.1),
+    );
+    line(
         "  calls per object (naive: 1 describe)",
         format!("{:.3}", p.calls_per_object),
         format!("{:.3} (naive)", p.naive_calls_per_object),

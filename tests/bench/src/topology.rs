@@ -83,6 +83,8 @@ pub struct ScopeCounts {
     pub express_services: usize,
     /// Express clusters named by the documents (one: `default`).
     pub express_clusters: usize,
+    /// Namespaces other scopes' shares make visible here (listed with the scope's own).
+    pub shared_in: usize,
 }
 
 /// A namespace document: where it lives and its Cloud Map name.
@@ -227,6 +229,10 @@ impl Topology {
                 .entry((account.id.clone(), region.to_owned()))
                 .or_default()
                 .shares += 1;
+            scopes
+                .entry((consumer.id.clone(), region.to_owned()))
+                .or_default()
+                .shared_in += 1;
             add(
                 format!("shares-{s:03}.yaml"),
                 format!(

@@ -102,7 +102,7 @@ pub async fn converge<C: Cloud>(
         .chain(orphan_scopes.keys())
         .cloned()
         .collect();
-    keys.sort_by_key(|k| (Kind::ALL.iter().position(|x| *x == k.kind), k.clone()));
+    keys.sort_by(Key::dependency_order);
     let total = keys.len();
     let pass = Arc::new(Mutex::new(Pass {
         observation,
@@ -200,12 +200,11 @@ async fn reconcile<C: Cloud>(
     let (planned, snapshot) = {
         let state = lock(pass);
         let planned = plan_key(desired, &state.observation, key, orphan_scope, gate);
-        // Only a change needs its own copy of the observation (an in-sync key needs none).
-        let snapshot = planned
-            .plan
-            .verb
-            .changes_aws()
-            .then(|| state.observation.clone());
+        // Only a change needs its own copy of what it reads (an in-sync key needs none).
+        let snapshot = match (&planned.scope, planned.plan.verb.changes_aws()) {
+            (Some(scope), true) => Some(act_view(desired, &state.observation, key, scope)),
+            _ => None,
+        };
         (planned, snapshot)
     };
     let plan = planned.plan;
@@ -325,6 +324,47 @@ pub(crate) fn class_label(error: &ErrorInfo) -> &'static str {
         "conflict" => "conflict",
         _ => "other",
     }
+}
+
+/// The part of the observation [`act`] reads for `key` in `scope`, copied: that scope's objects
+/// of the key's kind and, for a share, the namespaces of its namespace's scope. A change works on
+/// this copy while the pass goes on; copying the whole observation instead would cost memory in
+/// proportion to the topology times the number of changes in flight.
+pub(crate) fn act_view(
+    desired: &DesiredSet,
+    observation: &Observation,
+    key: &Key,
+    scope: &Scope,
+) -> Observation {
+    fn copy<T: Clone>(
+        from: &BTreeMap<Scope, Vec<T>>,
+        to: &mut BTreeMap<Scope, Vec<T>>,
+        at: &Scope,
+    ) {
+        if let Some(list) = from.get(at) {
+            to.insert(at.clone(), list.clone());
+        }
+    }
+    let mut part = Observation::default();
+    match key.kind {
+        Kind::CloudMapNamespace => copy(&observation.namespaces, &mut part.namespaces, scope),
+        Kind::NamespaceShare => {
+            copy(&observation.shares, &mut part.shares, scope);
+            let namespace = desired.documents.get(key).and_then(|d| match &d.document {
+                Document::NamespaceShare(m) => desired
+                    .documents
+                    .get(&Key::new(Kind::CloudMapNamespace, &m.spec.namespace_ref)),
+                _ => None,
+            });
+            if let Some(ns) = namespace {
+                let at = (ns.account.clone(), ns.document.region().to_owned());
+                copy(&observation.namespaces, &mut part.namespaces, &at);
+            }
+        }
+        Kind::VpcEndpointSet => copy(&observation.endpoints, &mut part.endpoints, scope),
+        Kind::ExpressService => copy(&observation.express, &mut part.express, scope),
+    }
+    part
 }
 
 /// What a change left behind, to record in the pass's observation.

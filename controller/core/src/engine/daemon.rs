@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::converge::{Applied, act, class_label, is_retryable, readiness};
+use super::converge::{Applied, act, act_view, class_label, is_retryable, readiness};
 use super::planning::{deletable, orphans, plan_key};
 use super::{Cloud, DesiredSet, Observation, Scope, observe};
 use crate::config::ControllerConfig;
@@ -205,9 +205,13 @@ impl<C: Cloud> Daemon<C> {
                 view.orphans.get(key),
                 &gate,
             );
-            // Only a change needs its own copy of the observation (an in-sync pass needs none).
+            // Only a change needs its own copy of what it reads (an in-sync pass needs none).
             let acting = leading && planned.plan.verb.changes_aws();
-            (planned, acting.then(|| view.observation.clone()))
+            let snapshot = match (&planned.scope, acting) {
+                (Some(scope), true) => Some(act_view(&desired, &view.observation, key, scope)),
+                _ => None,
+            };
+            (planned, snapshot)
         };
         let plan = planned.plan;
         let Some(scope) = planned.scope.clone() else {

@@ -90,6 +90,15 @@ pub struct EndpointChange<'a> {
     pub token: String,
 }
 
+/// The HTTP namespaces one account sees in one region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamespaceScan {
+    /// Those the account owns, with their tags.
+    pub owned: Vec<ObservedNamespace>,
+    /// ARNs of those other accounts share with it.
+    pub shared: BTreeSet<String>,
+}
+
 /// A change to one Express service, as planned.
 #[derive(Debug, Clone)]
 pub struct ExpressChange<'a> {
@@ -104,11 +113,12 @@ pub struct ExpressChange<'a> {
 /// The cloud as the engine needs it: batched observation per scope and kind, and idempotent
 /// changes. Errors carry a bounded class.
 pub trait Cloud: Send + Sync + 'static {
-    /// Every HTTP namespace the scope's account owns there, with tags.
+    /// Every HTTP namespace the scope's account owns there, with tags, and the ARNs of those
+    /// shared with it (one listing shows both).
     fn observe_namespaces(
         &self,
         scope: &Scope,
-    ) -> impl Future<Output = Result<Vec<ObservedNamespace>, ErrorInfo>> + Send;
+    ) -> impl Future<Output = Result<NamespaceScan, ErrorInfo>> + Send;
     /// Every resource share the scope's account owns there, with associations; `permissions` are
     /// the permission ARNs the documents ask for (which of them each share uses is observed).
     fn observe_shares(

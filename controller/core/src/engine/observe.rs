@@ -93,8 +93,9 @@ pub async fn observe<C: Cloud>(
     let mut observation = Observation::default();
     for (scope, kind, result) in results {
         match result {
-            Ok(Found::Namespaces(list)) => {
-                observation.namespaces.insert(scope, list);
+            Ok(Found::Namespaces(scan)) => {
+                observation.namespaces.insert(scope.clone(), scan.owned);
+                observation.visible.insert(scope, scan.shared);
             }
             Ok(Found::Shares(list)) => {
                 observation.shares.insert(scope, list);
@@ -111,12 +112,18 @@ pub async fn observe<C: Cloud>(
         }
     }
     observe_look_alikes(cloud, desired, concurrency, &mut observation).await;
+    // A scope whose namespaces were listed has shown what is shared with it already.
+    consumers.retain(|scope| {
+        !wanted
+            .get(scope)
+            .is_some_and(|kinds| kinds.contains(&Kind::CloudMapNamespace))
+    });
     observe_visibility(cloud, &consumers, concurrency, &mut observation).await;
     observation
 }
 
 enum Found {
-    Namespaces(Vec<crate::observed::ObservedNamespace>),
+    Namespaces(super::NamespaceScan),
     Shares(Vec<crate::observed::ObservedShare>),
     Endpoints(Vec<crate::observed::ObservedEndpoint>),
     Express(Vec<crate::observed::ObservedExpressService>),

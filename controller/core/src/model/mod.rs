@@ -58,6 +58,14 @@ impl Kind {
         Kind::ExpressService,
     ];
 
+    /// The kind's place in [`Kind::ALL`] (dependency order).
+    pub fn rank(self) -> usize {
+        Kind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(Kind::ALL.len())
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::CloudMapNamespace => "CloudMapNamespace",
@@ -106,6 +114,11 @@ pub struct Key {
 }
 
 impl Key {
+    /// Orders keys by kind in dependency order, then by name — the order a pass works in.
+    pub fn dependency_order(a: &Key, b: &Key) -> std::cmp::Ordering {
+        (a.kind.rank(), a).cmp(&(b.kind.rank(), b))
+    }
+
     pub fn new(kind: Kind, name: impl Into<String>) -> Key {
         Key {
             kind,

@@ -25,6 +25,7 @@
 //!   record deletion policy Retain.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
 
@@ -33,7 +34,7 @@ use super::{
     unless_suspended,
 };
 use crate::model::{Key, Policies, VpcEndpointSetSpec};
-use crate::observed::{EndpointType, ObservedEndpoint, Ownership, ownership};
+use crate::observed::{EndpointType, ObservedEndpoint, Ownership, Seen, ownership};
 use crate::policy::{endpoint_policies_equal, policy_document};
 
 /// The ECS services AWS needs created in this order.
@@ -67,15 +68,16 @@ pub fn short_service_name<'a>(region: &str, service_name: &'a str) -> Option<&'a
 /// Plans one endpoint set. `observed` are the endpoints of the document's account and region (at
 /// least those of its VPC and those tagged for it); `desired` is `None` when the document was
 /// removed from the source.
-pub fn plan_endpoint_set(
+pub fn plan_endpoint_set<'o>(
     controller: &str,
     key: &Key,
     desired: Option<DesiredEndpointSet<'_>>,
-    observed: &[ObservedEndpoint],
+    observed: impl Into<Seen<'o, ObservedEndpoint>>,
     gate: &PruneGate,
 ) -> DocumentPlan {
+    let observed = observed.into();
     let ours: Vec<&ObservedEndpoint> = observed
-        .iter()
+        .candidates()
         .filter(|ep| {
             life(ep) != Life::Gone && ownership(&ep.tags, controller, key) == Ownership::Ours
         })
@@ -87,19 +89,20 @@ pub fn plan_endpoint_set(
     let mut plan = Planned::default();
     let mut claimed: BTreeSet<&str> = BTreeSet::new();
     for target in &targets {
-        let mut own: Vec<&ObservedEndpoint> = ours
+        // Of the set's endpoints for this target, the one to keep: live before going, available
+        // first, then by id.
+        let kept = ours
             .iter()
             .copied()
             .filter(|ep| target.serves(ep))
-            .collect();
-        own.sort_by_key(|ep| {
-            (
-                life(ep),
-                !ep.state.eq_ignore_ascii_case("available"),
-                &ep.id,
-            )
-        });
-        if let Some(&kept) = own.first() {
+            .min_by_key(|ep| {
+                (
+                    life(ep),
+                    !ep.state.eq_ignore_ascii_case("available"),
+                    &ep.id,
+                )
+            });
+        if let Some(kept) = kept {
             claimed.insert(&kept.id);
             plan.existing = true;
             if life(kept) == Life::Live {
@@ -109,7 +112,7 @@ pub fn plan_endpoint_set(
             }
             continue;
         }
-        let look_alike = observed.iter().find(|ep| {
+        let look_alike = observed.all().iter().find(|ep| {
             target.serves(ep)
                 && life(ep) == Life::Live
                 && ownership(&ep.tags, controller, key) != Ownership::Ours
@@ -253,34 +256,40 @@ struct Target {
     service_name: String,
     vpc_id: String,
     endpoint_type: EndpointType,
-    subnet_ids: BTreeSet<String>,
-    security_group_ids: BTreeSet<String>,
+    // What the targets of a set share is shared, not copied: planning builds them for every
+    // set on every pass.
+    subnet_ids: Rc<BTreeSet<String>>,
+    security_group_ids: Rc<BTreeSet<String>>,
     route_table_ids: BTreeSet<String>,
     private_dns: bool,
     /// The policy document, parsed; `None` for AWS's default.
-    policy: Option<Value>,
-    tags: BTreeMap<String, String>,
+    policy: Option<Rc<Value>>,
+    tags: Rc<BTreeMap<String, String>>,
 }
 
 fn targets(controller: &str, key: &Key, desired: &DesiredEndpointSet<'_>) -> Vec<Target> {
     let spec = desired.spec;
-    let tags = desired_tags(&spec.tags, controller, key, desired.policies);
-    let policy = spec.policy.as_ref().map(policy_document);
+    let tags = Rc::new(desired_tags(&spec.tags, controller, key, desired.policies));
+    let policy = spec.policy.as_ref().map(|p| Rc::new(policy_document(p)));
+    let none = Rc::new(BTreeSet::new());
+    let subnet_ids: Rc<BTreeSet<String>> = Rc::new(spec.subnet_ids.iter().cloned().collect());
+    let security_group_ids: Rc<BTreeSet<String>> =
+        Rc::new(spec.security_group_ids.iter().cloned().collect());
     let target = |short: &str, endpoint_type| Target {
         short: short.to_owned(),
         service_name: service_name(desired.region, short),
         vpc_id: spec.vpc_id.clone(),
         endpoint_type,
-        subnet_ids: BTreeSet::new(),
-        security_group_ids: BTreeSet::new(),
+        subnet_ids: none.clone(),
+        security_group_ids: none.clone(),
         route_table_ids: BTreeSet::new(),
         private_dns: false,
         policy: policy.clone(),
         tags: tags.clone(),
     };
     let interfaces = spec.interface_services.iter().map(|short| Target {
-        subnet_ids: spec.subnet_ids.iter().cloned().collect(),
-        security_group_ids: spec.security_group_ids.iter().cloned().collect(),
+        subnet_ids: subnet_ids.clone(),
+        security_group_ids: security_group_ids.clone(),
         private_dns: spec.private_dns,
         ..target(short, EndpointType::Interface)
     });
@@ -315,8 +324,8 @@ impl Target {
         v.insert("vpcId".into(), json!(self.vpc_id));
         match self.endpoint_type {
             EndpointType::Interface => {
-                v.insert("subnetIds".into(), json!(self.subnet_ids));
-                v.insert("securityGroupIds".into(), json!(self.security_group_ids));
+                v.insert("subnetIds".into(), json!(*self.subnet_ids));
+                v.insert("securityGroupIds".into(), json!(*self.security_group_ids));
                 v.insert("privateDns".into(), json!(self.private_dns));
             }
             EndpointType::Gateway => {
@@ -324,9 +333,9 @@ impl Target {
             }
         }
         if let Some(policy) = &self.policy {
-            v.insert("policy".into(), policy.clone());
+            v.insert("policy".into(), Value::clone(policy));
         }
-        v.insert("tags".into(), json!(self.tags));
+        v.insert("tags".into(), json!(*self.tags));
         if let Some(id) = replaces {
             v.insert("replaces".into(), json!(id));
         }
@@ -360,11 +369,11 @@ impl Target {
                 &self.route_table_ids,
             ),
         }
-        if !endpoint_policies_equal(self.policy.as_ref(), ep.policy.as_ref()) {
+        if !endpoint_policies_equal(self.policy.as_deref(), ep.policy.as_ref()) {
             changes.push(FieldChange {
                 path: self.path(Some("policy")),
                 from: ep.policy.clone(),
-                to: self.policy.clone(),
+                to: self.policy.as_deref().cloned(),
             });
         }
         changes.extend(

@@ -29,7 +29,7 @@ use super::{
     unless_suspended,
 };
 use crate::model::{CpuArchitecture, ExpressServiceSpec, Key, Policies};
-use crate::observed::{ObservedExpressService, Ownership, ownership};
+use crate::observed::{ObservedExpressService, Ownership, Seen, ownership};
 
 /// The tag ECS puts on what it manages; never compared.
 const ECS_MANAGED_TAG: &str = "AmazonECSManaged";
@@ -64,26 +64,21 @@ pub struct DesiredExpressService<'a> {
 /// A service is identified by its cluster (by name, whether written as a name or an ARN) and its
 /// service name. An INACTIVE service is gone; a DRAINING one of the same identity makes a create
 /// wait until ECS has finished deleting it.
-pub fn plan_express(
+pub fn plan_express<'o>(
     controller: &str,
     key: &Key,
     desired: Option<DesiredExpressService<'_>>,
-    observed: &[ObservedExpressService],
+    observed: impl Into<Seen<'o, ObservedExpressService>>,
     gate: &PruneGate,
 ) -> DocumentPlan {
-    let live: Vec<&ObservedExpressService> = observed
-        .iter()
-        .filter(|s| !has_status(s, "INACTIVE"))
-        .collect();
+    let observed = observed.into();
+    let live = |s: &&ObservedExpressService| !has_status(s, "INACTIVE");
     let ours = |s: &&ObservedExpressService| ownership(&s.tags, controller, key) == Ownership::Ours;
+    // The document's own live services, in observed order.
+    let mine = || observed.candidates().filter(live).filter(ours);
     let Some(desired) = desired else {
         // An active service of ours before a draining one: the draining one is already going.
-        return match live
-            .iter()
-            .copied()
-            .filter(ours)
-            .min_by_key(|s| draining(s))
-        {
+        return match mine().min_by_key(|s| draining(s)) {
             Some(s) if draining(s) => DocumentPlan::new(key.clone(), Verb::Waiting)
                 .because("the service is draining; ECS deletes it once its tasks have stopped"),
             Some(s) => removed(key, &s.tags, gate),
@@ -96,7 +91,8 @@ pub fn plan_express(
             && s.service_name == spec.service_name
     };
     let want_tags = desired_tags(&spec.tags, controller, key, desired.policies);
-    let plan = match live.iter().copied().filter(same).find(|s| !draining(s)) {
+    let same_live = || observed.all().iter().filter(live).filter(same);
+    let plan = match same_live().find(|s| !draining(s)) {
         Some(s) => match ownership(&s.tags, controller, key) {
             Ownership::Ours => converge(key, s, &desired, &want_tags),
             owner => {
@@ -110,7 +106,7 @@ pub fn plan_express(
                 }
             }
         },
-        None => match live.iter().copied().filter(ours).find(|s| !draining(s)) {
+        None => match mine().find(|s| !draining(s)) {
             Some(s) => DocumentPlan::new(key.clone(), Verb::Blocked).because(format!(
                 "the service is `{}` in cluster `{}`; an Express service cannot be renamed or \
                  moved to `{}` in cluster `{}` (remove the document and add one for the new service)",
@@ -119,7 +115,7 @@ pub fn plan_express(
                 spec.service_name,
                 cluster_name(&spec.cluster)
             )),
-            None => match live.iter().copied().filter(same).find(|s| draining(s)) {
+            None => match same_live().find(|s| draining(s)) {
                 Some(s) => DocumentPlan::new(key.clone(), Verb::Waiting).because(format!(
                     "waiting for the previous service `{}` ({}) to drain",
                     s.service_name, s.arn

@@ -7,7 +7,7 @@ use super::{
     unless_suspended,
 };
 use crate::model::{CloudMapNamespaceSpec, Key, Policies};
-use crate::observed::{ObservedNamespace, Ownership, normalise_text, ownership};
+use crate::observed::{ObservedNamespace, Ownership, Seen, normalise_text, ownership};
 
 /// A namespace document as planning needs it.
 #[derive(Debug, Clone, Copy)]
@@ -19,15 +19,16 @@ pub struct DesiredNamespace<'a> {
 /// Plans one namespace document. `observed` are the namespaces of the document's account and
 /// region (or, for a removed document, of where its object was seen); `desired` is `None` when the
 /// document was removed from the source.
-pub fn plan_namespace(
+pub fn plan_namespace<'o>(
     controller: &str,
     key: &Key,
     desired: Option<DesiredNamespace<'_>>,
-    observed: &[ObservedNamespace],
+    observed: impl Into<Seen<'o, ObservedNamespace>>,
     gate: &PruneGate,
 ) -> DocumentPlan {
+    let observed = observed.into();
     let mine = observed
-        .iter()
+        .candidates()
         .find(|ns| ownership(&ns.tags, controller, key) == Ownership::Ours);
     let Some(desired) = desired else {
         return match mine {
@@ -49,7 +50,7 @@ pub fn plan_namespace(
             let verb = if changes.is_empty() { Verb::InSync } else { Verb::Update };
             DocumentPlan::new(key.clone(), verb).with_changes(changes)
         }
-        None => match observed.iter().find(|ns| ns.name == spec.name) {
+        None => match observed.all().iter().find(|ns| ns.name == spec.name) {
             Some(ns) => {
                 let what = format!("namespace `{}` ({})", ns.name, ns.id);
                 let owner = ownership(&ns.tags, controller, key);

@@ -9,7 +9,7 @@ use super::{
     unless_suspended,
 };
 use crate::model::{Key, NamespaceShareSpec, Policies};
-use crate::observed::{ObservedShare, Ownership, ownership};
+use crate::observed::{ObservedShare, Ownership, Seen, ownership};
 
 /// A share document as planning needs it, with its references resolved.
 #[derive(Debug, Clone)]
@@ -25,15 +25,16 @@ pub struct DesiredShare<'a> {
 }
 
 /// Plans one share document; `observed` are the shares the document's account owns in its region.
-pub fn plan_share(
+pub fn plan_share<'o>(
     controller: &str,
     key: &Key,
     desired: Option<&DesiredShare<'_>>,
-    observed: &[ObservedShare],
+    observed: impl Into<Seen<'o, ObservedShare>>,
     gate: &PruneGate,
 ) -> DocumentPlan {
+    let observed = observed.into();
     let mine = observed
-        .iter()
+        .candidates()
         .find(|s| ownership(&s.tags, controller, key) == Ownership::Ours);
     let Some(desired) = desired else {
         return match mine {
@@ -63,7 +64,7 @@ pub fn plan_share(
             };
             DocumentPlan::new(key.clone(), verb).with_changes(changes)
         }
-        None => match observed.iter().find(|s| s.name == key.name) {
+        None => match observed.all().iter().find(|s| s.name == key.name) {
             Some(share) => {
                 let what = format!("resource share `{}` ({})", share.name, share.arn);
                 let owner = ownership(&share.tags, controller, key);
