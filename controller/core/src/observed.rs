@@ -47,6 +47,13 @@ pub enum Ownership {
     Unowned,
 }
 
+fn shared_value<S: serde::Serializer>(
+    v: &Option<std::sync::Arc<serde_json::Value>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    v.as_deref().serialize(serializer)
+}
+
 /// An observed object that carries tags (ownership is read from them).
 pub trait Tagged {
     fn tags(&self) -> &BTreeMap<String, String>;
@@ -240,7 +247,10 @@ pub struct ObservedEndpoint {
     /// Private DNS of an interface endpoint; `false` for a gateway endpoint.
     pub private_dns_enabled: bool,
     /// The endpoint policy, parsed; `None` when AWS reports none.
-    pub policy: Option<serde_json::Value>,
+    /// Shared between endpoints with the same (default) policy: see
+    /// [`crate::policy::observed_endpoint_policy`].
+    #[serde(serialize_with = "shared_value")]
+    pub policy: Option<std::sync::Arc<serde_json::Value>>,
     pub tags: BTreeMap<String, String>,
 }
 

@@ -29,7 +29,7 @@
 //!   ([`endpoint_policies_equal`]).
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::{Map, Value, json};
 
@@ -52,6 +52,17 @@ pub fn default_endpoint_policy() -> Value {
         "Version": "2008-10-17",
         "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]
     })
+}
+
+/// A parsed endpoint policy as an observation keeps it: AWS's default document (which most
+/// endpoints have) is one shared value instead of a copy per endpoint.
+pub fn observed_endpoint_policy(policy: Value) -> Arc<Value> {
+    static DEFAULT: LazyLock<Arc<Value>> = LazyLock::new(|| Arc::new(default_endpoint_policy()));
+    if policy == **DEFAULT {
+        DEFAULT.clone()
+    } else {
+        Arc::new(policy)
+    }
 }
 
 /// Whether two policy documents mean the same to IAM (see the module's rules).

@@ -36,6 +36,10 @@ struct Args {
     plan_documents: usize,
     #[arg(long, default_value_t = 9)]
     plan_runs: usize,
+    /// An environment variable for the daemon, `NAME=VALUE` (repeatable), e.g. the
+    /// `MALLOC_ARENA_MAX=2` the container image sets.
+    #[arg(long = "daemon-env", value_parser = parse_env)]
+    daemon_env: Vec<(String, String)>,
     /// Only the in-process planning benchmark: no emulator, no daemon.
     #[arg(long)]
     plan_only: bool,
@@ -85,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
             .join("bench")
             .join(format!("run-{}", args.documents)),
         converge_limit: Duration::from_secs(args.converge_limit),
+        daemon_env: args.daemon_env,
     };
     let emulator = ecs_topology_testkit::emulator();
     let report = run(emulator, &options).await?;
@@ -92,4 +97,11 @@ async fn main() -> anyhow::Result<()> {
     println!("{}", table::render(&report));
     println!("report: {}", args.out.display());
     Ok(())
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
 }

@@ -14,7 +14,9 @@ use ecs_topology_core::observed::{
     permission_arn,
 };
 use ecs_topology_core::plan::desired_tags;
-use ecs_topology_core::policy::{default_endpoint_policy, policy_document};
+use ecs_topology_core::policy::{
+    default_endpoint_policy, observed_endpoint_policy, policy_document,
+};
 use ecs_topology_core::validate::validate;
 
 use crate::topology::{Account, Networks, Topology};
@@ -152,7 +154,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                         security_group_ids: s.security_group_ids.iter().cloned().collect(),
                         route_table_ids: BTreeSet::new(),
                         private_dns_enabled: s.private_dns,
-                        policy: Some(as_aws_returns(s.policy.as_ref())),
+                        policy: Some(observed_endpoint_policy(as_aws_returns(s.policy.as_ref()))),
                         tags: tags.clone(),
                     });
                 }
@@ -167,7 +169,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                         security_group_ids: BTreeSet::new(),
                         route_table_ids: g.route_table_ids.iter().cloned().collect(),
                         private_dns_enabled: false,
-                        policy: Some(as_aws_returns(s.policy.as_ref())),
+                        policy: Some(observed_endpoint_policy(as_aws_returns(s.policy.as_ref()))),
                         tags: tags.clone(),
                     });
                 }

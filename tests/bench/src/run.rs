@@ -37,6 +37,8 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// How long the initial convergence may take.
     pub converge_limit: Duration,
+    /// Environment variables of the daemon beyond the emulator's.
+    pub daemon_env: Vec<(String, String)>,
 }
 
 /// The report: every figure with the limit it is judged against.
@@ -197,6 +199,11 @@ pub async fn run(emulator: &Emulator, options: &Options) -> anyhow::Result<Repor
             "throttle": options.throttle,
             "pollSeconds": options.poll_seconds,
             "concurrency": options.concurrency,
+            "daemonEnv": options
+                .daemon_env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>(),
         }),
         mix: topology.mix,
         objects: limits::objects(&topology),
@@ -513,6 +520,7 @@ impl Daemon {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("ECS_TOPOLOGY_LOG", "info")
+            .envs(options.daemon_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)
             .current_dir(&options.work_dir)

@@ -29,6 +29,7 @@ async fn a_small_run_produces_a_sane_report_and_a_converged_pass_changes_nothing
             .join("bench")
             .join(format!("smoke-{}", std::process::id())),
         converge_limit: Duration::from_secs(180),
+        daemon_env: Vec::new(),
     };
     let report = run(emulator, &options).await.unwrap();
     let text = serde_json::to_string_pretty(&report).unwrap();
@@ -39,6 +40,8 @@ async fn a_small_run_produces_a_sane_report_and_a_converged_pass_changes_nothing
     assert_eq!(pass.mutating, 0, "a converged pass changes nothing: {text}");
     assert!(pass.batch_minimum > 0, "{text}");
     assert!(pass.calls >= pass.batch_minimum as u64, "{text}");
+    // The budget: a converged pass makes exactly the reads the plan needs, page by page.
+    assert_eq!(pass.calls, pass.read_minimum as u64, "{text}");
     assert_eq!(pass.naive_calls, report.objects, "{text}");
     assert!(report.convergence.seconds > 0.0, "{text}");
     assert!(

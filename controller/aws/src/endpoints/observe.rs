@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::types::{Filter, VpcEndpoint};
 use ecs_topology_core::model::OWNER_TAG;
 use ecs_topology_core::observed::{EndpointType, ObservedEndpoint};
+use ecs_topology_core::policy::observed_endpoint_policy;
 
 use crate::ApiFamily;
 use crate::call::{Aws, AwsError};
@@ -134,7 +135,10 @@ pub(super) fn observed(ep: &VpcEndpoint) -> Option<ObservedEndpoint> {
         },
         private_dns_enabled: interface && ep.private_dns_enabled().unwrap_or(false),
         policy: ep.policy_document().map(|text| {
-            serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.into()))
+            observed_endpoint_policy(
+                serde_json::from_str(text)
+                    .unwrap_or_else(|_| serde_json::Value::String(text.into())),
+            )
         }),
         tags: ep
             .tags()

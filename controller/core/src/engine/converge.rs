@@ -361,7 +361,25 @@ pub(crate) fn act_view(
                 copy(&observation.namespaces, &mut part.namespaces, &at);
             }
         }
-        Kind::VpcEndpointSet => copy(&observation.endpoints, &mut part.endpoints, scope),
+        Kind::VpcEndpointSet => {
+            // A set's change reads the endpoints of its VPC and those tagged for it.
+            let vpc = desired.documents.get(key).and_then(|d| match &d.document {
+                Document::VpcEndpointSet(m) => Some(m.spec.vpc_id.as_str()),
+                _ => None,
+            });
+            let controller = desired.controller.as_str();
+            if let Some(list) = observation.endpoints.get(scope) {
+                let relevant = list
+                    .iter()
+                    .filter(|e| {
+                        Some(e.vpc_id.as_str()) == vpc
+                            || ownership(&e.tags, controller, key) == Ownership::Ours
+                    })
+                    .cloned()
+                    .collect();
+                part.endpoints.insert(scope.clone(), relevant);
+            }
+        }
         Kind::ExpressService => copy(&observation.express, &mut part.express, scope),
     }
     part
@@ -721,7 +739,7 @@ pub fn readiness(
                 )
             })
         }
-        Document::VpcEndpointSet(_) => {
+        Document::VpcEndpointSet(m) => {
             let ours: Vec<ObservedEndpoint> = observed
                 .endpoints
                 .get(&scope)?
@@ -729,7 +747,7 @@ pub fn readiness(
                 .filter(|e| ownership(&e.tags, &desired.controller, key) == Ownership::Ours)
                 .cloned()
                 .collect();
-            Some(crate::plan::endpoints_ready(&ours))
+            Some(crate::plan::endpoints_ready(&m.spec, &ours))
         }
         Document::ExpressService(_) => {
             let service = observed

@@ -180,16 +180,36 @@ pub fn plan_endpoint_set<'o>(
 }
 
 /// Whether the endpoints of a set are ready: all of them `available` (one still `deleting` is not).
-/// `observed_for_key` are the endpoints tagged for the set; the message names those that are not
-/// available yet. Endpoints the set still has to create are not seen here: a set is ready when
-/// this holds and its plan is in sync.
-pub fn endpoints_ready(observed_for_key: &[ObservedEndpoint]) -> (bool, String) {
+/// `observed_for_key` are the endpoints tagged for the set; every service of `spec` must have one
+/// (a set whose change created some endpoints and then failed is not ready), and the message
+/// names those missing or not available yet.
+pub fn endpoints_ready(
+    spec: &VpcEndpointSetSpec,
+    observed_for_key: &[ObservedEndpoint],
+) -> (bool, String) {
     let mut present: Vec<&ObservedEndpoint> = observed_for_key
         .iter()
         .filter(|ep| !ep.state.eq_ignore_ascii_case("deleted"))
         .collect();
     if present.is_empty() {
         return (false, "no endpoints yet".to_owned());
+    }
+    let mut missing: Vec<&str> = spec
+        .interface_services
+        .iter()
+        .chain(spec.gateway_services.iter().map(|g| &g.service))
+        .map(String::as_str)
+        .filter(|short| {
+            let name = service_name(&spec.region, short);
+            !present.iter().any(|ep| ep.service_name == name)
+        })
+        .collect();
+    if !missing.is_empty() {
+        missing.sort_by_key(|short| order(short));
+        return (
+            false,
+            format!("endpoints not created yet: {}", missing.join(", ")),
+        );
     }
     present.sort_by(|a, b| {
         order(short_name(&a.service_name)).cmp(&order(short_name(&b.service_name)))
@@ -369,10 +389,10 @@ impl Target {
                 &self.route_table_ids,
             ),
         }
-        if !endpoint_policies_equal(self.policy.as_deref(), ep.policy.as_ref()) {
+        if !endpoint_policies_equal(self.policy.as_deref(), ep.policy.as_deref()) {
             changes.push(FieldChange {
                 path: self.path(Some("policy")),
-                from: ep.policy.clone(),
+                from: ep.policy.as_deref().cloned(),
                 to: self.policy.as_deref().cloned(),
             });
         }
@@ -601,7 +621,8 @@ mod tests {
                 spec.policy
                     .as_ref()
                     .map(policy_document)
-                    .unwrap_or_else(default_endpoint_policy),
+                    .unwrap_or_else(default_endpoint_policy)
+                    .into(),
             ),
             tags: ours(),
         };
@@ -710,7 +731,7 @@ mod tests {
             "Version": "2012-10-17"
         });
         for ep in &mut observed {
-            ep.policy = Some(aws_form.clone());
+            ep.policy = Some(aws_form.clone().into());
             ep.tags
                 .insert("aws:cloudformation:stack-name".into(), "net".into());
         }
@@ -798,7 +819,7 @@ mod tests {
         observed[0].policy = Some(json!({
             "Statement": {"Action": ["logs:PutLogEvents", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*", "Effect": "Allow", "Principal": {"AWS": "*"}},
             "Version": "2012-10-17"
-        }));
+        }).into());
         assert_eq!(
             plan(&spec, &Policies::default(), &observed).verb,
             Verb::InSync
@@ -807,7 +828,7 @@ mod tests {
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "logs:*", "Resource": "*"}]
         });
-        observed[0].policy = Some(widened.clone());
+        observed[0].policy = Some(widened.clone().into());
         let plan = plan(&spec, &Policies::default(), &observed);
         assert_eq!(plan.verb, Verb::Update);
         assert_eq!(plan.drifted_fields(), ["endpoints.logs.policy"]);
@@ -822,7 +843,7 @@ mod tests {
         assert!(
             observed
                 .iter()
-                .all(|ep| ep.policy == Some(default_endpoint_policy()))
+                .all(|ep| ep.policy.as_deref() == Some(&default_endpoint_policy()))
         );
         assert_eq!(
             plan(&spec, &Policies::default(), &observed).verb,
@@ -834,7 +855,7 @@ mod tests {
             Verb::InSync
         );
         let narrow = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "logs:*", "Resource": "*"}]});
-        find(&mut observed, "logs").policy = Some(narrow);
+        find(&mut observed, "logs").policy = Some(narrow.into());
         let plan = plan(&spec, &Policies::default(), &observed);
         assert_eq!(plan.drifted_fields(), ["endpoints.logs.policy"]);
         assert_eq!(plan.changes[0].to, None);
@@ -1079,18 +1100,33 @@ mod tests {
     #[test]
     fn the_set_is_ready_only_when_every_endpoint_is_available() {
         let mut observed = converged(&spec());
+        let spec = spec();
         assert_eq!(
-            endpoints_ready(&observed),
+            endpoints_ready(&spec, &observed),
             (true, "all 7 endpoints are available".to_owned())
         );
         find(&mut observed, "logs").state = "pending".into();
         find(&mut observed, "ecs").state = "pending".into();
-        let (ready, message) = endpoints_ready(&observed);
+        let (ready, message) = endpoints_ready(&spec, &observed);
         assert!(!ready);
         assert_eq!(
             message,
             "waiting for endpoints: ecs (vpce-2 pending), logs (vpce-0 pending)"
         );
-        assert_eq!(endpoints_ready(&[]), (false, "no endpoints yet".to_owned()));
+        assert_eq!(
+            endpoints_ready(&spec, &[]),
+            (false, "no endpoints yet".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_set_missing_an_endpoint_is_not_ready_though_the_others_are_available() {
+        let spec = spec();
+        let mut observed = converged(&spec);
+        observed
+            .retain(|ep| !ep.service_name.ends_with(".logs") && !ep.service_name.ends_with(".s3"));
+        let (ready, message) = endpoints_ready(&spec, &observed);
+        assert!(!ready);
+        assert_eq!(message, "endpoints not created yet: logs, s3");
     }
 }
