@@ -136,12 +136,6 @@ impl<'a, T, const N: usize> From<&'a [T; N]> for Seen<'a, T> {
     }
 }
 
-impl<'a, T> From<&'a Vec<T>> for Seen<'a, T> {
-    fn from(all: &'a Vec<T>) -> Self {
-        Seen { all, keyed: None }
-    }
-}
-
 /// Reads ownership from tags: `controller` is this controller's configured name.
 pub fn ownership(tags: &BTreeMap<String, String>, controller: &str, key: &Key) -> Ownership {
     match tags.get(OWNER_TAG) {
