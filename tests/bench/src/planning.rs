@@ -356,8 +356,7 @@ mod tests {
                 }
             }
         }
-        let (scope, list) = observed.namespaces.iter_mut().next().unwrap();
-        let _ = scope;
+        let list = observed.namespaces.values_mut().next().unwrap();
         let mut orphan = list[0].clone();
         orphan.id = "ns-orphan".into();
         orphan.arn.push_str("-orphan");

@@ -362,27 +362,36 @@ pub(crate) fn act_view(
             }
         }
         Kind::VpcEndpointSet => {
-            // A set's change reads the endpoints of its VPC and those tagged for it.
-            let vpc = desired.documents.get(key).and_then(|d| match &d.document {
-                Document::VpcEndpointSet(m) => Some(m.spec.vpc_id.as_str()),
+            let spec = desired.documents.get(key).and_then(|d| match &d.document {
+                Document::VpcEndpointSet(m) => Some(&m.spec),
                 _ => None,
             });
-            let controller = desired.controller.as_str();
             if let Some(list) = observation.endpoints.get(scope) {
-                let relevant = list
+                let read = list
                     .iter()
-                    .filter(|e| {
-                        Some(e.vpc_id.as_str()) == vpc
-                            || ownership(&e.tags, controller, key) == Ownership::Ours
-                    })
+                    .filter(|e| endpoint_set_reads(spec, e, &desired.controller, key))
                     .cloned()
                     .collect();
-                part.endpoints.insert(scope.clone(), relevant);
+                part.endpoints.insert(scope.clone(), read);
             }
         }
         Kind::ExpressService => copy(&observation.express, &mut part.express, scope),
     }
     part
+}
+
+/// The endpoints a change of an endpoint set works with: those of its VPC, or, for a removed
+/// document, those tagged for it.
+fn endpoint_set_reads(
+    spec: Option<&crate::model::VpcEndpointSetSpec>,
+    e: &ObservedEndpoint,
+    controller: &str,
+    key: &Key,
+) -> bool {
+    match spec {
+        Some(spec) => e.vpc_id == spec.vpc_id,
+        None => ownership(&e.tags, controller, key) == Ownership::Ours,
+    }
 }
 
 /// What a change left behind, to record in the pass's observation.
@@ -558,10 +567,7 @@ pub(crate) async fn act<C: Cloud>(
             }
             let observed: Vec<&ObservedEndpoint> = list
                 .iter()
-                .filter(|e| match spec {
-                    Some(spec) => e.vpc_id == spec.vpc_id,
-                    None => ownership(&e.tags, controller, key) == Ownership::Ours,
-                })
+                .filter(|e| endpoint_set_reads(spec, e, controller, key))
                 .collect();
             let tags = spec
                 .map(|s| desired_tags(&s.tags, controller, key, &policies))
