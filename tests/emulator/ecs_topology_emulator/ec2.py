@@ -34,9 +34,7 @@ Behaviour:
 
 from __future__ import annotations
 
-import base64
 import fnmatch
-import hashlib
 import json
 import threading
 import time
@@ -51,6 +49,7 @@ from moto.ec2.utils import random_private_ip, random_vpc_ep_id
 from moto.moto_api._internal import mock_random
 
 from . import settings
+from .common import ClientTokens, decode_token, encode_token, fingerprint
 
 _LOCK = threading.RLock()
 
@@ -96,7 +95,8 @@ class _State:
 
     def __init__(self) -> None:
         self.seq = 0
-        self.tokens: dict[str, tuple[str, str]] = {}
+        # ClientToken -> the id of the endpoint its first request created (kept as long as the backend)
+        self.tokens = ClientTokens()
 
 
 def _state(backend: Any) -> _State:
@@ -453,23 +453,29 @@ def _parse_filters(raw: Any) -> list[tuple[str, list[str]]]:
 
 
 def _encode_token(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": seq}).encode()).decode()
+    """A NextToken: the page after the endpoint created as number ``seq``."""
+    return encode_token({"after": seq})
 
 
 def _decode_token(token: str) -> int:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        return int(json.loads(base64.urlsafe_b64decode(padded.encode()).decode())["after"])
-    except Exception:  # noqa: BLE001
-        raise _error("InvalidNextToken", f"The token '{token}' is invalid") from None
+    return decode_token(
+        token,
+        lambda: _error("InvalidNextToken", f"The token '{token}' is invalid"),
+        lambda data: int(data["after"]),
+    )
+
+
+def _mismatch(_endpoint_id: str) -> EC2ClientError:
+    return _error(
+        "IdempotentParameterMismatch",
+        "The request uses the same client token as a previous, but non-identical "
+        "request. Do not reuse a client token with different requests, unless the "
+        "requests are identical.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # operations
-
-
-def _fingerprint(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, default=str)
 
 
 def create_vpc_endpoint(self: Any) -> ActionResult:
@@ -505,7 +511,7 @@ def create_vpc_endpoint(self: Any) -> ActionResult:
     if not service_name:
         raise _error("MissingParameter", "The request must contain the parameter ServiceName")
 
-    fingerprint = _fingerprint(
+    request = fingerprint(
         {
             "VpcId": vpc_id,
             "ServiceName": service_name,
@@ -524,18 +530,10 @@ def create_vpc_endpoint(self: Any) -> ActionResult:
     with _LOCK:
         state = _state(backend)
         if client_token:
-            seen = state.tokens.get(client_token)
-            if seen is not None:
-                if seen[0] != fingerprint:
-                    raise _error(
-                        "IdempotentParameterMismatch",
-                        "The request uses the same client token as a previous, but non-identical "
-                        "request. Do not reuse a client token with different requests, unless the "
-                        "requests are identical.",
-                    )
-                existing = backend.vpc_end_points.get(seen[1])
-                if existing is not None:
-                    return ActionResult({"VpcEndpoint": _to_wire(backend, existing), "ClientToken": client_token})
+            first = state.tokens.recall(client_token, request, ttl=None, mismatch=_mismatch)
+            existing = backend.vpc_end_points.get(first) if first is not None else None
+            if existing is not None:
+                return ActionResult({"VpcEndpoint": _to_wire(backend, existing), "ClientToken": client_token})
 
         vpc = backend.get_vpc(vpc_id)  # InvalidVpcID.NotFound
         catalogue = _services(backend, region)
@@ -633,7 +631,7 @@ def create_vpc_endpoint(self: Any) -> ActionResult:
             endpoint.network_interface_ids = [_create_eni(backend, endpoint, s) for s in subnets]
             _rebuild_dns(backend, endpoint, service, region)
         if client_token:
-            state.tokens[client_token] = (fingerprint, endpoint_id)
+            state.tokens.remember(client_token, request, endpoint_id)
         result: dict[str, Any] = {"VpcEndpoint": _to_wire(backend, endpoint)}
         if client_token:
             result["ClientToken"] = client_token

@@ -62,7 +62,6 @@ configuration without ``securityGroups`` is accepted (``assignPublicIp`` default
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -79,6 +78,7 @@ from moto.moto_api._internal import mock_random
 from moto.utilities.utils import get_partition
 
 from . import settings
+from .common import decode_token, encode_token
 
 _LOCK = threading.RLock()
 
@@ -1349,16 +1349,17 @@ def list_service_deployments(self: Any) -> ActionResult:
         return ActionResult(result)
 
 
+def _invalid_token() -> EcsError:
+    return _invalid("Invalid nextToken.")
+
+
 def _encode_index(index: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"i": index}).encode()).decode()
+    """A nextToken of ListServiceDeployments: the page starting at ``index``."""
+    return encode_token({"i": index})
 
 
 def _decode_index(token: str) -> int:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        return int(json.loads(base64.urlsafe_b64decode(padded.encode()).decode())["i"])
-    except Exception:  # noqa: BLE001
-        raise _invalid("Invalid nextToken.") from None
+    return decode_token(token, _invalid_token, lambda data: int(data["i"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1366,15 +1367,12 @@ def _decode_index(token: str) -> int:
 
 
 def _encode_after(arn: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": arn}).encode()).decode()
+    """A nextToken of ListServices: the services whose ARN sorts after ``arn``."""
+    return encode_token({"after": arn})
 
 
 def _decode_after(token: str) -> str:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        return str(json.loads(base64.urlsafe_b64decode(padded.encode()).decode())["after"])
-    except Exception:  # noqa: BLE001
-        raise _invalid("Invalid nextToken.") from None
+    return decode_token(token, _invalid_token, lambda data: str(data["after"]))
 
 
 def list_services(self: Any) -> ActionResult:

@@ -38,9 +38,7 @@ What this adds to stock moto (state lives on moto's per-account backends and sha
   (a list of account ids, empty by default) lists the account.
 """
 
-import base64
 import copy
-import hashlib
 import json
 import re
 import time
@@ -55,6 +53,7 @@ from moto.ram.models import ResourceShare, ram_backends
 from moto.ram.responses import ResourceAccessManagerResponse
 
 from . import settings
+from .common import ClientTokens, decode_offset_token, encode_offset_token, fingerprint, token_ttl
 from .servicediscovery import _lock
 
 TOKEN_TTL_SETTING = "ram.client_token_ttl"
@@ -149,10 +148,11 @@ def _share_not_found(arn: str) -> RamError:
 _STATE_ATTR = "_ecs_topology_ram"
 
 
-def _tokens(backend) -> dict:
+def _tokens(backend) -> ClientTokens:
+    """(operation, clientToken) -> the reply of the first request with that token."""
     tokens = backend.__dict__.get(_STATE_ATTR)
     if tokens is None:
-        tokens = {}
+        tokens = ClientTokens()
         backend.__dict__[_STATE_ATTR] = tokens
     return tokens
 
@@ -191,17 +191,6 @@ def _active(record: dict) -> bool:
     return record["status"] == "ASSOCIATED"
 
 
-def _token_ttl(account_id: str) -> float:
-    try:
-        return float(settings.get(account_id, TOKEN_TTL_SETTING, DEFAULT_TOKEN_TTL))
-    except (TypeError, ValueError):
-        return DEFAULT_TOKEN_TTL
-
-
-def _fingerprint(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def _idempotent(backend, operation: str, params: dict, action) -> str:
     token = params.get("clientToken")
     if token is None:
@@ -212,46 +201,43 @@ def _idempotent(backend, operation: str, params: dict, action) -> str:
         raise RamError("InvalidClientTokenException", "The client token is not valid.")
     tokens = _tokens(backend)
     key = (operation, token)
-    fingerprint = _fingerprint({k: v for k, v in params.items() if k != "clientToken"})
-    record = tokens.get(key)
-    if record and time.time() - record["at"] < _token_ttl(backend.account_id):
-        if record["fingerprint"] != fingerprint:
-            raise RamError(
-                "IdempotentParameterMismatchException",
-                f"The client token {token} was already used with different parameters.",
-            )
-        return json.dumps(record["reply"])
+    request = fingerprint({k: v for k, v in params.items() if k != "clientToken"})
+    first = tokens.recall(
+        key,
+        request,
+        ttl=token_ttl(backend.account_id, TOKEN_TTL_SETTING, DEFAULT_TOKEN_TTL),
+        mismatch=lambda _reply: RamError(
+            "IdempotentParameterMismatchException",
+            f"The client token {token} was already used with different parameters.",
+        ),
+    )
+    if first is not None:
+        return json.dumps(first)
     reply = action()
     reply["clientToken"] = token
-    tokens[key] = {"fingerprint": fingerprint, "reply": copy.deepcopy(reply), "at": time.time()}
+    tokens.remember(key, request, copy.deepcopy(reply))
     return json.dumps(reply)
 
 
 # --- paging -----------------------------------------------------------------------------------
 
 
-def _page(items: list, params: dict, fingerprint_of) -> tuple:
+def _page(items: list, params: dict, request) -> tuple:
+    """One page of ``items`` and the token of the next; ``request`` (the filters) binds the token."""
     limit = params.get("maxResults")
     if limit is None:
         limit = MAX_PAGE
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
         raise _invalid(f"maxResults must be between 1 and {MAX_PAGE}.")
-    fingerprint = _fingerprint(fingerprint_of)[:16]
-    token = params.get("nextToken")
-    offset = 0
-    if token is not None:
-        try:
-            data = json.loads(base64.urlsafe_b64decode(str(token).encode()))
-            offset = int(data["o"])
-            if data["f"] != fingerprint or offset < 0:
-                raise ValueError(token)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RamError("InvalidNextTokenException", "The nextToken is not valid.") from exc
+    offset = decode_offset_token(
+        params.get("nextToken"),
+        request,
+        lambda: RamError("InvalidNextTokenException", "The nextToken is not valid."),
+    )
     page = items[offset : offset + limit]
     next_token = None
     if offset + limit < len(items):
-        raw = json.dumps({"o": offset + limit, "f": fingerprint}).encode()
-        next_token = base64.urlsafe_b64encode(raw).decode()
+        next_token = encode_offset_token(offset + limit, request)
     return page, next_token
 
 

@@ -42,8 +42,6 @@ before a backend's ``namespaces`` is read directly, and ``resolve_namespace(acco
 ident)`` finds a namespace as the account reaches it (own by id, name or ARN; shared by ARN).
 """
 
-import base64
-import hashlib
 import heapq
 import itertools
 import json
@@ -57,6 +55,7 @@ from moto.servicediscovery.models import servicediscovery_backends
 from moto.servicediscovery.responses import ServiceDiscoveryResponse
 
 from . import settings
+from .common import ClientTokens, decode_offset_token, encode_offset_token, fingerprint, token_ttl
 
 DELAY_SETTING = "servicediscovery.operation_delay"
 TOKEN_TTL_SETTING = "servicediscovery.creator_request_id_ttl"
@@ -104,8 +103,8 @@ class _State:
     """Extension state kept on moto's backend object, so ``/moto-api/reset`` wipes it too."""
 
     def __init__(self) -> None:
-        # (kind, token) -> {"op": operation id, "key": request fingerprint, "at": time}
-        self.tokens: dict = {}
+        # (kind, token) -> the operation id the first request with the token answered
+        self.tokens = ClientTokens()
         # namespaces whose CREATE_NAMESPACE operation has not succeeded yet
         self.pending: dict = {}
         # namespace id -> id of its DELETE_NAMESPACE operation still in progress
@@ -157,13 +156,6 @@ def _delay(account_id: str) -> float:
         return max(float(settings.get(account_id, DELAY_SETTING, 0) or 0), 0.0)
     except (TypeError, ValueError):
         return 0.0
-
-
-def _token_ttl(account_id: str) -> float:
-    try:
-        return float(settings.get(account_id, TOKEN_TTL_SETTING, DEFAULT_TOKEN_TTL))
-    except (TypeError, ValueError):
-        return DEFAULT_TOKEN_TTL
 
 
 # --- operations -------------------------------------------------------------------------------
@@ -242,26 +234,30 @@ def _params(response) -> dict:
     return params
 
 
-def _encode_token(offset: int, fingerprint: str) -> str:
-    raw = json.dumps({"o": offset, "f": fingerprint}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+def _invalid_token() -> CloudMapError:
+    return _invalid("The NextToken is not valid for this request.")
 
 
-def _decode_token(token, fingerprint: str) -> int:
-    if token is None:
-        return 0
-    try:
-        data = json.loads(base64.urlsafe_b64decode(str(token).encode()))
-        offset = int(data["o"])
-        if data["f"] != fingerprint or offset < 0:
-            raise ValueError(token)
-        return offset
-    except (ValueError, KeyError, TypeError) as exc:
-        raise _invalid("The NextToken is not valid for this request.") from exc
+def _replay(state: _State, kind: str, token, key: dict, account_id: str, what: str):
+    """The operation id of the first request with ``token`` when this is that request again;
+    ``DuplicateRequest`` when another request used the token; ``None`` for a new token."""
+    if not token:
+        return None
 
+    def duplicate(op_id) -> CloudMapError:
+        return CloudMapError(
+            "DuplicateRequest",
+            f"{what} {token} was already used for another request.",
+            409,
+            DuplicateOperationId=op_id,
+        )
 
-def _fingerprint(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+    return state.tokens.recall(
+        (kind, token),
+        fingerprint(key),
+        ttl=token_ttl(account_id, TOKEN_TTL_SETTING, DEFAULT_TOKEN_TTL),
+        mismatch=duplicate,
+    )
 
 
 def _max_results(params: dict) -> int:
@@ -447,17 +443,9 @@ def _create_namespace(response, ns_type: str, original) -> str:
         if description is not None and len(description) > 1024:
             raise _invalid("Description is at most 1024 characters.")
         key = {"type": ns_type, "name": name}
-        if token:
-            record = state.tokens.get(("CREATE_NAMESPACE", token))
-            if record and time.time() - record["at"] < _token_ttl(backend.account_id):
-                if record["key"] == key:
-                    return json.dumps({"OperationId": record["op"]})
-                raise CloudMapError(
-                    "DuplicateRequest",
-                    f"CreatorRequestId {token} was already used for another request.",
-                    409,
-                    DuplicateOperationId=record["op"],
-                )
+        first = _replay(state, "CREATE_NAMESPACE", token, key, backend.account_id, "CreatorRequestId")
+        if first is not None:
+            return json.dumps({"OperationId": first})
         existing = _find_by_name(backend, name)
         if existing is not None:
             raise CloudMapError(
@@ -488,7 +476,7 @@ def _create_namespace(response, ns_type: str, original) -> str:
 
         op_id = _start_operation(backend, "CREATE_NAMESPACE", {"NAMESPACE": ns_id}, publish)
         if token:
-            state.tokens[("CREATE_NAMESPACE", token)] = {"op": op_id, "key": key, "at": time.time()}
+            state.tokens.remember(("CREATE_NAMESPACE", token), fingerprint(key), op_id)
         return json.dumps({"OperationId": op_id})
 
 
@@ -594,8 +582,7 @@ def list_namespaces(self):
         _settle(backend)
         filters = _check_namespace_filters(params.get("Filters"))
         limit = _max_results(params)
-        fingerprint = _fingerprint(filters)
-        offset = _decode_token(params.get("NextToken"), fingerprint)
+        offset = decode_offset_token(params.get("NextToken"), filters, _invalid_token)
         universe = _visible_namespaces(backend)
         window = universe[offset : offset + limit]
         page = [
@@ -605,7 +592,7 @@ def list_namespaces(self):
         ]
         reply = {"Namespaces": page}
         if offset + limit < len(universe):
-            reply["NextToken"] = _encode_token(offset + limit, fingerprint)
+            reply["NextToken"] = encode_offset_token(offset + limit, filters)
         return json.dumps(reply)
 
 
@@ -631,17 +618,9 @@ def update_http_namespace(self):
             raise _invalid(f"Namespace {ns.id} is not an HTTP namespace.")
         token = params.get("UpdaterRequestId")
         key = {"namespace": ns.id, "description": description}
-        if token:
-            record = state.tokens.get(("UPDATE_NAMESPACE", token))
-            if record and time.time() - record["at"] < _token_ttl(backend.account_id):
-                if record["key"] == key:
-                    return json.dumps({"OperationId": record["op"]})
-                raise CloudMapError(
-                    "DuplicateRequest",
-                    f"UpdaterRequestId {token} was already used for another request.",
-                    409,
-                    DuplicateOperationId=record["op"],
-                )
+        first = _replay(state, "UPDATE_NAMESPACE", token, key, backend.account_id, "UpdaterRequestId")
+        if first is not None:
+            return json.dumps({"OperationId": first})
         if ns.id in state.deleting:
             raise CloudMapError("ResourceInUse", f"Namespace {ns.id} is being deleted.", 409)
 
@@ -651,7 +630,7 @@ def update_http_namespace(self):
 
         op_id = _start_operation(backend, "UPDATE_NAMESPACE", {"NAMESPACE": ns.id}, apply)
         if token:
-            state.tokens[("UPDATE_NAMESPACE", token)] = {"op": op_id, "key": key, "at": time.time()}
+            state.tokens.remember(("UPDATE_NAMESPACE", token), fingerprint(key), op_id)
         return json.dumps({"OperationId": op_id})
 
 
@@ -782,14 +761,14 @@ def list_operations(self):
         _settle(backend)
         filters = _check_operation_filters(params.get("Filters"))
         limit = _max_results(params)
-        fingerprint = _fingerprint([[n, c, v] for n, c, v in filters])
-        offset = _decode_token(params.get("NextToken"), fingerprint)
+        request = [[n, c, v] for n, c, v in filters]
+        offset = decode_offset_token(params.get("NextToken"), request, _invalid_token)
         universe = sorted(backend.operations.values(), key=lambda o: (o.created, o.id))
         window = universe[offset : offset + limit]
         page = [{"Id": o.id, "Status": o.status} for o in window if _operation_matches(o, filters)]
         reply = {"Operations": page}
         if offset + limit < len(universe):
-            reply["NextToken"] = _encode_token(offset + limit, fingerprint)
+            reply["NextToken"] = encode_offset_token(offset + limit, request)
         return json.dumps(reply)
 
 
