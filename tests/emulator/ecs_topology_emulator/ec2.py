@@ -35,6 +35,7 @@ Behaviour:
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import threading
 import time
