@@ -15,7 +15,8 @@ EXTENSIONS = [
     "servicediscovery",
     "ram",
     "ec2",
-    "ecs",
+    "ecs_express",
+    "ecs_services",
     "tagging",
 ]
 

@@ -1,13 +1,11 @@
-"""ECS as the AWS API reference describes it: Express Mode, ListServices paging, Service Connect.
+"""ECS Express Mode as the AWS API reference describes it.
 
-Stock moto lacks the Express Gateway operations, ignores ``maxResults``/``nextToken`` on
-``ListServices``, drops ``serviceConnectConfiguration`` and fails with HTTP 500 when an awsvpc
-configuration has no ``securityGroups``. This module adds and patches methods of moto's ECS
-response class and backend; all state lives on the per-account/region ECS backend object, so
-``/moto-api/reset`` wipes it.
-
-Express Mode (``CreateExpressGatewayService``, ``DescribeExpressGatewayService``,
-``UpdateExpressGatewayService``, ``DeleteExpressGatewayService``):
+Stock moto lacks the Express Gateway operations and the reads of service revisions and service
+deployments. This module adds ``CreateExpressGatewayService``, ``DescribeExpressGatewayService``,
+``UpdateExpressGatewayService``, ``DeleteExpressGatewayService``, ``DescribeServiceRevisions``,
+``DescribeServiceDeployments`` and ``ListServiceDeployments`` to moto's ECS response class; all
+state lives on the per-account/region ECS backend object, so ``/moto-api/reset`` wipes it. How
+the classic service operations show these services is ``ecs_services``'s part.
 
 - An Express service is also a regular ECS service (``resourceManagementType`` ``ECS``) on a
   Fargate capacity provider, with a canary deployment configuration, the load balancer target
@@ -38,37 +36,29 @@ Express Mode (``CreateExpressGatewayService``, ``DescribeExpressGatewayService``
 - ``DeleteExpressGatewayService``: the service is ``DRAINING`` for ``ecs.express_drain`` seconds
   (default 0: ``INACTIVE`` at once), then ``INACTIVE``; its managed resources are removed (the
   load balancer when its last service goes). A name whose service is ``INACTIVE`` can be reused.
+  ``DeleteService`` of an Express service does the same (``delete_express``).
 - Defaults as AWS fills them: cpu ``1024``, memory ``2048``, cpuArchitecture ``X86_64``,
   healthCheckPath ``/``, containerPort 80, scaling 1..20 on ``AVERAGE_CPU`` at 60, a managed log
   group with stream prefix ``ecs``. A primary container without ``command`` reads back
   ``command: []``; environment variables read back sorted by name. An update that carries
   ``primaryContainer`` replaces the whole container (so a missing ``command`` becomes ``[]``);
   other omitted top-level fields keep their values.
-- ``DeleteService`` on an Express service deletes it as ``DeleteExpressGatewayService`` does.
 - ``ListServiceDeployments``/``DescribeServiceDeployments``/``DescribeServiceRevisions`` answer
   for Express services (a regular service lists no deployments; unknown ARNs are ``MISSING``
   failures); revisions of an ``INACTIVE`` service are an ``InvalidParameterException``.
 
-Regular services: ``ListServices`` pages (``maxResults`` 1..100, 10 by default, opaque
-``nextToken``), filters on ``resourceManagementType`` and, as AWS, leaves ``INACTIVE`` services
-out. ``CreateService``/``UpdateService`` keep ``serviceConnectConfiguration`` in the ``PRIMARY``
-entry of ``deployments[]`` (the namespace read back as its ARN and ``serviceConnectResources``
-naming the Cloud Map service when the namespace is in the same account and region). A second
-``CreateService`` of an active name fails with ``Creation of service was not idempotent.`` unless
-it repeats the ``clientToken`` of the first. Services read back ``createdAt`` and an awsvpc
-configuration without ``securityGroups`` is accepted (``assignPublicIp`` defaults to
-``DISABLED``).
+For ``ecs_services``: ``tick(backend)`` brings the ECS service objects of Express services up to
+date (status, deployments, task definition) before moto's own handlers read them;
+``express_service(backend, service)`` is the Express service behind an ECS service, if any.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
 
-from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.ec2.models import ec2_backends
@@ -79,8 +69,7 @@ from moto.utilities.utils import get_partition
 
 from . import settings
 from .common import decode_token, encode_token
-
-_LOCK = threading.RLock()
+from .ecs_common import LOCK, EcsError, client_error, invalid, invalid_token
 
 MAIN_CONTAINER = "Main"
 MAX_SERVICES_PER_ALB = 25
@@ -108,19 +97,6 @@ FARGATE_MEMORY = {
     8192: list(range(16384, 61440 + 1, 4096)),
     16384: list(range(32768, 122880 + 1, 8192)),
 }
-
-
-class EcsError(ServiceException):
-    def __init__(self, code: str, message: str):
-        super().__init__(code, message)
-
-
-def _invalid(message: str) -> EcsError:
-    return EcsError("InvalidParameterException", message)
-
-
-def _client(message: str) -> EcsError:
-    return EcsError("ClientException", message)
 
 
 def _hex(n: int) -> str:
@@ -380,34 +356,34 @@ def _resolve_network(ec2: Any, network: dict[str, Any] | None) -> tuple[str, lis
                 default_vpc = vpc
                 break
         if default_vpc is None:
-            raise _invalid("No default VPC found. Specify subnets in networkConfiguration.")
+            raise invalid("No default VPC found. Specify subnets in networkConfiguration.")
         subnet_ids = sorted(
             (s.id for s in ec2.describe_subnets(filters={"vpc-id": [default_vpc.id]}) if s.default_for_az),
         )
         if not subnet_ids:
-            raise _invalid(f"No default subnets found in the default VPC {default_vpc.id}.")
+            raise invalid(f"No default subnets found in the default VPC {default_vpc.id}.")
     subnets = []
     for subnet_id in subnet_ids:
         try:
             subnets.append(ec2.get_subnet(subnet_id))
         except Exception:  # noqa: BLE001
-            raise _invalid(
+            raise invalid(
                 f"Error retrieving subnet information for [{subnet_id}]: The subnet ID '{subnet_id}' "
                 "does not exist (ErrorCode: InvalidSubnetID.NotFound)"
             ) from None
     vpcs = {s.vpc_id for s in subnets}
     if len(vpcs) > 1:
-        raise _invalid("The subnets must all belong to the same VPC.")
+        raise invalid("The subnets must all belong to the same VPC.")
     vpc_id = vpcs.pop()
     for group_id in groups:
         group = ec2.get_security_group_from_id(group_id)
         if group is None:
-            raise _invalid(
+            raise invalid(
                 f"Error retrieving security group information for [{group_id}]: The security group "
                 f"'{group_id}' does not exist (ErrorCode: InvalidGroup.NotFound)"
             )
         if group.vpc_id != vpc_id:
-            raise _invalid(f"Security group {group_id} does not belong to VPC {vpc_id}.")
+            raise invalid(f"Security group {group_id} does not belong to VPC {vpc_id}.")
     public = all(_is_public(ec2, s) for s in subnets)
     return vpc_id, subnet_ids, groups, public
 
@@ -475,12 +451,12 @@ def _validate_cpu_memory(cpu: str, memory: str) -> None:
         cpu_units = int(str(cpu))
         memory_mib = int(str(memory))
     except ValueError:
-        raise _client(
+        raise client_error(
             f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
             "See the Amazon ECS documentation for the valid values."
         ) from None
     if memory_mib not in FARGATE_MEMORY.get(cpu_units, []):
-        raise _client(
+        raise client_error(
             f"No Fargate configuration exists for given values: {cpu_units} CPU, {memory_mib} memory. "
             "See the Amazon ECS documentation for the valid values."
         )
@@ -489,28 +465,28 @@ def _validate_cpu_memory(cpu: str, memory: str) -> None:
 def _validate_scaling(scaling: dict[str, Any]) -> None:
     low, high = scaling.get("minTaskCount"), scaling.get("maxTaskCount")
     if low is not None and low < 0:
-        raise _invalid("minTaskCount must be greater than or equal to 0.")
+        raise invalid("minTaskCount must be greater than or equal to 0.")
     if low is not None and high is not None and low > high:
-        raise _invalid("minTaskCount must be less than or equal to maxTaskCount.")
+        raise invalid("minTaskCount must be less than or equal to maxTaskCount.")
     if high is not None and high < 1:
-        raise _invalid("maxTaskCount must be greater than or equal to 1.")
+        raise invalid("maxTaskCount must be greater than or equal to 1.")
     metric = scaling.get("autoScalingMetric")
     if metric is not None and metric not in SCALING_METRICS:
-        raise _invalid(f"Invalid autoScalingMetric {metric}.")
+        raise invalid(f"Invalid autoScalingMetric {metric}.")
     target = scaling.get("autoScalingTargetValue")
     if target is not None and target <= 0:
-        raise _invalid("autoScalingTargetValue must be greater than 0.")
+        raise invalid("autoScalingTargetValue must be greater than 0.")
 
 
 def _normalise_container(container: dict[str, Any], log_group: str) -> dict[str, Any]:
     if not container.get("image"):
-        raise _invalid("primaryContainer.image can not be null or empty.")
+        raise invalid("primaryContainer.image can not be null or empty.")
     result: dict[str, Any] = {"image": container["image"]}
     result["containerPort"] = int(container.get("containerPort") or DEFAULT_PORT)
     logs = container.get("awsLogsConfiguration")
     if logs:
         if not logs.get("logGroup") or not logs.get("logStreamPrefix"):
-            raise _invalid("awsLogsConfiguration requires logGroup and logStreamPrefix.")
+            raise invalid("awsLogsConfiguration requires logGroup and logStreamPrefix.")
         result["awsLogsConfiguration"] = {"logGroup": logs["logGroup"], "logStreamPrefix": logs["logStreamPrefix"]}
     else:
         result["awsLogsConfiguration"] = {"logGroup": log_group, "logStreamPrefix": "ecs"}
@@ -526,7 +502,7 @@ def _normalise_container(container: dict[str, Any], log_group: str) -> dict[str,
     if container.get("secrets") is not None:
         for secret in container["secrets"]:
             if not secret.get("name") or not secret.get("valueFrom"):
-                raise _invalid("secrets require name and valueFrom.")
+                raise invalid("secrets require name and valueFrom.")
         result["secrets"] = [{"name": s["name"], "valueFrom": s["valueFrom"]} for s in container["secrets"]]
     return result
 
@@ -537,15 +513,15 @@ def _container_from_task_definition(td: Any, log_group: str) -> dict[str, Any]:
         if definition.get("name") == MAIN_CONTAINER:
             main = definition
     if main is None:
-        raise _invalid(f"The task definition must have a container named {MAIN_CONTAINER}.")
+        raise invalid(f"The task definition must have a container named {MAIN_CONTAINER}.")
     mappings = main.get("portMappings") or []
     if len(mappings) != 1 or not mappings[0].get("containerPort"):
-        raise _invalid(
+        raise invalid(
             f"The {MAIN_CONTAINER} container of the task definition must have a single TCP port mapping "
             "with a container port and a port name."
         )
     if "FARGATE" not in (td.compatibilities or []):
-        raise _invalid("The task definition must be compatible with FARGATE.")
+        raise invalid("The task definition must be compatible with FARGATE.")
     container: dict[str, Any] = {"image": main.get("image"), "containerPort": mappings[0]["containerPort"]}
     options = (main.get("logConfiguration") or {}).get("options") or {}
     if options.get("awslogs-group"):
@@ -616,7 +592,7 @@ def _build_config(
     if task_definition_arn:
         given = [name for name in exclusive if params.get(name) is not None]
         if given:
-            raise _invalid(
+            raise invalid(
                 "You can't specify taskDefinitionArn together with " + ", ".join(given) + "."
             )
     config: dict[str, Any] = {}
@@ -637,7 +613,7 @@ def _build_config(
         elif "primaryContainer" in prev and "taskDefinitionArn" not in prev:
             config["primaryContainer"] = json.loads(json.dumps(prev["primaryContainer"]))
         elif previous is None or "taskDefinitionArn" in prev:
-            raise _invalid("primaryContainer can not be null.")
+            raise invalid("primaryContainer can not be null.")
         for name in ("executionRoleArn", "taskRoleArn"):
             value = params.get(name)
             if value is not None:
@@ -645,12 +621,12 @@ def _build_config(
             elif prev.get(name) and "taskDefinitionArn" not in prev:
                 config[name] = prev[name]
         if not config.get("executionRoleArn"):
-            raise _invalid("executionRoleArn can not be null or empty.")
+            raise invalid("executionRoleArn can not be null or empty.")
         config["cpu"] = str(params.get("cpu") or prev.get("cpu") or DEFAULT_CPU)
         config["memory"] = str(params.get("memory") or prev.get("memory") or DEFAULT_MEMORY)
         config["cpuArchitecture"] = params.get("cpuArchitecture") or prev.get("cpuArchitecture") or "X86_64"
         if config["cpuArchitecture"] not in ("X86_64", "ARM64"):
-            raise _invalid(f"Invalid cpuArchitecture {config['cpuArchitecture']}.")
+            raise invalid(f"Invalid cpuArchitecture {config['cpuArchitecture']}.")
         _validate_cpu_memory(config["cpu"], config["memory"])
 
     config["healthCheckPath"] = params.get("healthCheckPath") or prev.get("healthCheckPath") or DEFAULT_HEALTH_CHECK_PATH
@@ -1040,11 +1016,13 @@ def _new_ecs_service(backend: Any, cluster: Cluster, svc: _Express, tags: list[d
 # time-driven transitions
 
 
-def _tick(backend: Any) -> None:
+def tick(backend: Any) -> None:
+    """Apply what time has done to the Express services of ``backend`` (drained, deployed) and
+    mirror it on their ECS service objects."""
     state = backend.__dict__.get("_ecs_topology_express")
     if state is None:
         return
-    with _LOCK:
+    with LOCK:
         for svc in state.services.values():
             if svc.status() == "INACTIVE" and not svc.cleaned:
                 svc.cleaned = True
@@ -1070,21 +1048,21 @@ def _cluster_for(backend: Any, name_or_arn: str | None, create_default: bool) ->
 
 def _lookup(backend: Any, service_arn: str | None) -> _Express:
     if not service_arn:
-        raise _invalid("serviceArn can not be null or empty.")
+        raise invalid("serviceArn can not be null or empty.")
     parts = service_arn.split(":")
     if len(parts) < 6 or parts[2] != "ecs" or not parts[5].startswith("service/"):
-        raise _invalid(f"Invalid ARN: {service_arn}")
+        raise invalid(f"Invalid ARN: {service_arn}")
     path = parts[5].split("/")
     if len(path) != 3:
-        raise _invalid(f"Invalid ARN: {service_arn}")
+        raise invalid(f"Invalid ARN: {service_arn}")
     if parts[3] != backend.region_name or parts[4] != backend.account_id:
-        raise _invalid(f"Resource not found: {service_arn}")
+        raise invalid(f"Resource not found: {service_arn}")
     cluster = backend.clusters.get(path[1])
     if cluster is None:
         raise EcsError("ClusterNotFoundException", "Cluster not found.")
     svc = _state(backend).services.get(service_arn)
     if svc is None:
-        raise _invalid(f"Resource not found: {service_arn}")
+        raise invalid(f"Resource not found: {service_arn}")
     return svc
 
 
@@ -1126,26 +1104,26 @@ def _start_deployment(backend: Any, svc: _Express, revision: _Revision, sources:
 def create_express_gateway_service(self: Any) -> ActionResult:
     backend = self.ecs_backend
     params = self._get_params()
-    with _LOCK:
-        _tick(backend)
+    with LOCK:
+        tick(backend)
         infra_role = params.get("infrastructureRoleArn")
         if not infra_role:
-            raise _invalid("infrastructureRoleArn can not be null or empty.")
+            raise invalid("infrastructureRoleArn can not be null or empty.")
         cluster = _cluster_for(backend, params.get("cluster"), create_default=True)
         name = params.get("serviceName") or _default_name(params)
         if not _valid_name(name):
-            raise _invalid(
+            raise invalid(
                 "Service name can have up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens."
             )
         existing = backend.services.get(f"{cluster.name}:{name}")
         if existing is not None and existing.status != "INACTIVE":
-            raise _invalid("Creation of service was not idempotent.")
+            raise invalid("Creation of service was not idempotent.")
 
         svc = _Express(backend, cluster, name, infra_role)
         config, explicit_td, (vpc_id, subnets, public) = _build_config(backend, svc, params, None)
         tags = [{"key": t.get("key"), "value": t.get("value", "")} for t in (params.get("tags") or [])]
         if len(tags) > 50:
-            raise _invalid("Too many tags. A resource can have up to 50 tags.")
+            raise invalid("Too many tags. A resource can have up to 50 tags.")
 
         svc.service_sg_id = _create_sg(
             svc.ec2,
@@ -1174,9 +1152,9 @@ def describe_express_gateway_service(self: Any) -> ActionResult:
     include = self._get_param("include") or []
     for item in include:
         if item != "TAGS":
-            raise _invalid(f"Invalid include value {item}. Valid values: TAGS.")
-    with _LOCK:
-        _tick(backend)
+            raise invalid(f"Invalid include value {item}. Valid values: TAGS.")
+    with LOCK:
+        tick(backend)
         svc = _lookup(backend, self._get_param("serviceArn"))
         return ActionResult({"service": _express_wire(svc, include_tags="TAGS" in include)})
 
@@ -1184,14 +1162,14 @@ def describe_express_gateway_service(self: Any) -> ActionResult:
 def update_express_gateway_service(self: Any) -> ActionResult:
     backend = self.ecs_backend
     params = self._get_params()
-    with _LOCK:
-        _tick(backend)
+    with LOCK:
+        tick(backend)
         svc = _lookup(backend, params.get("serviceArn"))
         _not_active(svc)
         previous = svc.latest()
         config, explicit_td, (vpc_id, subnets, public) = _build_config(backend, svc, params, previous.config)
         if vpc_id != svc.alb.vpc_id:
-            raise _invalid("The VPC of an Express service can't be changed.")
+            raise invalid("The VPC of an Express service can't be changed.")
         alb = _attach_alb(backend, svc, vpc_id, subnets, public)
         if explicit_td:
             task_definition = backend.describe_task_definition(explicit_td).arn
@@ -1221,8 +1199,8 @@ def update_express_gateway_service(self: Any) -> ActionResult:
 
 def delete_express_gateway_service(self: Any) -> ActionResult:
     backend = self.ecs_backend
-    with _LOCK:
-        _tick(backend)
+    with LOCK:
+        tick(backend)
         svc = _lookup(backend, self._get_param("serviceArn"))
         _not_active(svc)
         _mark_deleted(backend, svc)
@@ -1237,7 +1215,7 @@ def _mark_deleted(backend: Any, svc: _Express) -> None:
     svc.delete_mono = _now_mono()
     svc.deleted_at = utcnow()
     svc.updated_at = svc.deleted_at
-    _tick(backend)
+    tick(backend)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1248,11 +1226,11 @@ def describe_service_revisions(self: Any) -> ActionResult:
     backend = self.ecs_backend
     arns = self._get_param("serviceRevisionArns") or []
     if not arns:
-        raise _invalid("serviceRevisionArns can not be null or empty.")
+        raise invalid("serviceRevisionArns can not be null or empty.")
     if len(arns) > 20:
-        raise _invalid("serviceRevisionArns can have at most 20 items.")
-    with _LOCK:
-        _tick(backend)
+        raise invalid("serviceRevisionArns can have at most 20 items.")
+    with LOCK:
+        tick(backend)
         state = _state(backend)
         revisions, failures = [], []
         for arn in arns:
@@ -1261,7 +1239,7 @@ def describe_service_revisions(self: Any) -> ActionResult:
                 failures.append({"arn": arn, "reason": "MISSING"})
                 continue
             if revision.service.status() == "INACTIVE":
-                raise _invalid("Cannot call DescribeServiceRevisions for a service that is INACTIVE")
+                raise invalid("Cannot call DescribeServiceRevisions for a service that is INACTIVE")
             revisions.append(_revision_wire(revision.service, revision))
         return ActionResult({"serviceRevisions": revisions, "failures": failures})
 
@@ -1270,11 +1248,11 @@ def describe_service_deployments(self: Any) -> ActionResult:
     backend = self.ecs_backend
     arns = self._get_param("serviceDeploymentArns") or []
     if not arns:
-        raise _invalid("serviceDeploymentArns can not be null or empty.")
+        raise invalid("serviceDeploymentArns can not be null or empty.")
     if len(arns) > 20:
-        raise _invalid("serviceDeploymentArns can have at most 20 items.")
-    with _LOCK:
-        _tick(backend)
+        raise invalid("serviceDeploymentArns can have at most 20 items.")
+    with LOCK:
+        tick(backend)
         state = _state(backend)
         found, failures = [], []
         for arn in arns:
@@ -1301,15 +1279,15 @@ def list_service_deployments(self: Any) -> ActionResult:
     backend = self.ecs_backend
     service_ref = self._get_param("service")
     if not service_ref:
-        raise _invalid("service can not be null or empty.")
+        raise invalid("service can not be null or empty.")
     statuses = self._get_param("status") or []
     created = self._get_param("createdAt") or {}
     max_results = self._get_param("maxResults")
     token = self._get_param("nextToken")
     if max_results is not None and not 1 <= int(max_results) <= 100:
-        raise _invalid("maxResults must be between 1 and 100.")
-    with _LOCK:
-        _tick(backend)
+        raise invalid("maxResults must be between 1 and 100.")
+    with LOCK:
+        tick(backend)
         cluster = _cluster_for(backend, self._get_param("cluster") or (service_ref.split("/")[-2] if service_ref.count("/") == 2 else None), False)
         name = service_ref.split("/")[-1]
         service = backend.services.get(f"{cluster.name}:{name}")
@@ -1349,274 +1327,26 @@ def list_service_deployments(self: Any) -> ActionResult:
         return ActionResult(result)
 
 
-def _invalid_token() -> EcsError:
-    return _invalid("Invalid nextToken.")
-
-
 def _encode_index(index: int) -> str:
     """A nextToken of ListServiceDeployments: the page starting at ``index``."""
     return encode_token({"i": index})
 
 
 def _decode_index(token: str) -> int:
-    return decode_token(token, _invalid_token, lambda data: int(data["i"]))
+    return decode_token(token, invalid_token, lambda data: int(data["i"]))
 
 
-# ---------------------------------------------------------------------------------------------
-# regular services: paging, resourceManagementType, Service Connect, awsvpc without groups
+def express_service(backend: Any, service: Service | None) -> _Express | None:
+    """The Express service whose ECS service object is ``service``, if it is one."""
+    svc = _state(backend).services.get(service.arn) if service is not None else None
+    return svc if svc is not None and svc.ecs_service is service else None
 
 
-def _encode_after(arn: str) -> str:
-    """A nextToken of ListServices: the services whose ARN sorts after ``arn``."""
-    return encode_token({"after": arn})
-
-
-def _decode_after(token: str) -> str:
-    return decode_token(token, _invalid_token, lambda data: str(data["after"]))
-
-
-def list_services(self: Any) -> ActionResult:
-    backend = self.ecs_backend
-    cluster_ref = self._get_param("cluster") or "default"
-    launch_type = self._get_param("launchType")
-    scheduling = self._get_param("schedulingStrategy")
-    management = self._get_param("resourceManagementType")
-    max_results = self._get_param("maxResults")
-    token = self._get_param("nextToken")
-    if max_results is not None and not 1 <= int(max_results) <= 100:
-        raise _invalid("maxResults must be between 1 and 100.")
-    if management is not None and management not in ("CUSTOMER", "ECS"):
-        raise _invalid(f"Invalid resourceManagementType {management}. Valid values: CUSTOMER, ECS.")
-    with _LOCK:
-        _tick(backend)
-        cluster = backend._get_cluster(cluster_ref)
-        arns = []
-        for service in backend.services.values():
-            if service.cluster_name != cluster.name or service.status == "INACTIVE":
-                continue
-            if launch_type is not None and service.launch_type != launch_type:
-                continue
-            if scheduling is not None and service.scheduling_strategy != scheduling:
-                continue
-            if management is not None and getattr(service, "resource_management_type", "CUSTOMER") != management:
-                continue
-            arns.append(service.arn)
-        arns.sort()
-        if token:
-            after = _decode_after(token)
-            arns = [a for a in arns if a > after]
-        limit = int(max_results) if max_results is not None else 10
-        result: dict[str, Any] = {"serviceArns": arns[:limit]}
-        if len(arns) > limit:
-            result["nextToken"] = _encode_after(arns[limit - 1])
-        return ActionResult(result)
-
-
-def _own_transformers(response: Any) -> None:
-    # moto keeps the include/exclude switches in a class-level dict; give each request its own copy
-    # so that concurrent requests with and without include=TAGS do not see each other's choice.
-    response.RESPONSE_KEY_PATH_TO_TRANSFORMER = dict(type(response).RESPONSE_KEY_PATH_TO_TRANSFORMER)
-
-
-def _wrap_describe(original: Any) -> Any:
-    def wrapper(self: Any) -> ActionResult:
-        _own_transformers(self)
-        _tick(self.ecs_backend)
-        return original(self)
-
-    wrapper.__name__ = original.__name__
-    return wrapper
-
-
-def _namespace_of(account: str, region: str, namespace: str | None) -> tuple[str | None, Any]:
-    """(namespace ARN, Cloud Map backend) when the namespace is found in this account and region."""
-    if not namespace:
-        return None, None
-    try:
-        from moto.servicediscovery.models import servicediscovery_backends
-
-        sd = servicediscovery_backends[account][region]
-        for ns in list(sd.namespaces.values()):
-            if namespace in (ns.arn, ns.name, ns.id):
-                return ns.arn, (sd, ns)
-    except Exception:  # noqa: BLE001
-        return None, None
-    return None, None
-
-
-def _service_connect(backend: Any, config: dict[str, Any] | None, cluster: Cluster) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
-    if not config:
-        return None, []
-    if config.get("enabled") is None:
-        raise _invalid("serviceConnectConfiguration.enabled can not be null.")
-    result = json.loads(json.dumps(config, default=str))
-    namespace = result.get("namespace") or (cluster.service_connect_defaults or {}).get("namespace")
-    resources: list[dict[str, str]] = []
-    if not result.get("enabled"):
-        return result, resources
-    if not namespace:
-        raise _invalid("Service Connect requires a namespace: set serviceConnectConfiguration.namespace or the cluster's serviceConnectDefaults.")
-    arn, found = _namespace_of(backend.account_id, backend.region_name, namespace)
-    result["namespace"] = arn or namespace
-    for entry in result.get("services") or []:
-        if not entry.get("portName"):
-            raise _invalid("serviceConnectConfiguration.services.portName can not be null or empty.")
-        discovery = entry.get("discoveryName") or entry["portName"]
-        entry["discoveryName"] = discovery
-        for alias in entry.get("clientAliases") or []:
-            if alias.get("port") is None:
-                raise _invalid("serviceConnectConfiguration.services.clientAliases.port can not be null.")
-        if found is not None:
-            sd, ns = found
-            existing = None
-            for candidate in list(sd.services.values()):
-                if candidate.name == discovery and candidate.namespace_id == ns.id:
-                    existing = candidate
-            if existing is None:
-                try:
-                    existing = sd.create_service(
-                        name=discovery,
-                        namespace_id=ns.id,
-                        creator_request_id=str(mock_random.uuid4()),
-                        description="Managed by Amazon ECS",
-                        dns_config=None,
-                        health_check_config=None,
-                        health_check_custom_config=None,
-                        tags=[{"Key": "AmazonECSManaged", "Value": "true"}],
-                        service_type="HTTP",
-                    )
-                except Exception:  # noqa: BLE001
-                    existing = None
-            if existing is not None:
-                resources.append({"discoveryName": discovery, "discoveryArn": existing.arn})
-    return result, resources
-
-
-def _apply_service_connect(service: Service, config: dict[str, Any] | None, resources: list[dict[str, str]]) -> None:
-    service.service_connect_configuration = config
-    for deployment in service.deployments or []:
-        if deployment.get("status") == "PRIMARY":
-            if config is None:
-                deployment.pop("serviceConnectConfiguration", None)
-                deployment.pop("serviceConnectResources", None)
-            else:
-                deployment["serviceConnectConfiguration"] = config
-                deployment["serviceConnectResources"] = resources
-
-
-def _wrap_create_service(original: Any) -> Any:
-    def create_service(self: Any) -> ActionResult:
-        backend = self.ecs_backend
-        with _LOCK:
-            _tick(backend)
-            cluster = backend._get_cluster(self._get_param("cluster") or "default")
-            name = self._get_param("serviceName")
-            token = self._get_param("clientToken")
-            existing = backend.services.get(f"{cluster.name}:{name}")
-            if existing is not None and existing.status != "INACTIVE":
-                if token and getattr(existing, "client_token", None) == token:
-                    # A retry of the request that created the service.
-                    return ActionResult({"service": existing})
-                raise _invalid("Creation of service was not idempotent.")
-            sc_config, sc_resources = _service_connect(backend, self._get_param("serviceConnectConfiguration"), cluster)
-            result = original(self)
-            service = backend.services.get(f"{cluster.name}:{name}")
-            if service is not None:
-                service.client_token = token
-                if sc_config is not None:
-                    _apply_service_connect(service, sc_config, sc_resources)
-            return result
-
-    create_service.__name__ = "create_service"
-    return create_service
-
-
-def _wrap_update_service(original: Any) -> Any:
-    def update_service(self: Any) -> ActionResult:
-        backend = self.ecs_backend
-        with _LOCK:
-            _tick(backend)
-            cluster = backend._get_cluster(self._get_param("cluster") or "default")
-            sc_param = self._get_param("serviceConnectConfiguration")
-            sc_config, sc_resources = _service_connect(backend, sc_param, cluster)
-            network = self._get_param("networkConfiguration")
-            if network and network.get("awsvpcConfiguration"):
-                _validate_awsvpc(backend, network["awsvpcConfiguration"])
-            result = original(self)
-            name = (self._get_param("service") or "").split("/")[-1]
-            service = backend.services.get(f"{cluster.name}:{name}")
-            if service is not None and sc_param is not None:
-                _apply_service_connect(service, sc_config, sc_resources)
-            elif service is not None and getattr(service, "service_connect_configuration", None):
-                # moto rebuilt nothing; keep the PRIMARY deployment's Service Connect view.
-                _apply_service_connect(service, service.service_connect_configuration, [])
-            return result
-
-    update_service.__name__ = "update_service"
-    return update_service
-
-
-def _wrap_delete_service(original: Any) -> Any:
-    def delete_service(self: Any) -> ActionResult:
-        backend = self.ecs_backend
-        with _LOCK:
-            _tick(backend)
-            cluster = backend._get_cluster(self._get_param("cluster") or "default")
-            name = (self._get_param("service") or "").split("/")[-1]
-            service = backend.services.get(f"{cluster.name}:{name}")
-            svc = _state(backend).services.get(service.arn) if service is not None else None
-            if svc is None or svc.ecs_service is not service:
-                return original(self)
-            # An Express service deleted through DeleteService goes the way of
-            # DeleteExpressGatewayService: draining, then inactive, managed resources removed.
-            _not_active(svc)
-            _mark_deleted(backend, svc)
-            return ActionResult({"service": service})
-
-    delete_service.__name__ = "delete_service"
-    return delete_service
-
-
-def _validate_awsvpc(backend: Any, awsvpc: dict[str, Any]) -> None:
-    from moto.ec2.exceptions import InvalidSubnetIdError
-
-    subnets = awsvpc.get("subnets") or []
-    if len(subnets) == 0:
-        raise _invalid("subnets can not be empty.")
-    ec2 = ec2_backends[backend.account_id][backend.region_name]
-    try:
-        ec2.describe_subnets(subnet_ids=subnets)
-    except InvalidSubnetIdError as exc:
-        subnet_id = exc.message.split("'")[1]
-        raise _invalid(
-            f"Error retrieving subnet information for [{subnet_id}]: {exc.message} (ErrorCode: {exc.code})"
-        ) from None
-    for group_id in awsvpc.get("securityGroups") or []:
-        if ec2.get_security_group_from_id(group_id) is None:
-            raise _invalid(
-                f"Error retrieving security group information for [{group_id}]: "
-                f"The security group '{group_id}' does not exist (ErrorCode: InvalidGroup.NotFound)"
-            )
-    if "assignPublicIp" not in awsvpc:
-        awsvpc["assignPublicIp"] = "DISABLED"
-
-
-def _patched_validate_network(self: Service, nc: dict[str, Any]) -> dict[str, Any]:
-    awsvpc = nc.get("awsvpcConfiguration")
-    if awsvpc is not None:
-        _validate_awsvpc(self._backend, awsvpc)
-    return nc
-
-
-def _wrap_service_init(original: Any) -> Any:
-    def __init__(self: Service, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        self.created_at = utcnow()
-        self.resource_management_type = "CUSTOMER"
-        if not hasattr(self, "service_connect_configuration"):
-            self.service_connect_configuration = None
-
-    return __init__
+def delete_express(backend: Any, svc: _Express) -> None:
+    """Delete ``svc`` as ``DeleteExpressGatewayService`` does (``ServiceNotActiveException``
+    unless it is ACTIVE)."""
+    _not_active(svc)
+    _mark_deleted(backend, svc)
 
 
 def install() -> None:
@@ -1628,13 +1358,3 @@ def install() -> None:
     cls.describe_service_revisions = describe_service_revisions
     cls.describe_service_deployments = describe_service_deployments
     cls.list_service_deployments = list_service_deployments
-    cls.list_services = list_services
-    cls.describe_services = _wrap_describe(cls.describe_services)
-    cls.describe_clusters = _wrap_describe(cls.describe_clusters)
-    cls.describe_tasks = _wrap_describe(cls.describe_tasks)
-    cls.describe_task_sets = _wrap_describe(cls.describe_task_sets)
-    cls.create_service = _wrap_create_service(cls.create_service)
-    cls.update_service = _wrap_update_service(cls.update_service)
-    cls.delete_service = _wrap_delete_service(cls.delete_service)
-    Service._validate_network = _patched_validate_network  # type: ignore[method-assign]
-    Service.__init__ = _wrap_service_init(Service.__init__)  # type: ignore[method-assign]
