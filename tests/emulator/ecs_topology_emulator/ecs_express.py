@@ -20,7 +20,32 @@ the classic service operations show these services is ``ecs_services``'s part.
   the per-account setting ``ecs.express_deploy`` seconds (default 0); while it runs,
   ``currentDeployment`` names it and ``activeConfigurations`` lists the target configuration
   first, then the one it replaces; afterwards ``currentDeployment`` is absent and only the target
-  configuration is active.
+  configuration is active. ``DescribeServices`` keeps naming the newest deployment in
+  ``currentServiceDeployment``.
+- Failed deployments: Express services deploy with the circuit breaker on and rollback on. A
+  deployment of a service listed in the per-account setting ``ecs.express_fail_services`` (a list
+  of service names; whether a deployment fails is decided when it starts, by a create or an
+  update) runs ``ecs.express_deploy`` seconds as any other and then fails as the circuit breaker
+  fails it. ECS rolls back to the revision of the service's most recent deployment that
+  completed (a rollback needs one, and makes no new revision). Then:
+  ``DescribeServiceDeployments`` answers ``status`` ``ROLLBACK_SUCCESSFUL`` with ``finishedAt``,
+  a ``statusReason``, ``rollback`` (``reason`` ``ECS deployment circuit breaker: tasks failed to
+  start.``, ``startedAt``, ``serviceRevisionArn`` of the restored revision) and
+  ``deploymentCircuitBreaker`` ``TRIGGERED`` with ``failureCount`` = ``threshold`` (half the
+  desired tasks, within 3..200); the target revision has no tasks left, the sources have theirs
+  back. ``ListServiceDeployments`` shows the same status, reason and finish time.
+  ``DescribeExpressGatewayService`` has no ``currentDeployment`` and the restored configuration
+  as its only active one, which a later update starts from. ``DescribeServices`` shows the
+  restored revision (``taskDefinition``, ``currentServiceRevisions``), its deployment PRIMARY and
+  COMPLETED again in ``deployments[]`` (the failed one, drained, is gone), and the events
+  ``(service S) (deployment D) deployment failed: tasks failed to start.`` and ``(service S)
+  rolling back to deployment R.``. With no deployment that completed (a failed create, and
+  updates that all failed after it) the circuit breaker has nothing to roll back to, launches no
+  tasks and the deployment stalls: the service deployment is ``ROLLBACK_FAILED`` (``rollback``
+  without a revision), its configuration stays the active one with no running tasks, and
+  ``deployments[]`` shows it PRIMARY with ``rolloutState`` ``FAILED``, ``rolloutStateReason``
+  ``ECS deployment circuit breaker: tasks failed to start.`` and ``failedTasks``. AWS does not
+  document the wording of ``statusReason``; the emulator's is its own.
 - The ECS-managed resources (``DescribeServiceRevisions`` -> ``ecsManagedResources``): an
   Application Load Balancer ``ecs-express-gateway-alb-<hex>`` with its HTTPS listener and
   security group, shared by up to 25 services of the same VPC, subnet set and scheme
@@ -71,6 +96,10 @@ from . import settings
 from .common import decode_token, encode_token
 from .ecs_common import LOCK, EcsError, client_error, invalid, invalid_token
 
+DEPLOY_SETTING = "ecs.express_deploy"
+DRAIN_SETTING = "ecs.express_drain"
+FAIL_SETTING = "ecs.express_fail_services"
+
 MAIN_CONTAINER = "Main"
 MAX_SERVICES_PER_ALB = 25
 DEFAULT_CPU = "1024"
@@ -88,6 +117,12 @@ SCALING_METRICS = {
     "AVERAGE_MEMORY": "ECSServiceAverageMemoryUtilization",
     "REQUEST_COUNT_PER_TARGET": "ALBRequestCountPerTarget",
 }
+# What ECS reports of a deployment its circuit breaker failed (the classic ``rolloutStateReason``).
+CIRCUIT_BREAKER_FAILURE = "ECS deployment circuit breaker: tasks failed to start."
+ROLLED_BACK = "Service deployment rolled back because the circuit breaker threshold was exceeded."
+ROLLBACK_IMPOSSIBLE = (
+    "Service deployment failed and was not rolled back: no earlier deployment of the service completed."
+)
 FARGATE_MEMORY = {
     256: [512, 1024, 2048],
     512: list(range(1024, 4096 + 1, 1024)),
@@ -163,7 +198,22 @@ class _Revision:
 
 
 class _Deployment:
-    def __init__(self, service: "_Express", target: _Revision, sources: list[_Revision], duration: float):
+    """One service deployment: ``target`` replaces ``sources`` over ``duration`` seconds.
+
+    A deployment that ``fails`` (decided when it starts) fails when its time is up; it then
+    restores the revision of ``restore``, the service's last deployment that completed, or, with
+    none, stalls.
+    """
+
+    def __init__(
+        self,
+        service: "_Express",
+        target: _Revision,
+        sources: list[_Revision],
+        duration: float,
+        fails: bool,
+        restore: "_Deployment | None",
+    ):
         region, account = service.region, service.account
         part = _partition(region)
         self.arn = f"arn:{part}:ecs:{region}:{account}:service-deployment/{service.cluster_name}/{service.name}/{_deployment_id()}"
@@ -173,8 +223,12 @@ class _Deployment:
         self.created_at = utcnow()
         self.created_mono = _now_mono()
         self.duration = float(duration)
+        self.fails = fails
+        self.restore = restore
         self.stopped_at: datetime | None = None
         self.id = f"ecs-svc/{_digits(19)}"
+        # whether the service events already tell how it ended
+        self.told = False
 
     def done(self) -> bool:
         return self.stopped_at is None and _now_mono() >= self.created_mono + self.duration
@@ -187,7 +241,32 @@ class _Deployment:
     def status(self) -> str:
         if self.stopped_at is not None:
             return "STOPPED"
-        return "SUCCESSFUL" if self.done() else "IN_PROGRESS"
+        if not self.done():
+            return "IN_PROGRESS"
+        if self.fails:
+            return "ROLLBACK_SUCCESSFUL" if self.restore is not None else "ROLLBACK_FAILED"
+        return "SUCCESSFUL"
+
+    def in_service(self) -> _Revision:
+        """The revision this deployment leaves (or, while it runs, puts) in service."""
+        if self.status() == "ROLLBACK_SUCCESSFUL" and self.restore is not None:
+            return self.restore.target
+        return self.target
+
+    def completed(self) -> "_Deployment | None":
+        """The deployment of the revision in service if this one completed (itself, or the one it
+        rolled back to); ``None`` while it runs or when it was stopped or stalled."""
+        status = self.status()
+        if status == "SUCCESSFUL":
+            return self
+        if status == "ROLLBACK_SUCCESSFUL":
+            return self.restore
+        return None
+
+    def threshold(self) -> int:
+        """The circuit breaker's failure threshold: half the desired tasks, within 3..200."""
+        desired = int(self.target.config["scalingTarget"]["minTaskCount"] or 0)
+        return max(3, min(200, -(-desired // 2)))
 
 
 class _Express:
@@ -241,15 +320,32 @@ class _Express:
                 return deployment
         return None
 
-    def latest(self) -> _Revision:
-        return self.revisions[-1]
+    def current_revision(self) -> _Revision:
+        """The revision in service: the newest deployment's target, or the revision a failed
+        newest deployment rolled back to."""
+        if not self.deployments:
+            return self.revisions[-1]
+        return self.deployments[-1].in_service()
+
+    def last_completed(self) -> _Deployment | None:
+        """The deployment of the revision a failing deployment rolls back to: the most recent one
+        that completed (or that a rollback completed again); ``None`` when none did."""
+        for deployment in reversed(self.deployments):
+            completed = deployment.completed()
+            if completed is not None:
+                return completed
+        return None
+
+    def stalled(self) -> bool:
+        """Whether the newest deployment failed with nothing to roll back to (no tasks run)."""
+        return bool(self.deployments) and self.deployments[-1].status() == "ROLLBACK_FAILED"
 
     def active_revisions(self) -> list[_Revision]:
         if self.status() == "INACTIVE":
             return []
         current = self.current_deployment()
         if current is None:
-            return [self.latest()]
+            return [self.current_revision()]
         return [current.target] + [s for s in current.sources if s is not current.target]
 
     def provisioned(self) -> bool:
@@ -805,46 +901,74 @@ def _revision_wire(svc: _Express, revision: _Revision) -> dict[str, Any]:
     }
 
 
-def _revision_summary(svc: _Express, revision: _Revision, active: bool) -> dict[str, Any]:
-    count = revision.config["scalingTarget"]["minTaskCount"] if active else 0
+def _revision_summary(svc: _Express, revision: _Revision, requested: bool, running: bool | None = None) -> dict[str, Any]:
+    """A revision's share of a deployment: its tasks (all requested ones running unless
+    ``running`` says otherwise) and its traffic."""
+    count = revision.config["scalingTarget"]["minTaskCount"] if requested else 0
     return {
         "arn": revision.arn,
         "requestedTaskCount": count,
-        "runningTaskCount": count,
+        "runningTaskCount": count if running is not False else 0,
         "pendingTaskCount": 0,
-        "requestedProductionTrafficWeight": 100.0 if active else 0.0,
+        "requestedProductionTrafficWeight": 100.0 if requested else 0.0,
         "requestedTestTrafficWeight": 0.0,
     }
+
+
+def _outcome(deployment: _Deployment) -> dict[str, Any]:
+    """How a deployment ended, as ``ServiceDeployment`` and ``ServiceDeploymentBrief`` say it:
+    ``finishedAt`` or ``stoppedAt`` and ``statusReason`` (nothing while it runs)."""
+    status = deployment.status()
+    if status == "SUCCESSFUL":
+        return {"finishedAt": deployment.finished_at(), "statusReason": "Service deployment succeeded."}
+    if status == "STOPPED":
+        return {"stoppedAt": deployment.stopped_at, "statusReason": "Service deployment stopped by a newer deployment."}
+    if status == "ROLLBACK_SUCCESSFUL":
+        return {"finishedAt": deployment.finished_at(), "statusReason": ROLLED_BACK}
+    if status == "ROLLBACK_FAILED":
+        return {"finishedAt": deployment.finished_at(), "statusReason": ROLLBACK_IMPOSSIBLE}
+    return {}
 
 
 def _deployment_wire(deployment: _Deployment) -> dict[str, Any]:
     svc = deployment.service
     status = deployment.status()
+    failed = status in ("ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
+    monitoring = "MONITORING" if status == "IN_PROGRESS" else "MONITORING_COMPLETE"
+    outcome = _outcome(deployment)
+    # Sources keep their tasks until the target has replaced them, and get them back on a
+    # rollback; a target that failed is scaled in (rolled back) or never runs (stalled).
+    sources_run = status in ("IN_PROGRESS", "STOPPED", "ROLLBACK_SUCCESSFUL")
     result: dict[str, Any] = {
         "serviceDeploymentArn": deployment.arn,
         "serviceArn": svc.arn,
         "clusterArn": svc.cluster_arn,
         "createdAt": deployment.created_at,
         "startedAt": deployment.created_at,
-        "updatedAt": deployment.finished_at() if status == "SUCCESSFUL" else (deployment.stopped_at or deployment.created_at),
-        "sourceServiceRevisions": [_revision_summary(svc, r, status != "SUCCESSFUL") for r in deployment.sources],
-        "targetServiceRevision": _revision_summary(svc, deployment.target, True),
+        "updatedAt": outcome.get("finishedAt") or deployment.stopped_at or deployment.created_at,
+        "sourceServiceRevisions": [_revision_summary(svc, r, sources_run) for r in deployment.sources],
+        "targetServiceRevision": _revision_summary(
+            svc,
+            deployment.target,
+            status != "ROLLBACK_SUCCESSFUL",
+            running=status != "ROLLBACK_FAILED",
+        ),
         "status": status,
         "deploymentConfiguration": _deployment_configuration(svc),
-        "deploymentCircuitBreaker": {"status": "MONITORING_COMPLETE" if status != "IN_PROGRESS" else "MONITORING", "failureCount": 0, "threshold": 3},
-        "alarms": {
-            "status": "MONITORING_COMPLETE" if status != "IN_PROGRESS" else "MONITORING",
-            "alarmNames": [svc.alarm_name],
-            "triggeredAlarmNames": [],
+        "deploymentCircuitBreaker": {
+            "status": "TRIGGERED" if failed else monitoring,
+            "failureCount": deployment.threshold() if failed else 0,
+            "threshold": deployment.threshold(),
         },
+        "alarms": {"status": monitoring, "alarmNames": [svc.alarm_name], "triggeredAlarmNames": []},
+        **outcome,
     }
-    if status == "SUCCESSFUL":
-        result["finishedAt"] = deployment.finished_at()
-        result["statusReason"] = "Service deployment succeeded."
-    elif status == "STOPPED":
-        result["stoppedAt"] = deployment.stopped_at
-        result["statusReason"] = "Service deployment stopped by a newer deployment."
-    else:
+    if failed:
+        rollback: dict[str, Any] = {"reason": CIRCUIT_BREAKER_FAILURE, "startedAt": deployment.finished_at()}
+        if deployment.restore is not None:
+            rollback["serviceRevisionArn"] = deployment.restore.target.arn
+        result["rollback"] = rollback
+    if status == "IN_PROGRESS":
         result["lifecycleStage"] = "BAKE_TIME"
     return result
 
@@ -865,20 +989,109 @@ def _deployment_configuration(svc: _Express) -> dict[str, Any]:
 # the ECS service object of an Express service
 
 
+def _deployment_entry(
+    deployment: _Deployment, role: str, service: Service, running: int, rollout: str, reason: str, updated: datetime
+) -> dict[str, Any]:
+    """One entry of ``DescribeServices`` -> ``deployments[]`` (``role`` PRIMARY or ACTIVE)."""
+    return {
+        "id": deployment.id,
+        "status": role,
+        "taskDefinition": deployment.target.task_definition,
+        "desiredCount": service.desired_count,
+        "pendingCount": 0,
+        "runningCount": running,
+        "failedTasks": deployment.threshold() if rollout == "FAILED" else 0,
+        "createdAt": deployment.created_at,
+        "updatedAt": updated,
+        "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}],
+        "platformVersion": "1.4.0",
+        "platformFamily": "Linux",
+        "networkConfiguration": service.network_configuration,
+        "rolloutState": rollout,
+        "rolloutStateReason": reason,
+    }
+
+
+def _classic_deployments(svc: _Express, service: Service, current: _Deployment | None) -> list[dict[str, Any]]:
+    """``deployments[]`` as ECS lists them for the rolling-update view of the service.
+
+    While a deployment runs: it (PRIMARY, IN_PROGRESS) and the one serving before it (ACTIVE).
+    After a rollback: the deployment rolled back to, PRIMARY and COMPLETED again (the failed
+    one has no tasks left and is gone). A deployment that failed with nothing to roll back to
+    stays PRIMARY with rollout state FAILED.
+    """
+    if not svc.deployments:
+        return []
+    newest = svc.deployments[-1]
+    status = newest.status()
+    if current is not None:
+        entries = [
+            _deployment_entry(
+                newest, "PRIMARY", service, 0, "IN_PROGRESS", f"ECS deployment {newest.id} in progress.", newest.created_at
+            )
+        ]
+        before = svc.deployments[-2] if len(svc.deployments) > 1 else None
+        serving = (before.completed() or before) if before is not None else None
+        if newest.sources and serving is not None:
+            entries.append(
+                _deployment_entry(
+                    serving,
+                    "ACTIVE",
+                    service,
+                    service.desired_count,
+                    "COMPLETED",
+                    f"ECS deployment {serving.id} completed.",
+                    serving.finished_at(),
+                )
+            )
+        return entries
+    if status == "ROLLBACK_SUCCESSFUL" and newest.restore is not None:
+        restored = newest.restore
+        return [
+            _deployment_entry(
+                restored,
+                "PRIMARY",
+                service,
+                service.running_count,
+                "COMPLETED",
+                f"ECS deployment {restored.id} completed.",
+                newest.finished_at(),
+            )
+        ]
+    if status == "ROLLBACK_FAILED":
+        return [_deployment_entry(newest, "PRIMARY", service, 0, "FAILED", CIRCUIT_BREAKER_FAILURE, newest.finished_at())]
+    return [
+        _deployment_entry(
+            newest,
+            "PRIMARY",
+            service,
+            service.running_count,
+            "COMPLETED",
+            f"ECS deployment {newest.id} completed.",
+            newest.finished_at(),
+        )
+    ]
+
+
+def _tell(svc: _Express, service: Service, message: str) -> None:
+    service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": utcnow(), "message": message})
+
+
 def _sync_ecs_service(svc: _Express) -> None:
     service = svc.ecs_service
     if service is None:
         return
-    latest = svc.latest()
-    container = latest.config["primaryContainer"]
-    network = latest.config["_network"]
-    desired = latest.config["scalingTarget"]["minTaskCount"]
+    in_service = svc.current_revision()
+    container = in_service.config["primaryContainer"]
+    network = in_service.config["_network"]
+    desired = in_service.config["scalingTarget"]["minTaskCount"]
     status = svc.status()
+    stalled = svc.stalled()
     service.status = status
-    service.task_definition = latest.task_definition
+    service.task_definition = in_service.task_definition
     service.load_balancers = [
         {
-            "targetGroupArn": svc.target_group_arn(latest.tg_index),
+            "targetGroupArn": svc.target_group_arn(in_service.tg_index),
             "containerName": MAIN_CONTAINER,
             "containerPort": container["containerPort"],
         }
@@ -887,84 +1100,42 @@ def _sync_ecs_service(svc: _Express) -> None:
         "awsvpcConfiguration": {
             "subnets": list(network["subnets"]),
             "securityGroups": list(network["securityGroups"]) + ([svc.service_sg_id] if svc.service_sg_id else []),
-            "assignPublicIp": "ENABLED" if latest.alb.scheme == "internet-facing" else "DISABLED",
+            "assignPublicIp": "ENABLED" if in_service.alb.scheme == "internet-facing" else "DISABLED",
         }
     }
     current = svc.current_deployment()
     if status == "ACTIVE":
         service.desired_count = desired
-        service.running_count = desired if current is None else desired
+        service.running_count = 0 if stalled else desired
         service.pending_count = 0
     else:
         service.desired_count = 0
         service.running_count = 0 if status == "INACTIVE" else service.running_count
         service.pending_count = 0
-    deployments = []
-    if svc.deployments:
-        newest = svc.deployments[-1]
-        in_progress = current is not None
-        deployments.append(
-            {
-                "id": newest.id,
-                "status": "PRIMARY",
-                "taskDefinition": newest.target.task_definition,
-                "desiredCount": service.desired_count,
-                "pendingCount": 0,
-                "runningCount": 0 if in_progress else service.running_count,
-                "failedTasks": 0,
-                "createdAt": newest.created_at,
-                "updatedAt": newest.created_at if in_progress else newest.finished_at(),
-                "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}],
-                "platformVersion": "1.4.0",
-                "platformFamily": "Linux",
-                "networkConfiguration": service.network_configuration,
-                "rolloutState": "IN_PROGRESS" if in_progress else "COMPLETED",
-                "rolloutStateReason": (
-                    f"ECS deployment {newest.id} in progress."
-                    if in_progress
-                    else f"ECS deployment {newest.id} completed."
-                ),
-            }
-        )
-        if in_progress and newest.sources:
-            previous = svc.deployments[-2] if len(svc.deployments) > 1 else None
-            if previous is not None:
-                deployments.append(
-                    {
-                        "id": previous.id,
-                        "status": "ACTIVE",
-                        "taskDefinition": previous.target.task_definition,
-                        "desiredCount": service.desired_count,
-                        "pendingCount": 0,
-                        "runningCount": service.desired_count,
-                        "failedTasks": 0,
-                        "createdAt": previous.created_at,
-                        "updatedAt": previous.finished_at(),
-                        "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}],
-                        "platformVersion": "1.4.0",
-                        "platformFamily": "Linux",
-                        "networkConfiguration": service.network_configuration,
-                        "rolloutState": "COMPLETED",
-                        "rolloutStateReason": f"ECS deployment {previous.id} completed.",
-                    }
-                )
-    service.deployments = deployments if status != "INACTIVE" else []
+    service.deployments = _classic_deployments(svc, service, current) if status != "INACTIVE" else []
     if current is not None:
         service.current_service_deployment = current.arn
     elif svc.deployments:
         service.current_service_deployment = svc.deployments[-1].arn
+    running = 0 if stalled else desired
     service.current_service_revisions = [
-        {"arn": r.arn, "requestedTaskCount": desired, "runningTaskCount": desired, "pendingTaskCount": 0}
+        {"arn": r.arn, "requestedTaskCount": desired, "runningTaskCount": running, "pendingTaskCount": 0}
         for r in svc.active_revisions()
     ]
     if not current and svc.deployments and status == "ACTIVE":
+        newest = svc.deployments[-1]
+        if newest.fails and not newest.told:
+            newest.told = True
+            _tell(svc, service, f"(service {svc.name}) (deployment {newest.id}) deployment failed: tasks failed to start.")
+            if newest.restore is not None:
+                _tell(svc, service, f"(service {svc.name}) rolling back to deployment {newest.restore.id}.")
         steady = f"(service {svc.name}) has reached a steady state."
-        if not service.events or service.events[0].get("message") != steady:
-            service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": utcnow(), "message": steady})
+        if not stalled and (not service.events or service.events[0].get("message") != steady):
+            _tell(svc, service, steady)
 
 
 def _new_ecs_service(backend: Any, cluster: Cluster, svc: _Express, tags: list[dict[str, str]]) -> Service:
-    latest = svc.latest()
+    latest = svc.current_revision()
     container = latest.config["primaryContainer"]
     network = latest.config["_network"]
     td = backend.describe_task_definition(latest.task_definition)
@@ -1085,13 +1256,23 @@ def _valid_name(name: str) -> bool:
     return 0 < len(name) <= 255 and all(ch.isalnum() or ch in "-_" for ch in name)
 
 
+def _failing_services(account_id: str) -> set[str]:
+    """The names of the services whose deployments the setting ``ecs.express_fail_services``
+    makes fail (a list of names, or one name)."""
+    value = settings.get(account_id, FAIL_SETTING, []) or []
+    if isinstance(value, str):
+        return {value}
+    return {str(name) for name in value}
+
+
 def _start_deployment(backend: Any, svc: _Express, revision: _Revision, sources: list[_Revision]) -> _Deployment:
     state = _state(backend)
     for running in svc.deployments:
         if running.stopped_at is None and not running.done():
             running.stopped_at = utcnow()
-    duration = float(settings.get(backend.account_id, "ecs.express_deploy", 0) or 0)
-    deployment = _Deployment(svc, revision, sources, duration)
+    duration = float(settings.get(backend.account_id, DEPLOY_SETTING, 0) or 0)
+    fails = svc.name in _failing_services(backend.account_id)
+    deployment = _Deployment(svc, revision, sources, duration, fails, svc.last_completed())
     svc.deployments.append(deployment)
     state.deployments[deployment.arn] = deployment
     return deployment
@@ -1166,7 +1347,7 @@ def update_express_gateway_service(self: Any) -> ActionResult:
         tick(backend)
         svc = _lookup(backend, params.get("serviceArn"))
         _not_active(svc)
-        previous = svc.latest()
+        previous = svc.current_revision()
         config, explicit_td, (vpc_id, subnets, public) = _build_config(backend, svc, params, previous.config)
         if vpc_id != svc.alb.vpc_id:
             raise invalid("The VPC of an Express service can't be changed.")
@@ -1211,7 +1392,7 @@ def _mark_deleted(backend: Any, svc: _Express) -> None:
     for running in svc.deployments:
         if running.stopped_at is None and not running.done():
             running.stopped_at = utcnow()
-    svc.drain_for = float(settings.get(backend.account_id, "ecs.express_drain", 0) or 0)
+    svc.drain_for = float(settings.get(backend.account_id, DRAIN_SETTING, 0) or 0)
     svc.delete_mono = _now_mono()
     svc.deleted_at = utcnow()
     svc.updated_at = svc.deleted_at
@@ -1315,8 +1496,11 @@ def list_service_deployments(self: Any) -> ActionResult:
                 "targetServiceRevisionArn": deployment.target.arn,
                 "status": status,
             }
-            if status == "SUCCESSFUL":
-                brief["finishedAt"] = deployment.finished_at()
+            outcome = _outcome(deployment)
+            if "finishedAt" in outcome:
+                brief["finishedAt"] = outcome["finishedAt"]
+            if status.startswith("ROLLBACK_"):
+                brief["statusReason"] = outcome["statusReason"]
             items.append(brief)
         start = _decode_index(token) if token else 0
         limit = int(max_results) if max_results is not None else 20

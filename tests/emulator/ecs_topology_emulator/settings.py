@@ -15,6 +15,10 @@ Known names (seconds unless said otherwise):
   (default 0: gone at once).
 - ``ecs.express_deploy``: a create/update deployment of an Express service takes this long.
 - ``ecs.express_drain``: a deleted Express service is DRAINING this long, then INACTIVE.
+- ``ecs.express_fail_services``: names of Express services (a list) whose deployments fail: a
+  create or update started while the name is listed runs ``ecs.express_deploy`` seconds, then
+  the circuit breaker fails it and ECS rolls back to the last deployment that completed
+  (``ROLLBACK_SUCCESSFUL``), or, with none, stalls (``ROLLBACK_FAILED``). See ``ecs_express``.
 """
 
 import threading

@@ -1,5 +1,6 @@
 //! ECS as the emulator serves it to the Rust SDK: Express Mode services (defaults, `command`,
-//! revisions, deployments, ECS-managed resources, the shared load balancer, deletion), Express
+//! revisions, deployments and their failure and rollback, ECS-managed resources, the shared load
+//! balancer, deletion), Express
 //! services seen as regular ECS services, `ListServices` paging, Service Connect in
 //! `deployments[]` and awsvpc configurations without security groups.
 
@@ -1661,4 +1662,264 @@ async fn an_express_primary_container_with_an_empty_command_reads_back_an_empty_
         .primary_container
         .unwrap_or_else(|| panic!("no container"));
     assert_eq!(primary.command, Some(Vec::new()));
+}
+
+/// The service as `DescribeServices` shows it.
+async fn ecs_service(world: &Express, arn: &str) -> ecs::types::Service {
+    world
+        .ecs
+        .describe_services()
+        .cluster("default")
+        .services(arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe services: {e:?}"))
+        .services()
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("describe services: no {arn}"))
+}
+
+/// The service deployment `DescribeServices` names as the service's current one, as
+/// `DescribeServiceDeployments` describes it (how the controller reads a deployment's outcome).
+async fn current_deployment(world: &Express, arn: &str) -> ecs::types::ServiceDeployment {
+    let service = ecs_service(world, arn).await;
+    let current = service
+        .current_service_deployment()
+        .unwrap_or_else(|| panic!("no current service deployment: {service:?}"));
+    world
+        .ecs
+        .describe_service_deployments()
+        .service_deployment_arns(current)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe deployments: {e:?}"))
+        .service_deployments()
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("describe deployments: no {current}"))
+}
+
+fn images_of(service: &EcsExpressGatewayService) -> Vec<String> {
+    service
+        .active_configurations()
+        .iter()
+        .filter_map(|c| c.primary_container().map(|p| p.image().to_owned()))
+        .collect()
+}
+
+async fn update_image(world: &Express, arn: &str, image: &str) {
+    world
+        .ecs
+        .update_express_gateway_service()
+        .service_arn(arn)
+        .primary_container(container(image))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("update {arn}: {e:?}"));
+}
+
+async fn wait_deployed(world: &Express, arn: &str) {
+    wait_until(
+        "no deployment of the service runs",
+        Duration::from_secs(20),
+        || async { world.describe(arn).await.current_deployment().is_none() },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_update_of_a_listed_express_service_fails_and_rolls_back_while_an_unlisted_one_succeeds()
+{
+    let world = Express::new(76).await;
+    let flaky = world.created("flaky").await;
+    let steady = world.created("steady").await;
+    let (flaky, steady) = (arn_of(&flaky), arn_of(&steady));
+    let before = world.describe(&flaky).await;
+    let first_revision = first_config(&before)
+        .service_revision_arn
+        .unwrap_or_default();
+    let first_task_definition = ecs_service(&world, &flaky)
+        .await
+        .task_definition()
+        .unwrap_or_default()
+        .to_owned();
+    emulator()
+        .set_settings(
+            &[&world.account],
+            json!({"ecs.express_deploy": 1, "ecs.express_fail_services": ["flaky"]}),
+        )
+        .await;
+
+    update_image(&world, &flaky, "app:2").await;
+    update_image(&world, &steady, "app:2").await;
+    let running = current_deployment(&world, &flaky).await;
+    assert_eq!(running.status().map(|s| s.as_str()), Some("IN_PROGRESS"));
+    wait_deployed(&world, &flaky).await;
+    wait_deployed(&world, &steady).await;
+
+    let failed = current_deployment(&world, &flaky).await;
+    assert_eq!(
+        failed.service_deployment_arn(),
+        running.service_deployment_arn()
+    );
+    assert_eq!(
+        failed.status().map(|s| s.as_str()),
+        Some("ROLLBACK_SUCCESSFUL")
+    );
+    assert!(failed.status_reason().is_some_and(|r| !r.is_empty()));
+    assert!(failed.finished_at().is_some());
+    let rollback = failed
+        .rollback()
+        .unwrap_or_else(|| panic!("no rollback: {failed:?}"));
+    assert_eq!(
+        rollback.reason(),
+        Some("ECS deployment circuit breaker: tasks failed to start.")
+    );
+    assert_eq!(
+        rollback.service_revision_arn(),
+        Some(first_revision.as_str())
+    );
+    assert!(rollback.started_at().is_some());
+    let breaker = failed
+        .deployment_circuit_breaker()
+        .unwrap_or_else(|| panic!("no circuit breaker: {failed:?}"));
+    assert_eq!(breaker.status().map(|s| s.as_str()), Some("TRIGGERED"));
+    assert_eq!(breaker.failure_count(), breaker.threshold());
+    assert_eq!(
+        failed
+            .target_service_revision()
+            .map(|r| r.running_task_count()),
+        Some(0)
+    );
+
+    // The previous configuration is the active one again, in every view.
+    let after = world.describe(&flaky).await;
+    assert_eq!(images_of(&after), vec!["public.ecr.aws/nginx/nginx:1.27"]);
+    assert_eq!(
+        first_config(&after).service_revision_arn(),
+        Some(first_revision.as_str())
+    );
+    let classic = ecs_service(&world, &flaky).await;
+    assert_eq!(
+        classic.task_definition(),
+        Some(first_task_definition.as_str())
+    );
+    let rollouts: Vec<_> = classic
+        .deployments()
+        .iter()
+        .map(|d| {
+            (
+                d.status().unwrap_or_default().to_owned(),
+                d.rollout_state().map(|r| r.as_str().to_owned()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rollouts,
+        vec![("PRIMARY".to_owned(), Some("COMPLETED".to_owned()))]
+    );
+    let listed = world
+        .ecs
+        .list_service_deployments()
+        .service(&flaky)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list deployments: {e:?}"));
+    let statuses: Vec<_> = listed
+        .service_deployments()
+        .iter()
+        .filter_map(|d| d.status().map(|s| s.as_str().to_owned()))
+        .collect();
+    assert_eq!(statuses, vec!["ROLLBACK_SUCCESSFUL", "SUCCESSFUL"]);
+
+    // The unlisted service deployed its update.
+    let succeeded = current_deployment(&world, &steady).await;
+    assert_eq!(succeeded.status().map(|s| s.as_str()), Some("SUCCESSFUL"));
+    assert!(succeeded.rollback().is_none());
+    assert_eq!(images_of(&world.describe(&steady).await), vec!["app:2"]);
+}
+
+#[tokio::test]
+async fn after_a_rollback_an_update_starts_from_the_restored_configuration() {
+    let world = Express::new(77).await;
+    let arn = arn_of(&world.created("restored").await);
+    emulator()
+        .set_settings(
+            &[&world.account],
+            json!({"ecs.express_fail_services": ["restored"]}),
+        )
+        .await;
+    update_image(&world, &arn, "app:2").await;
+    wait_deployed(&world, &arn).await;
+    emulator()
+        .set_settings(&[&world.account], json!({"ecs.express_fail_services": []}))
+        .await;
+
+    world
+        .ecs
+        .update_express_gateway_service()
+        .service_arn(&arn)
+        .cpu("2048")
+        .memory("4096")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("update: {e:?}"));
+    wait_deployed(&world, &arn).await;
+
+    let service = world.describe(&arn).await;
+    assert_eq!(images_of(&service), vec!["public.ecr.aws/nginx/nginx:1.27"]);
+    assert_eq!(first_config(&service).cpu(), Some("2048"));
+    assert_eq!(
+        current_deployment(&world, &arn)
+            .await
+            .status()
+            .map(|s| s.as_str()),
+        Some("SUCCESSFUL")
+    );
+}
+
+#[tokio::test]
+async fn a_create_of_a_listed_express_service_fails_and_stalls_with_nothing_to_roll_back_to() {
+    let world = Express::new(78).await;
+    emulator()
+        .set_settings(
+            &[&world.account],
+            json!({"ecs.express_deploy": 0.5, "ecs.express_fail_services": ["doomed"]}),
+        )
+        .await;
+    let arn = arn_of(&world.created("doomed").await);
+    wait_deployed(&world, &arn).await;
+
+    let failed = current_deployment(&world, &arn).await;
+    assert_eq!(failed.status().map(|s| s.as_str()), Some("ROLLBACK_FAILED"));
+    let rollback = failed
+        .rollback()
+        .unwrap_or_else(|| panic!("no rollback: {failed:?}"));
+    assert_eq!(rollback.service_revision_arn(), None);
+    let service = world.describe(&arn).await;
+    assert_eq!(
+        status_of(&service),
+        Some(ExpressGatewayServiceStatusCode::Active)
+    );
+    assert_eq!(images_of(&service), vec!["public.ecr.aws/nginx/nginx:1.27"]);
+    let classic = ecs_service(&world, &arn).await;
+    assert_eq!(classic.running_count(), 0);
+    let rollouts: Vec<_> = classic
+        .deployments()
+        .iter()
+        .map(|d| {
+            (
+                d.rollout_state().map(|r| r.as_str().to_owned()),
+                d.rollout_state_reason().map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rollouts,
+        vec![(
+            Some("FAILED".to_owned()),
+            Some("ECS deployment circuit breaker: tasks failed to start.".to_owned())
+        )]
+    );
 }
