@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod express_failure;
 mod harness;
 mod lease;
 mod lifecycle;
