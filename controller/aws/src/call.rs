@@ -44,10 +44,7 @@ impl AwsError {
 
 impl From<AwsError> for ErrorInfo {
     fn from(e: AwsError) -> ErrorInfo {
-        ErrorInfo {
-            class: e.class.as_str().to_owned(),
-            message: e.to_string(),
-        }
+        ErrorInfo::new(e.class, e.to_string())
     }
 }
 

@@ -4,14 +4,16 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use ecs_topology_core::engine::{
-    Cloud, EndpointChange, ExpressChange, NamespaceChange, NamespaceScan, Scope, ShareChange,
-};
+use ecs_topology_core::engine::{Change, Scope};
+use ecs_topology_core::kinds::endpoints::{EndpointCloud, EndpointSets};
+use ecs_topology_core::kinds::express::{ExpressCloud, ExpressServices};
+use ecs_topology_core::kinds::namespace::{NamespaceCloud, NamespaceScan, Namespaces};
+use ecs_topology_core::kinds::share::{ShareCloud, Shares};
 use ecs_topology_core::model::VpcEndpointSetSpec;
 use ecs_topology_core::observed::{
     ObservedEndpoint, ObservedExpressService, ObservedNamespace, ObservedShare,
 };
-use ecs_topology_core::status::ErrorInfo;
+use ecs_topology_core::status::{ErrorClass, ErrorInfo};
 
 use crate::call::Aws;
 use crate::{AccountError, Accounts, ApiBudgets, Clients};
@@ -48,26 +50,48 @@ impl AwsCloud {
 
     async fn clients(&self, scope: &Scope) -> Result<Clients, ErrorInfo> {
         self.accounts
-            .clients(&scope.0, &scope.1)
+            .clients(&scope.account, &scope.region)
             .await
             .map_err(account_error)
     }
 }
 
 fn account_error(e: AccountError) -> ErrorInfo {
-    ErrorInfo {
-        class: "credentials".into(),
-        message: e.to_string(),
-    }
+    ErrorInfo::new(ErrorClass::Credentials, e.to_string())
 }
 
-impl Cloud for AwsCloud {
+impl NamespaceCloud for AwsCloud {
     async fn observe_namespaces(&self, scope: &Scope) -> Result<NamespaceScan, ErrorInfo> {
         let clients = self.clients(scope).await?;
         let aws = self.aws(&clients);
-        Ok(crate::cloudmap::observe(aws, &scope.0).await?)
+        Ok(crate::cloudmap::observe(aws, &scope.account).await?)
     }
 
+    async fn visible_namespaces(
+        &self,
+        scope: &Scope,
+    ) -> Result<Option<BTreeSet<String>>, ErrorInfo> {
+        let clients = match self.accounts.clients(&scope.account, &scope.region).await {
+            Ok(c) => c,
+            Err(AccountError::NoRole { .. }) => return Ok(None),
+            Err(e) => return Err(account_error(e)),
+        };
+        Ok(Some(
+            crate::cloudmap::visible(self.aws(&clients), &scope.account).await?,
+        ))
+    }
+
+    async fn apply_namespace(
+        &self,
+        change: Change<'_, Namespaces>,
+    ) -> Result<Option<ObservedNamespace>, ErrorInfo> {
+        let clients = self.clients(change.scope).await?;
+        let aws = self.aws(&clients);
+        Ok(crate::cloudmap::apply(aws, &change).await?)
+    }
+}
+
+impl ShareCloud for AwsCloud {
     async fn observe_shares(
         &self,
         scope: &Scope,
@@ -78,38 +102,17 @@ impl Cloud for AwsCloud {
         Ok(crate::ram::observe(aws, permissions).await?)
     }
 
-    async fn visible_namespaces(
-        &self,
-        scope: &Scope,
-    ) -> Result<Option<BTreeSet<String>>, ErrorInfo> {
-        let clients = match self.accounts.clients(&scope.0, &scope.1).await {
-            Ok(c) => c,
-            Err(AccountError::NoRole { .. }) => return Ok(None),
-            Err(e) => return Err(account_error(e)),
-        };
-        Ok(Some(
-            crate::cloudmap::visible(self.aws(&clients), &scope.0).await?,
-        ))
-    }
-
-    async fn apply_namespace(
-        &self,
-        change: NamespaceChange<'_>,
-    ) -> Result<Option<ObservedNamespace>, ErrorInfo> {
-        let clients = self.clients(change.scope).await?;
-        let aws = self.aws(&clients);
-        Ok(crate::cloudmap::apply(aws, &change).await?)
-    }
-
     async fn apply_share(
         &self,
-        change: ShareChange<'_>,
+        change: Change<'_, Shares>,
     ) -> Result<Option<ObservedShare>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
         let aws = self.aws(&clients);
         Ok(crate::ram::apply(aws, &change).await?)
     }
+}
 
+impl EndpointCloud for AwsCloud {
     async fn observe_endpoints(
         &self,
         scope: &Scope,
@@ -143,13 +146,15 @@ impl Cloud for AwsCloud {
 
     async fn apply_endpoints(
         &self,
-        change: EndpointChange<'_>,
+        change: Change<'_, EndpointSets>,
     ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
         let aws = self.aws(&clients);
         Ok(crate::endpoints::apply(aws, &change).await?)
     }
+}
 
+impl ExpressCloud for AwsCloud {
     async fn observe_express(
         &self,
         scope: &Scope,
@@ -162,7 +167,7 @@ impl Cloud for AwsCloud {
 
     async fn apply_express(
         &self,
-        change: ExpressChange<'_>,
+        change: Change<'_, ExpressServices>,
     ) -> Result<Option<ObservedExpressService>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
         let aws = self.aws(&clients);

@@ -7,9 +7,10 @@ use aws_sdk_servicediscovery::types::{
     FilterCondition, HttpNamespaceChange, NamespaceFilter, NamespaceFilterName, NamespaceType,
     OperationStatus, OperationTargetType, Tag,
 };
-use ecs_topology_core::engine::{NamespaceChange, NamespaceScan, digest};
+use ecs_topology_core::engine::{Change, digest};
+use ecs_topology_core::kinds::namespace::{NamespaceField, NamespaceScan, Namespaces};
 use ecs_topology_core::observed::{ObservedNamespace, normalise_text};
-use ecs_topology_core::plan::Verb;
+use ecs_topology_core::plan::{Edit, TagEdits, Verb};
 
 use crate::call::{Aws, AwsError};
 use crate::{ApiFamily, ErrorClass};
@@ -133,24 +134,18 @@ pub async fn visible(aws: Aws<'_>, account: &str) -> Result<BTreeSet<String>, Aw
         .collect())
 }
 
-/// Carries out a namespace plan; returns the namespace as it now is (`None` once deleted).
+/// Carries out a namespace change; returns the namespace as it now is (`None` once deleted).
 pub async fn apply(
     aws: Aws<'_>,
-    change: &NamespaceChange<'_>,
+    change: &Change<'_, Namespaces>,
 ) -> Result<Option<ObservedNamespace>, AwsError> {
-    match (change.plan.verb, change.observed, change.spec) {
+    match (change.verb, change.subject.first(), change.spec) {
         (Verb::Create, _, Some(spec)) => create(aws, spec, &change.tags, &change.token)
             .await
             .map(Some),
-        (Verb::Update | Verb::Adopt, Some(ns), Some(spec)) => update(
-            aws,
-            ns,
-            normalise_text(spec.description.as_deref()),
-            &change.tags,
-            &change.token,
-        )
-        .await
-        .map(Some),
+        (Verb::Update | Verb::Adopt, Some(ns), _) => {
+            update(aws, ns, change.edits, &change.token).await.map(Some)
+        }
         (Verb::Delete, Some(ns), _) => delete(aws, ns).await.map(|()| None),
         (verb, _, _) => Err(AwsError::local(
             "apply",
@@ -242,16 +237,20 @@ async fn create_with(
     })
 }
 
+/// Changes exactly the fields of `edits`: the description, then the tags.
 async fn update(
     aws: Aws<'_>,
     ns: &ObservedNamespace,
-    description: Option<String>,
-    tags: &BTreeMap<String, String>,
+    edits: &[Edit<NamespaceField>],
     token: &str,
 ) -> Result<ObservedNamespace, AwsError> {
     let cm = &aws.clients.cloudmap;
     let mut after = ns.clone();
-    if normalise_text(ns.description.as_deref()) != description {
+    if let Some(edit) = edits
+        .iter()
+        .find(|e| e.field == NamespaceField::Description)
+    {
+        let description = edit.to.as_ref().and_then(|v| normalise_text(v.as_str()));
         let change = HttpNamespaceChange::builder()
             .description(description.clone().unwrap_or_default())
             .build()
@@ -275,19 +274,9 @@ async fn update(
         wait(aws, reply.operation_id().unwrap_or_default()).await?;
         after.description = description;
     }
-    let set: BTreeMap<String, String> = tags
-        .iter()
-        .filter(|(k, v)| ns.tags.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let removed: Vec<String> = ns
-        .tags
-        .keys()
-        .filter(|k| !tags.contains_key(*k) && !k.starts_with("aws:"))
-        .cloned()
-        .collect();
-    if !set.is_empty() {
-        let list = tag_list(&set)?;
+    let tags = TagEdits::of(edits);
+    if !tags.put.is_empty() {
+        let list = tag_list(&tags.put)?;
         aws.call("TagResource", ApiFamily::CloudMap, || {
             cm.tag_resource()
                 .resource_arn(&ns.arn)
@@ -296,22 +285,16 @@ async fn update(
         })
         .await?;
     }
-    if !removed.is_empty() {
+    if !tags.remove.is_empty() {
         aws.call("UntagResource", ApiFamily::CloudMap, || {
             cm.untag_resource()
                 .resource_arn(&ns.arn)
-                .set_tag_keys(Some(removed.clone()))
+                .set_tag_keys(Some(tags.remove.clone()))
                 .send()
         })
         .await?;
     }
-    after.tags = ns
-        .tags
-        .iter()
-        .filter(|(k, _)| k.starts_with("aws:"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    after.tags.extend(tags.clone());
+    after.tags = tags.applied_to(&ns.tags);
     Ok(after)
 }
 

@@ -11,7 +11,8 @@ mod preflight;
 mod settle;
 mod work;
 
-use ecs_topology_core::engine::EndpointChange;
+use ecs_topology_core::engine::Change;
+use ecs_topology_core::kinds::endpoints::EndpointSets;
 use ecs_topology_core::model::VpcEndpointSetSpec;
 use ecs_topology_core::observed::ObservedEndpoint;
 
@@ -53,7 +54,7 @@ pub async fn preflight(aws: Aws<'_>, spec: &VpcEndpointSetSpec) -> Result<Vec<St
 /// The first failed change; the others of the plan are still attempted.
 pub async fn apply(
     aws: Aws<'_>,
-    change: &EndpointChange<'_>,
+    change: &Change<'_, EndpointSets>,
 ) -> Result<Vec<ObservedEndpoint>, AwsError> {
     apply::carry_out(aws, change).await
 }

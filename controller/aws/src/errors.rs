@@ -13,30 +13,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-/// The class of a failed AWS call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ErrorClass {
-    /// The service's rate limit was hit (`Throttling*`, `RequestLimitExceeded`, `SlowDown`, 429).
-    Throttling,
-    /// Worth retrying as is: 5xx, timeouts, connection resets and other I/O failures.
-    Transient,
-    /// The request is wrong and will fail again: `ValidationException`, `InvalidParameter*`,
-    /// quota errors and any other 4xx not classified more precisely.
-    Validation,
-    /// The object does not exist (`*NotFound*`, `NoSuch*`, 404).
-    NotFound,
-    /// The credentials are valid but not allowed to do this (`AccessDenied*`,
-    /// `UnauthorizedOperation`, 403).
-    AccessDenied,
-    /// The object's state conflicts with the request: already exists, in use, idempotency token
-    /// reused with other parameters, a failed condition (409, 412).
-    Conflict,
-    /// No usable credentials: none could be loaded, the role could not be assumed, or the service
-    /// rejected them as expired or unknown.
-    Credentials,
-    /// Anything else, e.g. a request the SDK could not build.
-    Other,
-}
+pub use ecs_topology_core::error::ErrorClass;
 
 /// Throttling codes; the SDK's standard retry classifier treats the same codes as throttling.
 const THROTTLING: &[&str] = &[
@@ -106,101 +83,68 @@ const CONFLICT: &[&str] = &[
     "DependencyViolation",
 ];
 
-impl ErrorClass {
-    /// Every class, for tests and for pre-registering metric label values.
-    pub const ALL: [ErrorClass; 8] = [
-        ErrorClass::Throttling,
-        ErrorClass::Transient,
-        ErrorClass::Validation,
-        ErrorClass::NotFound,
-        ErrorClass::AccessDenied,
-        ErrorClass::Conflict,
-        ErrorClass::Credentials,
-        ErrorClass::Other,
-    ];
-
-    /// The metric label value: `throttling`, `transient`, `validation`, `not_found`,
-    /// `access_denied`, `conflict`, `credentials` or `other`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Throttling => "throttling",
-            ErrorClass::Transient => "transient",
-            ErrorClass::Validation => "validation",
-            ErrorClass::NotFound => "not_found",
-            ErrorClass::AccessDenied => "access_denied",
-            ErrorClass::Conflict => "conflict",
-            ErrorClass::Credentials => "credentials",
-            ErrorClass::Other => "other",
-        }
-    }
-
-    /// Whether the same request may succeed later: throttling and transient failures only.
-    pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorClass::Throttling | ErrorClass::Transient)
-    }
-
+/// How AWS's error codes and HTTP statuses map to an [`ErrorClass`].
+pub trait FromAws: Sized {
     /// The class of an error code and HTTP status as a service returned them. The code decides
     /// when it is known; otherwise the status does; neither gives [`ErrorClass::Other`].
-    pub fn from_code_and_status(code: Option<&str>, status: Option<u16>) -> ErrorClass {
-        code.and_then(Self::from_code)
-            .or_else(|| status.and_then(Self::from_status))
+    fn from_code_and_status(code: Option<&str>, status: Option<u16>) -> Self;
+}
+
+impl FromAws for ErrorClass {
+    fn from_code_and_status(code: Option<&str>, status: Option<u16>) -> ErrorClass {
+        code.and_then(from_code)
+            .or_else(|| status.and_then(from_status))
             .unwrap_or(ErrorClass::Other)
-    }
-
-    fn from_code(code: &str) -> Option<ErrorClass> {
-        let class = if CREDENTIALS.contains(&code) {
-            ErrorClass::Credentials
-        } else if THROTTLING.contains(&code) {
-            ErrorClass::Throttling
-        } else if code.contains("NotFound") || code.starts_with("NoSuch") {
-            // EC2 spells these `InvalidVpcEndpointId.NotFound`.
-            ErrorClass::NotFound
-        } else if code == "UnknownResourceException" {
-            ErrorClass::NotFound
-        } else if CONFLICT.contains(&code)
-            || code.contains("AlreadyExists")
-            || code.contains("InUse")
-            || code.starts_with("Duplicate")
-        {
-            ErrorClass::Conflict
-        } else if ACCESS_DENIED.contains(&code) {
-            ErrorClass::AccessDenied
-        } else if TRANSIENT.contains(&code) {
-            ErrorClass::Transient
-        } else if code.starts_with("Invalid")
-            || code.starts_with("Validation")
-            || code.starts_with("Malformed")
-            || code.starts_with("Missing")
-            || code.starts_with("Unsupported")
-            || code.contains("LimitExceeded")
-            || code.contains("QuotaExceeded")
-            || matches!(code, "ClientException" | "SerializationException")
-        {
-            ErrorClass::Validation
-        } else {
-            return None;
-        };
-        Some(class)
-    }
-
-    fn from_status(status: u16) -> Option<ErrorClass> {
-        Some(match status {
-            429 => ErrorClass::Throttling,
-            401 => ErrorClass::Credentials,
-            403 => ErrorClass::AccessDenied,
-            404 => ErrorClass::NotFound,
-            409 | 412 => ErrorClass::Conflict,
-            400..=499 => ErrorClass::Validation,
-            500..=599 => ErrorClass::Transient,
-            _ => return None,
-        })
     }
 }
 
-impl std::fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
+fn from_code(code: &str) -> Option<ErrorClass> {
+    let class = if CREDENTIALS.contains(&code) {
+        ErrorClass::Credentials
+    } else if THROTTLING.contains(&code) {
+        ErrorClass::Throttling
+    } else if code.contains("NotFound") || code.starts_with("NoSuch") {
+        // EC2 spells these `InvalidVpcEndpointId.NotFound`.
+        ErrorClass::NotFound
+    } else if code == "UnknownResourceException" {
+        ErrorClass::NotFound
+    } else if CONFLICT.contains(&code)
+        || code.contains("AlreadyExists")
+        || code.contains("InUse")
+        || code.starts_with("Duplicate")
+    {
+        ErrorClass::Conflict
+    } else if ACCESS_DENIED.contains(&code) {
+        ErrorClass::AccessDenied
+    } else if TRANSIENT.contains(&code) {
+        ErrorClass::Transient
+    } else if code.starts_with("Invalid")
+        || code.starts_with("Validation")
+        || code.starts_with("Malformed")
+        || code.starts_with("Missing")
+        || code.starts_with("Unsupported")
+        || code.contains("LimitExceeded")
+        || code.contains("QuotaExceeded")
+        || matches!(code, "ClientException" | "SerializationException")
+    {
+        ErrorClass::Validation
+    } else {
+        return None;
+    };
+    Some(class)
+}
+
+fn from_status(status: u16) -> Option<ErrorClass> {
+    Some(match status {
+        429 => ErrorClass::Throttling,
+        401 => ErrorClass::Credentials,
+        403 => ErrorClass::AccessDenied,
+        404 => ErrorClass::NotFound,
+        409 | 412 => ErrorClass::Conflict,
+        400..=499 => ErrorClass::Validation,
+        500..=599 => ErrorClass::Transient,
+        _ => return None,
+    })
 }
 
 /// The class of a failed SDK call, of any service.

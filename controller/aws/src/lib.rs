@@ -19,4 +19,4 @@ pub use accounts::{AccountError, Accounts, AccountsOptions, Clients};
 pub use budget::{ApiBudgets, ApiFamily, BudgetKey, CallObserver, CallRecord, NoObserver};
 pub use call::{Aws, AwsError};
 pub use cloud::AwsCloud;
-pub use errors::{ErrorClass, classify};
+pub use errors::{ErrorClass, FromAws, classify};

@@ -11,9 +11,11 @@ use aws_sdk_ram::types::{
     ResourceOwner, ResourceShareAssociationStatus, ResourceShareAssociationType,
     ResourceShareStatus, Tag,
 };
-use ecs_topology_core::engine::ShareChange;
-use ecs_topology_core::observed::{ObservedShare, permission_base_arn};
-use ecs_topology_core::plan::Verb;
+use ecs_topology_core::engine::Change;
+use ecs_topology_core::kinds::share::{ShareField, Shares};
+use ecs_topology_core::observed::ObservedShare;
+use ecs_topology_core::plan::{Edit, TagEdits, Verb};
+use serde_json::Value;
 
 use crate::call::{Aws, AwsError};
 use crate::{ApiFamily, ErrorClass};
@@ -149,61 +151,46 @@ fn ram_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
         .collect()
 }
 
-/// Carries out a share plan; returns the share as it now is (`None` once deleted).
+/// The values of a list field of an edit (`None` for absent).
+fn set_of(value: Option<&Value>) -> BTreeSet<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The edit of `field`, if the plan changes it.
+fn edit_of<'e>(edits: &'e [Edit<ShareField>], field: &ShareField) -> Option<&'e Edit<ShareField>> {
+    edits.iter().find(|e| e.field == *field)
+}
+
+/// The values to add and to remove to go from an edit's `from` list to its `to` list.
+fn difference(edit: Option<&Edit<ShareField>>) -> (Vec<String>, Vec<String>) {
+    let Some(edit) = edit else {
+        return (Vec::new(), Vec::new());
+    };
+    let (from, to) = (set_of(edit.from.as_ref()), set_of(edit.to.as_ref()));
+    (
+        to.difference(&from).cloned().collect(),
+        from.difference(&to).cloned().collect(),
+    )
+}
+
+/// Carries out a share change; returns the share as it now is (`None` once deleted).
 pub async fn apply(
     aws: Aws<'_>,
-    change: &ShareChange<'_>,
+    change: &Change<'_, Shares>,
 ) -> Result<Option<ObservedShare>, AwsError> {
-    let desired = change.desired;
-    match (change.plan.verb, change.observed, desired) {
-        (Verb::Create, _, Some(want)) => {
-            let Some(namespace) = want.namespace_arn.clone() else {
-                return Err(AwsError::local(
-                    "CreateResourceShare",
-                    ErrorClass::Other,
-                    "the namespace has no ARN yet",
-                ));
-            };
-            let ram = &aws.clients.ram;
-            let tags = ram_tags(&change.tags);
-            let principals: Vec<String> = want.principals.iter().cloned().collect();
-            let reply = aws
-                .call("CreateResourceShare", ApiFamily::Ram, || {
-                    ram.create_resource_share()
-                        .name(&change.plan.key.name)
-                        .resource_arns(&namespace)
-                        .set_principals(Some(principals.clone()))
-                        .permission_arns(&want.permission_arn)
-                        .set_tags(Some(tags.clone()))
-                        .allow_external_principals(false)
-                        .client_token(&change.token)
-                        .send()
-                })
-                .await?;
-            let arn = reply
-                .resource_share
-                .and_then(|s| s.resource_share_arn)
-                .ok_or_else(|| {
-                    AwsError::local(
-                        "CreateResourceShare",
-                        ErrorClass::Other,
-                        "no share in the reply",
-                    )
-                })?;
-            Ok(Some(ObservedShare {
-                arn,
-                name: change.plan.key.name.clone(),
-                tags: change.tags.clone(),
-                allow_external_principals: false,
-                resources: BTreeSet::from([namespace]),
-                principals: want.principals.clone(),
-                permissions: BTreeSet::from([want.permission_arn.clone()]),
-            }))
+    match (change.verb, change.subject.first()) {
+        (Verb::Create, _) => create(aws, change).await.map(Some),
+        (Verb::Update | Verb::Adopt, Some(share)) => {
+            update(aws, share, change.edits).await.map(Some)
         }
-        (Verb::Update | Verb::Adopt, Some(share), Some(want)) => {
-            update(aws, share, want, &change.tags).await.map(Some)
-        }
-        (Verb::Delete, Some(share), _) => {
+        (Verb::Delete, Some(share)) => {
             let ram = &aws.clients.ram;
             match aws
                 .call("DeleteResourceShare", ApiFamily::Ram, || {
@@ -218,7 +205,7 @@ pub async fn apply(
                 Err(e) => Err(e),
             }
         }
-        (verb, _, _) => Err(AwsError::local(
+        (verb, _) => Err(AwsError::local(
             "apply",
             ErrorClass::Other,
             format!("nothing to do for a {verb:?} plan without its share"),
@@ -226,21 +213,74 @@ pub async fn apply(
     }
 }
 
+/// Creates the share with the namespace, principals and permission the plan's edits name.
+async fn create(aws: Aws<'_>, change: &Change<'_, Shares>) -> Result<ObservedShare, AwsError> {
+    let to = |field: ShareField| set_of(edit_of(change.edits, &field).and_then(|e| e.to.as_ref()));
+    let resources = to(ShareField::Resources);
+    let principals = to(ShareField::Principals);
+    let permissions = to(ShareField::Permissions);
+    let Some(namespace) = resources.first().cloned() else {
+        return Err(AwsError::local(
+            "CreateResourceShare",
+            ErrorClass::Other,
+            "the namespace has no ARN yet",
+        ));
+    };
+    let Some(permission) = permissions.first().cloned() else {
+        return Err(AwsError::local(
+            "CreateResourceShare",
+            ErrorClass::Other,
+            "the plan names no permission",
+        ));
+    };
+    let ram = &aws.clients.ram;
+    let tags = ram_tags(&change.tags);
+    let principal_list: Vec<String> = principals.iter().cloned().collect();
+    let reply = aws
+        .call("CreateResourceShare", ApiFamily::Ram, || {
+            ram.create_resource_share()
+                .name(&change.key.name)
+                .resource_arns(&namespace)
+                .set_principals(Some(principal_list.clone()))
+                .permission_arns(&permission)
+                .set_tags(Some(tags.clone()))
+                .allow_external_principals(false)
+                .client_token(&change.token)
+                .send()
+        })
+        .await?;
+    let arn = reply
+        .resource_share
+        .and_then(|s| s.resource_share_arn)
+        .ok_or_else(|| {
+            AwsError::local(
+                "CreateResourceShare",
+                ErrorClass::Other,
+                "no share in the reply",
+            )
+        })?;
+    Ok(ObservedShare {
+        arn,
+        name: change.key.name.clone(),
+        tags: change.tags.clone(),
+        allow_external_principals: false,
+        resources: BTreeSet::from([namespace]),
+        principals,
+        permissions: BTreeSet::from([permission]),
+    })
+}
+
+/// Changes exactly what the edits say: associations, the permission, external principals, tags.
 async fn update(
     aws: Aws<'_>,
     share: &ObservedShare,
-    want: &ecs_topology_core::plan::DesiredShare<'_>,
-    tags: &BTreeMap<String, String>,
+    edits: &[Edit<ShareField>],
 ) -> Result<ObservedShare, AwsError> {
     let ram = &aws.clients.ram;
     let arn = share.arn.as_str();
-    let resources: BTreeSet<String> = want.namespace_arn.iter().cloned().collect();
-    let add_resources: Vec<String> = resources.difference(&share.resources).cloned().collect();
-    let add_principals: Vec<String> = want
-        .principals
-        .difference(&share.principals)
-        .cloned()
-        .collect();
+    let mut after = share.clone();
+    let (add_resources, drop_resources) = difference(edit_of(edits, &ShareField::Resources));
+    let (add_principals, drop_principals) = difference(edit_of(edits, &ShareField::Principals));
     if !add_resources.is_empty() || !add_principals.is_empty() {
         aws.call("AssociateResourceShare", ApiFamily::Ram, || {
             ram.associate_resource_share()
@@ -251,12 +291,6 @@ async fn update(
         })
         .await?;
     }
-    let drop_resources: Vec<String> = share.resources.difference(&resources).cloned().collect();
-    let drop_principals: Vec<String> = share
-        .principals
-        .difference(&want.principals)
-        .cloned()
-        .collect();
     if !drop_resources.is_empty() || !drop_principals.is_empty() {
         aws.call("DisassociateResourceShare", ApiFamily::Ram, || {
             ram.disassociate_resource_share()
@@ -267,21 +301,25 @@ async fn update(
         })
         .await?;
     }
-    let has_permission = share
-        .permissions
-        .iter()
-        .any(|p| permission_base_arn(p) == want.permission_arn);
-    if !has_permission || share.permissions.len() != 1 {
-        aws.call("AssociateResourceSharePermission", ApiFamily::Ram, || {
-            ram.associate_resource_share_permission()
-                .resource_share_arn(arn)
-                .permission_arn(&want.permission_arn)
-                .replace(true)
-                .send()
-        })
-        .await?;
+    after.resources.retain(|r| !drop_resources.contains(r));
+    after.resources.extend(add_resources);
+    after.principals.retain(|p| !drop_principals.contains(p));
+    after.principals.extend(add_principals);
+    if let Some(edit) = edit_of(edits, &ShareField::Permissions) {
+        let wanted = set_of(edit.to.as_ref());
+        if let Some(permission) = wanted.first() {
+            aws.call("AssociateResourceSharePermission", ApiFamily::Ram, || {
+                ram.associate_resource_share_permission()
+                    .resource_share_arn(arn)
+                    .permission_arn(permission)
+                    .replace(true)
+                    .send()
+            })
+            .await?;
+        }
+        after.permissions = wanted;
     }
-    if share.allow_external_principals {
+    if edit_of(edits, &ShareField::AllowExternalPrincipals).is_some() {
         aws.call("UpdateResourceShare", ApiFamily::Ram, || {
             ram.update_resource_share()
                 .resource_share_arn(arn)
@@ -289,14 +327,11 @@ async fn update(
                 .send()
         })
         .await?;
+        after.allow_external_principals = false;
     }
-    let set: BTreeMap<String, String> = tags
-        .iter()
-        .filter(|(k, v)| share.tags.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if !set.is_empty() {
-        let list = ram_tags(&set);
+    let tags = TagEdits::of(edits);
+    if !tags.put.is_empty() {
+        let list = ram_tags(&tags.put);
         aws.call("TagResource", ApiFamily::Ram, || {
             ram.tag_resource()
                 .resource_share_arn(arn)
@@ -305,28 +340,15 @@ async fn update(
         })
         .await?;
     }
-    let removed: Vec<String> = share
-        .tags
-        .keys()
-        .filter(|k| !tags.contains_key(*k) && !k.starts_with("aws:"))
-        .cloned()
-        .collect();
-    if !removed.is_empty() {
+    if !tags.remove.is_empty() {
         aws.call("UntagResource", ApiFamily::Ram, || {
             ram.untag_resource()
                 .resource_share_arn(arn)
-                .set_tag_keys(Some(removed.clone()))
+                .set_tag_keys(Some(tags.remove.clone()))
                 .send()
         })
         .await?;
     }
-    Ok(ObservedShare {
-        arn: share.arn.clone(),
-        name: share.name.clone(),
-        tags: tags.clone(),
-        allow_external_principals: false,
-        resources,
-        principals: want.principals.clone(),
-        permissions: BTreeSet::from([want.permission_arn.clone()]),
-    })
+    after.tags = tags.applied_to(&share.tags);
+    Ok(after)
 }

@@ -12,8 +12,8 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ecs_topology_aws::{CallObserver, CallRecord, ErrorClass};
-use ecs_topology_core::engine::DesiredSet;
+use ecs_topology_aws::{CallObserver, CallRecord};
+use ecs_topology_core::engine::{DesiredSet, ReconcileResult};
 use ecs_topology_core::model::{Key, Kind};
 use ecs_topology_core::plan::{DocumentPlan, Verb};
 use ecs_topology_core::queue::{QueueObserver, QueueStats};
@@ -24,16 +24,6 @@ use prometheus::{
     Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TEXT_FORMAT, TextEncoder,
 };
-
-/// The results of a reconcile besides an error class.
-const RESULTS: [&str; 6] = [
-    "in_sync",
-    "changed",
-    "blocked",
-    "waiting",
-    "suspended",
-    "observed",
-];
 
 /// Buckets for reconcile and work durations, in seconds.
 const WORK_BUCKETS: &[f64] = &[
@@ -333,11 +323,10 @@ impl Metrics {
         for kind in Kind::ALL {
             let kind = kind.as_str();
             metrics.reconcile_duration.with_label_values(&[kind]);
-            for result in RESULTS
-                .into_iter()
-                .chain(ErrorClass::ALL.map(ErrorClass::as_str))
-            {
-                metrics.reconciles.with_label_values(&[kind, result]);
+            for result in ReconcileResult::all() {
+                metrics
+                    .reconciles
+                    .with_label_values(&[kind, result.as_str()]);
             }
             for validity in ["valid", "invalid"] {
                 metrics.documents.with_label_values(&[kind, validity]);
@@ -435,15 +424,10 @@ impl Metrics {
         }
     }
 
-    /// Counts a finished reconcile. `result` is `in_sync`, `changed`, `blocked`, `waiting`,
-    /// `suspended`, `observed` (a change left to the leader) or an error class; anything else
-    /// counts as `other`.
-    pub fn record_reconcile(&self, kind: Kind, result: &str) {
-        let known =
-            RESULTS.contains(&result) || ErrorClass::ALL.iter().any(|c| c.as_str() == result);
-        let result = if known { result } else { "other" };
+    /// Counts a finished reconcile by how it ended.
+    pub fn record_reconcile(&self, kind: Kind, result: ReconcileResult) {
         self.reconciles
-            .with_label_values(&[kind.as_str(), result])
+            .with_label_values(&[kind.as_str(), result.as_str()])
             .inc();
     }
 

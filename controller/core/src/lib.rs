@@ -5,9 +5,12 @@
 //! paused tokio time. The AWS side implements the ports this crate defines.
 
 pub mod config;
+pub mod digest;
 pub mod duration;
 pub mod engine;
+pub mod error;
 pub mod finding;
+pub mod kinds;
 pub mod load;
 pub mod model;
 pub mod observed;

@@ -85,12 +85,12 @@ pub fn owned_key_tag<'a>(tags: &'a BTreeMap<String, String>, controller: &str) -
 }
 
 /// The observed objects of one kind in one scope as a plan looks at them: all of them (to find
-/// look-alikes by name) and, when the pass has indexed them, the few that carry the document's
-/// key in their tags (where the document's own objects are).
+/// look-alikes by name) and, when the pass has indexed them, the positions of the few that carry
+/// the document's key in their tags (where the document's own objects are).
 #[derive(Debug)]
 pub struct Seen<'a, T> {
     all: &'a [T],
-    keyed: Option<&'a [&'a T]>,
+    keyed: Option<&'a [usize]>,
 }
 
 impl<T> Clone for Seen<'_, T> {
@@ -102,9 +102,9 @@ impl<T> Clone for Seen<'_, T> {
 impl<T> Copy for Seen<'_, T> {}
 
 impl<'a, T> Seen<'a, T> {
-    /// `keyed` must hold, in their order in `all`, every object of `all` whose key tag is the
-    /// document's and whose owner tag is this controller's.
-    pub fn indexed(all: &'a [T], keyed: &'a [&'a T]) -> Self {
+    /// `keyed` must hold, in ascending order, the positions in `all` of every object whose key
+    /// tag is the document's and whose owner tag is this controller's.
+    pub fn indexed(all: &'a [T], keyed: &'a [usize]) -> Self {
         Seen {
             all,
             keyed: Some(keyed),
@@ -118,14 +118,27 @@ impl<'a, T> Seen<'a, T> {
 
     /// The objects that may be the document's own, in observed order: the indexed ones, or
     /// every object when there is no index. Ownership is still to be checked.
-    pub fn candidates(&self) -> impl Iterator<Item = &'a T> + 'a {
-        let all: &'a [T] = if self.keyed.is_some() { &[] } else { self.all };
-        self.keyed.unwrap_or(&[]).iter().copied().chain(all.iter())
+    pub fn candidates(self) -> impl Iterator<Item = &'a T> + 'a {
+        let all = self.all;
+        let (keyed, rest): (&'a [usize], &'a [T]) = match self.keyed {
+            Some(keyed) => (keyed, &[]),
+            None => (&[], all),
+        };
+        keyed
+            .iter()
+            .filter_map(move |i| all.get(*i))
+            .chain(rest.iter())
     }
 }
 
 impl<'a, T> From<&'a [T]> for Seen<'a, T> {
     fn from(all: &'a [T]) -> Self {
+        Seen { all, keyed: None }
+    }
+}
+
+impl<'a, T> From<&'a Vec<T>> for Seen<'a, T> {
+    fn from(all: &'a Vec<T>) -> Self {
         Seen { all, keyed: None }
     }
 }
@@ -248,6 +261,51 @@ pub struct ObservedEndpoint {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The status of an Express service (`status.statusCode`), read once from AWS's spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ExpressStatus {
+    Active,
+    /// Deleted; ECS stops its tasks and then forgets it.
+    Draining,
+    /// Gone.
+    Inactive,
+    /// A status this version does not know, or none (empty).
+    Other(String),
+}
+
+impl ExpressStatus {
+    /// The status ECS sent, whatever its case and surrounding space.
+    pub fn parse(code: &str) -> ExpressStatus {
+        let code = code.trim();
+        match code.to_ascii_uppercase().as_str() {
+            "ACTIVE" => ExpressStatus::Active,
+            "DRAINING" => ExpressStatus::Draining,
+            "INACTIVE" => ExpressStatus::Inactive,
+            _ => ExpressStatus::Other(code.to_owned()),
+        }
+    }
+
+    /// AWS's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ExpressStatus::Active => "ACTIVE",
+            ExpressStatus::Draining => "DRAINING",
+            ExpressStatus::Inactive => "INACTIVE",
+            ExpressStatus::Other(code) => code,
+        }
+    }
+
+    /// Whether the service still exists (anything but INACTIVE).
+    pub fn exists(&self) -> bool {
+        *self != ExpressStatus::Inactive
+    }
+
+    /// Whether the service is neither gone nor on its way out.
+    pub fn is_live(&self) -> bool {
+        !matches!(self, ExpressStatus::Inactive | ExpressStatus::Draining)
+    }
+}
+
 /// An ECS Express Mode service as `DescribeExpressGatewayService` returns it, with the resources
 /// ECS manages for it (read through `DescribeServiceRevisions`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -257,8 +315,8 @@ pub struct ObservedExpressService {
     /// The cluster's ARN (a name is accepted too; planning compares clusters by name).
     pub cluster: String,
     pub service_name: String,
-    /// `status.statusCode` as AWS sends it: `ACTIVE`, `DRAINING` or `INACTIVE` (gone).
-    pub status: String,
+    /// `status.statusCode`.
+    pub status: ExpressStatus,
     /// Whether a deployment is running (`currentDeployment` is present).
     pub deploying: bool,
     /// Why the most recent deployment failed, when it failed and none has succeeded since.

@@ -31,7 +31,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The version IAM assumes when a policy names none.
 const DEFAULT_VERSION: &str = "2008-10-17";
@@ -84,14 +84,14 @@ pub fn endpoint_policies_equal(desired: Option<&Value>, observed: Option<&Value>
 /// parsed but otherwise unchanged.
 pub fn normalise_policy(v: &Value) -> Value {
     let Value::Object(document) = policy_document(v) else {
-        return canonical(&policy_document(v));
+        return crate::digest::sorted_keys(&policy_document(v));
     };
     let mut out: BTreeMap<String, Value> = document
         .iter()
         .map(|(k, v)| {
             let v = match k.as_str() {
                 "Statement" => set_of(one_or_many(v).iter().map(normalise_statement).collect()),
-                _ => canonical(v),
+                _ => crate::digest::sorted_keys(v),
             };
             (k.clone(), v)
         })
@@ -105,7 +105,7 @@ pub fn normalise_policy(v: &Value) -> Value {
 
 fn normalise_statement(statement: &Value) -> Value {
     let Value::Object(fields) = statement else {
-        return canonical(statement);
+        return crate::digest::sorted_keys(statement);
     };
     let out: BTreeMap<String, Value> = fields
         .iter()
@@ -116,16 +116,19 @@ fn normalise_statement(statement: &Value) -> Value {
                         .iter()
                         .map(|a| match a {
                             Value::String(s) => Value::String(s.to_lowercase()),
-                            other => canonical(other),
+                            other => crate::digest::sorted_keys(other),
                         })
                         .collect(),
                 ),
-                "Resource" | "NotResource" => {
-                    set_of(one_or_many(v).iter().map(canonical).collect())
-                }
+                "Resource" | "NotResource" => set_of(
+                    one_or_many(v)
+                        .iter()
+                        .map(crate::digest::sorted_keys)
+                        .collect(),
+                ),
                 "Principal" | "NotPrincipal" => normalise_principal(v),
                 "Condition" => normalise_condition(v),
-                _ => canonical(v),
+                _ => crate::digest::sorted_keys(v),
             };
             (k.clone(), v)
         })
@@ -146,7 +149,7 @@ fn normalise_principal(principal: &Value) -> Value {
                             ("AWS", Value::String(s)) => {
                                 Value::String(account_principal(s).to_owned())
                             }
-                            _ => canonical(id),
+                            _ => crate::digest::sorted_keys(id),
                         })
                         .collect();
                     (kind.clone(), set_of(ids))
@@ -154,7 +157,7 @@ fn normalise_principal(principal: &Value) -> Value {
                 .collect();
             Value::Object(out.into_iter().collect())
         }
-        other => canonical(other),
+        other => crate::digest::sorted_keys(other),
     }
 }
 
@@ -173,7 +176,7 @@ fn account_principal(id: &str) -> &str {
 
 fn normalise_condition(condition: &Value) -> Value {
     let Value::Object(operators) = condition else {
-        return canonical(condition);
+        return crate::digest::sorted_keys(condition);
     };
     let out: BTreeMap<String, Value> = operators
         .iter()
@@ -188,7 +191,7 @@ fn normalise_condition(condition: &Value) -> Value {
                                 .map(|v| match v {
                                     Value::Bool(b) => Value::String(b.to_string()),
                                     Value::Number(n) => Value::String(n.to_string()),
-                                    other => canonical(other),
+                                    other => crate::digest::sorted_keys(other),
                                 })
                                 .collect();
                             (key.to_lowercase(), set_of(values))
@@ -196,7 +199,7 @@ fn normalise_condition(condition: &Value) -> Value {
                         .collect();
                     Value::Object(keys.into_iter().collect())
                 }
-                other => canonical(other),
+                other => crate::digest::sorted_keys(other),
             };
             (operator.clone(), keys)
         })
@@ -218,27 +221,10 @@ fn set_of(values: Vec<Value>) -> Value {
     Value::Array(sorted.into_values().collect())
 }
 
-/// A value with the keys of every object sorted, lists left in their order.
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Object(map) => {
-            let sorted: BTreeMap<&String, Value> =
-                map.iter().map(|(k, v)| (k, canonical(v))).collect();
-            Value::Object(
-                sorted
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), v))
-                    .collect::<Map<String, Value>>(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
 
     /// A small deterministic generator (xorshift), enough to scramble documents reproducibly.
     struct Scrambler(u64);

@@ -41,12 +41,10 @@ pub struct Condition {
     pub last_transition_time: u64,
 }
 
-/// A failure, with a bounded class (a metric label) and the message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorInfo {
-    pub class: String,
-    pub message: String,
-}
+pub use crate::error::{ErrorClass, ErrorInfo};
+
+/// Where releases before the typed field kept [`DocumentStatus::last_applied_digest`].
+const LEGACY_LAST_APPLIED: &str = "lastAppliedDigest";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -61,12 +59,24 @@ pub struct DocumentStatus {
     /// Identifiers of the AWS objects (ids, ARNs) and what AWS manages itself, read-only.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub aws: BTreeMap<String, String>,
+    /// The digest of the spec last sent to AWS and accepted (for Express services: a failed
+    /// deployment of it is not sent again until the document changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied_digest: Option<String>,
     /// Set between a plan that changes AWS and its outcome; never stored.
     #[serde(skip)]
     changing: bool,
 }
 
 impl DocumentStatus {
+    /// The digest of the spec last sent; read from where earlier releases kept it
+    /// (`aws.lastAppliedDigest`) when the field is not set.
+    pub fn last_applied(&self) -> Option<&str> {
+        self.last_applied_digest
+            .as_deref()
+            .or_else(|| self.aws.get(LEGACY_LAST_APPLIED).map(String::as_str))
+    }
+
     pub fn condition(&self, kind: ConditionType) -> Option<&Condition> {
         self.conditions.iter().find(|c| c.kind == kind)
     }
@@ -245,10 +255,7 @@ mod tests {
     fn an_error_is_kept_with_its_class_until_a_success() {
         let mut status = DocumentStatus::default();
         status.record_plan(&drift(), "r1", 1);
-        let error = ErrorInfo {
-            class: "throttling".into(),
-            message: "rate exceeded".into(),
-        };
+        let error = ErrorInfo::new(ErrorClass::Throttling, "rate exceeded");
         status.record_outcome(Some(Err(error.clone())), None, 1);
         assert_eq!(status.last_error, Some(error));
         assert_eq!(
@@ -257,5 +264,19 @@ mod tests {
         );
         status.record_outcome(Some(Ok(())), None, 2);
         assert_eq!(status.last_error, None);
+    }
+
+    #[test]
+    fn a_digest_stored_by_an_earlier_release_is_still_read() {
+        let old: DocumentStatus = serde_json::from_str(
+            r#"{"observedRevision":"r1","conditions":[],"aws":{"lastAppliedDigest":"abc"}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.last_applied(), Some("abc"));
+        let new = DocumentStatus {
+            last_applied_digest: Some("def".into()),
+            ..old
+        };
+        assert_eq!(new.last_applied(), Some("def"));
     }
 }

@@ -25,7 +25,7 @@ pub struct StatusRecord {
 
 impl StatusRecord {
     pub fn scope(&self) -> Scope {
-        (self.account.clone(), self.region.clone())
+        Scope::new(self.account.clone(), self.region.clone())
     }
 }
 

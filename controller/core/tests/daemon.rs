@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use ecs_topology_core::config::ControllerConfig;
-use ecs_topology_core::engine::{
-    Cloud, Daemon, EndpointChange, ExpressChange, NamespaceChange, NamespaceScan, PassView, Scope,
-    ShareChange, Silent,
-};
+use ecs_topology_core::engine::{Change, Daemon, PassView, Scope, Silent};
+use ecs_topology_core::kinds::endpoints::{EndpointCloud, EndpointSets};
+use ecs_topology_core::kinds::express::{ExpressCloud, ExpressServices};
+use ecs_topology_core::kinds::namespace::{NamespaceCloud, NamespaceScan, Namespaces};
+use ecs_topology_core::kinds::share::{ShareCloud, Shares};
 use ecs_topology_core::load::SourceFile;
 use ecs_topology_core::model::{Key, Kind, VpcEndpointSetSpec};
 use ecs_topology_core::observed::{
@@ -30,7 +31,7 @@ struct FakeCloud {
     changes: Mutex<u32>,
 }
 
-impl Cloud for FakeCloud {
+impl NamespaceCloud for FakeCloud {
     async fn observe_namespaces(&self, scope: &Scope) -> Result<NamespaceScan, ErrorInfo> {
         let owned = self
             .namespaces
@@ -44,19 +45,12 @@ impl Cloud for FakeCloud {
             shared: BTreeSet::new(),
         })
     }
-    async fn observe_shares(
-        &self,
-        _: &Scope,
-        _: &BTreeSet<String>,
-    ) -> Result<Vec<ObservedShare>, ErrorInfo> {
-        Ok(Vec::new())
-    }
     async fn visible_namespaces(&self, _: &Scope) -> Result<Option<BTreeSet<String>>, ErrorInfo> {
         Ok(None)
     }
     async fn apply_namespace(
         &self,
-        change: NamespaceChange<'_>,
+        change: Change<'_, Namespaces>,
     ) -> Result<Option<ObservedNamespace>, ErrorInfo> {
         *self.changes.lock().unwrap() += 1;
         let mut all = self.namespaces.lock().unwrap();
@@ -66,7 +60,7 @@ impl Cloud for FakeCloud {
             id: format!("ns-{}", spec.name),
             arn: format!(
                 "arn:aws:servicediscovery:{}:{}:namespace/ns-{}",
-                change.scope.1, change.scope.0, spec.name
+                change.scope.region, change.scope.account, spec.name
             ),
             name: spec.name.clone(),
             description: spec.description.clone(),
@@ -76,9 +70,22 @@ impl Cloud for FakeCloud {
         list.push(ns.clone());
         Ok(Some(ns))
     }
-    async fn apply_share(&self, _: ShareChange<'_>) -> Result<Option<ObservedShare>, ErrorInfo> {
+}
+
+impl ShareCloud for FakeCloud {
+    async fn observe_shares(
+        &self,
+        _: &Scope,
+        _: &BTreeSet<String>,
+    ) -> Result<Vec<ObservedShare>, ErrorInfo> {
+        Ok(Vec::new())
+    }
+    async fn apply_share(&self, _: Change<'_, Shares>) -> Result<Option<ObservedShare>, ErrorInfo> {
         unreachable!("no shares in these tests")
     }
+}
+
+impl EndpointCloud for FakeCloud {
     async fn observe_endpoints(
         &self,
         _: &Scope,
@@ -103,10 +110,13 @@ impl Cloud for FakeCloud {
     }
     async fn apply_endpoints(
         &self,
-        _: EndpointChange<'_>,
+        _: Change<'_, EndpointSets>,
     ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
         unreachable!()
     }
+}
+
+impl ExpressCloud for FakeCloud {
     async fn observe_express(
         &self,
         _: &Scope,
@@ -116,7 +126,7 @@ impl Cloud for FakeCloud {
     }
     async fn apply_express(
         &self,
-        _: ExpressChange<'_>,
+        _: Change<'_, ExpressServices>,
     ) -> Result<Option<ObservedExpressService>, ErrorInfo> {
         unreachable!()
     }
@@ -178,6 +188,35 @@ async fn start(leading: bool) -> Running {
         shutdown,
         tasks,
     }
+}
+
+/// A daemon over a fresh fake cloud, not started: `apply --once` drives it itself.
+fn once() -> (Arc<FakeCloud>, Arc<Daemon<FakeCloud>>) {
+    let config = ControllerConfig::default();
+    let (mut writer, reader) = desired_store(1, config.clone());
+    writer.replace(
+        0,
+        vec![SourceFile {
+            name: "ns.yaml".into(),
+            text: DOC.into(),
+        }],
+    );
+    std::mem::forget(writer);
+    let (_, leading) = watch::channel(true);
+    let (status_tx, _status_rx) = mpsc::unbounded_channel();
+    let cloud = Arc::new(FakeCloud::default());
+    let daemon = Arc::new(Daemon {
+        cloud: cloud.clone(),
+        config,
+        desired: reader,
+        queue: Daemon::<FakeCloud>::queue(Arc::new(NoObserver)),
+        view: Arc::new(RwLock::new(PassView::default())),
+        statuses: Arc::default(),
+        leading,
+        status_changes: status_tx,
+        observer: Arc::new(Silent),
+    });
+    (cloud, daemon)
 }
 
 fn key() -> Key {
@@ -259,4 +298,22 @@ async fn drift_made_by_another_client_is_corrected_within_one_poll() {
     assert!(view.gate.is_some());
     r.shutdown.cancel();
     while r.tasks.join_next().await.is_some() {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn apply_once_runs_the_daemons_reconcile_until_every_key_is_quiet() {
+    let (cloud, daemon) = once();
+    let report = daemon.converge_once().await;
+    let outcome = &report.outcomes[&key()];
+    assert!(outcome.converged, "{outcome:?}");
+    assert_eq!(outcome.applied, [ecs_topology_core::plan::Verb::Create]);
+    assert_eq!(*cloud.changes.lock().unwrap(), 1);
+    // The status comes from the daemon's reconcile: Ready once the namespace exists.
+    let statuses = daemon.statuses.read().unwrap().clone();
+    let ready = statuses[&key()]
+        .status
+        .condition(ecs_topology_core::status::ConditionType::Ready)
+        .unwrap()
+        .status;
+    assert_eq!(ready, ecs_topology_core::status::ConditionStatus::True);
 }

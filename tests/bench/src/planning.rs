@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use ecs_topology_core::config::ControllerConfig;
-use ecs_topology_core::engine::{DesiredSet, Observation, plan_all};
+use ecs_topology_core::engine::{DesiredSet, Observation, Scope, plan_all};
 use ecs_topology_core::load::{SourceFile, load};
 use ecs_topology_core::model::Document;
 use ecs_topology_core::observed::{
-    EndpointType, ObservedEndpoint, ObservedExpressConfig, ObservedExpressContainer,
+    EndpointType, ExpressStatus, ObservedEndpoint, ObservedExpressConfig, ObservedExpressContainer,
     ObservedExpressScaling, ObservedExpressService, ObservedNamespace, ObservedShare,
     permission_arn,
 };
@@ -82,19 +82,22 @@ fn as_aws_returns(policy: Option<&serde_json::Value>) -> serde_json::Value {
 
 /// An observation in which every document's object exists as the controller makes it.
 pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
-    let mut obs = Observation::default();
     let controller = desired.controller.as_str();
+    let mut namespaces: BTreeMap<Scope, Vec<ObservedNamespace>> = BTreeMap::new();
+    let mut shares: BTreeMap<Scope, Vec<ObservedShare>> = BTreeMap::new();
+    let mut endpoints: BTreeMap<Scope, Vec<ObservedEndpoint>> = BTreeMap::new();
+    let mut express: BTreeMap<Scope, Vec<ObservedExpressService>> = BTreeMap::new();
     let mut namespace_arns: BTreeMap<String, String> = BTreeMap::new();
     for (n, (key, d)) in desired.documents.iter().enumerate() {
-        let scope = (d.account.clone(), d.document.region().to_owned());
+        let scope = d.scope();
         if let Document::CloudMapNamespace(m) = &d.document {
             let id = format!("ns-{n:016x}");
             let arn = format!(
                 "arn:aws:servicediscovery:{}:{}:namespace/{id}",
-                scope.1, scope.0
+                scope.region, scope.account
             );
             namespace_arns.insert(key.name.clone(), arn.clone());
-            obs.namespaces
+            namespaces
                 .entry(scope)
                 .or_default()
                 .push(ObservedNamespace {
@@ -107,7 +110,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
         }
     }
     for (n, (key, d)) in desired.documents.iter().enumerate() {
-        let scope = (d.account.clone(), d.document.region().to_owned());
+        let scope = d.scope();
         match &d.document {
             Document::CloudMapNamespace(_) => {}
             Document::NamespaceShare(m) => {
@@ -117,13 +120,13 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                     .iter()
                     .map(|p| desired.aliases.get(p).cloned().unwrap_or_else(|| p.clone()))
                     .collect();
-                obs.shares
+                shares
                     .entry(scope.clone())
                     .or_default()
                     .push(ObservedShare {
                         arn: format!(
                             "arn:aws:ram:{}:{}:resource-share/{n:08x}-0000-0000-0000-000000000000",
-                            scope.1, scope.0
+                            scope.region, scope.account
                         ),
                         name: key.name.clone(),
                         tags: desired_tags(&m.spec.tags, controller, key, &d.policies),
@@ -142,12 +145,12 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
             Document::VpcEndpointSet(m) => {
                 let s = &m.spec;
                 let tags = desired_tags(&s.tags, controller, key, &d.policies);
-                let list = obs.endpoints.entry(scope.clone()).or_default();
+                let list = endpoints.entry(scope.clone()).or_default();
                 for (i, svc) in s.interface_services.iter().enumerate() {
                     list.push(ObservedEndpoint {
                         id: format!("vpce-{n:012x}{i:05x}"),
                         vpc_id: s.vpc_id.clone(),
-                        service_name: format!("com.amazonaws.{}.{svc}", scope.1),
+                        service_name: format!("com.amazonaws.{}.{svc}", scope.region),
                         endpoint_type: EndpointType::Interface,
                         state: "available".into(),
                         subnet_ids: s.subnet_ids.iter().cloned().collect(),
@@ -162,7 +165,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                     list.push(ObservedEndpoint {
                         id: format!("vpce-{n:012x}{:05x}", 100 + i),
                         vpc_id: s.vpc_id.clone(),
-                        service_name: format!("com.amazonaws.{}.{}", scope.1, g.service),
+                        service_name: format!("com.amazonaws.{}.{}", scope.region, g.service),
                         endpoint_type: EndpointType::Gateway,
                         state: "available".into(),
                         subnet_ids: BTreeSet::new(),
@@ -178,24 +181,24 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                 let s = &m.spec;
                 let arn = format!(
                     "arn:aws:ecs:{}:{}:service/{}/{}",
-                    scope.1, scope.0, s.cluster, s.service_name
+                    scope.region, scope.account, s.cluster, s.service_name
                 );
                 let (subnets, security_groups) = s
                     .network
                     .as_ref()
                     .map(|n| (n.subnets.clone(), n.security_groups.clone()))
                     .unwrap_or_default();
-                obs.express
+                express
                     .entry(scope.clone())
                     .or_default()
                     .push(ObservedExpressService {
                         arn: arn.clone(),
                         cluster: format!(
                             "arn:aws:ecs:{}:{}:cluster/{}",
-                            scope.1, scope.0, s.cluster
+                            scope.region, scope.account, s.cluster
                         ),
                         service_name: s.service_name.clone(),
-                        status: "ACTIVE".into(),
+                        status: ExpressStatus::Active,
                         deploying: false,
                         failed_deployment: None,
                         updated_at: Some(1_700_000_000),
@@ -238,6 +241,19 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
             }
         }
     }
+    let mut obs = Observation::new(controller);
+    for (scope, list) in namespaces {
+        obs.namespaces.replace(scope, list);
+    }
+    for (scope, list) in shares {
+        obs.shares.replace(scope, list);
+    }
+    for (scope, list) in endpoints {
+        obs.endpoints.replace(scope, list);
+    }
+    for (scope, list) in express {
+        obs.express.replace(scope, list);
+    }
     obs
 }
 
@@ -250,15 +266,23 @@ pub async fn bench_planning(
 ) -> anyhow::Result<PlanningResult> {
     let (_, desired, config) = desired_set(documents, accounts, regions).await?;
     let observed = synthetic_observation(&desired);
-    let observed_objects = observed.namespaces.values().map(Vec::len).sum::<usize>()
-        + observed.shares.values().map(Vec::len).sum::<usize>()
-        + observed.endpoints.values().map(Vec::len).sum::<usize>()
-        + observed.express.values().map(Vec::len).sum::<usize>();
+    let observed_objects = observed
+        .namespaces
+        .iter()
+        .map(|(_, l)| l.len())
+        .sum::<usize>()
+        + observed.shares.iter().map(|(_, l)| l.len()).sum::<usize>()
+        + observed
+            .endpoints
+            .iter()
+            .map(|(_, l)| l.len())
+            .sum::<usize>()
+        + observed.express.iter().map(|(_, l)| l.len()).sum::<usize>();
     let mut verbs = BTreeMap::new();
     let mut times = Vec::with_capacity(runs);
     for run in 0..runs.max(1) {
         let started = Instant::now();
-        let planned = plan_all(&desired, &observed, &config.prune);
+        let planned = plan_all(&desired, &observed, &config.prune, &BTreeMap::new());
         times.push(started.elapsed().as_secs_f64() * 1e3);
         if run == 0 {
             for p in &planned {
@@ -288,13 +312,28 @@ mod tests {
     use ecs_topology_core::plan::Verb;
     use ecs_topology_core::prune::prune_gate;
 
+    use ecs_topology_core::engine::Objects;
+    use ecs_topology_core::observed::Tagged;
+
     use super::*;
+
+    /// Applies `f` to the objects of every scope.
+    fn each<T: Tagged + Clone>(objects: &mut Objects<T>, mut f: impl FnMut(&mut Vec<T>)) {
+        let scopes: Vec<(Scope, Vec<T>)> = objects
+            .iter()
+            .map(|(scope, list)| (scope.clone(), list.to_vec()))
+            .collect();
+        for (scope, mut list) in scopes {
+            f(&mut list);
+            objects.replace(scope, list);
+        }
+    }
 
     /// Drifts, removals, strangers, look-alikes and an orphan across the snapshot, so that every
     /// branch of the plans that looks up a document's own objects (or falls back to the others of
     /// its scope) is taken.
     fn perturb(observed: &mut Observation, controller: &str) {
-        for list in observed.namespaces.values_mut() {
+        each(&mut observed.namespaces, |list| {
             let mut look_alikes = Vec::new();
             for (i, ns) in list.iter_mut().enumerate() {
                 match i % 5 {
@@ -316,15 +355,15 @@ mod tests {
                 }
             }
             list.extend(look_alikes);
-        }
-        for list in observed.shares.values_mut() {
+        });
+        each(&mut observed.shares, |list| {
             for (i, share) in list.iter_mut().enumerate() {
                 if i % 3 == 1 {
                     share.principals.clear();
                 }
             }
-        }
-        for list in observed.endpoints.values_mut() {
+        });
+        each(&mut observed.endpoints, |list| {
             let mut kept = Vec::new();
             for (i, mut ep) in std::mem::take(list).into_iter().enumerate() {
                 match i % 7 {
@@ -346,17 +385,18 @@ mod tests {
                 }
             }
             *list = kept;
-        }
-        for list in observed.express.values_mut() {
+        });
+        each(&mut observed.express, |list| {
             for (i, s) in list.iter_mut().enumerate() {
                 match i % 4 {
-                    1 => s.status = "DRAINING".into(),
-                    2 => s.status = "INACTIVE".into(),
+                    1 => s.status = ExpressStatus::Draining,
+                    2 => s.status = ExpressStatus::Inactive,
                     _ => {}
                 }
             }
-        }
-        let list = observed.namespaces.values_mut().next().unwrap();
+        });
+        let (scope, first) = observed.namespaces.iter().next().unwrap();
+        let (scope, mut list) = (scope.clone(), first.to_vec());
         let mut orphan = list[0].clone();
         orphan.id = "ns-orphan".into();
         orphan.arn.push_str("-orphan");
@@ -366,6 +406,7 @@ mod tests {
             (KEY_TAG.to_owned(), "CloudMapNamespace/removed".to_owned()),
         ]);
         list.push(orphan);
+        observed.namespaces.replace(scope, list);
     }
 
     #[tokio::test]
@@ -374,7 +415,7 @@ mod tests {
         let mut observed = synthetic_observation(&desired);
         perturb(&mut observed, &desired.controller);
 
-        let all = plan_all(&desired, &observed, &config.prune);
+        let all = plan_all(&desired, &observed, &config.prune, &BTreeMap::new());
         let orphans = orphans(&desired, &observed);
         let gate = prune_gate(
             &config.prune,
@@ -386,7 +427,7 @@ mod tests {
         let mut verbs = BTreeSet::new();
         for p in &all {
             let key = &p.plan.key;
-            let alone = plan_key(&desired, &observed, key, orphans.get(key), &gate);
+            let alone = plan_key(&desired, &observed, key, orphans.get(key), &gate, None);
             assert_eq!(alone.plan, p.plan, "{key}");
             assert_eq!(alone.scope, p.scope, "{key}");
             verbs.insert(p.plan.verb);

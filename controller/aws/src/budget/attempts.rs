@@ -22,7 +22,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use ecs_topology_core::ratelimit::RateBudgets;
 
 use super::BudgetKey;
-use crate::errors::{ErrorClass, has_credentials_error};
+use crate::errors::{ErrorClass, FromAws, has_credentials_error};
 
 tokio::task_local! {
     static SCOPE: Arc<Scope>;

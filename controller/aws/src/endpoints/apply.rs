@@ -22,34 +22,33 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification, VpcEndpointType};
-use ecs_topology_core::engine::{EndpointChange, digest};
-use ecs_topology_core::observed::ObservedEndpoint;
-use ecs_topology_core::plan::FieldChange;
+use ecs_topology_core::engine::{Change, digest};
+use ecs_topology_core::kinds::endpoints::{EndpointAttribute, EndpointField, EndpointSets};
+use ecs_topology_core::observed::{EndpointType, ObservedEndpoint};
+use ecs_topology_core::plan::Edit;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use super::observe::observed;
 use super::settle::{settle, wait_gone};
-use super::work::{
-    Create, Field, Job, Update, Work, compact, gone, is_ours, strings, text, unplanned,
-};
+use super::work::{Create, Job, Update, Work, compact, gone, strings};
 use crate::call::{Aws, AwsError};
-use crate::{ApiFamily, ErrorClass};
+use crate::{ApiFamily, ErrorClass, FromAws};
 
 /// Endpoint changes in flight at once in one set (EC2 takes about four at a time).
 const IN_FLIGHT: usize = 4;
 
 pub(super) async fn carry_out(
     aws: Aws<'_>,
-    change: &EndpointChange<'_>,
+    change: &Change<'_, EndpointSets>,
 ) -> Result<Vec<ObservedEndpoint>, AwsError> {
     let work = Work::read(change)?;
     delete(aws, &work.deletes).await?;
     let replaced_here: BTreeSet<String> = work
         .creates
         .iter()
-        .filter(|c| c.replaced_vpc.is_some() && c.replaced_vpc == text(c.endpoint, "vpcId"))
-        .filter_map(|c| c.replaces.clone())
+        .filter(|c| c.replaced_vpc == Some(c.endpoint.vpc_id.as_str()))
+        .filter_map(|c| c.replaces.map(str::to_owned))
         .collect();
     wait_gone(aws, &replaced_here).await?;
 
@@ -77,14 +76,10 @@ pub(super) async fn carry_out(
     }
     let deleted: BTreeSet<&str> = work.deletes.iter().map(String::as_str).collect();
     let untouched: Vec<&ObservedEndpoint> = change
-        .observed
+        .subject
         .iter()
-        .copied()
         .filter(|ep| {
-            is_ours(change, ep)
-                && !gone(ep)
-                && !deleted.contains(ep.id.as_str())
-                && !touched.contains_key(&ep.id)
+            !gone(ep) && !deleted.contains(ep.id.as_str()) && !touched.contains_key(&ep.id)
         })
         .collect();
     // Endpoints of the set still pending from an earlier change are waited on as well.
@@ -108,7 +103,7 @@ type Touched = (String, Option<ObservedEndpoint>);
 
 async fn run(
     aws: Aws<'_>,
-    change: &EndpointChange<'_>,
+    change: &Change<'_, EndpointSets>,
     job: Job<'_, '_>,
 ) -> Result<Vec<Touched>, AwsError> {
     match job {
@@ -134,19 +129,19 @@ fn client_token(token: &str, short: &str, replaces: Option<&str>, generation: u3
 
 async fn create(
     aws: Aws<'_>,
-    change: &EndpointChange<'_>,
+    change: &Change<'_, EndpointSets>,
     c: &Create<'_>,
 ) -> Result<ObservedEndpoint, AwsError> {
     let ec2 = &aws.clients.ec2;
     let v = c.endpoint;
-    let (Some(service), Some(vpc), Some(kind)) =
-        (text(v, "serviceName"), text(v, "vpcId"), text(v, "type"))
-    else {
-        return Err(unplanned(format!("the `{}` endpoint: incomplete", c.short)));
+    let (service, vpc) = (v.service_name.as_str(), v.vpc_id.as_str());
+    let interface = v.endpoint_type == EndpointType::Interface;
+    let endpoint_type = if interface {
+        VpcEndpointType::Interface
+    } else {
+        VpcEndpointType::Gateway
     };
-    let endpoint_type = VpcEndpointType::from(kind);
-    let interface = endpoint_type == VpcEndpointType::Interface;
-    let policy = v.get("policy").map(compact);
+    let policy = v.policy.as_ref().map(compact);
     let tags = TagSpecification::builder()
         .resource_type(ResourceType::VpcEndpoint)
         .set_tags(Some(
@@ -157,22 +152,15 @@ async fn create(
                 .collect(),
         ))
         .build();
+    let list = |ids: &BTreeSet<String>| Some(ids.iter().cloned().collect::<Vec<_>>());
     let (subnets, groups, tables) = if interface {
-        (
-            Some(strings(v.get("subnetIds"))),
-            Some(strings(v.get("securityGroupIds"))),
-            None,
-        )
+        (list(&v.subnet_ids), list(&v.security_group_ids), None)
     } else {
-        (None, None, Some(strings(v.get("routeTableIds"))))
+        (None, None, list(&v.route_table_ids))
     };
-    let private_dns = if interface {
-        v.get("privateDns").and_then(Value::as_bool)
-    } else {
-        None
-    };
+    let private_dns = interface.then_some(v.private_dns);
     for generation in 0..4 {
-        let token = client_token(&change.token, c.short, c.replaces.as_deref(), generation);
+        let token = client_token(&change.token, c.short, c.replaces, generation);
         let reply = aws
             .call("CreateVpcEndpoint", ApiFamily::Ec2VpcEndpointMutate, || {
                 ec2.create_vpc_endpoint()
@@ -216,7 +204,7 @@ async fn create(
 }
 
 /// The values to add and to remove to go from a change's `from` list to its `to` list.
-fn difference(c: &FieldChange) -> (Vec<String>, Vec<String>) {
+fn difference(c: &Edit<EndpointField>) -> (Vec<String>, Vec<String>) {
     let from: BTreeSet<String> = strings(c.from.as_ref()).into_iter().collect();
     let to: BTreeSet<String> = strings(c.to.as_ref()).into_iter().collect();
     (
@@ -237,7 +225,9 @@ async fn modify(aws: Aws<'_>, update: &Update<'_>) -> Result<Touched, AwsError> 
     let mut put: Vec<Tag> = Vec::new();
     let mut drop: Vec<Tag> = Vec::new();
     for (field, c) in &update.changes {
-        let Field::Tag(key) = field else { continue };
+        let EndpointAttribute::Tag(key) = field else {
+            continue;
+        };
         match c.to.as_ref() {
             Some(value) => {
                 let value = value
@@ -273,35 +263,35 @@ async fn modify(aws: Aws<'_>, update: &Update<'_>) -> Result<Touched, AwsError> 
     let mut request = ec2.modify_vpc_endpoint().vpc_endpoint_id(&ep.id);
     let mut modified = false;
     for (field, c) in &update.changes {
-        modified |= !matches!(field, Field::Tag(_));
+        modified |= !matches!(field, EndpointAttribute::Tag(_));
         request = match field {
-            Field::SubnetIds => {
+            EndpointAttribute::SubnetIds => {
                 let (add, remove) = difference(c);
                 request
                     .set_add_subnet_ids(non_empty(add))
                     .set_remove_subnet_ids(non_empty(remove))
             }
-            Field::SecurityGroupIds => {
+            EndpointAttribute::SecurityGroupIds => {
                 let (add, remove) = difference(c);
                 request
                     .set_add_security_group_ids(non_empty(add))
                     .set_remove_security_group_ids(non_empty(remove))
             }
-            Field::RouteTableIds => {
+            EndpointAttribute::RouteTableIds => {
                 let (add, remove) = difference(c);
                 request
                     .set_add_route_table_ids(non_empty(add))
                     .set_remove_route_table_ids(non_empty(remove))
             }
-            Field::PrivateDns => {
+            EndpointAttribute::PrivateDns => {
                 request.set_private_dns_enabled(c.to.as_ref().and_then(Value::as_bool))
             }
             // No policy wanted: back to AWS's default full-access policy.
-            Field::Policy => match c.to.as_ref() {
+            EndpointAttribute::Policy => match c.to.as_ref() {
                 Some(policy) => request.policy_document(compact(policy)),
                 None => request.reset_policy(true),
             },
-            Field::Tag(_) => request,
+            EndpointAttribute::Tag(_) => request,
         };
     }
     if !modified {

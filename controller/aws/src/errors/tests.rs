@@ -5,6 +5,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::ErrorMetadata;
 
 use super::*;
+use crate::FromAws;
 
 fn service_error(code: Option<&str>, status: u16) -> SdkError<PutItemError, Response> {
     let mut meta = ErrorMetadata::builder();

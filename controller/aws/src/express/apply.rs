@@ -5,14 +5,15 @@
 //! replaces the whole container), and tags go through ECS `TagResource`/`UntagResource`. Neither
 //! waits for the deployment ECS starts: the plan reports it as running until it is done.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use ecs_topology_core::engine::ExpressChange;
-use ecs_topology_core::model::ExpressServiceSpec;
+use ecs_topology_core::engine::Change;
+use ecs_topology_core::kinds::express::{ExpressField, ExpressGroup, ExpressServices, is_named_by};
+use ecs_topology_core::model::{ExpressServiceSpec, cluster_name};
 use ecs_topology_core::observed::ObservedExpressService;
-use ecs_topology_core::plan::{FieldChange, Verb};
+use ecs_topology_core::plan::{Edit, TagEdits, Verb};
 
-use super::convert::{self, ECS_MANAGED_TAG};
+use super::convert;
 use super::observe::{attach_managed, describe_express, gone};
 use crate::call::{Aws, AwsError};
 use crate::{ApiFamily, ErrorClass};
@@ -25,9 +26,9 @@ use crate::{ApiFamily, ErrorClass};
 /// [`ErrorClass::Other`] error.
 pub async fn apply(
     aws: Aws<'_>,
-    change: &ExpressChange<'_>,
+    change: &Change<'_, ExpressServices>,
 ) -> Result<Option<ObservedExpressService>, AwsError> {
-    match (change.plan.verb, change.observed, change.spec) {
+    match (change.verb, change.subject.first(), change.spec) {
         (Verb::Create, _, Some(spec)) => {
             let arn = create(aws, spec, &change.tags).await?;
             described(aws, &arn).await.map(Some)
@@ -49,8 +50,8 @@ pub async fn apply(
                 ));
             }
             // Tags first: an adopted service is ours before it is changed.
-            let tags = retag(aws, service, &change.tags).await?;
-            if reconfigure(aws, service, spec, &change.plan.changes).await? {
+            let tags = retag(aws, service, change.edits).await?;
+            if reconfigure(aws, service, spec, change.edits).await? {
                 described(aws, &service.arn).await.map(Some)
             } else {
                 Ok(Some(ObservedExpressService {
@@ -65,22 +66,6 @@ pub async fn apply(
             ErrorClass::Other,
             format!("nothing to do for a {verb:?} plan without its Express service"),
         )),
-    }
-}
-
-/// Whether the service is the one the document names: the same service name in the same cluster
-/// (by name, whether written as a name or an ARN).
-fn is_named_by(service: &ObservedExpressService, spec: &ExpressServiceSpec) -> bool {
-    service.service_name == spec.service_name
-        && cluster_name(&service.cluster) == cluster_name(&spec.cluster)
-}
-
-/// The cluster's name, given as a name or an ARN (`arn:aws:ecs:R:A:cluster/NAME`).
-fn cluster_name(name_or_arn: &str) -> &str {
-    let s = name_or_arn.trim();
-    match s.split_once(":cluster/") {
-        Some((prefix, name)) if prefix.starts_with("arn:") => name,
-        _ => s,
     }
 }
 
@@ -124,47 +109,45 @@ async fn create(
         .ok_or_else(|| AwsError::local(OP, ErrorClass::Other, "ECS returned no service ARN"))
 }
 
-/// Sends the groups of fields that `changes` touch; `false` when none but tags differ.
+/// Sends the groups of fields that `edits` change; `false` when none but tags differ.
 async fn reconfigure(
     aws: Aws<'_>,
     service: &ObservedExpressService,
     spec: &ExpressServiceSpec,
-    changes: &[FieldChange],
+    edits: &[Edit<ExpressField>],
 ) -> Result<bool, AwsError> {
     const OP: &str = "UpdateExpressGatewayService";
-    let touched = |group: &str| {
-        changes.iter().any(|c| {
-            c.path == group
-                || c.path
-                    .strip_prefix(group)
-                    .is_some_and(|rest| rest.starts_with('.'))
-        })
-    };
+    let groups: BTreeSet<ExpressGroup> = edits.iter().filter_map(|e| e.field.group()).collect();
+    let touched = |group: ExpressGroup| groups.contains(&group);
     let mut request = aws
         .clients
         .ecs
         .update_express_gateway_service()
         .service_arn(&service.arn);
     let mut any = false;
-    if touched("executionRoleArn") {
+    if touched(ExpressGroup::ExecutionRole) {
         request = request.execution_role_arn(&spec.execution_role_arn);
         any = true;
     }
-    if touched("taskRoleArn") {
+    if touched(ExpressGroup::TaskRole) {
         // An empty role removes it.
         request = request.task_role_arn(spec.task_role_arn.clone().unwrap_or_default());
         any = true;
     }
-    if touched("primaryContainer") {
+    if touched(ExpressGroup::PrimaryContainer) {
         request =
             request.primary_container(convert::primary_container(OP, &spec.primary_container)?);
         any = true;
     }
-    if let Some(network) = spec.network.as_ref().filter(|_| touched("network")) {
+    if let Some(network) = spec
+        .network
+        .as_ref()
+        .filter(|_| touched(ExpressGroup::Network))
+    {
         request = request.network_configuration(convert::network(network, &own_groups(service)));
         any = true;
     }
-    if touched("cpu") || touched("memory") {
+    if touched(ExpressGroup::Size) {
         // Sent together: Fargate accepts only some pairs.
         request = request
             .set_cpu(spec.cpu.map(|c| c.to_string()))
@@ -174,12 +157,16 @@ async fn reconfigure(
     if let Some(path) = spec
         .health_check_path
         .as_ref()
-        .filter(|_| touched("healthCheckPath"))
+        .filter(|_| touched(ExpressGroup::HealthCheckPath))
     {
         request = request.health_check_path(path);
         any = true;
     }
-    if let Some(scaling) = spec.scaling.as_ref().filter(|_| touched("scaling")) {
+    if let Some(scaling) = spec
+        .scaling
+        .as_ref()
+        .filter(|_| touched(ExpressGroup::Scaling))
+    {
         request = request.scaling_target(convert::scaling(OP, scaling)?);
         any = true;
     }
@@ -206,49 +193,36 @@ fn own_groups(service: &ObservedExpressService) -> Vec<String> {
         .collect()
 }
 
-/// Brings the service's tags to `want` (ECS's own and AWS's reserved tags untouched); returns the
-/// tags the service now has.
+/// Puts and removes the tags the edits say (ECS's own and AWS's reserved tags are never among
+/// them); returns the tags the service now has.
 async fn retag(
     aws: Aws<'_>,
     service: &ObservedExpressService,
-    want: &BTreeMap<String, String>,
+    edits: &[Edit<ExpressField>],
 ) -> Result<BTreeMap<String, String>, AwsError> {
     let ecs = &aws.clients.ecs;
     let arn = service.arn.as_str();
-    let set: BTreeMap<String, String> = want
-        .iter()
-        .filter(|(k, v)| service.tags.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if !set.is_empty() {
-        let tags = convert::ecs_tags(&set);
+    let tags = TagEdits::of(edits);
+    if !tags.put.is_empty() {
+        let list = convert::ecs_tags(&tags.put);
         aws.call("TagResource", ApiFamily::EcsTags, || {
             ecs.tag_resource()
                 .resource_arn(arn)
-                .set_tags(Some(tags))
+                .set_tags(Some(list))
                 .send()
         })
         .await?;
     }
-    let removed: Vec<String> = service
-        .tags
-        .keys()
-        .filter(|k| !want.contains_key(*k) && !k.starts_with("aws:") && *k != ECS_MANAGED_TAG)
-        .cloned()
-        .collect();
-    if !removed.is_empty() {
+    if !tags.remove.is_empty() {
         aws.call("UntagResource", ApiFamily::EcsTags, || {
             ecs.untag_resource()
                 .resource_arn(arn)
-                .set_tag_keys(Some(removed.clone()))
+                .set_tag_keys(Some(tags.remove.clone()))
                 .send()
         })
         .await?;
     }
-    let mut now = service.tags.clone();
-    now.retain(|k, _| !removed.contains(k));
-    now.extend(set);
-    Ok(now)
+    Ok(tags.applied_to(&service.tags))
 }
 
 async fn delete(aws: Aws<'_>, service: &ObservedExpressService) -> Result<(), AwsError> {

@@ -14,15 +14,12 @@ use ecs_topology_core::model::{
     AwsLogs, Container, CpuArchitecture, EnvVar, ExpressServiceSpec, Network, Scaling, SecretRef,
 };
 use ecs_topology_core::observed::{
-    ObservedExpressConfig, ObservedExpressContainer, ObservedExpressScaling,
+    ExpressStatus, ObservedExpressConfig, ObservedExpressContainer, ObservedExpressScaling,
     ObservedExpressService, ObservedIngressPath,
 };
 
 use crate::ErrorClass;
 use crate::call::AwsError;
-
-/// The tag ECS puts on what it manages; never set or removed by the controller.
-pub(super) const ECS_MANAGED_TAG: &str = "AmazonECSManaged";
 
 /// A service as `DescribeExpressGatewayService` reports it; its ECS-managed resources and the
 /// outcome of its last deployment are read elsewhere.
@@ -31,11 +28,11 @@ pub(super) fn service(s: &EcsExpressGatewayService) -> ObservedExpressService {
         arn: s.service_arn().unwrap_or_default().to_owned(),
         cluster: s.cluster().unwrap_or_default().to_owned(),
         service_name: s.service_name().unwrap_or_default().to_owned(),
-        status: s
-            .status()
-            .and_then(|st| st.status_code())
-            .map(|c| c.as_str().to_owned())
-            .unwrap_or_default(),
+        status: ExpressStatus::parse(
+            s.status()
+                .and_then(|st| st.status_code())
+                .map_or("", |c| c.as_str()),
+        ),
         deploying: s.current_deployment().is_some_and(|d| !d.is_empty()),
         failed_deployment: None,
         updated_at: s.updated_at().map(|t| t.secs()),

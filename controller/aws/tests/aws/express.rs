@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_sdk_ecs::types::{ExpressGatewayContainer, ExpressGatewayServiceNetworkConfiguration};
 use ecs_topology_aws::{ApiBudgets, AwsCloud, NoObserver};
-use ecs_topology_core::engine::Cloud;
+use ecs_topology_core::kinds::express::ExpressCloud;
 use ecs_topology_testkit::emulator;
 
 use super::{WEST, World};
@@ -77,7 +77,7 @@ async fn a_repeated_observation_describes_only_the_express_services_that_changed
     }
     let budgets = Arc::new(ApiBudgets::new(&world.config, Arc::new(NoObserver)).unwrap());
     let cloud = AwsCloud::new(world.accounts().await, budgets);
-    let scope = (account.clone(), WEST.to_owned());
+    let scope = ecs_topology_core::engine::Scope::new(account.clone(), WEST);
     let clusters = BTreeSet::from(["default".to_owned(), "absent".to_owned()]);
 
     // First sight: every service is described once.
@@ -92,7 +92,10 @@ async fn a_repeated_observation_describes_only_the_express_services_that_changed
     let config = web.config.as_ref().unwrap();
     assert_eq!(config.primary_container.command, Vec::<String>::new());
     assert_eq!(config.primary_container.port, Some(8080));
-    assert_eq!(web.status, "ACTIVE");
+    assert_eq!(
+        web.status,
+        ecs_topology_core::observed::ExpressStatus::Active
+    );
     assert!(!web.deploying);
     assert_eq!(web.failed_deployment, None);
     assert!(web.updated_at.is_some());
@@ -174,7 +177,7 @@ async fn a_running_deployment_is_seen_to_finish_without_being_changed() {
     create_service(&ecs, "web", &subnets, &group).await;
     let budgets = Arc::new(ApiBudgets::new(&world.config, Arc::new(NoObserver)).unwrap());
     let cloud = AwsCloud::new(world.accounts().await, budgets);
-    let scope = (account.clone(), WEST.to_owned());
+    let scope = ecs_topology_core::engine::Scope::new(account.clone(), WEST);
     let clusters = BTreeSet::from(["default".to_owned()]);
 
     let first = cloud.observe_express(&scope, &clusters).await.unwrap();

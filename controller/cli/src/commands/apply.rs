@@ -1,14 +1,16 @@
-//! `ecs-topology apply --source DIR [--config F] --once`
+//! `ecs-topology apply --source DIR [--config F] --once`: the daemon's reconcile, run until every
+//! document is quiet, then exit.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, RwLock};
 
 use anyhow::bail;
-use ecs_topology_core::engine::{converge, status_of};
+use ecs_topology_core::engine::{Daemon, PassView, Silent, StatusChange};
 use ecs_topology_core::plan::Verb;
-use ecs_topology_core::queue::RetryPolicy;
-use ecs_topology_core::status_store::StatusRecord;
+use ecs_topology_core::queue::NoObserver;
+use ecs_topology_core::store::desired_store;
+use tokio::sync::{mpsc, watch};
 
 use crate::session::Session;
 
@@ -36,18 +38,33 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for finding in &session.findings {
         eprintln!("{finding}");
     }
-    let report = converge(
-        session.cloud.clone(),
-        session.desired.clone(),
-        session.observation.clone(),
-        &session.config.prune,
-        session.config.concurrency,
-        RetryPolicy::default(),
-    )
-    .await;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let (mut writer, reader) = desired_store(1, session.config.clone());
+    writer.replace(0, session.files.clone());
+    // The only process acting: it leads for as long as it runs.
+    let (_leader, leading) = watch::channel(true);
+    let (status_tx, mut status_rx) = mpsc::unbounded_channel();
+    let daemon = Arc::new(Daemon {
+        cloud: session.cloud.clone(),
+        config: session.config.clone(),
+        desired: reader,
+        queue: Daemon::<ecs_topology_aws::AwsCloud>::queue(Arc::new(NoObserver)),
+        view: Arc::new(RwLock::new(PassView::default())),
+        statuses: Arc::new(RwLock::new(session.previous.clone())),
+        leading,
+        status_changes: status_tx,
+        observer: Arc::new(Silent),
+    });
+    let report = daemon.converge_once().await;
+    if let Some(store) = &session.store {
+        while let Ok(change) = status_rx.try_recv() {
+            match change {
+                StatusChange::Saved(record) => {
+                    store.save(&record)?;
+                }
+                StatusChange::Removed(key) => store.remove(&key)?,
+            }
+        }
+    }
     let mut failed = 0;
     for (key, outcome) in &report.outcomes {
         let first = outcome.headline();
@@ -72,26 +89,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             _ => String::new(),
         };
         println!("{key}: {word}{detail}");
-        if let Some(store) = &session.store {
-            let deleted = first == Verb::Delete && outcome.converged;
-            if deleted {
-                store.remove(key)?;
-            } else if let Some(doc) = session.desired.documents.get(key) {
-                let status = status_of(
-                    &session.desired,
-                    &report,
-                    key,
-                    session.previous.get(key).map(|r| &r.status),
-                    now,
-                );
-                store.save(&StatusRecord {
-                    key: key.clone(),
-                    account: doc.account.clone(),
-                    region: doc.document.region().to_owned(),
-                    status,
-                })?;
-            }
-        }
     }
     if let Some(why) = &report.prune_held_back {
         eprintln!("prune held back: {why}");

@@ -26,10 +26,12 @@ pub struct Args {
 /// Exit 0 when everything is in sync, 2 when changes are pending, 1 on errors.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let session = Session::open(&args.source, args.config.as_deref()).await?;
+    let observation = session.observe().await;
     let plans: Vec<DocumentPlan> = plan_all(
         &session.desired,
-        &session.observation,
+        &observation,
         &session.config.prune,
+        &session.last_applied(),
     )
     .into_iter()
     .map(|p| p.plan)

@@ -13,7 +13,9 @@ use ecs_topology_aws::sources::{Source, SourceUri};
 use ecs_topology_aws::status_table::StatusStore;
 use ecs_topology_aws::{Accounts, ApiBudgets, AwsCloud, CallObserver};
 use ecs_topology_core::duration::HumanDuration;
-use ecs_topology_core::engine::{Daemon, DaemonObserver, Observation, PassView, StatusChange};
+use ecs_topology_core::engine::{
+    Daemon, DaemonObserver, Observation, PassView, ReconcileResult, StatusChange,
+};
 use ecs_topology_core::model::Kind;
 use ecs_topology_core::plan::{DocumentPlan, PruneGate};
 use ecs_topology_core::queue::QueueObserver;
@@ -63,7 +65,7 @@ impl DaemonObserver for MetricsObserver {
         kind: Kind,
         account: &str,
         plan: &DocumentPlan,
-        result: &str,
+        result: ReconcileResult,
         took: Duration,
     ) {
         self.0.record_plan(kind, account, plan);

@@ -1,6 +1,8 @@
 use ecs_topology_aws::ApiFamily;
+use ecs_topology_core::engine::ReconcileResult;
 use ecs_topology_core::plan::FieldChange;
 use ecs_topology_core::status::DocumentStatus;
+use ecs_topology_core::status::ErrorClass;
 
 use super::*;
 
@@ -77,7 +79,7 @@ fn busy_metrics() -> Metrics {
         "111111111111",
         &drift("payments-secret-namespace", Verb::Update, &["tags.env"]),
     );
-    metrics.record_reconcile(Kind::CloudMapNamespace, "changed");
+    metrics.record_reconcile(Kind::CloudMapNamespace, ReconcileResult::Changed);
     metrics.observe_reconcile_duration(Kind::CloudMapNamespace, Duration::from_millis(1));
     metrics.added();
     metrics.retried();
@@ -188,17 +190,20 @@ fn a_plan_that_creates_is_not_drift() {
 }
 
 #[test]
-fn an_unknown_result_or_field_path_is_labelled_other() {
+fn a_result_is_labelled_by_its_class_and_an_unknown_field_path_as_other() {
     let metrics = Metrics::new().unwrap();
-    metrics.record_reconcile(Kind::VpcEndpointSet, "vpce-0123 exploded");
-    metrics.record_reconcile(Kind::VpcEndpointSet, "throttling");
+    metrics.record_reconcile(
+        Kind::VpcEndpointSet,
+        ReconcileResult::Failed(ErrorClass::Throttling),
+    );
+    metrics.record_reconcile(Kind::VpcEndpointSet, ReconcileResult::Changed);
     let count = |result: &str| {
         metrics
             .reconciles
             .with_label_values(&["VpcEndpointSet", result])
             .get()
     };
-    assert_eq!((count("other"), count("throttling")), (1, 1));
+    assert_eq!((count("throttling"), count("changed")), (1, 1));
     assert_eq!(field_class("endpoints.ecr.api.policy"), "endpoints");
     assert_eq!(field_class("principals[1]"), "principals");
     assert_eq!(field_class("primaryContainer.image"), "primaryContainer");

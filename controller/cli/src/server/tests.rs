@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use ecs_topology_core::model::Kind;
 use ecs_topology_core::plan::{DocumentPlan, FieldChange, Verb};
-use ecs_topology_core::status::ErrorInfo;
+use ecs_topology_core::status::{ErrorClass, ErrorInfo};
 use serde_json::Value;
 
 use super::*;
@@ -126,10 +126,7 @@ async fn status_lists_every_document_with_conditions_drifted_fields_and_last_err
     }]);
     let mut status = DocumentStatus::default();
     status.record_plan(&plan, "r1", 100);
-    let error = ErrorInfo {
-        class: "throttling".into(),
-        message: "rate exceeded".into(),
-    };
+    let error = ErrorInfo::new(ErrorClass::Throttling, "rate exceeded");
     status.record_outcome(Some(Err(error)), None, 100);
     let record = StatusRecord {
         key: key.clone(),

@@ -7,24 +7,26 @@
 //! - A reconcile re-plans from the current desired snapshot and observation; it is never told why
 //!   it ran. Only while `leading` is true does it change AWS; otherwise it observes and reports.
 //! - Status is sent to the status writer only when it changed.
+//! - `apply --once` ([`Daemon::converge_once`]) runs this same reconcile until every key is quiet.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::converge::{Applied, act, act_view, class_label, is_retryable, readiness};
-use super::planning::{deletable, orphans, plan_key};
-use super::{Cloud, DesiredSet, Observation, Scope, observe};
+use super::planning::{deletable, orphans};
+use super::reconcile::Outcome;
+use super::{DesiredSet, Observation, Scope, observe};
 use crate::config::ControllerConfig;
+use crate::kinds::Cloud;
 use crate::model::{Key, Kind};
 use crate::plan::{DocumentPlan, PruneGate, Verb};
 use crate::prune::prune_gate;
 use crate::queue::{Action, QueueObserver, RetryPolicy, WorkQueue, run};
-use crate::status::{DocumentStatus, ErrorInfo};
+use crate::status::ErrorClass;
 use crate::status_store::StatusRecord;
 use crate::store::DesiredReader;
 
@@ -32,9 +34,71 @@ use crate::store::DesiredReader;
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatusChange {
     /// A document's status changed: store it.
-    Saved(StatusRecord),
+    Saved(Box<StatusRecord>),
     /// A removed document's object is gone: forget its status.
     Removed(Key),
+}
+
+/// How a reconcile ended, as a bounded metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReconcileResult {
+    /// AWS matches the document (or a removed document's object is retained).
+    InSync,
+    /// A change was carried out.
+    Changed,
+    Blocked,
+    Waiting,
+    Suspended,
+    /// A change was planned but left to the leader.
+    Observed,
+    /// Failed with this class.
+    Failed(ErrorClass),
+}
+
+impl ReconcileResult {
+    /// Every result that is not a failure.
+    pub const OK: [ReconcileResult; 6] = [
+        ReconcileResult::InSync,
+        ReconcileResult::Changed,
+        ReconcileResult::Blocked,
+        ReconcileResult::Waiting,
+        ReconcileResult::Suspended,
+        ReconcileResult::Observed,
+    ];
+
+    /// Every label value a reconcile can produce: [`Self::OK`] and each error class.
+    pub fn all() -> impl Iterator<Item = ReconcileResult> {
+        Self::OK
+            .into_iter()
+            .chain(ErrorClass::ALL.into_iter().map(ReconcileResult::Failed))
+    }
+
+    /// The metric label: `in_sync`, `changed`, `blocked`, `waiting`, `suspended`, `observed`,
+    /// or the error class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReconcileResult::InSync => "in_sync",
+            ReconcileResult::Changed => "changed",
+            ReconcileResult::Blocked => "blocked",
+            ReconcileResult::Waiting => "waiting",
+            ReconcileResult::Suspended => "suspended",
+            ReconcileResult::Observed => "observed",
+            ReconcileResult::Failed(class) => class.as_str(),
+        }
+    }
+
+    /// The result of a reconcile that planned `verb` and ended with `outcome`.
+    pub(crate) fn of(verb: Verb, outcome: &Outcome) -> ReconcileResult {
+        match (outcome, verb) {
+            (Outcome::Failed(e), _) => ReconcileResult::Failed(e.class),
+            (Outcome::Changed, _) => ReconcileResult::Changed,
+            (_, Verb::InSync | Verb::Retain) => ReconcileResult::InSync,
+            (_, Verb::Blocked) => ReconcileResult::Blocked,
+            (_, Verb::Waiting) => ReconcileResult::Waiting,
+            (_, Verb::Suspended) => ReconcileResult::Suspended,
+            _ => ReconcileResult::Observed,
+        }
+    }
 }
 
 /// What the daemon reports as it goes (metrics); every method has an empty default.
@@ -47,7 +111,7 @@ pub trait DaemonObserver: Send + Sync + 'static {
         _kind: Kind,
         _account: &str,
         _plan: &DocumentPlan,
-        _result: &str,
+        _result: ReconcileResult,
         _took: Duration,
     ) {
     }
@@ -91,12 +155,6 @@ impl<C: Cloud> std::fmt::Debug for Daemon<C> {
     }
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl<C: Cloud> Daemon<C> {
     /// A queue with the default retry policy, reporting to `queue_observer`.
     pub fn queue(queue_observer: Arc<dyn QueueObserver>) -> WorkQueue<Key> {
@@ -127,13 +185,16 @@ impl<C: Cloud> Daemon<C> {
         }
     }
 
-    /// One observation pass: replaces the view and enqueues every document and orphan.
-    pub async fn observe_once(&self) {
+    /// One observation pass: replaces the view and enqueues every document and orphan. Returns
+    /// the keys enqueued (none before the desired store is ready).
+    pub async fn observe_once(&self) -> Vec<Key> {
         let Some(desired) = self.desired.snapshot().set else {
-            return;
+            return Vec::new();
         };
         let started = tokio::time::Instant::now();
-        let mut extra: BTreeMap<Scope, std::collections::BTreeSet<Kind>> = BTreeMap::new();
+        // Where objects of removed documents may live: wherever a document of that kind was
+        // reconciled before (the status records say).
+        let mut extra: BTreeMap<Scope, BTreeSet<Kind>> = BTreeMap::new();
         for record in read(&self.statuses).values() {
             extra
                 .entry(record.scope())
@@ -149,21 +210,23 @@ impl<C: Cloud> Daemon<C> {
         );
         self.observer
             .observed(&observation, &gate, started.elapsed());
-        let keys: Vec<Key> = desired
+        let mut keys: Vec<Key> = desired
             .documents
             .keys()
             .chain(orphans.keys())
             .cloned()
             .collect();
+        keys.sort_by(Key::dependency_order);
         *write(&self.view) = PassView {
             observation,
             orphans,
             gate: Some(gate),
             desired: Some(desired),
         };
-        for key in keys {
-            self.queue.add(key);
+        for key in &keys {
+            self.queue.add(key.clone());
         }
+        keys
     }
 
     /// Runs the reconcile workers until `shutdown`, then drains within `grace`.
@@ -171,6 +234,7 @@ impl<C: Cloud> Daemon<C> {
         let concurrency =
             NonZeroUsize::new(self.config.concurrency.max(1)).unwrap_or(NonZeroUsize::MIN);
         let me = self.clone();
+        let resync = self.config.resync_interval.0;
         run(
             self.queue.clone(),
             concurrency,
@@ -178,150 +242,34 @@ impl<C: Cloud> Daemon<C> {
             grace,
             move |key: Key| {
                 let me = me.clone();
-                async move { me.reconcile(&key).await }
+                async move {
+                    let done = me.reconcile(&key).await;
+                    match (&done.outcome, done.plan.verb) {
+                        (Outcome::NotReady, _) => Action::requeue(Duration::from_secs(1)),
+                        // Neither a document nor an object seen in the last pass (a removed
+                        // document whose object the next pass will find), or nothing
+                        // observed yet (the first pass enqueues every key).
+                        (Outcome::Unknown, _) => Action::await_change(),
+                        (Outcome::Failed(e), _) if e.class.backs_off() => {
+                            Action::retry(e.class.as_str())
+                        }
+                        (Outcome::Failed(_), _) => Action::requeue(resync),
+                        // Acted: re-plan at once from what the change left behind.
+                        (Outcome::Changed, _) => Action::requeue(Duration::ZERO),
+                        (_, Verb::Waiting) => Action::requeue(Duration::from_secs(2).min(resync)),
+                        _ => Action::requeue(resync),
+                    }
+                }
             },
         )
         .await;
     }
-
-    /// One reconcile of one key.
-    pub async fn reconcile(&self, key: &Key) -> Action {
-        let started = tokio::time::Instant::now();
-        let resync = self.config.resync_interval.0;
-        let Some(desired) = self.desired.snapshot().set else {
-            return Action::requeue(Duration::from_secs(1));
-        };
-        let leading = *self.leading.borrow();
-        let (planned, snapshot) = {
-            let view = read(&self.view);
-            let Some(gate) = view.gate.clone() else {
-                // Not observed yet: the first pass enqueues every key.
-                return Action::await_change();
-            };
-            let planned = plan_key(
-                &desired,
-                &view.observation,
-                key,
-                view.orphans.get(key),
-                &gate,
-            );
-            // Only a change needs its own copy of what it reads (an in-sync pass needs none).
-            let acting = leading && planned.plan.verb.changes_aws();
-            let snapshot = match (&planned.scope, acting) {
-                (Some(scope), true) => Some(act_view(&desired, &view.observation, key, scope)),
-                _ => None,
-            };
-            (planned, snapshot)
-        };
-        let plan = planned.plan;
-        let Some(scope) = planned.scope.clone() else {
-            // Neither a document nor an object seen in the last pass (a removed document whose
-            // object the next pass will find). Its status record stays: it says where to look.
-            return Action::await_change();
-        };
-        let acted = match &snapshot {
-            Some(snapshot) => Some(act(&*self.cloud, &desired, snapshot, key, &plan, &scope).await),
-            None => None,
-        };
-        let mut sent = None;
-        let result: Option<Result<(), ErrorInfo>> = match acted {
-            Some(Ok(applied)) => {
-                sent = applied.sent_digest();
-                let mut view = write(&self.view);
-                applied_record(&mut view.observation, applied, &scope);
-                Some(Ok(()))
-            }
-            Some(Err(e)) => Some(Err(e)),
-            None if plan.verb.changes_aws() => None,
-            None => Some(Ok(())),
-        };
-        let label = match (&result, plan.verb) {
-            (Some(Err(e)), _) => class_label(e),
-            (_, Verb::InSync | Verb::Retain) => "in_sync",
-            (Some(Ok(())), v) if v.changes_aws() => "changed",
-            (_, Verb::Blocked) => "blocked",
-            (_, Verb::Waiting) => "waiting",
-            (_, Verb::Suspended) => "suspended",
-            _ => "observed",
-        };
-        self.record_status(key, &desired, &plan, &scope, result.clone(), sent);
-        self.observer
-            .reconciled(key.kind, &scope.0, &plan, label, started.elapsed());
-        match result {
-            Some(Err(e)) if is_retryable(&e) => Action::retry(class_label(&e)),
-            Some(Err(_)) => Action::requeue(resync),
-            // Acted: re-plan at once from what the change left behind.
-            Some(Ok(())) if plan.verb.changes_aws() => Action::requeue(Duration::ZERO),
-            _ if plan.verb == Verb::Waiting => Action::requeue(Duration::from_secs(2).min(resync)),
-            _ => Action::requeue(resync),
-        }
-    }
-
-    /// Forgets a document whose object is gone, here and in the status store.
-    fn forget(&self, key: &Key) {
-        if write(&self.statuses).remove(key).is_some() {
-            let _ = self.status_changes.send(StatusChange::Removed(key.clone()));
-        }
-    }
-
-    fn record_status(
-        &self,
-        key: &Key,
-        desired: &DesiredSet,
-        plan: &DocumentPlan,
-        scope: &Scope,
-        result: Option<Result<(), ErrorInfo>>,
-        sent: Option<String>,
-    ) {
-        let now = now_secs();
-        let Some(doc) = desired.documents.get(key) else {
-            // An orphan: once deleted it is forgotten.
-            if plan.verb == Verb::Delete && matches!(result, Some(Ok(()))) {
-                self.forget(key);
-            }
-            return;
-        };
-        let mut statuses = write(&self.statuses);
-        let previous = statuses.get(key).cloned();
-        let mut status: DocumentStatus = previous
-            .as_ref()
-            .map(|r| r.status.clone())
-            .unwrap_or_default();
-        status.record_plan(plan, &doc.revision, now);
-        let ready = {
-            let view = read(&self.view);
-            readiness(desired, &view.observation, key)
-        };
-        status.record_outcome(result, ready, now);
-        let digest = sent.or_else(|| status.aws.get("lastAppliedDigest").cloned());
-        status.aws = {
-            let view = read(&self.view);
-            super::converge::aws_facts(desired, &view.observation, key)
-        };
-        if let Some(digest) = digest {
-            status.aws.insert("lastAppliedDigest".into(), digest);
-        }
-        let record = StatusRecord {
-            key: key.clone(),
-            account: scope.0.clone(),
-            region: scope.1.clone(),
-            status,
-        };
-        if previous.as_ref() != Some(&record) {
-            statuses.insert(key.clone(), record.clone());
-            let _ = self.status_changes.send(StatusChange::Saved(record));
-        }
-    }
 }
 
-fn applied_record(observation: &mut Observation, applied: Applied, scope: &Scope) {
-    applied.record(observation, scope);
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }

@@ -2,11 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Scope;
 use crate::config::ControllerConfig;
 use crate::load::DocumentSet;
-use crate::model::{Document, Key, Kind, Policies};
-use crate::observed::permission_arn;
+use crate::model::{Document, Key, Policies};
 use crate::prune::SourceHealth;
+
+pub use crate::digest::digest;
 
 /// A document to converge, with its account id resolved.
 #[derive(Debug, Clone)]
@@ -16,14 +18,21 @@ pub struct Desired {
     pub policies: Policies,
     /// A digest of the document's content: the revision in status and idempotency tokens.
     pub revision: String,
-    /// For an Express service: the digest of the spec last sent to ECS (from the status store).
-    pub last_applied: Option<String>,
+}
+
+impl Desired {
+    /// Where the document's object lives.
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.account.clone(), self.document.region())
+    }
 }
 
 /// What the sources want in this pass.
 #[derive(Debug, Clone, Default)]
 pub struct DesiredSet {
     pub documents: BTreeMap<Key, Desired>,
+    /// The documents of each scope.
+    pub by_scope: BTreeMap<Scope, Vec<Key>>,
     /// Documents present but invalid: never converged, never pruned.
     pub rejected: BTreeSet<Key>,
     pub health: SourceHealth,
@@ -60,61 +69,73 @@ impl DesiredSet {
                     account,
                     policies,
                     revision,
-                    last_applied: None,
                 },
             );
         }
         let present = documents.len() + set.rejected.len();
-        DesiredSet {
+        DesiredSet::new(
             documents,
-            rejected: set.rejected.clone(),
-            health: SourceHealth {
+            set.rejected.clone(),
+            SourceHealth {
                 present,
                 complete: set.unreadable_files.is_empty(),
             },
-            aliases: config
+            config
                 .accounts
                 .iter()
                 .map(|(alias, a)| (alias.clone(), a.id.clone()))
                 .collect(),
-            controller: config.name.clone(),
+            config.name.clone(),
+        )
+    }
+
+    /// A set of `documents` (its scope index built here).
+    pub fn new(
+        documents: BTreeMap<Key, Desired>,
+        rejected: BTreeSet<Key>,
+        health: SourceHealth,
+        aliases: BTreeMap<String, String>,
+        controller: String,
+    ) -> DesiredSet {
+        let mut by_scope: BTreeMap<Scope, Vec<Key>> = BTreeMap::new();
+        for (key, d) in &documents {
+            by_scope.entry(d.scope()).or_default().push(key.clone());
+        }
+        DesiredSet {
+            documents,
+            by_scope,
+            rejected,
+            health,
+            aliases,
+            controller,
         }
     }
 
-    /// Every (account, region) the documents live in, with the kinds found there.
-    pub fn scopes(&self) -> BTreeSet<(String, String)> {
-        self.documents
-            .values()
-            .map(|d| (d.account.clone(), d.document.region().to_owned()))
-            .collect()
+    /// Every (account, region) the documents live in.
+    pub fn scopes(&self) -> impl Iterator<Item = &Scope> {
+        self.by_scope.keys()
     }
 
-    /// The RAM permission ARNs the share documents ask for, per (account, region).
-    pub fn share_permissions(&self) -> BTreeMap<(String, String), BTreeSet<String>> {
-        let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-        for d in self.documents.values() {
-            if let Document::NamespaceShare(m) = &d.document {
-                out.entry((d.account.clone(), m.spec.region.clone()))
-                    .or_default()
-                    .insert(permission_arn(m.spec.permission_or_default()));
-            }
+    /// The documents of `scope`.
+    pub fn in_scope(&self, scope: &Scope) -> impl Iterator<Item = (&Key, &Desired)> {
+        self.by_scope
+            .get(scope)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.documents.get_key_value(k))
+    }
+
+    /// The account id of a principal written as an id or an alias (`None` for Organization and
+    /// OU ARNs, and for an unknown alias).
+    pub fn principal_account(&self, principal: &str) -> Option<String> {
+        if principal.starts_with("arn:") {
+            return None;
         }
-        out
+        if crate::validate::rules::is_account_id(principal) {
+            return Some(principal.to_owned());
+        }
+        self.aliases.get(principal).cloned()
     }
-
-    pub fn keys_of(&self, kind: Kind) -> impl Iterator<Item = &Key> {
-        self.documents.keys().filter(move |k| k.kind == kind)
-    }
-}
-
-/// A short stable digest (FNV-1a, 64 bits, hex) for revisions and idempotency tokens.
-pub fn digest(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
 }
 
 /// The idempotency token of a create: the same controller, document and revision always make

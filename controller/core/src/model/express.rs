@@ -178,3 +178,28 @@ impl Spec for ExpressServiceSpec {
         &self.region
     }
 }
+
+/// A cluster's name, whether written as a name or as an ARN (`arn:aws:ecs:R:A:cluster/NAME`);
+/// surrounding space is ignored.
+pub fn cluster_name(name_or_arn: &str) -> &str {
+    let s = name_or_arn.trim();
+    match s.split_once(":cluster/") {
+        Some((prefix, name)) if prefix.starts_with("arn:") => name,
+        _ => s,
+    }
+}
+
+#[cfg(test)]
+mod cluster_tests {
+    use super::cluster_name;
+
+    #[test]
+    fn a_cluster_reads_the_same_by_name_or_by_arn() {
+        assert_eq!(cluster_name("payments"), "payments");
+        assert_eq!(
+            cluster_name(" arn:aws:ecs:eu-west-1:111111111111:cluster/payments "),
+            "payments"
+        );
+        assert_eq!(cluster_name("team/payments"), "team/payments");
+    }
+}

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 pub use endpoints::{GatewayService, VpcEndpointSetSpec};
 pub use express::{
     AwsLogs, Container, CpuArchitecture, EnvVar, ExpressServiceSpec, Network, Scaling,
-    ScalingMetric, SecretRef,
+    ScalingMetric, SecretRef, cluster_name,
 };
 pub use metadata::{
     ADOPT_ANNOTATION, ANNOTATION_PREFIX, DELETION_POLICY_ANNOTATION, DeletionPolicy, Metadata,

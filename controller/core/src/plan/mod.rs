@@ -1,31 +1,23 @@
-//! The plan: what would change for each document, field by field. Pure functions of the desired
-//! documents and the observed AWS state; no I/O.
+//! The plan's shared vocabulary: what would change for a document, as typed operations from
+//! which the field-level display is derived. Each kind's own plan lives in its module under
+//! [`crate::kinds`]; everything here is pure.
 //!
 //! # Guarantees
 //! - A plan of an in-sync document is [`Verb::InSync`] with no changes, whatever order AWS lists
 //!   things in and however it spells absent values: nothing flaps.
 //! - Nothing owned by someone else is ever planned for change or deletion, except an unowned
 //!   object whose document says `adopt`.
-
-mod endpoints;
-mod express;
-mod namespace;
-mod share;
+//! - The display ([`DocumentPlan`], what `plan` prints and status shows) is computed from the
+//!   typed plan ([`KindPlan`]); nothing ever parses it back into instructions.
 
 use std::collections::BTreeMap;
+use std::fmt::Debug;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::{DELETION_POLICY_ANNOTATION, DeletionPolicy, KEY_TAG, Key, OWNER_TAG, Policies};
 use crate::observed::Ownership;
-
-pub use endpoints::{
-    DesiredEndpointSet, endpoints_ready, plan_endpoint_set, service_name, short_service_name,
-};
-pub use express::{DesiredExpressService, express_ready, plan_express, spec_digest};
-pub use namespace::{DesiredNamespace, plan_namespace};
-pub use share::{DesiredShare, plan_share};
 
 /// What the controller would do for one document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -60,10 +52,168 @@ impl Verb {
             Verb::Create | Verb::Update | Verb::Adopt | Verb::Delete
         )
     }
+
+    /// The verb in lower case, as `plan` prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::InSync => "insync",
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Adopt => "adopt",
+            Verb::Delete => "delete",
+            Verb::Retain => "retain",
+            Verb::Suspended => "suspended",
+            Verb::Blocked => "blocked",
+            Verb::Waiting => "waiting",
+        }
+    }
 }
 
-/// One field that differs: its path in the document's terms, and the observed and desired values
-/// (`None` for absent).
+/// A field of a kind's object, typed: what an actuator matches on. Its path is only for people.
+pub trait Field: Clone + Debug + PartialEq + Send + Sync + 'static {
+    /// The field's path in the document's terms (`description`, `tags.team`,
+    /// `endpoints.ecr.api.subnetIds`): the display.
+    fn path(&self) -> String;
+    /// The tag key, when this is a tag field.
+    fn tag_key(&self) -> Option<&str>;
+}
+
+/// One field that differs, typed: the observed and the desired value (`None` for absent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edit<F> {
+    pub field: F,
+    pub from: Option<Value>,
+    pub to: Option<Value>,
+}
+
+impl<F: Field> Edit<F> {
+    pub fn new(field: F, from: Option<Value>, to: Option<Value>) -> Edit<F> {
+        Edit { field, from, to }
+    }
+
+    /// The field's path (the display).
+    pub fn path(&self) -> String {
+        self.field.path()
+    }
+
+    /// The change as `plan` shows it.
+    pub fn display(&self) -> FieldChange {
+        FieldChange {
+            path: self.field.path(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+        }
+    }
+}
+
+/// The tags a set of edits puts and removes, read from the typed tag fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagEdits {
+    /// Keys to set, with their new values.
+    pub put: BTreeMap<String, String>,
+    /// Keys to remove.
+    pub remove: Vec<String>,
+}
+
+impl TagEdits {
+    pub fn of<'e, F: Field>(edits: impl IntoIterator<Item = &'e Edit<F>>) -> TagEdits {
+        let mut out = TagEdits::default();
+        for edit in edits {
+            let Some(key) = edit.field.tag_key() else {
+                continue;
+            };
+            match &edit.to {
+                Some(Value::String(v)) => {
+                    out.put.insert(key.to_owned(), v.clone());
+                }
+                Some(other) => {
+                    out.put.insert(key.to_owned(), other.to_string());
+                }
+                None => out.remove.push(key.to_owned()),
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.put.is_empty() && self.remove.is_empty()
+    }
+
+    /// `tags` with these edits applied.
+    pub fn applied_to(&self, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut now = tags.clone();
+        now.retain(|k, _| !self.remove.contains(k));
+        now.extend(self.put.iter().map(|(k, v)| (k.clone(), v.clone())));
+        now
+    }
+}
+
+/// The typed plan of one document of a kind whose fields are `F` and whose observed objects are
+/// `O`: the verb, the edits that carry it out, and the observed objects it acts upon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindPlan<'o, F, O> {
+    pub key: Key,
+    pub verb: Verb,
+    pub edits: Vec<Edit<F>>,
+    pub reason: Option<String>,
+    /// For [`Verb::Waiting`]: the document waited for, when it is one.
+    pub waiting_for: Option<Key>,
+    /// The observed objects the change acts upon (the document's own, or the one being
+    /// adopted); empty for a create.
+    pub subject: Vec<&'o O>,
+}
+
+impl<'o, F: Field, O> KindPlan<'o, F, O> {
+    pub fn new(key: Key, verb: Verb) -> Self {
+        KindPlan {
+            key,
+            verb,
+            edits: Vec::new(),
+            reason: None,
+            waiting_for: None,
+            subject: Vec::new(),
+        }
+    }
+
+    pub fn with_edits(mut self, edits: Vec<Edit<F>>) -> Self {
+        self.edits = edits;
+        self
+    }
+
+    pub fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    pub fn on(mut self, subject: impl IntoIterator<Item = &'o O>) -> Self {
+        self.subject = subject.into_iter().collect();
+        self
+    }
+
+    pub fn waiting_for(mut self, key: Key) -> Self {
+        self.waiting_for = Some(key);
+        self
+    }
+
+    /// The drifted field paths.
+    pub fn drifted_fields(&self) -> Vec<String> {
+        self.edits.iter().map(Edit::path).collect()
+    }
+
+    /// The plan as `plan` prints it and status records it.
+    pub fn display(&self) -> DocumentPlan {
+        DocumentPlan {
+            key: self.key.clone(),
+            verb: self.verb,
+            changes: self.edits.iter().map(Edit::display).collect(),
+            reason: self.reason.clone(),
+            waiting_for: self.waiting_for.clone(),
+        }
+    }
+}
+
+/// One field that differs, as displayed: its path in the document's terms, and the observed and
+/// desired values (`None` for absent).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldChange {
     pub path: String,
@@ -71,7 +221,7 @@ pub struct FieldChange {
     pub to: Option<Value>,
 }
 
-/// The plan of one document.
+/// The plan of one document as displayed (by `plan`, in status and in metrics).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocumentPlan {
     pub key: Key,
@@ -80,6 +230,9 @@ pub struct DocumentPlan {
     pub changes: Vec<FieldChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For [`Verb::Waiting`]: the document waited for, when it is one.
+    #[serde(skip)]
+    pub waiting_for: Option<Key>,
 }
 
 impl DocumentPlan {
@@ -89,6 +242,7 @@ impl DocumentPlan {
             verb,
             changes: Vec::new(),
             reason: None,
+            waiting_for: None,
         }
     }
 
@@ -140,37 +294,39 @@ pub fn recorded_deletion_policy(tags: &BTreeMap<String, String>) -> DeletionPoli
     }
 }
 
-/// Field changes between two tag maps (AWS's reserved `aws:` tags are never compared).
-pub fn tag_changes(
+/// Edits between two tag maps (AWS's reserved `aws:` tags are never compared), each tag key made
+/// a field by `field`.
+pub fn tag_edits<F: Field>(
     observed: &BTreeMap<String, String>,
     desired: &BTreeMap<String, String>,
-) -> Vec<FieldChange> {
-    let mut changes = Vec::new();
+    field: impl Fn(String) -> F,
+) -> Vec<Edit<F>> {
     let keys: std::collections::BTreeSet<&String> = observed
         .keys()
         .chain(desired.keys())
         .filter(|k| !k.starts_with("aws:"))
         .collect();
-    for key in keys {
-        let (from, to) = (observed.get(key), desired.get(key));
-        if from != to {
-            changes.push(FieldChange {
-                path: format!("tags.{key}"),
-                from: from.map(|v| Value::String(v.clone())),
-                to: to.map(|v| Value::String(v.clone())),
-            });
-        }
-    }
-    changes
+    keys.into_iter()
+        .filter_map(|key| {
+            let (from, to) = (observed.get(key), desired.get(key));
+            (from != to).then(|| {
+                Edit::new(
+                    field(key.clone()),
+                    from.map(|v| Value::String(v.clone())),
+                    to.map(|v| Value::String(v.clone())),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The plan when an object of the same identity exists but is not this document's.
-pub(crate) fn not_ours(
+pub(crate) fn not_ours<'o, F: Field, O>(
     key: &Key,
     what: &str,
     ownership: &Ownership,
     adopt: bool,
-) -> Option<DocumentPlan> {
+) -> Option<KindPlan<'o, F, O>> {
     let reason = match ownership {
         Ownership::Ours => return None,
         Ownership::Unowned if adopt => return None,
@@ -183,39 +339,41 @@ pub(crate) fn not_ours(
             format!("{what} is managed by the controller `{owner}`; left alone")
         }
     };
-    Some(DocumentPlan::new(key.clone(), Verb::Blocked).because(reason))
+    Some(KindPlan::new(key.clone(), Verb::Blocked).because(reason))
 }
 
-/// The plan of a document whose object exists, is ours and is no longer wanted.
-pub(crate) fn removed(
+/// The plan of a document whose object `object` exists, is ours and is no longer wanted.
+pub(crate) fn removed<'o, F: Field, O>(
     key: &Key,
     tags: &BTreeMap<String, String>,
+    object: &'o O,
     gate: &PruneGate,
-) -> DocumentPlan {
+) -> KindPlan<'o, F, O> {
     if recorded_deletion_policy(tags) == DeletionPolicy::Retain {
-        return DocumentPlan::new(key.clone(), Verb::Retain)
+        return KindPlan::new(key.clone(), Verb::Retain)
             .because("the document was removed; deletion policy Retain keeps the object");
     }
     match gate {
-        PruneGate::Allowed => {
-            DocumentPlan::new(key.clone(), Verb::Delete).because("the document was removed")
-        }
-        PruneGate::HeldBack(why) => DocumentPlan::new(key.clone(), Verb::Blocked).because(format!(
+        PruneGate::Allowed => KindPlan::new(key.clone(), Verb::Delete)
+            .because("the document was removed")
+            .on([object]),
+        PruneGate::HeldBack(why) => KindPlan::new(key.clone(), Verb::Blocked).because(format!(
             "the document was removed, but pruning is held back: {why}"
         )),
     }
 }
 
 /// Applies suspension: a suspended document reports its drift and changes nothing.
-pub(crate) fn unless_suspended(plan: DocumentPlan, policies: &Policies) -> DocumentPlan {
+pub(crate) fn unless_suspended<'o, F: Field, O>(
+    plan: KindPlan<'o, F, O>,
+    policies: &Policies,
+) -> KindPlan<'o, F, O> {
     if policies.suspend && plan.verb.changes_aws() {
         let verb = plan.verb;
-        DocumentPlan {
+        KindPlan {
             verb: Verb::Suspended,
-            reason: Some(format!(
-                "suspended; would {}",
-                format!("{verb:?}").to_lowercase()
-            )),
+            reason: Some(format!("suspended; would {}", verb.as_str())),
+            subject: Vec::new(),
             ..plan
         }
     } else {

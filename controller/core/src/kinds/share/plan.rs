@@ -4,12 +4,15 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{
-    DocumentPlan, FieldChange, PruneGate, Verb, desired_tags, not_ours, removed, tag_changes,
-    unless_suspended,
-};
-use crate::model::{Key, NamespaceShareSpec, Policies};
+use super::ShareField;
+use crate::model::{Key, Kind, NamespaceShareSpec, Policies};
 use crate::observed::{ObservedShare, Ownership, Seen, ownership};
+use crate::plan::{
+    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, removed, tag_edits, unless_suspended,
+};
+
+/// The typed plan of a share document.
+pub type SharePlan<'o> = KindPlan<'o, ShareField, ObservedShare>;
 
 /// A share document as planning needs it, with its references resolved.
 #[derive(Debug, Clone)]
@@ -31,22 +34,27 @@ pub fn plan_share<'o>(
     desired: Option<&DesiredShare<'_>>,
     observed: impl Into<Seen<'o, ObservedShare>>,
     gate: &PruneGate,
-) -> DocumentPlan {
+) -> SharePlan<'o> {
     let observed = observed.into();
     let mine = observed
         .candidates()
         .find(|s| ownership(&s.tags, controller, key) == Ownership::Ours);
     let Some(desired) = desired else {
         return match mine {
-            Some(share) => removed(key, &share.tags, gate),
-            None => DocumentPlan::new(key.clone(), Verb::InSync),
+            Some(share) => removed(key, &share.tags, share, gate),
+            None => KindPlan::new(key.clone(), Verb::InSync),
         };
     };
     let Some(namespace_arn) = &desired.namespace_arn else {
-        return DocumentPlan::new(key.clone(), Verb::Waiting).because(format!(
-            "waiting for CloudMapNamespace/{} to exist",
-            desired.spec.namespace_ref
-        ));
+        return KindPlan::new(key.clone(), Verb::Waiting)
+            .because(format!(
+                "waiting for CloudMapNamespace/{} to exist",
+                desired.spec.namespace_ref
+            ))
+            .waiting_for(Key::new(
+                Kind::CloudMapNamespace,
+                desired.spec.namespace_ref.clone(),
+            ));
     };
     let want = Wanted {
         resources: BTreeSet::from([namespace_arn.clone()]),
@@ -56,13 +64,15 @@ pub fn plan_share<'o>(
     };
     let plan = match mine {
         Some(share) => {
-            let changes = want.differences(share);
-            let verb = if changes.is_empty() {
+            let edits = want.differences(share);
+            let verb = if edits.is_empty() {
                 Verb::InSync
             } else {
                 Verb::Update
             };
-            DocumentPlan::new(key.clone(), verb).with_changes(changes)
+            KindPlan::new(key.clone(), verb)
+                .with_edits(edits)
+                .on([share])
         }
         None => match observed.all().iter().find(|s| s.name == key.name) {
             Some(share) => {
@@ -70,8 +80,9 @@ pub fn plan_share<'o>(
                 let owner = ownership(&share.tags, controller, key);
                 match not_ours(key, &what, &owner, desired.policies.adopt) {
                     Some(blocked) => blocked,
-                    None => DocumentPlan::new(key.clone(), Verb::Adopt)
-                        .with_changes(want.differences(share)),
+                    None => KindPlan::new(key.clone(), Verb::Adopt)
+                        .with_edits(want.differences(share))
+                        .on([share]),
                 }
             }
             None => {
@@ -84,13 +95,13 @@ pub fn plan_share<'o>(
                     principals: BTreeSet::new(),
                     permissions: BTreeSet::new(),
                 };
-                let mut changes = vec![FieldChange {
-                    path: "name".into(),
-                    from: None,
-                    to: Some(Value::String(key.name.clone())),
-                }];
-                changes.extend(want.differences(&empty));
-                DocumentPlan::new(key.clone(), Verb::Create).with_changes(changes)
+                let mut edits = vec![Edit::new(
+                    ShareField::Name,
+                    None,
+                    Some(Value::String(key.name.clone())),
+                )];
+                edits.extend(want.differences(&empty));
+                KindPlan::new(key.clone(), Verb::Create).with_edits(edits)
             }
         },
     };
@@ -105,12 +116,17 @@ struct Wanted<'a> {
 }
 
 impl Wanted<'_> {
-    fn differences(&self, share: &ObservedShare) -> Vec<FieldChange> {
-        let mut changes = Vec::new();
-        set_change(&mut changes, "resources", &share.resources, &self.resources);
-        set_change(
-            &mut changes,
-            "principals",
+    fn differences(&self, share: &ObservedShare) -> Vec<Edit<ShareField>> {
+        let mut edits = Vec::new();
+        set_edit(
+            &mut edits,
+            ShareField::Resources,
+            &share.resources,
+            &self.resources,
+        );
+        set_edit(
+            &mut edits,
+            ShareField::Principals,
             &share.principals,
             self.principals,
         );
@@ -119,39 +135,36 @@ impl Wanted<'_> {
             .iter()
             .map(|p| crate::observed::permission_base_arn(p).to_owned())
             .collect();
-        set_change(
-            &mut changes,
-            "permissions",
+        set_edit(
+            &mut edits,
+            ShareField::Permissions,
             &observed_permissions,
             &self.permissions,
         );
         if share.allow_external_principals {
-            changes.push(FieldChange {
-                path: "allowExternalPrincipals".into(),
-                from: Some(Value::Bool(true)),
-                to: Some(Value::Bool(false)),
-            });
+            edits.push(Edit::new(
+                ShareField::AllowExternalPrincipals,
+                Some(Value::Bool(true)),
+                Some(Value::Bool(false)),
+            ));
         }
-        changes.extend(tag_changes(&share.tags, &self.tags));
-        changes
+        edits.extend(tag_edits(&share.tags, &self.tags, ShareField::Tag));
+        edits
     }
 }
 
-fn set_change(
-    changes: &mut Vec<FieldChange>,
-    path: &str,
+fn strings(s: &BTreeSet<String>) -> Option<Value> {
+    (!s.is_empty()).then(|| Value::Array(s.iter().cloned().map(Value::String).collect()))
+}
+
+fn set_edit(
+    edits: &mut Vec<Edit<ShareField>>,
+    field: ShareField,
     from: &BTreeSet<String>,
     to: &BTreeSet<String>,
 ) {
     if from != to {
-        let list = |s: &BTreeSet<String>| {
-            (!s.is_empty()).then(|| Value::Array(s.iter().cloned().map(Value::String).collect()))
-        };
-        changes.push(FieldChange {
-            path: path.into(),
-            from: list(from),
-            to: list(to),
-        });
+        edits.push(Edit::new(field, strings(from), strings(to)));
     }
 }
 
@@ -224,7 +237,8 @@ mod tests {
             Some(&desired(&s, &p, None)),
             &[],
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Waiting);
     }
 
@@ -237,8 +251,9 @@ mod tests {
             Some(&desired(&s, &p, Some(NS_ARN))),
             &[ours()],
             &PruneGate::Allowed,
-        );
-        assert_eq!(plan, DocumentPlan::new(key(), Verb::InSync));
+        )
+        .display();
+        assert_eq!(plan, crate::plan::DocumentPlan::new(key(), Verb::InSync));
     }
 
     #[test]
@@ -252,7 +267,8 @@ mod tests {
             Some(&desired(&s, &p, Some(NS_ARN))),
             &[share],
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Update);
         assert_eq!(plan.drifted_fields(), ["principals"]);
         assert_eq!(plan.changes[0].from, None);
@@ -267,7 +283,8 @@ mod tests {
             Some(&desired(&s, &p, Some(NS_ARN))),
             &[],
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Create);
         assert_eq!(
             plan.drifted_fields(),
@@ -293,7 +310,8 @@ mod tests {
             Some(&desired(&s, &p, Some(NS_ARN))),
             &[share],
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Blocked);
     }
 }

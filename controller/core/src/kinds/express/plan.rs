@@ -24,18 +24,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{
-    DocumentPlan, FieldChange, PruneGate, Verb, desired_tags, not_ours, removed, tag_changes,
-    unless_suspended,
+use super::ExpressField as F;
+use crate::digest::{digest, sorted_keys};
+use crate::model::{CpuArchitecture, ExpressServiceSpec, Key, Policies, cluster_name};
+use crate::observed::{ExpressStatus, ObservedExpressService, Ownership, Seen, ownership};
+use crate::plan::{
+    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, removed, tag_edits, unless_suspended,
 };
-use crate::model::{CpuArchitecture, ExpressServiceSpec, Key, Policies};
-use crate::observed::{ObservedExpressService, Ownership, Seen, ownership};
+
+/// The typed plan of an Express service document.
+pub type ExpressPlan<'o> = KindPlan<'o, F, ObservedExpressService>;
 
 /// The tag ECS puts on what it manages; never compared.
 const ECS_MANAGED_TAG: &str = "AmazonECSManaged";
-
-/// Fields ECS takes only when it creates a service.
-const FIXED_AT_CREATION: [&str; 2] = ["infrastructureRoleArn", "cpuArchitecture"];
 
 /// An Express service document as planning needs it.
 #[derive(Debug, Clone, Copy)]
@@ -70,19 +71,19 @@ pub fn plan_express<'o>(
     desired: Option<DesiredExpressService<'_>>,
     observed: impl Into<Seen<'o, ObservedExpressService>>,
     gate: &PruneGate,
-) -> DocumentPlan {
+) -> ExpressPlan<'o> {
     let observed = observed.into();
-    let live = |s: &&ObservedExpressService| !has_status(s, "INACTIVE");
+    let live = |s: &&ObservedExpressService| s.status.exists();
     let ours = |s: &&ObservedExpressService| ownership(&s.tags, controller, key) == Ownership::Ours;
     // The document's own live services, in observed order.
     let mine = || observed.candidates().filter(live).filter(ours);
     let Some(desired) = desired else {
         // An active service of ours before a draining one: the draining one is already going.
         return match mine().min_by_key(|s| draining(s)) {
-            Some(s) if draining(s) => DocumentPlan::new(key.clone(), Verb::Waiting)
+            Some(s) if draining(s) => KindPlan::new(key.clone(), Verb::Waiting)
                 .because("the service is draining; ECS deletes it once its tasks have stopped"),
-            Some(s) => removed(key, &s.tags, gate),
-            None => DocumentPlan::new(key.clone(), Verb::InSync),
+            Some(s) => removed(key, &s.tags, s, gate),
+            None => KindPlan::new(key.clone(), Verb::InSync),
         };
     };
     let spec = desired.spec;
@@ -101,13 +102,13 @@ pub fn plan_express<'o>(
                     Some(blocked) => blocked,
                     None => {
                         let changes = differences(s, spec, &want_tags);
-                        fixed_or(key, changes, Verb::Adopt)
+                        fixed_or(key, changes, Verb::Adopt).on([s])
                     }
                 }
             }
         },
         None => match mine().find(|s| !draining(s)) {
-            Some(s) => DocumentPlan::new(key.clone(), Verb::Blocked).because(format!(
+            Some(s) => KindPlan::new(key.clone(), Verb::Blocked).because(format!(
                 "the service is `{}` in cluster `{}`; an Express service cannot be renamed or \
                  moved to `{}` in cluster `{}` (remove the document and add one for the new service)",
                 s.service_name,
@@ -116,7 +117,7 @@ pub fn plan_express<'o>(
                 cluster_name(&spec.cluster)
             )),
             None => match same_live().find(|s| draining(s)) {
-                Some(s) => DocumentPlan::new(key.clone(), Verb::Waiting).because(format!(
+                Some(s) => KindPlan::new(key.clone(), Verb::Waiting).because(format!(
                     "waiting for the previous service `{}` ({}) to drain",
                     s.service_name, s.arn
                 )),
@@ -131,8 +132,8 @@ pub fn plan_express<'o>(
 /// The message says what is missing, or where the service answers.
 pub fn express_ready(s: &ObservedExpressService) -> (bool, String) {
     let mut missing = Vec::new();
-    if !has_status(s, "ACTIVE") {
-        missing.push(match s.status.trim() {
+    if s.status != ExpressStatus::Active {
+        missing.push(match s.status.as_str() {
             "" => "ECS reports no status for the service".to_owned(),
             status => format!("the service is {status}, not ACTIVE"),
         });
@@ -186,28 +187,28 @@ pub fn spec_digest(spec: &ExpressServiceSpec) -> String {
         }
     }
     let text = match serde_json::to_value(&spec) {
-        Ok(value) => canonical(value).to_string(),
+        Ok(value) => sorted_keys(&value).to_string(),
         Err(_) => format!("{spec:?}"),
     };
-    format!("{:016x}", fnv1a64(text.as_bytes()))
+    digest(&text)
 }
 
 /// The plan of a service of ours.
-fn converge(
+fn converge<'o>(
     key: &Key,
-    s: &ObservedExpressService,
+    s: &'o ObservedExpressService,
     desired: &DesiredExpressService<'_>,
     want_tags: &BTreeMap<String, String>,
-) -> DocumentPlan {
+) -> ExpressPlan<'o> {
     if s.config.is_none() {
-        return DocumentPlan::new(key.clone(), Verb::Waiting)
+        return KindPlan::new(key.clone(), Verb::Waiting)
             .because("waiting for ECS to report the service's configuration");
     }
     let changes = differences(s, desired.spec, want_tags);
     if changes.is_empty() {
-        return DocumentPlan::new(key.clone(), Verb::InSync);
+        return KindPlan::new(key.clone(), Verb::InSync);
     }
-    let reconfigures = changes.iter().any(|c| !c.path.starts_with("tags."));
+    let reconfigures = changes.iter().any(|c| c.field.group().is_some());
     let sent_already =
         desired.last_applied == Some(spec_digest(desired.spec).as_str()) && reconfigures;
     if sent_already && !is_fixed(&changes) {
@@ -218,69 +219,63 @@ fn converge(
             if !why.trim().is_empty() {
                 reason.push_str(&format!(": {}", why.trim()));
             }
-            return DocumentPlan::new(key.clone(), Verb::Blocked)
-                .with_changes(changes)
+            return KindPlan::new(key.clone(), Verb::Blocked)
+                .with_edits(changes)
                 .because(reason);
         }
         if s.deploying {
-            return DocumentPlan::new(key.clone(), Verb::Waiting)
-                .with_changes(changes)
+            return KindPlan::new(key.clone(), Verb::Waiting)
+                .with_edits(changes)
                 .because("waiting for the running deployment of the last requested configuration");
         }
     }
-    fixed_or(key, changes, Verb::Update)
+    fixed_or(key, changes, Verb::Update).on([s])
 }
 
 /// `verb` with `changes`, unless one of them is to a field ECS takes only at creation.
-fn fixed_or(key: &Key, changes: Vec<FieldChange>, verb: Verb) -> DocumentPlan {
+fn fixed_or<'o>(key: &Key, changes: Vec<Edit<F>>, verb: Verb) -> ExpressPlan<'o> {
     if !is_fixed(&changes) {
-        return DocumentPlan::new(key.clone(), verb).with_changes(changes);
+        return KindPlan::new(key.clone(), verb).with_edits(changes);
     }
-    let fixed: Vec<&str> = changes
+    let fixed: Vec<String> = changes
         .iter()
-        .map(|c| c.path.as_str())
-        .filter(|p| FIXED_AT_CREATION.contains(p))
+        .filter(|c| c.field.fixed_at_creation())
+        .map(Edit::path)
         .collect();
     let reason = format!(
         "{} cannot be changed on an existing Express service; restore the value, or remove the \
          document and add one for a new service",
         fixed.join(" and ")
     );
-    DocumentPlan::new(key.clone(), Verb::Blocked)
-        .with_changes(changes)
+    KindPlan::new(key.clone(), Verb::Blocked)
+        .with_edits(changes)
         .because(reason)
 }
 
-fn is_fixed(changes: &[FieldChange]) -> bool {
-    changes
-        .iter()
-        .any(|c| FIXED_AT_CREATION.contains(&c.path.as_str()))
+fn is_fixed(changes: &[Edit<F>]) -> bool {
+    changes.iter().any(|c| c.field.fixed_at_creation())
 }
 
 /// The plan of a service that does not exist: every field the document sets.
-fn create(
+fn create<'o>(
     key: &Key,
     spec: &ExpressServiceSpec,
     want_tags: &BTreeMap<String, String>,
-) -> DocumentPlan {
+) -> ExpressPlan<'o> {
     let mut changes = vec![
-        FieldChange {
-            path: "cluster".into(),
-            from: None,
-            to: Some(Value::String(spec.cluster.clone())),
-        },
-        FieldChange {
-            path: "serviceName".into(),
-            from: None,
-            to: Some(Value::String(spec.service_name.clone())),
-        },
+        Edit::new(F::Cluster, None, Some(Value::String(spec.cluster.clone()))),
+        Edit::new(
+            F::ServiceName,
+            None,
+            Some(Value::String(spec.service_name.clone())),
+        ),
     ];
     changes.extend(compare(
         &Shape::default(),
         &Shape::wanted(spec, &BTreeSet::new()),
     ));
-    changes.extend(tag_changes(&BTreeMap::new(), want_tags));
-    DocumentPlan::new(key.clone(), Verb::Create).with_changes(changes)
+    changes.extend(tag_edits(&BTreeMap::new(), want_tags, F::Tag));
+    KindPlan::new(key.clone(), Verb::Create).with_edits(changes)
 }
 
 /// Every difference between a service and the document, configuration first, then tags.
@@ -288,7 +283,7 @@ fn differences(
     s: &ObservedExpressService,
     spec: &ExpressServiceSpec,
     want_tags: &BTreeMap<String, String>,
-) -> Vec<FieldChange> {
+) -> Vec<Edit<F>> {
     let managed = managed_groups(s);
     let mut changes = compare(
         &Shape::observed(s, &managed),
@@ -300,7 +295,7 @@ fn differences(
         .filter(|(k, _)| k.as_str() != ECS_MANAGED_TAG)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    changes.extend(tag_changes(&tags, want_tags));
+    changes.extend(tag_edits(&tags, want_tags, F::Tag));
     changes
 }
 
@@ -451,93 +446,77 @@ impl Shape {
     }
 }
 
-/// The field changes from `observed` to `wanted`, in the order of the document.
-fn compare(observed: &Shape, wanted: &Shape) -> Vec<FieldChange> {
+/// The edits from `observed` to `wanted`, in the order of the document.
+fn compare(observed: &Shape, wanted: &Shape) -> Vec<Edit<F>> {
     let (o, w) = (observed, wanted);
     let mut d = Diff::default();
     d.always(
-        "executionRoleArn",
+        F::ExecutionRoleArn,
         string(&o.execution_role_arn),
         string(&w.execution_role_arn),
     );
     d.if_set(
-        "infrastructureRoleArn",
+        F::InfrastructureRoleArn,
         string(&o.infrastructure_role_arn),
         string(&w.infrastructure_role_arn),
     );
     d.always(
-        "taskRoleArn",
+        F::TaskRoleArn,
         string(&o.task_role_arn),
         string(&w.task_role_arn),
     );
-    d.always("primaryContainer.image", string(&o.image), string(&w.image));
+    d.always(F::Image, string(&o.image), string(&w.image));
+    d.if_set(F::Port, o.port.map(Value::from), w.port.map(Value::from));
+    d.always(F::Command, strings(&o.command), strings(&w.command));
+    d.by_name(F::Environment, &o.environment, &w.environment);
+    d.by_name(F::Secret, &o.secrets, &w.secrets);
+    d.if_set(F::LogGroup, string(&o.log_group), string(&w.log_group));
     d.if_set(
-        "primaryContainer.port",
-        o.port.map(Value::from),
-        w.port.map(Value::from),
-    );
-    d.always(
-        "primaryContainer.command",
-        strings(&o.command),
-        strings(&w.command),
-    );
-    d.by_name(
-        "primaryContainer.environment",
-        &o.environment,
-        &w.environment,
-    );
-    d.by_name("primaryContainer.secrets", &o.secrets, &w.secrets);
-    d.if_set(
-        "primaryContainer.logs.logGroup",
-        string(&o.log_group),
-        string(&w.log_group),
-    );
-    d.if_set(
-        "primaryContainer.logs.logStreamPrefix",
+        F::LogStreamPrefix,
         string(&o.log_stream_prefix),
         string(&w.log_stream_prefix),
     );
     d.always(
-        "primaryContainer.repositoryCredentials",
+        F::RepositoryCredentials,
         string(&o.repository_credentials),
         string(&w.repository_credentials),
     );
     let set = |s: &Option<BTreeSet<String>>| s.as_ref().and_then(strings);
-    d.if_set("network.subnets", set(&o.subnets), set(&w.subnets));
+    d.if_set(F::Subnets, set(&o.subnets), set(&w.subnets));
     d.if_set(
-        "network.securityGroups",
+        F::SecurityGroups,
         set(&o.security_groups),
         set(&w.security_groups),
     );
-    d.if_set("cpu", o.cpu.clone(), w.cpu.clone());
-    d.if_set("memory", o.memory.clone(), w.memory.clone());
+    d.if_set(F::Cpu, o.cpu.clone(), w.cpu.clone());
+    d.if_set(F::Memory, o.memory.clone(), w.memory.clone());
     d.if_set(
-        "cpuArchitecture",
+        F::CpuArchitecture,
         string(&o.cpu_architecture),
         string(&w.cpu_architecture),
     );
     d.if_set(
-        "healthCheckPath",
+        F::HealthCheckPath,
         string(&o.health_check_path),
         string(&w.health_check_path),
     );
     d.if_set(
-        "scaling.min",
+        F::ScalingMin,
         o.scaling_min.map(Value::from),
         w.scaling_min.map(Value::from),
     );
     d.if_set(
-        "scaling.max",
+        F::ScalingMax,
         o.scaling_max.map(Value::from),
         w.scaling_max.map(Value::from),
     );
     d.if_set(
-        "scaling.metric",
+        F::ScalingMetric,
         string(&o.scaling_metric),
         string(&w.scaling_metric),
     );
     d.if_set(
-        "scaling.target",
+        F::ScalingTarget,
         o.scaling_target.clone(),
         w.scaling_target.clone(),
     );
@@ -546,58 +525,41 @@ fn compare(observed: &Shape, wanted: &Shape) -> Vec<FieldChange> {
 
 #[derive(Default)]
 struct Diff {
-    changes: Vec<FieldChange>,
+    changes: Vec<Edit<F>>,
 }
 
 impl Diff {
     /// A field ECS never fills in: compared even when the document leaves it out.
-    fn always(&mut self, path: &str, from: Option<Value>, to: Option<Value>) {
+    fn always(&mut self, field: F, from: Option<Value>, to: Option<Value>) {
         if from != to {
-            self.changes.push(FieldChange {
-                path: path.to_owned(),
-                from,
-                to,
-            });
+            self.changes.push(Edit::new(field, from, to));
         }
     }
 
     /// A field ECS fills in when the document leaves it out: compared only when it is set.
-    fn if_set(&mut self, path: &str, from: Option<Value>, to: Option<Value>) {
+    fn if_set(&mut self, field: F, from: Option<Value>, to: Option<Value>) {
         if to.is_some() {
-            self.always(path, from, to);
+            self.always(field, from, to);
         }
     }
 
     /// Named values (environment variables, secrets): one change per name, whatever the order.
     fn by_name(
         &mut self,
-        path: &str,
+        field: fn(String) -> F,
         from: &BTreeMap<String, String>,
         to: &BTreeMap<String, String>,
     ) {
         let names: BTreeSet<&String> = from.keys().chain(to.keys()).collect();
         for name in names {
             let value = |m: &BTreeMap<String, String>| m.get(name).cloned().map(Value::String);
-            self.always(&format!("{path}.{name}"), value(from), value(to));
+            self.always(field(name.clone()), value(from), value(to));
         }
     }
 }
 
-fn has_status(s: &ObservedExpressService, status: &str) -> bool {
-    s.status.trim().eq_ignore_ascii_case(status)
-}
-
 fn draining(s: &ObservedExpressService) -> bool {
-    has_status(s, "DRAINING")
-}
-
-/// The cluster's name, whether given as a name or as an ARN (`arn:aws:ecs:R:A:cluster/NAME`).
-fn cluster_name(name_or_arn: &str) -> &str {
-    let s = name_or_arn.trim();
-    match s.split_once(":cluster/") {
-        Some((prefix, name)) if prefix.starts_with("arn:") => name,
-        _ => s,
-    }
+    s.status == ExpressStatus::Draining
 }
 
 /// Text trimmed, empty as absent.
@@ -674,25 +636,6 @@ fn number(f: f64) -> Value {
     }
 }
 
-/// The value with every object's keys sorted.
-fn canonical(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let sorted: BTreeMap<String, Value> =
-                map.into_iter().map(|(k, v)| (k, canonical(v))).collect();
-            Value::Object(sorted.into_iter().collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
-        other => other,
-    }
-}
-
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -703,6 +646,7 @@ mod tests {
         ObservedExpressConfig, ObservedExpressContainer, ObservedExpressScaling,
         ObservedIngressPath,
     };
+    use crate::plan::DocumentPlan;
 
     const CLUSTER_ARN: &str = "arn:aws:ecs:eu-west-1:111111111111:cluster/web";
     const EXEC_ROLE: &str = "arn:aws:iam::111111111111:role/ecsTaskExecutionRole";
@@ -783,7 +727,7 @@ mod tests {
             arn: "arn:aws:ecs:eu-west-1:111111111111:service/web/checkout".into(),
             cluster: CLUSTER_ARN.into(),
             service_name: "checkout".into(),
-            status: "ACTIVE".into(),
+            status: ExpressStatus::Active,
             deploying: false,
             failed_deployment: None,
             updated_at: Some(1_760_000_000),
@@ -873,6 +817,7 @@ mod tests {
             observed,
             &PruneGate::Allowed,
         )
+        .display()
     }
 
     fn plan(spec: &ExpressServiceSpec, observed: &[ObservedExpressService]) -> DocumentPlan {
@@ -1114,7 +1059,7 @@ mod tests {
     fn a_removed_document_is_pruned_retained_or_held_back() {
         let service = converged();
         let prune = |observed: &[ObservedExpressService], gate: &PruneGate| {
-            plan_express("ctl", &key(), None, observed, gate)
+            plan_express("ctl", &key(), None, observed, gate).display()
         };
         assert_eq!(
             prune(std::slice::from_ref(&service), &PruneGate::Allowed).verb,
@@ -1131,7 +1076,7 @@ mod tests {
             .insert("ecs-topology.dev/deletion-policy".into(), "Retain".into());
         assert_eq!(prune(&[retained], &PruneGate::Allowed).verb, Verb::Retain);
         let mut draining = service.clone();
-        draining.status = "DRAINING".into();
+        draining.status = ExpressStatus::Draining;
         assert_eq!(prune(&[draining], &PruneGate::Allowed).verb, Verb::Waiting);
         let mut unowned = service;
         unowned.tags.clear();
@@ -1141,7 +1086,7 @@ mod tests {
     #[test]
     fn a_draining_service_of_the_same_name_makes_a_create_wait() {
         let mut old = converged();
-        old.status = "DRAINING".into();
+        old.status = ExpressStatus::Draining;
         let plan = plan(&spec(), &[old]);
         assert_eq!(plan.verb, Verb::Waiting);
         assert!(
@@ -1154,7 +1099,7 @@ mod tests {
     #[test]
     fn an_inactive_service_counts_as_absent() {
         let mut old = converged();
-        old.status = "INACTIVE".into();
+        old.status = ExpressStatus::Inactive;
         assert_eq!(plan(&spec(), std::slice::from_ref(&old)).verb, Verb::Create);
         assert_eq!(
             plan_express("ctl", &key(), None, &[old], &PruneGate::Allowed).verb,
@@ -1265,7 +1210,7 @@ mod tests {
             (false, "a deployment is in progress".to_owned())
         );
         let mut draining = converged();
-        draining.status = "DRAINING".into();
+        draining.status = ExpressStatus::Draining;
         draining.config = None;
         let (ready, message) = express_ready(&draining);
         assert!(!ready);

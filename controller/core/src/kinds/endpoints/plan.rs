@@ -27,15 +27,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{
-    DocumentPlan, FieldChange, PruneGate, Verb, desired_tags, not_ours, removed, tag_changes,
-    unless_suspended,
-};
+use super::{EndpointAttribute, EndpointField, EndpointPart, NewEndpoint};
 use crate::model::{Key, Policies, VpcEndpointSetSpec};
 use crate::observed::{EndpointType, ObservedEndpoint, Ownership, Seen, ownership};
+use crate::plan::{
+    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, removed, tag_edits, unless_suspended,
+};
 use crate::policy::{endpoint_policies_equal, policy_document};
+
+/// The typed plan of an endpoint-set document.
+pub type EndpointSetPlan<'o> = KindPlan<'o, EndpointField, ObservedEndpoint>;
 
 /// The ECS services AWS needs created in this order.
 const ECS_ORDER: [&str; 3] = ["ecs-agent", "ecs-telemetry", "ecs"];
@@ -74,9 +77,9 @@ pub fn plan_endpoint_set<'o>(
     desired: Option<DesiredEndpointSet<'_>>,
     observed: impl Into<Seen<'o, ObservedEndpoint>>,
     gate: &PruneGate,
-) -> DocumentPlan {
+) -> EndpointSetPlan<'o> {
     let observed = observed.into();
-    let ours: Vec<&ObservedEndpoint> = observed
+    let ours: Vec<&'o ObservedEndpoint> = observed
         .candidates()
         .filter(|ep| {
             life(ep) != Life::Gone && ownership(&ep.tags, controller, key) == Ownership::Ours
@@ -88,6 +91,7 @@ pub fn plan_endpoint_set<'o>(
     let targets = targets(controller, key, &desired);
     let mut plan = Planned::default();
     let mut claimed: BTreeSet<&str> = BTreeSet::new();
+    plan.subject.extend(ours.iter().copied());
     for target in &targets {
         // Of the set's endpoints for this target, the one to keep: live before going, available
         // first, then by id.
@@ -123,11 +127,17 @@ pub fn plan_endpoint_set<'o>(
                 target.short, other.id, other.vpc_id
             );
             let owner = ownership(&other.tags, controller, key);
-            match not_ours(key, &what, &owner, desired.policies.adopt) {
+            match not_ours::<EndpointField, ObservedEndpoint>(
+                key,
+                &what,
+                &owner,
+                desired.policies.adopt,
+            ) {
                 Some(blocked) => plan.blocked.extend(blocked.reason),
                 None => {
                     claimed.insert(&other.id);
                     plan.adopted = true;
+                    plan.subject.push(other);
                     plan.add(&target.short, target.differences(other));
                 }
             }
@@ -154,27 +164,13 @@ pub fn plan_endpoint_set<'o>(
                 };
                 plan.replace(target, old, why);
             }
-            None => plan.add(
-                &target.short,
-                vec![FieldChange {
-                    path: target.path(None),
-                    from: None,
-                    to: Some(target.as_value(None)),
-                }],
-            ),
+            None => plan.add(&target.short, vec![target.create(None)]),
         }
     }
     for ep in ours.iter().filter(|ep| !claimed.contains(ep.id.as_str())) {
         plan.existing = true;
         let short = short_name(&ep.service_name);
-        plan.add(
-            short,
-            vec![FieldChange {
-                path: format!("endpoints.{short}"),
-                from: Some(summary(ep)),
-                to: None,
-            }],
-        );
+        plan.add(short, vec![deletion(ep)]);
     }
     unless_suspended(plan.finish(key), desired.policies)
 }
@@ -329,98 +325,110 @@ impl Target {
             && ep.endpoint_type == self.endpoint_type
     }
 
-    fn path(&self, field: Option<&str>) -> String {
-        match field {
-            Some(field) => format!("endpoints.{}.{field}", self.short),
-            None => format!("endpoints.{}", self.short),
+    fn new_endpoint(&self) -> NewEndpoint {
+        NewEndpoint {
+            service_name: self.service_name.clone(),
+            endpoint_type: self.endpoint_type,
+            vpc_id: self.vpc_id.clone(),
+            subnet_ids: (*self.subnet_ids).clone(),
+            security_group_ids: (*self.security_group_ids).clone(),
+            route_table_ids: self.route_table_ids.clone(),
+            private_dns: self.private_dns,
+            policy: self.policy.as_deref().cloned(),
+            tags: (*self.tags).clone(),
         }
     }
 
-    /// The endpoint to create, naming the endpoint it replaces if any.
-    fn as_value(&self, replaces: Option<&str>) -> Value {
-        let mut v = Map::new();
-        v.insert("serviceName".into(), json!(self.service_name));
-        v.insert("type".into(), json!(self.endpoint_type.as_str()));
-        v.insert("vpcId".into(), json!(self.vpc_id));
-        match self.endpoint_type {
-            EndpointType::Interface => {
-                v.insert("subnetIds".into(), json!(*self.subnet_ids));
-                v.insert("securityGroupIds".into(), json!(*self.security_group_ids));
-                v.insert("privateDns".into(), json!(self.private_dns));
-            }
-            EndpointType::Gateway => {
-                v.insert("routeTableIds".into(), json!(self.route_table_ids));
-            }
-        }
-        if let Some(policy) = &self.policy {
-            v.insert("policy".into(), Value::clone(policy));
-        }
-        v.insert("tags".into(), json!(*self.tags));
-        if let Some(id) = replaces {
-            v.insert("replaces".into(), json!(id));
-        }
-        Value::Object(v)
+    /// The edit that creates this endpoint, in place of `old` when given.
+    fn create(&self, old: Option<&ObservedEndpoint>) -> Edit<EndpointField> {
+        let new = self.new_endpoint();
+        let to = new.display(old.map(|o| o.id.as_str()));
+        Edit::new(
+            EndpointField {
+                short: self.short.clone(),
+                part: EndpointPart::Whole {
+                    delete: old.map(|o| o.id.clone()),
+                    create: Some(Box::new(new)),
+                },
+            },
+            old.map(summary),
+            Some(to),
+        )
     }
 
-    /// The in-place changes that would make `ep` this endpoint.
-    fn differences(&self, ep: &ObservedEndpoint) -> Vec<FieldChange> {
-        let mut changes = Vec::new();
+    fn in_place(&self, ep: &ObservedEndpoint, attribute: EndpointAttribute) -> EndpointField {
+        EndpointField {
+            short: self.short.clone(),
+            part: EndpointPart::InPlace {
+                endpoint: ep.id.clone(),
+                attribute,
+            },
+        }
+    }
+
+    /// The in-place edits that would make `ep` this endpoint.
+    fn differences(&self, ep: &ObservedEndpoint) -> Vec<Edit<EndpointField>> {
+        let mut edits = Vec::new();
         match self.endpoint_type {
             EndpointType::Interface => {
-                self.set_change(&mut changes, "subnetIds", &ep.subnet_ids, &self.subnet_ids);
-                self.set_change(
-                    &mut changes,
-                    "securityGroupIds",
+                self.set_edit(
+                    &mut edits,
+                    ep,
+                    EndpointAttribute::SubnetIds,
+                    &ep.subnet_ids,
+                    &self.subnet_ids,
+                );
+                self.set_edit(
+                    &mut edits,
+                    ep,
+                    EndpointAttribute::SecurityGroupIds,
                     &ep.security_group_ids,
                     &self.security_group_ids,
                 );
                 if ep.private_dns_enabled != self.private_dns {
-                    changes.push(FieldChange {
-                        path: self.path(Some("privateDns")),
-                        from: Some(Value::Bool(ep.private_dns_enabled)),
-                        to: Some(Value::Bool(self.private_dns)),
-                    });
+                    edits.push(Edit::new(
+                        self.in_place(ep, EndpointAttribute::PrivateDns),
+                        Some(Value::Bool(ep.private_dns_enabled)),
+                        Some(Value::Bool(self.private_dns)),
+                    ));
                 }
             }
-            EndpointType::Gateway => self.set_change(
-                &mut changes,
-                "routeTableIds",
+            EndpointType::Gateway => self.set_edit(
+                &mut edits,
+                ep,
+                EndpointAttribute::RouteTableIds,
                 &ep.route_table_ids,
                 &self.route_table_ids,
             ),
         }
         if !endpoint_policies_equal(self.policy.as_deref(), ep.policy.as_deref()) {
-            changes.push(FieldChange {
-                path: self.path(Some("policy")),
-                from: ep.policy.as_deref().cloned(),
-                to: self.policy.as_deref().cloned(),
-            });
+            edits.push(Edit::new(
+                self.in_place(ep, EndpointAttribute::Policy),
+                ep.policy.as_deref().cloned(),
+                self.policy.as_deref().cloned(),
+            ));
         }
-        changes.extend(
-            tag_changes(&ep.tags, &self.tags)
-                .into_iter()
-                .map(|c| FieldChange {
-                    path: format!("endpoints.{}.{}", self.short, c.path),
-                    ..c
-                }),
-        );
-        changes
+        edits.extend(tag_edits(&ep.tags, &self.tags, |key| {
+            self.in_place(ep, EndpointAttribute::Tag(key))
+        }));
+        edits
     }
 
-    fn set_change(
+    fn set_edit(
         &self,
-        changes: &mut Vec<FieldChange>,
-        field: &str,
+        edits: &mut Vec<Edit<EndpointField>>,
+        ep: &ObservedEndpoint,
+        attribute: EndpointAttribute,
         from: &BTreeSet<String>,
         to: &BTreeSet<String>,
     ) {
         if from != to {
             let list = |s: &BTreeSet<String>| (!s.is_empty()).then(|| json!(s));
-            changes.push(FieldChange {
-                path: self.path(Some(field)),
-                from: list(from),
-                to: list(to),
-            });
+            edits.push(Edit::new(
+                self.in_place(ep, attribute),
+                list(from),
+                list(to),
+            ));
         }
     }
 }
@@ -436,11 +444,28 @@ fn summary(ep: &ObservedEndpoint) -> Value {
     })
 }
 
+/// The edit that deletes `ep`.
+fn deletion(ep: &ObservedEndpoint) -> Edit<EndpointField> {
+    Edit::new(
+        EndpointField {
+            short: short_name(&ep.service_name).to_owned(),
+            part: EndpointPart::Whole {
+                delete: Some(ep.id.clone()),
+                create: None,
+            },
+        },
+        Some(summary(ep)),
+        None,
+    )
+}
+
 /// The plan of a set being worked out, endpoint by endpoint.
 #[derive(Default)]
-struct Planned {
-    /// Changes per service, in the order found; sorted by [`order`] when finished.
-    changes: Vec<(String, Vec<FieldChange>)>,
+struct Planned<'o> {
+    /// Edits per service, in the order found; sorted by [`order`] when finished.
+    changes: Vec<(String, Vec<Edit<EndpointField>>)>,
+    /// The endpoints acted upon: the set's own and those adopted.
+    subject: Vec<&'o ObservedEndpoint>,
     /// Why endpoints of others block the set.
     blocked: Vec<String>,
     /// Why endpoints are replaced.
@@ -451,8 +476,8 @@ struct Planned {
     existing: bool,
 }
 
-impl Planned {
-    fn add(&mut self, short: &str, changes: Vec<FieldChange>) {
+impl<'o> Planned<'o> {
+    fn add(&mut self, short: &str, changes: Vec<Edit<EndpointField>>) {
         if !changes.is_empty() {
             self.changes.push((short.to_owned(), changes));
         }
@@ -461,22 +486,16 @@ impl Planned {
     fn replace(&mut self, target: &Target, old: &ObservedEndpoint, why: String) {
         self.replaced
             .push(format!("`{}` endpoint {} ({why})", target.short, old.id));
-        self.add(
-            &target.short,
-            vec![FieldChange {
-                path: target.path(None),
-                from: Some(summary(old)),
-                to: Some(target.as_value(Some(&old.id))),
-            }],
-        );
+        self.add(&target.short, vec![target.create(Some(old))]);
     }
 
-    fn finish(mut self, key: &Key) -> DocumentPlan {
+    fn finish(mut self, key: &Key) -> EndpointSetPlan<'o> {
         if !self.blocked.is_empty() {
-            return DocumentPlan::new(key.clone(), Verb::Blocked).because(self.blocked.join("; "));
+            return KindPlan::new(key.clone(), Verb::Blocked).because(self.blocked.join("; "));
         }
         self.changes.sort_by(|a, b| order(&a.0).cmp(&order(&b.0)));
-        let changes: Vec<FieldChange> = self.changes.into_iter().flat_map(|(_, c)| c).collect();
+        let changes: Vec<Edit<EndpointField>> =
+            self.changes.into_iter().flat_map(|(_, c)| c).collect();
         let verb = if changes.is_empty() {
             Verb::InSync
         } else if self.adopted {
@@ -486,7 +505,9 @@ impl Planned {
         } else {
             Verb::Update
         };
-        let plan = DocumentPlan::new(key.clone(), verb).with_changes(changes);
+        let plan = KindPlan::new(key.clone(), verb)
+            .with_edits(changes)
+            .on(self.subject);
         if self.replaced.is_empty() {
             plan
         } else {
@@ -500,12 +521,16 @@ impl Planned {
 
 /// The plan of a removed document: each endpoint of the set is deleted, retained or held back as
 /// its own tags and the prune gate say.
-fn removed_set(key: &Key, ours: &[&ObservedEndpoint], gate: &PruneGate) -> DocumentPlan {
-    let mut deleted: Vec<&ObservedEndpoint> = Vec::new();
+fn removed_set<'o>(
+    key: &Key,
+    ours: &[&'o ObservedEndpoint],
+    gate: &PruneGate,
+) -> EndpointSetPlan<'o> {
+    let mut deleted: Vec<&'o ObservedEndpoint> = Vec::new();
     let mut retained: Vec<&str> = Vec::new();
-    let mut kept: Option<DocumentPlan> = None;
-    for ep in ours {
-        let plan = removed(key, &ep.tags, gate);
+    let mut kept: Option<EndpointSetPlan<'o>> = None;
+    for ep in ours.iter().copied() {
+        let plan: EndpointSetPlan<'o> = removed(key, &ep.tags, ep, gate);
         match plan.verb {
             Verb::Delete => deleted.push(ep),
             Verb::Retain => retained.push(short_name(&ep.service_name)),
@@ -516,19 +541,12 @@ fn removed_set(key: &Key, ours: &[&ObservedEndpoint], gate: &PruneGate) -> Docum
         }
     }
     if deleted.is_empty() {
-        return kept.unwrap_or_else(|| DocumentPlan::new(key.clone(), Verb::InSync));
+        return kept.unwrap_or_else(|| KindPlan::new(key.clone(), Verb::InSync));
     }
     deleted.sort_by(|a, b| {
         order(short_name(&a.service_name)).cmp(&order(short_name(&b.service_name)))
     });
-    let changes = deleted
-        .iter()
-        .map(|ep| FieldChange {
-            path: format!("endpoints.{}", short_name(&ep.service_name)),
-            from: Some(summary(ep)),
-            to: None,
-        })
-        .collect();
+    let changes = deleted.iter().map(|ep| deletion(ep)).collect();
     let mut reason = "the document was removed".to_owned();
     if !retained.is_empty() {
         retained.sort_by_key(|short| order(short));
@@ -537,15 +555,17 @@ fn removed_set(key: &Key, ours: &[&ObservedEndpoint], gate: &PruneGate) -> Docum
             retained.join(", ")
         ));
     }
-    DocumentPlan::new(key.clone(), Verb::Delete)
-        .with_changes(changes)
+    KindPlan::new(key.clone(), Verb::Delete)
+        .with_edits(changes)
         .because(reason)
+        .on(deleted)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{DELETION_POLICY_ANNOTATION, GatewayService, KEY_TAG, Kind, OWNER_TAG};
+    use crate::plan::DocumentPlan;
     use crate::policy::default_endpoint_policy;
 
     const REGION: &str = "eu-west-1";
@@ -592,7 +612,7 @@ mod tests {
             policies,
             region: REGION,
         };
-        plan_endpoint_set("ctl", &key(), Some(desired), observed, &PruneGate::Allowed)
+        plan_endpoint_set("ctl", &key(), Some(desired), observed, &PruneGate::Allowed).display()
     }
 
     fn ours() -> BTreeMap<String, String> {
@@ -1047,7 +1067,7 @@ mod tests {
     fn a_removed_document_deletes_retains_or_holds_back_its_endpoints() {
         let observed = converged(&spec());
         let removed = |observed: &[ObservedEndpoint], gate: &PruneGate| {
-            plan_endpoint_set("ctl", &key(), None, observed, gate)
+            plan_endpoint_set("ctl", &key(), None, observed, gate).display()
         };
         let plan = removed(&observed, &PruneGate::Allowed);
         assert_eq!(plan.verb, Verb::Delete);

@@ -2,12 +2,15 @@
 
 use serde_json::Value;
 
-use super::{
-    DocumentPlan, FieldChange, PruneGate, Verb, desired_tags, not_ours, removed, tag_changes,
-    unless_suspended,
-};
+use super::NamespaceField;
 use crate::model::{CloudMapNamespaceSpec, Key, Policies};
 use crate::observed::{ObservedNamespace, Ownership, Seen, normalise_text, ownership};
+use crate::plan::{
+    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, removed, tag_edits, unless_suspended,
+};
+
+/// The typed plan of a namespace document.
+pub type NamespacePlan<'o> = KindPlan<'o, NamespaceField, ObservedNamespace>;
 
 /// A namespace document as planning needs it.
 #[derive(Debug, Clone, Copy)]
@@ -25,30 +28,30 @@ pub fn plan_namespace<'o>(
     desired: Option<DesiredNamespace<'_>>,
     observed: impl Into<Seen<'o, ObservedNamespace>>,
     gate: &PruneGate,
-) -> DocumentPlan {
+) -> NamespacePlan<'o> {
     let observed = observed.into();
     let mine = observed
         .candidates()
         .find(|ns| ownership(&ns.tags, controller, key) == Ownership::Ours);
     let Some(desired) = desired else {
         return match mine {
-            Some(ns) => removed(key, &ns.tags, gate),
-            None => DocumentPlan::new(key.clone(), Verb::InSync),
+            Some(ns) => removed(key, &ns.tags, ns, gate),
+            None => KindPlan::new(key.clone(), Verb::InSync),
         };
     };
     let spec = desired.spec;
     let want_tags = desired_tags(&spec.tags, controller, key, desired.policies);
     let want_description = normalise_text(spec.description.as_deref());
     let plan = match mine {
-        Some(ns) if ns.name != spec.name => DocumentPlan::new(key.clone(), Verb::Blocked).because(format!(
+        Some(ns) if ns.name != spec.name => KindPlan::new(key.clone(), Verb::Blocked).because(format!(
             "the namespace is named `{}`; a namespace cannot be renamed to `{}` (remove the document \
              and add one with a new name)",
             ns.name, spec.name
         )),
         Some(ns) => {
-            let changes = differences(ns, want_description.as_deref(), &want_tags);
-            let verb = if changes.is_empty() { Verb::InSync } else { Verb::Update };
-            DocumentPlan::new(key.clone(), verb).with_changes(changes)
+            let edits = differences(ns, want_description.as_deref(), &want_tags);
+            let verb = if edits.is_empty() { Verb::InSync } else { Verb::Update };
+            KindPlan::new(key.clone(), verb).with_edits(edits).on([ns])
         }
         None => match observed.all().iter().find(|ns| ns.name == spec.name) {
             Some(ns) => {
@@ -56,25 +59,26 @@ pub fn plan_namespace<'o>(
                 let owner = ownership(&ns.tags, controller, key);
                 match not_ours(key, &what, &owner, desired.policies.adopt) {
                     Some(blocked) => blocked,
-                    None => DocumentPlan::new(key.clone(), Verb::Adopt)
-                        .with_changes(differences(ns, want_description.as_deref(), &want_tags)),
+                    None => KindPlan::new(key.clone(), Verb::Adopt)
+                        .with_edits(differences(ns, want_description.as_deref(), &want_tags))
+                        .on([ns]),
                 }
             }
             None => {
-                let mut changes = vec![FieldChange {
-                    path: "name".into(),
-                    from: None,
-                    to: Some(Value::String(spec.name.clone())),
-                }];
+                let mut edits = vec![Edit::new(
+                    NamespaceField::Name,
+                    None,
+                    Some(Value::String(spec.name.clone())),
+                )];
                 if let Some(d) = &want_description {
-                    changes.push(FieldChange {
-                        path: "description".into(),
-                        from: None,
-                        to: Some(Value::String(d.clone())),
-                    });
+                    edits.push(Edit::new(
+                        NamespaceField::Description,
+                        None,
+                        Some(Value::String(d.clone())),
+                    ));
                 }
-                changes.extend(tag_changes(&Default::default(), &want_tags));
-                DocumentPlan::new(key.clone(), Verb::Create).with_changes(changes)
+                edits.extend(tag_edits(&Default::default(), &want_tags, NamespaceField::Tag));
+                KindPlan::new(key.clone(), Verb::Create).with_edits(edits)
             }
         },
     };
@@ -85,18 +89,18 @@ fn differences(
     ns: &ObservedNamespace,
     description: Option<&str>,
     tags: &std::collections::BTreeMap<String, String>,
-) -> Vec<FieldChange> {
-    let mut changes = Vec::new();
+) -> Vec<Edit<NamespaceField>> {
+    let mut edits = Vec::new();
     let observed = normalise_text(ns.description.as_deref());
     if observed.as_deref() != description {
-        changes.push(FieldChange {
-            path: "description".into(),
-            from: observed.map(Value::String),
-            to: description.map(|d| Value::String(d.to_owned())),
-        });
+        edits.push(Edit::new(
+            NamespaceField::Description,
+            observed.map(Value::String),
+            description.map(|d| Value::String(d.to_owned())),
+        ));
     }
-    changes.extend(tag_changes(&ns.tags, tags));
-    changes
+    edits.extend(tag_edits(&ns.tags, tags, NamespaceField::Tag));
+    edits
 }
 
 #[cfg(test)]
@@ -151,7 +155,8 @@ mod tests {
             }),
             &[],
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Create);
         let paths = plan.drifted_fields();
         assert_eq!(
@@ -179,8 +184,9 @@ mod tests {
             }),
             &[ns],
             &PruneGate::Allowed,
-        );
-        assert_eq!(plan, DocumentPlan::new(key(), Verb::InSync));
+        )
+        .display();
+        assert_eq!(plan, crate::plan::DocumentPlan::new(key(), Verb::InSync));
     }
 
     #[test]
@@ -196,7 +202,8 @@ mod tests {
             }),
             &[ns],
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Update);
         assert_eq!(plan.drifted_fields(), ["description", "tags.team"]);
         assert_eq!(
@@ -218,7 +225,8 @@ mod tests {
             }),
             std::slice::from_ref(&ns),
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Blocked);
         assert!(plan.reason.unwrap().contains("not managed by ecs-topology"));
         let adopt = Policies {
@@ -234,7 +242,8 @@ mod tests {
             }),
             &[ns],
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Adopt);
         assert_eq!(
             plan.drifted_fields(),
@@ -264,7 +273,8 @@ mod tests {
             }),
             &[ns],
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Blocked);
     }
 
@@ -277,7 +287,8 @@ mod tests {
             None,
             std::slice::from_ref(&ns),
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Delete);
         let held = PruneGate::HeldBack("the source listed no documents".into());
         assert_eq!(
@@ -315,7 +326,8 @@ mod tests {
             }),
             &[ns],
             &PruneGate::Allowed,
-        );
+        )
+        .display();
         assert_eq!(plan.verb, Verb::Suspended);
         assert_eq!(plan.drifted_fields(), ["tags.team"]);
     }

@@ -1,0 +1,195 @@
+//! Where observed objects are kept between passes: per (account, region), with the controller's
+//! own objects indexed by their key tag.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Key;
+use crate::observed::{Seen, Tagged, owned_key_tag};
+
+/// An account id and a region: where objects live and the unit of observation.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}
+
+impl Scope {
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Scope {
+        Scope {
+            account: account.into(),
+            region: region.into(),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "account {} region {}", self.account, self.region)
+    }
+}
+
+/// The observed objects of one kind, by scope.
+///
+/// # Guarantees
+/// - Each scope's index holds, for every key tag, the positions of exactly the objects of that
+///   scope this controller (`controller`) owns under that key, in observed order: it is rebuilt
+///   whenever the scope's objects are replaced or patched.
+#[derive(Debug, Clone)]
+pub struct Objects<T> {
+    /// The owner tag value that makes an object this controller's (what the index indexes).
+    controller: String,
+    scopes: BTreeMap<Scope, InScope<T>>,
+}
+
+#[derive(Debug, Clone)]
+struct InScope<T> {
+    all: Vec<T>,
+    /// Key tag to positions in `all` of this controller's objects with that key tag.
+    keyed: HashMap<Box<str>, Vec<usize>>,
+}
+
+impl<T> Default for Objects<T> {
+    fn default() -> Self {
+        Objects {
+            controller: String::new(),
+            scopes: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T: Tagged> Objects<T> {
+    /// An empty store for the controller named `controller`.
+    pub fn new(controller: &str) -> Self {
+        Objects {
+            controller: controller.to_owned(),
+            scopes: BTreeMap::new(),
+        }
+    }
+
+    /// Replaces everything known of `scope` with one full observation of it.
+    pub fn replace(&mut self, scope: Scope, all: Vec<T>) {
+        let keyed = index(&self.controller, &all);
+        self.scopes.insert(scope, InScope { all, keyed });
+    }
+
+    /// Removes the objects of `scope` that `gone` picks, then adds `now` (what a change left
+    /// behind).
+    pub fn patch(&mut self, scope: &Scope, gone: impl Fn(&T) -> bool, now: Vec<T>) {
+        let mut all = self.scopes.remove(scope).map(|s| s.all).unwrap_or_default();
+        all.retain(|o| !gone(o));
+        all.extend(now);
+        self.replace(scope.clone(), all);
+    }
+
+    /// Every object of `scope`.
+    pub fn get(&self, scope: &Scope) -> &[T] {
+        self.scopes.get(scope).map_or(&[], |s| s.all.as_slice())
+    }
+
+    /// Whether `scope` was observed.
+    pub fn has(&self, scope: &Scope) -> bool {
+        self.scopes.contains_key(scope)
+    }
+
+    /// What a plan of `key` sees of `scope`: every object there, with the document's own found
+    /// through the index.
+    pub fn seen(&self, scope: &Scope, key: &Key) -> Seen<'_, T> {
+        match self.scopes.get(scope) {
+            None => Seen::from(&[] as &[T]),
+            Some(s) => {
+                let tag = key.to_string();
+                Seen::indexed(&s.all, s.keyed.get(tag.as_str()).map_or(&[], Vec::as_slice))
+            }
+        }
+    }
+
+    /// Every scope with its objects.
+    pub fn iter(&self) -> impl Iterator<Item = (&Scope, &[T])> {
+        self.scopes
+            .iter()
+            .map(|(scope, s)| (scope, s.all.as_slice()))
+    }
+
+    /// A copy of `scope` alone (for a change that works on its own copy).
+    pub fn only(&self, scope: &Scope) -> Objects<T>
+    where
+        T: Clone,
+    {
+        let mut out = Objects::new(&self.controller);
+        if let Some(s) = self.scopes.get(scope) {
+            out.scopes.insert(scope.clone(), s.clone());
+        }
+        out
+    }
+}
+
+fn index<T: Tagged>(controller: &str, all: &[T]) -> HashMap<Box<str>, Vec<usize>> {
+    let mut keyed: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+    for (i, object) in all.iter().enumerate() {
+        if let Some(tag) = owned_key_tag(object.tags(), controller) {
+            keyed.entry(tag.into()).or_default().push(i);
+        }
+    }
+    keyed
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::{KEY_TAG, Kind, OWNER_TAG};
+    use crate::observed::ObservedNamespace;
+
+    fn ns(id: &str, owner: &str, key: &str) -> ObservedNamespace {
+        ObservedNamespace {
+            id: id.into(),
+            arn: format!("arn:{id}"),
+            name: id.into(),
+            description: None,
+            tags: BTreeMap::from([
+                (OWNER_TAG.to_owned(), owner.to_owned()),
+                (KEY_TAG.to_owned(), key.to_owned()),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_plan_finds_only_its_own_objects_through_the_index_and_every_object_in_all() {
+        let scope = Scope::new("111111111111", "eu-west-1");
+        let mut objects = Objects::new("ctl");
+        objects.replace(
+            scope.clone(),
+            vec![
+                ns("a", "ctl", "CloudMapNamespace/a"),
+                ns("b", "other", "CloudMapNamespace/a"),
+                ns("c", "ctl", "CloudMapNamespace/c"),
+            ],
+        );
+        let seen = objects.seen(&scope, &Key::new(Kind::CloudMapNamespace, "a"));
+        let ids: Vec<&str> = seen.candidates().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, ["a"]);
+        assert_eq!(seen.all().len(), 3);
+    }
+
+    #[test]
+    fn a_patch_keeps_the_index_true() {
+        let scope = Scope::new("111111111111", "eu-west-1");
+        let mut objects = Objects::new("ctl");
+        objects.replace(scope.clone(), vec![ns("a", "ctl", "CloudMapNamespace/a")]);
+        objects.patch(
+            &scope,
+            |n| n.id == "a",
+            vec![
+                ns("c", "ctl", "CloudMapNamespace/c"),
+                ns("a2", "ctl", "CloudMapNamespace/a"),
+            ],
+        );
+        let seen = objects.seen(&scope, &Key::new(Kind::CloudMapNamespace, "a"));
+        let ids: Vec<&str> = seen.candidates().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, ["a2"]);
+    }
+}

@@ -1,0 +1,263 @@
+//! The one reconcile: plan a key from the current desired snapshot and observation, carry out
+//! the typed change while leading, record what it left behind, and write status. The daemon's
+//! workers and `apply --once` both run it.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::daemon::{ReconcileResult, StatusChange, read, write};
+use super::planning::{plan_as, scope_of};
+use super::resource::{Change, Context, Resource};
+use super::{Daemon, DesiredSet, Scope, create_token};
+use crate::kinds::{Cloud, for_kind};
+use crate::model::Key;
+use crate::plan::{DocumentPlan, Verb, desired_tags};
+use crate::status::{DocumentStatus, ErrorInfo};
+use crate::status_store::StatusRecord;
+
+/// How a reconcile ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The desired store is not ready yet (before every source loaded once).
+    NotReady,
+    /// Nothing to plan: no observation yet, or neither a document nor an object seen.
+    Unknown,
+    /// Planned; nothing was carried out (in sync, blocked, waiting, suspended, or a change left
+    /// to the leader).
+    Planned,
+    /// The planned change was carried out.
+    Changed,
+    Failed(ErrorInfo),
+}
+
+/// One reconcile's plan (before acting) and outcome.
+#[derive(Debug, Clone)]
+pub struct Reconciled {
+    pub plan: DocumentPlan,
+    pub outcome: Outcome,
+}
+
+/// A change taken out of a plan: owned copies of what it acts upon.
+struct Work<R: Resource> {
+    verb: Verb,
+    edits: Vec<crate::plan::Edit<R::Field>>,
+    subject: Vec<R::Object>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl<C: Cloud> Daemon<C> {
+    /// One reconcile of one key.
+    pub async fn reconcile(&self, key: &Key) -> Reconciled {
+        let started = tokio::time::Instant::now();
+        let Some(desired) = self.desired.snapshot().set else {
+            return Reconciled {
+                plan: DocumentPlan::new(key.clone(), Verb::InSync),
+                outcome: Outcome::NotReady,
+            };
+        };
+        for_kind!(key.kind, R => self.reconcile_as::<R>(key, &desired).await)
+            .inspect(|(done, scope)| {
+                let result = ReconcileResult::of(done.plan.verb, &done.outcome);
+                self.observer.reconciled(
+                    key.kind,
+                    &scope.account,
+                    &done.plan,
+                    result,
+                    started.elapsed(),
+                );
+            })
+            .map_or_else(
+                || Reconciled {
+                    plan: DocumentPlan::new(key.clone(), Verb::InSync),
+                    outcome: Outcome::Unknown,
+                },
+                |(done, _)| done,
+            )
+    }
+
+    async fn reconcile_as<R: Resource>(
+        &self,
+        key: &Key,
+        desired: &Arc<DesiredSet>,
+    ) -> Option<(Reconciled, Scope)> {
+        let leading = *self.leading.borrow();
+        let last_applied = read(&self.statuses)
+            .get(key)
+            .and_then(|r| r.status.last_applied().map(str::to_owned));
+        let (plan, scope, work) = {
+            let view = read(&self.view);
+            // Not observed yet: the first pass enqueues every key.
+            let gate = view.gate.clone()?;
+            // Neither a document nor an object seen in the last pass (a removed document whose
+            // object the next pass finds). Its status record stays: it says where to look.
+            let scope = scope_of(desired, key, view.orphans.get(key))?;
+            let cx = Context {
+                desired,
+                observed: &view.observation,
+            };
+            let planned = plan_as::<R>(&cx, key, &scope, &gate, last_applied.as_deref());
+            let plan = planned.display();
+            let work = (leading && planned.verb.changes_aws()).then(|| Work::<R> {
+                verb: planned.verb,
+                edits: planned.edits,
+                subject: planned.subject.into_iter().cloned().collect(),
+            });
+            (plan, scope, work)
+        };
+        let doc = desired.documents.get(key);
+        let spec = doc.and_then(|d| R::spec(&d.document));
+        let mut sent = None;
+        let outcome = match work {
+            None => Outcome::Planned,
+            Some(work) => {
+                let controller = desired.controller.as_str();
+                let tags = match (spec, doc) {
+                    (Some(spec), Some(d)) => {
+                        desired_tags(R::user_tags(spec), controller, key, &d.policies)
+                    }
+                    _ => Default::default(),
+                };
+                let change = Change::<R> {
+                    scope: &scope,
+                    key,
+                    verb: work.verb,
+                    edits: &work.edits,
+                    subject: &work.subject,
+                    spec,
+                    tags,
+                    token: create_token(controller, key, doc.map_or("", |d| d.revision.as_str())),
+                    controller,
+                };
+                match R::act(&*self.cloud, change).await {
+                    Ok(applied) => {
+                        let mut ids: HashSet<String> = applied.gone.into_iter().collect();
+                        ids.extend(applied.now.iter().map(|o| R::id(o).to_owned()));
+                        let mut view = write(&self.view);
+                        R::objects_mut(&mut view.observation).patch(
+                            &scope,
+                            |o| ids.contains(R::id(o)),
+                            applied.now,
+                        );
+                        sent = spec.and_then(|s| R::sent_digest(work.verb, s));
+                        Outcome::Changed
+                    }
+                    Err(e) => Outcome::Failed(e),
+                }
+            }
+        };
+        self.record_status::<R>(key, desired, &plan, &scope, &outcome, sent);
+        Some((Reconciled { plan, outcome }, scope))
+    }
+
+    /// Records a reconcile in the document's status and sends it to the status writer when it
+    /// changed; forgets an orphan once its object is deleted.
+    fn record_status<R: Resource>(
+        &self,
+        key: &Key,
+        desired: &DesiredSet,
+        plan: &DocumentPlan,
+        scope: &Scope,
+        outcome: &Outcome,
+        sent: Option<String>,
+    ) {
+        let result = match outcome {
+            Outcome::Failed(e) => Some(Err(e.clone())),
+            Outcome::Changed => Some(Ok(())),
+            // A change left to the leader: its outcome is unknown here.
+            Outcome::Planned if plan.verb.changes_aws() => None,
+            _ => Some(Ok(())),
+        };
+        let now = now_secs();
+        let Some(doc) = desired.documents.get(key) else {
+            // An orphan: once deleted it is forgotten.
+            if plan.verb == Verb::Delete && *outcome == Outcome::Changed {
+                self.forget(key);
+            }
+            return;
+        };
+        let mut status = read(&self.statuses)
+            .get(key)
+            .map(|r| r.status.clone())
+            .unwrap_or_default();
+        status.record_plan(plan, &doc.revision, now);
+        let (ready, facts) = self.readiness_and_facts::<R>(desired, key, scope);
+        status.record_outcome(result, ready, now);
+        status.last_applied_digest = sent.or_else(|| status.last_applied().map(str::to_owned));
+        status.aws = facts;
+        self.save_status(key, scope, status);
+    }
+
+    /// Readiness and AWS facts of `key` from the current view.
+    fn readiness_and_facts<R: Resource>(
+        &self,
+        desired: &DesiredSet,
+        key: &Key,
+        scope: &Scope,
+    ) -> (
+        Option<(bool, String)>,
+        std::collections::BTreeMap<String, String>,
+    ) {
+        let view = read(&self.view);
+        let cx = Context {
+            desired,
+            observed: &view.observation,
+        };
+        let objects = R::objects(&view.observation);
+        let seen = objects.seen(scope, key);
+        let ready = objects.has(scope).then(|| R::readiness(&cx, key, seen));
+        (ready, R::facts(&cx, key, seen))
+    }
+
+    /// Stores `status` for `key` and tells the status writer, when it differs from the last.
+    fn save_status(&self, key: &Key, scope: &Scope, status: DocumentStatus) {
+        let record = StatusRecord {
+            key: key.clone(),
+            account: scope.account.clone(),
+            region: scope.region.clone(),
+            status,
+        };
+        let mut statuses = write(&self.statuses);
+        if statuses.get(key) != Some(&record) {
+            statuses.insert(key.clone(), record.clone());
+            let _ = self
+                .status_changes
+                .send(StatusChange::Saved(Box::new(record)));
+        }
+    }
+
+    /// Recomputes a document's readiness and AWS facts from the current view (after a look
+    /// again that a change called for), leaving its plan and outcome as they are.
+    pub(crate) fn refresh_readiness(&self, key: &Key) {
+        let Some(desired) = self.desired.snapshot().set else {
+            return;
+        };
+        let Some(doc) = desired.documents.get(key) else {
+            return;
+        };
+        let scope = doc.scope();
+        let Some(mut status) = read(&self.statuses).get(key).map(|r| r.status.clone()) else {
+            return;
+        };
+        let (ready, facts) =
+            for_kind!(key.kind, R => self.readiness_and_facts::<R>(&desired, key, &scope));
+        status.record_outcome(None, ready, now_secs());
+        status.aws = facts;
+        self.save_status(key, &scope, status);
+    }
+
+    /// Forgets a document whose object is gone, here and in the status store.
+    fn forget(&self, key: &Key) {
+        if write(&self.statuses).remove(key).is_some() {
+            let _ = self.status_changes.send(StatusChange::Removed(key.clone()));
+        }
+    }
+}
+
+/// How long a key waits for another in `apply --once` before it is planned again.
+pub(crate) const ONCE_WAIT: Duration = Duration::from_millis(100);

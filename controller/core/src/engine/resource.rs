@@ -1,0 +1,162 @@
+//! The contract between the engine and a kind: [`Resource`].
+//!
+//! A kind says what its documents and observed objects are, how one (account, region) of them is
+//! observed in batches, how a document is planned (purely, into typed edits), what makes it
+//! ready, what AWS calls it, and how a typed change is carried out through its port of the
+//! [`Cloud`]. The engine (observation passes, planning, the reconcile, prune and status) is
+//! generic over it and never names a kind; the kinds are registered once, in [`crate::kinds`].
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use super::{Desired, DesiredSet, Objects, Observation, Scope};
+use crate::kinds::Cloud;
+use crate::model::{Document, Key, Kind};
+use crate::observed::{Seen, Tagged};
+use crate::plan::{Edit, Field, KindPlan, PruneGate, Verb};
+use crate::status::ErrorInfo;
+
+/// A typed plan of kind `R`, borrowing the observation it was made from.
+pub type Plan<'o, R> = KindPlan<'o, <R as Resource>::Field, <R as Resource>::Object>;
+
+/// A change made from the observation of an earlier moment: what a late change would act on.
+pub type Patch = Box<dyn FnOnce(&mut Observation) + Send>;
+
+/// What a plan may read beyond its own objects: the whole desired set and observation (a share
+/// reads its namespace's ARN, readiness reads what consumers see).
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub desired: &'a DesiredSet,
+    pub observed: &'a Observation,
+}
+
+impl Context<'_> {
+    /// The controller's name: the value of the owner tag.
+    pub fn controller(&self) -> &str {
+        &self.desired.controller
+    }
+}
+
+/// One document (or one orphan) to plan.
+#[derive(Debug)]
+pub struct Input<'a, R: Resource> {
+    pub key: &'a Key,
+    /// The document; `None` when it was removed from the source.
+    pub doc: Option<&'a Desired>,
+    /// The document's spec; `None` when it was removed.
+    pub spec: Option<&'a R::Spec>,
+    /// The objects of the kind where the document (or the orphan) lives.
+    pub seen: Seen<'a, R::Object>,
+    pub gate: &'a PruneGate,
+    /// The digest of the spec the controller last sent for this document and AWS accepted, as
+    /// status recorded it (see [`Resource::sent_digest`]).
+    pub last_applied: Option<&'a str>,
+}
+
+/// A typed change on its way to AWS, with owned copies of the objects it acts upon, so that it
+/// runs without holding the observation.
+#[derive(Debug)]
+pub struct Change<'a, R: Resource> {
+    pub scope: &'a Scope,
+    pub key: &'a Key,
+    pub verb: Verb,
+    /// Exactly the fields to change.
+    pub edits: &'a [Edit<R::Field>],
+    /// The objects acted upon (the document's own, or the one being adopted); empty for a
+    /// create.
+    pub subject: &'a [R::Object],
+    /// The document's spec; `None` for a delete of a removed document.
+    pub spec: Option<&'a R::Spec>,
+    /// The full set of tags the object carries once changed (empty for a delete).
+    pub tags: BTreeMap<String, String>,
+    /// The idempotency token of a create.
+    pub token: String,
+    /// The controller's name.
+    pub controller: &'a str,
+}
+
+/// What a change left behind.
+#[derive(Debug)]
+pub struct Applied<T> {
+    /// Ids of objects that are no longer as observed (changed or gone).
+    pub gone: Vec<String>,
+    /// The objects as they now are.
+    pub now: Vec<T>,
+}
+
+/// One kind of AWS object the controller manages.
+pub trait Resource: Sized + Send + Sync + 'static {
+    const KIND: Kind;
+    /// The document's spec.
+    type Spec: Send + Sync + std::fmt::Debug + 'static;
+    /// One observed AWS object.
+    type Object: Tagged + Clone + std::fmt::Debug + Send + Sync + 'static;
+    /// A field of the object, typed (what an edit changes).
+    type Field: Field;
+    /// What observing one scope yields.
+    type Scan: Send + 'static;
+
+    fn spec(document: &Document) -> Option<&Self::Spec>;
+    /// The tags the document's spec asks for (the operator's own).
+    fn user_tags(spec: &Self::Spec) -> &BTreeMap<String, String>;
+    fn objects(observation: &Observation) -> &Objects<Self::Object>;
+    fn objects_mut(observation: &mut Observation) -> &mut Objects<Self::Object>;
+    /// The object's id in its scope (a namespace id, an ARN, an endpoint id).
+    fn id(object: &Self::Object) -> &str;
+    /// Whether a listed object still exists (a deleted Express service stays listed a while).
+    fn exists(_object: &Self::Object) -> bool {
+        true
+    }
+    /// Kinds observed wherever a document of this kind lives (a share needs its namespace).
+    fn needs() -> &'static [Kind] {
+        &[]
+    }
+
+    /// Observes one scope in batches.
+    fn observe<'a, C: Cloud>(
+        cloud: &'a C,
+        desired: &'a DesiredSet,
+        scope: &'a Scope,
+    ) -> impl Future<Output = Result<Self::Scan, ErrorInfo>> + Send + 'a;
+    /// Keeps a scope's scan in the observation.
+    fn store(scan: Self::Scan, observation: &mut Observation, scope: Scope);
+    /// After every scope was observed: what else the kind needs to look at (for shares, what the
+    /// consumer accounts see), as a patch of the observation.
+    fn observe_more<'a, C: Cloud>(
+        _cloud: &'a C,
+        _desired: &'a DesiredSet,
+        _observation: &'a Observation,
+        _concurrency: usize,
+    ) -> impl Future<Output = Option<Patch>> + Send + 'a {
+        async { None }
+    }
+
+    /// Plans one document (pure).
+    fn plan<'o>(cx: &Context<'o>, input: Input<'o, Self>) -> Plan<'o, Self>;
+    /// Whether the document's object is usable, and what is missing if not.
+    fn readiness(cx: &Context<'_>, key: &Key, seen: Seen<'_, Self::Object>) -> (bool, String);
+    /// What AWS calls the document's objects and what it manages for them, for status.
+    fn facts(cx: &Context<'_>, key: &Key, seen: Seen<'_, Self::Object>)
+    -> BTreeMap<String, String>;
+
+    /// Carries out a change.
+    fn act<'a, C: Cloud>(
+        cloud: &'a C,
+        change: Change<'a, Self>,
+    ) -> impl Future<Output = Result<Applied<Self::Object>, ErrorInfo>> + Send + 'a;
+    /// The digest of what a successful change sent, to record in status (for a kind whose
+    /// failed deployments must not be resent until the document changes); `None` by default.
+    fn sent_digest(_verb: Verb, _spec: &Self::Spec) -> Option<String> {
+        None
+    }
+    /// After a run of changes (`apply --once`): what else to look at again for status (for
+    /// shares, what the consumers of the changed shares see now), as a patch.
+    fn after_changes<'a, C: Cloud>(
+        _cloud: &'a C,
+        _desired: &'a DesiredSet,
+        _changed: &'a [Key],
+        _concurrency: usize,
+    ) -> impl Future<Output = Option<Patch>> + Send + 'a {
+        async { None }
+    }
+}
