@@ -2,6 +2,7 @@
 //! shown read-only.
 
 mod plan;
+mod shape;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
