@@ -17,6 +17,7 @@ use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use ecs_topology_core::config::StatusStoreConfig;
+use ecs_topology_core::digest::digest;
 use ecs_topology_core::model::Key;
 use ecs_topology_core::status_store::{DirectoryStore, StatusRecord, StoreError};
 
@@ -195,14 +196,6 @@ pub fn pk(key: &Key) -> String {
 
 fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
-}
-
-/// FNV-1a (64 bits) of the record text, in hex: stable across builds and platforms.
-fn digest(text: &str) -> String {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{hash:016x}")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
