@@ -19,16 +19,19 @@ use ecs_topology_core::observed::{
     ObservedEndpoint, ObservedExpressService, ObservedNamespace, ObservedShare,
 };
 use ecs_topology_core::queue::NoObserver;
-use ecs_topology_core::status::ErrorInfo;
+use ecs_topology_core::queue::RetryPolicy;
+use ecs_topology_core::status::{ErrorClass, ErrorInfo};
 use ecs_topology_core::store::desired_store;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-/// Namespaces by scope; counts every change.
+/// Namespaces by scope; counts every change and every attempt; fails changes with `fail`.
 #[derive(Default)]
 struct FakeCloud {
     namespaces: Mutex<BTreeMap<Scope, Vec<ObservedNamespace>>>,
     changes: Mutex<u32>,
+    attempts: Mutex<u32>,
+    fail: Mutex<Option<ErrorClass>>,
 }
 
 impl NamespaceCloud for FakeCloud {
@@ -52,6 +55,10 @@ impl NamespaceCloud for FakeCloud {
         &self,
         change: Change<'_, Namespaces>,
     ) -> Result<Option<ObservedNamespace>, ErrorInfo> {
+        *self.attempts.lock().unwrap() += 1;
+        if let Some(class) = *self.fail.lock().unwrap() {
+            return Err(ErrorInfo::new(class, "not allowed"));
+        }
         *self.changes.lock().unwrap() += 1;
         let mut all = self.namespaces.lock().unwrap();
         let list = all.entry(change.scope.clone()).or_default();
@@ -147,8 +154,12 @@ struct Running {
 }
 
 async fn start(leading: bool) -> Running {
+    start_with(leading, Duration::from_secs(30), None).await
+}
+
+async fn start_with(leading: bool, poll: Duration, fail: Option<ErrorClass>) -> Running {
     let mut config = ControllerConfig::default();
-    config.poll_interval.0 = Duration::from_secs(30);
+    config.poll_interval.0 = poll;
     let (mut writer, reader) = desired_store(1, config.clone());
     writer.replace(
         0,
@@ -159,7 +170,10 @@ async fn start(leading: bool) -> Running {
     );
     let (leader, leading_rx) = watch::channel(leading);
     let (status_tx, _status_rx) = mpsc::unbounded_channel();
-    let cloud = Arc::new(FakeCloud::default());
+    let cloud = Arc::new(FakeCloud {
+        fail: Mutex::new(fail),
+        ..FakeCloud::default()
+    });
     let daemon = Arc::new(Daemon {
         cloud: cloud.clone(),
         config,
@@ -316,4 +330,34 @@ async fn apply_once_runs_the_daemons_reconcile_until_every_key_is_quiet() {
         .unwrap()
         .status;
     assert_eq!(ready, ecs_topology_core::status::ConditionStatus::True);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_key_that_cannot_pass_retries_following_its_backoff_not_every_poll() {
+    let poll = Duration::from_secs(1);
+    let mut r = start_with(true, poll, Some(ErrorClass::AccessDenied)).await;
+    let span = Duration::from_millis(10_500);
+    tokio::time::sleep(span).await;
+    let attempts = *r.cloud.attempts.lock().unwrap();
+    // The retries of a failure that does not pass by itself start at the poll interval and
+    // double, less at most the policy's jitter: count how many fit into the span either way.
+    let policy = RetryPolicy::default();
+    let fitting = |keep: f64| {
+        let (mut at, mut n, mut delay) = (0.0, 1, poll.as_secs_f64() * keep);
+        while at + delay <= span.as_secs_f64() {
+            at += delay;
+            n += 1;
+            delay *= 2.0;
+        }
+        n
+    };
+    let (fewest, most) = (fitting(1.0), fitting(1.0 - policy.jitter));
+    assert!(
+        (fewest..=most).contains(&attempts),
+        "{attempts} attempts in {span:?}, expected {fewest}..={most} (not one per poll: {})",
+        span.as_secs() + 1
+    );
+    assert!(attempts < 10, "the pass re-added the key every poll");
+    r.shutdown.cancel();
+    while r.tasks.join_next().await.is_some() {}
 }

@@ -349,3 +349,37 @@ async fn metrics_report_depth_adds_retries_and_durations() {
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_resync_keeps_a_failing_keys_backoff_and_an_add_cuts_it_short() {
+    let queue = Queue::new(exact());
+    queue.add("a");
+    let claim = queue.next().await.unwrap();
+    let delay = queue
+        .add_rate_limited_from(*claim.key(), 10 * SECOND)
+        .unwrap();
+    claim.done();
+    assert_eq!(delay, 10 * SECOND);
+    // A periodic pass re-adds every key: the failing one still waits out its backoff.
+    queue.resync("a");
+    assert_eq!(next_key(&queue, 5 * SECOND).await, None);
+    // A change of its document is added: it runs at once.
+    queue.add("a");
+    assert_eq!(next_key(&queue, MS).await, Some("a"));
+    // A key with no failures is due at once on a resync.
+    queue.resync("b");
+    assert_eq!(next_key(&queue, MS).await, Some("b"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_retry_doubles_from_its_own_base() {
+    let queue = Queue::new(exact());
+    queue.add("a");
+    let mut delays = Vec::new();
+    for _ in 0..3 {
+        let claim = queue.next().await.unwrap();
+        delays.push(queue.add_rate_limited_from(*claim.key(), SECOND).unwrap());
+        claim.done();
+    }
+    assert_eq!(delays, [SECOND, 2 * SECOND, 4 * SECOND]);
+}

@@ -223,8 +223,9 @@ impl<C: Cloud> Daemon<C> {
             gate: Some(gate),
             desired: Some(desired),
         };
+        // A key waiting out a failure backoff keeps its retry time: a pass is no change.
         for key in &keys {
-            self.queue.add(key.clone());
+            self.queue.resync(key.clone());
         }
         keys
     }
@@ -235,6 +236,7 @@ impl<C: Cloud> Daemon<C> {
             NonZeroUsize::new(self.config.concurrency.max(1)).unwrap_or(NonZeroUsize::MIN);
         let me = self.clone();
         let resync = self.config.resync_interval.0;
+        let poll = self.config.poll_interval.0;
         run(
             self.queue.clone(),
             concurrency,
@@ -253,7 +255,9 @@ impl<C: Cloud> Daemon<C> {
                         (Outcome::Failed(e), _) if e.class.backs_off() => {
                             Action::retry(e.class.as_str())
                         }
-                        (Outcome::Failed(_), _) => Action::requeue(resync),
+                        // It will not pass by itself: retried no more often than polled, then
+                        // less and less often; a change of the document retries it at once.
+                        (Outcome::Failed(e), _) => Action::retry_slowly(e.class.as_str(), poll),
                         // Acted: re-plan at once from what the change left behind.
                         (Outcome::Changed, _) => Action::requeue(Duration::ZERO),
                         (_, Verb::Waiting) => Action::requeue(Duration::from_secs(2).min(resync)),

@@ -108,9 +108,26 @@ impl<K: QueueKey> WorkQueue<K> {
     /// Schedules a retry of `key` after a failure and counts the failure; returns the delay, or
     /// `None` when the queue is shut down.
     pub fn add_rate_limited(&self, key: K) -> Option<Duration> {
-        let (delay, wake) = self.lock().add_rate_limited(key, Instant::now());
+        let (delay, wake) = self.lock().add_rate_limited(key, None, Instant::now());
         self.wake_if(wake);
         delay
+    }
+
+    /// As [`Self::add_rate_limited`], with the per-key backoff starting at `base` instead of the
+    /// policy's own base (for failures that will not pass by themselves).
+    pub fn add_rate_limited_from(&self, key: K, base: Duration) -> Option<Duration> {
+        let (delay, wake) = self
+            .lock()
+            .add_rate_limited(key, Some(base), Instant::now());
+        self.wake_if(wake);
+        delay
+    }
+
+    /// Makes `key` due now, as a periodic pass does: unlike [`Self::add`], a key waiting out a
+    /// failure backoff keeps its retry time (only a change, added with `add`, cuts it short).
+    pub fn resync(&self, key: K) {
+        let wake = self.lock().resync(key, Instant::now());
+        self.wake_if(wake);
     }
 
     /// Resets the failure count of `key`, after it succeeded.

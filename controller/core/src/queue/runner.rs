@@ -22,6 +22,9 @@ pub enum Action {
     AwaitChange,
     /// Failed with this error class (a bounded label): retry with backoff.
     Retry(&'static str),
+    /// Failed in a way that will not pass by itself (access denied, an invalid request): retry
+    /// with a backoff that starts at the given delay (the poll interval) and doubles.
+    RetrySlowly(&'static str, Duration),
 }
 
 impl Action {
@@ -38,6 +41,12 @@ impl Action {
     /// Failure of `error_class`; retry with backoff.
     pub const fn retry(error_class: &'static str) -> Self {
         Self::Retry(error_class)
+    }
+
+    /// Failure of `error_class` that will not pass by itself; retry with a backoff starting at
+    /// `base`.
+    pub const fn retry_slowly(error_class: &'static str, base: Duration) -> Self {
+        Self::RetrySlowly(error_class, base)
     }
 }
 
@@ -118,6 +127,10 @@ fn settle<K: QueueKey>(claim: Claim<K>, action: Action) {
         Action::Retry(error_class) => {
             let delay = queue.add_rate_limited(key.clone());
             tracing::debug!(?key, error_class, ?delay, "retrying");
+        }
+        Action::RetrySlowly(error_class, base) => {
+            let delay = queue.add_rate_limited_from(key.clone(), base);
+            tracing::debug!(?key, error_class, ?delay, "retrying slowly");
         }
     }
     claim.done();

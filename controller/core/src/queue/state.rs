@@ -162,12 +162,24 @@ impl<K: QueueKey> State<K> {
 
     /// Counts a failure of `key` and schedules its retry; returns the delay (`None` once shut
     /// down) and whether a waiting worker should look again.
-    pub(super) fn add_rate_limited(&mut self, key: K, now: Instant) -> (Option<Duration>, bool) {
+    pub(super) fn add_rate_limited(
+        &mut self,
+        key: K,
+        base: Option<Duration>,
+        now: Instant,
+    ) -> (Option<Duration>, bool) {
         if self.shut_down {
             return (None, false);
         }
         let failures = self.failures.entry(key.clone()).or_insert(0);
-        let backoff = self.policy.backoff(*failures);
+        let policy = match base {
+            Some(base) => RetryPolicy {
+                base,
+                ..self.policy
+            },
+            None => self.policy,
+        };
+        let backoff = policy.backoff(*failures);
         *failures = failures.saturating_add(1);
         let shared = self
             .retry_bucket
@@ -176,6 +188,21 @@ impl<K: QueueKey> State<K> {
         self.retries += 1;
         self.observer.retried();
         (Some(delay), self.add_after(key, delay, now))
+    }
+
+    /// Makes `key` due now unless it is waiting out a failure backoff (delayed, or being
+    /// processed, after a failure): then its retry time stands.
+    pub(super) fn resync(&mut self, key: K, now: Instant) -> bool {
+        let backing_off = self.failures.get(&key).is_some_and(|f| *f > 0)
+            && matches!(
+                self.slots.get(&key),
+                Some(Slot::Delayed { .. } | Slot::Processing { .. })
+            );
+        if backing_off {
+            self.promote(now);
+            return false;
+        }
+        self.add(key, now)
     }
 
     pub(super) fn forget(&mut self, key: &K) {
