@@ -2,13 +2,11 @@
 //! measurements of the report.
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ecs_topology_testkit::{Calls, Emulator, free_port};
+use ecs_topology_testkit::{Calls, Emulator, free_port, http};
 use serde_json::{Value, json};
 
 use crate::limits;
@@ -529,32 +527,9 @@ impl Daemon {
         Ok(Daemon { child, port, log })
     }
 
-    fn get(&self, path: &str) -> Option<String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .ok()?;
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut reply = Vec::new();
-        stream.read_to_end(&mut reply).ok()?;
-        let reply = String::from_utf8_lossy(&reply);
-        let (head, body) = reply.split_once("\r\n\r\n")?;
-        if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            return Some(dechunk(body));
-        }
-        Some(body.to_owned())
-    }
-
     /// Documents whose `Ready` condition is true in `/status`.
     fn ready_documents(&self) -> usize {
-        let Some(body) = self.get("/status") else {
+        let Ok((_, body)) = http::get(self.port, "/status") else {
             return 0;
         };
         let Ok(page) = serde_json::from_str::<Value>(&body) else {
@@ -630,21 +605,6 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn dechunk(mut data: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = data.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        data = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// The workspace's target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).

@@ -27,10 +27,11 @@
 //! Setting `ECS_TOPOLOGY_EMULATOR_URL` (e.g. `http://127.0.0.1:4566`) makes the tests use an
 //! emulator that is already running (`tests/emulator/serve --port 4566`) instead of starting one.
 
+pub mod http;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +45,6 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// The role every test session assumes in its account: `arn:aws:iam::<account>:role/<ROLE_NAME>`.
 pub const ROLE_NAME: &str = "ecs-topology-test";
@@ -133,7 +133,7 @@ impl Emulator {
             .ok()
             .and_then(|mut addrs| addrs.next())
             .unwrap_or_else(|| panic!("emulator endpoint {url}: not http://host:port"));
-        match http_blocking(addr, "GET", "/moto-api/", None) {
+        match http::request(addr, "GET", "/moto-api/", None) {
             Ok((200, _)) => {}
             other => panic!("no emulator answers at {url}: {other:?}"),
         }
@@ -310,7 +310,8 @@ impl Emulator {
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> String {
         let body = body.map(|b| b.to_string());
-        match http(self.addr, method, path, body.as_deref().map(str::as_bytes)).await {
+        match http::request_async(self.addr, method, path, body.as_deref().map(str::as_bytes)).await
+        {
             Ok((200, reply)) => String::from_utf8_lossy(&reply).into_owned(),
             Ok((status, reply)) => panic!(
                 "{method} {path}: HTTP {status}: {}",
@@ -583,7 +584,7 @@ fn start_once(serve: &Path, deadline: Instant) -> Result<Emulator, StartError> {
                 log.display()
             )));
         }
-        if let Ok((200, _)) = http_blocking(addr, "GET", "/moto-api/", None) {
+        if let Ok((200, _)) = http::request(addr, "GET", "/moto-api/", None) {
             return Ok(Emulator::with_endpoint(addr, Some(pid), Some(log)));
         }
         if Instant::now() > deadline {
@@ -627,117 +628,6 @@ fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-// ---------------------------------------------------------------------------------------------
-// A tiny HTTP/1.1 client for the admin endpoints (the emulator closes every connection)
-
-fn request_bytes(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> Vec<u8> {
-    let body = body.unwrap_or_default();
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n"
-    );
-    if !body.is_empty() || method == "POST" {
-        let _ = write!(
-            request,
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-    }
-    request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
-
-fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("incomplete HTTP reply")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|code| code.parse::<u16>().ok())
-        .ok_or_else(|| format!("bad status line in {head:?}"))?;
-    let chunked = lines.any(|line| {
-        let lower = line.to_ascii_lowercase();
-        lower.starts_with("transfer-encoding:") && lower.contains("chunked")
-    });
-    let mut body = raw[split + 4..].to_vec();
-    if chunked {
-        body = dechunk(&body)?;
-    }
-    Ok((status, body))
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("bad chunked body")?;
-        let size_text = String::from_utf8_lossy(&data[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|e| format!("bad chunk size {size_text:?}: {e}"))?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        let chunk = data.get(..size).ok_or("short chunk")?;
-        out.extend_from_slice(chunk);
-        data = data.get(size + 2..).ok_or("short chunk")?;
-    }
-}
-
-/// One HTTP request to the emulator, blocking; `(status, body)`.
-fn http_blocking(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Option<&[u8]>,
-) -> Result<(u16, Vec<u8>), String> {
-    let timeout = Duration::from_secs(5);
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(&request_bytes(addr, method, path, body))
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    parse_response(&raw)
-}
-
-/// One HTTP request to the emulator; `(status, body)`.
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Option<&[u8]>,
-) -> Result<(u16, Vec<u8>), String> {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| e.to_string())?;
-        stream
-            .write_all(&request_bytes(addr, method, path, body))
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut raw = Vec::new();
-        stream
-            .read_to_end(&mut raw)
-            .await
-            .map_err(|e| e.to_string())?;
-        parse_response(&raw)
-    };
-    tokio::time::timeout(Duration::from_secs(30), exchange)
-        .await
-        .map_err(|_| format!("{method} {path}: no reply within 30 s"))?
 }
 
 #[cfg(test)]
@@ -800,13 +690,5 @@ mod tests {
         ] {
             assert!(!is_read(write), "{write}");
         }
-    }
-
-    #[test]
-    fn chunked_and_plain_replies_are_parsed() {
-        let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
-        assert_eq!(parse_response(plain).unwrap(), (200, b"{}".to_vec()));
-        let chunked = b"HTTP/1.1 404 NOT FOUND\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked).unwrap(), (404, b"abcde".to_vec()));
     }
 }

@@ -1,11 +1,9 @@
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_servicediscovery::types::{FilterCondition, NamespaceFilter, NamespaceFilterName};
-use ecs_topology_testkit::{emulator, free_port};
+use ecs_topology_testkit::{emulator, free_port, http};
 
 pub const REGION: &str = "ap-northeast-1";
 /// The controller's own account: where moto puts the static test credentials.
@@ -158,28 +156,7 @@ pub struct Daemon {
 impl Daemon {
     /// GET a path; (status, body), or (0, "") when nothing answers.
     pub fn get(&self, path: &str) -> (u16, String) {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return (0, String::new());
-        };
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let _ = write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        );
-        let mut reply = String::new();
-        let _ = stream.read_to_string(&mut reply);
-        let status = reply
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = reply
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        http::get(self.port, path).unwrap_or_default()
     }
 
     /// A metric's value (the first sample whose line starts with `prefix`).

@@ -2,13 +2,12 @@
 //! dies with the process that started it, and `/moto-api/reset` wipes profiles and settings
 //! but keeps the call counts.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::error::ProvideErrorMetadata;
-use ecs_topology_testkit::{Emulator, free_port, workspace_root};
+use ecs_topology_testkit::{Emulator, free_port, http, workspace_root};
 use serde_json::json;
 
 /// An emulator started by a short-lived shell (`serve --parent-pid <the shell>`), as a test
@@ -95,26 +94,11 @@ impl Drop for Private {
     }
 }
 
-/// One plain HTTP/1.1 request; `None` when nothing answers.
+/// One request to the private emulator; `None` when nothing answers.
 fn raw(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let length = if method == "POST" {
-        "Content-Length: 0\r\n"
-    } else {
-        ""
-    };
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{length}\r\n"
-    )
-    .ok()?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).ok()?;
-    let status = reply.split_whitespace().nth(1)?.parse().ok()?;
-    let body = reply.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
+    let (status, body) = http::request(addr, method, path, None).ok()?;
+    Some((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 #[test]
