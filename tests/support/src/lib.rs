@@ -27,6 +27,7 @@
 //! Setting `ECS_TOPOLOGY_EMULATOR_URL` (e.g. `http://127.0.0.1:4566`) makes the tests use an
 //! emulator that is already running (`tests/emulator/serve --port 4566`) instead of starting one.
 
+mod dynamodb;
 pub mod http;
 
 use std::collections::{BTreeMap, HashMap};
@@ -45,6 +46,8 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 use serde_json::{Value, json};
+
+pub use dynamodb::create_table;
 
 /// The role every test session assumes in its account: `arn:aws:iam::<account>:role/<ROLE_NAME>`.
 pub const ROLE_NAME: &str = "ecs-topology-test";

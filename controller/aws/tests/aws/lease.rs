@@ -5,15 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use ecs_topology_aws::lease::{Lease, LeaseHandle};
 use ecs_topology_aws::{ApiBudgets, Clients, NoObserver};
 use ecs_topology_core::config::{ControllerConfig, LeaseConfig};
 use ecs_topology_core::duration::HumanDuration;
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{create_table, emulator};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
@@ -36,28 +33,7 @@ impl World {
         let account = emulator().new_account();
         let config = emulator().sdk_config(&account, EAST).await;
         let clients = Clients::new(&config, &account, EAST);
-        clients
-            .dynamodb
-            .create_table()
-            .table_name("state")
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .unwrap();
+        create_table(&clients.dynamodb, "state").await;
         World { account, clients }
     }
 

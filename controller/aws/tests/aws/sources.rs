@@ -2,15 +2,12 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use ecs_topology_aws::sources::{DynamoDbSource, S3Source};
 use ecs_topology_aws::{ApiBudgets, Clients, NoObserver};
 use ecs_topology_core::config::ControllerConfig;
 use ecs_topology_core::load::{self, SourceFile};
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{create_table, emulator};
 use futures::StreamExt as _;
 use serde_json::json;
 
@@ -224,31 +221,6 @@ async fn an_emptied_bucket_gives_an_empty_listing() {
     assert_eq!(source.poll().await.unwrap(), []);
 }
 
-async fn table(clients: &Clients, name: &str) {
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn put_item(clients: &Clients, table: &str, pk: &str, document: &str, version: u32) {
     clients
         .dynamodb
@@ -266,7 +238,7 @@ async fn put_item(clients: &Clients, table: &str, pk: &str, document: &str, vers
 async fn the_dynamodb_source_follows_added_changed_and_removed_items_by_version() {
     let account = emulator().new_account();
     let clients = clients(&account).await;
-    table(&clients, "documents").await;
+    create_table(&clients.dynamodb, "documents").await;
     put_item(
         &clients,
         "documents",

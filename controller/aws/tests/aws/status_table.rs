@@ -3,17 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use ecs_topology_aws::status_table::{StatusStore, StatusTable};
 use ecs_topology_aws::{ApiBudgets, Clients, NoObserver};
 use ecs_topology_core::config::ControllerConfig;
 use ecs_topology_core::model::{Key, Kind};
 use ecs_topology_core::status::DocumentStatus;
 use ecs_topology_core::status_store::{DirectoryStore, StatusRecord};
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{create_table, emulator};
 
 use super::EAST;
 
@@ -24,31 +21,6 @@ async fn clients(account: &str) -> Clients {
 
 fn budgets() -> ApiBudgets {
     ApiBudgets::new(&ControllerConfig::default(), Arc::new(NoObserver)).unwrap()
-}
-
-async fn state_table(clients: &Clients, name: &str) {
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
 }
 
 fn record(name: &str, revision: &str) -> StatusRecord {
@@ -69,7 +41,7 @@ fn record(name: &str, revision: &str) -> StatusRecord {
 async fn a_status_is_written_only_when_it_changed() {
     let account = emulator().new_account();
     let clients = clients(&account).await;
-    state_table(&clients, "state").await;
+    create_table(&clients.dynamodb, "state").await;
     let table = StatusTable::new(clients.clone(), budgets(), "state");
     let puts = || async { emulator().calls().await.count(&account, "PutItem") };
 
@@ -122,7 +94,7 @@ async fn a_status_is_written_only_when_it_changed() {
 async fn the_status_table_ignores_other_items_of_the_table() {
     let account = emulator().new_account();
     let clients = clients(&account).await;
-    state_table(&clients, "shared").await;
+    create_table(&clients.dynamodb, "shared").await;
     clients
         .dynamodb
         .put_item()

@@ -1,37 +1,13 @@
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{create_table, emulator};
 
 use crate::harness::*;
 
 #[tokio::test]
 async fn two_daemons_sharing_a_lease_one_changes_aws_and_a_kill_hands_over() {
     let table = format!("lease-{}", emulator().new_account());
-    dynamodb()
-        .await
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    create_table(&dynamodb().await, &table).await;
     let setup = Setup::new(&format!(
         "lease: {{dynamodbTable: {table}, duration: 3s}}\n"
     ))

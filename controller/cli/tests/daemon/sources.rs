@@ -1,9 +1,7 @@
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
+use ecs_topology_testkit::create_table;
 
 use crate::harness::*;
 
@@ -160,26 +158,7 @@ async fn the_daemon_follows_documents_in_a_dynamodb_table() {
     let setup = Setup::new("").await;
     let table = format!("docs-{}", setup.server);
     let ddb = dynamodb().await;
-    ddb.create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    create_table(&ddb, &table).await;
     let put = |pk: &str, text: String, version: i64| {
         ddb.put_item()
             .table_name(&table)
