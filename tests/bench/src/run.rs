@@ -504,19 +504,13 @@ impl Daemon {
     ) -> anyhow::Result<Daemon> {
         let port = free_port();
         let log = options.work_dir.join("daemon.log");
-        let child = Command::new(&options.binary)
+        let child = emulator
+            .command(&options.binary, "us-east-1")
             .args(["run", "--source"])
             .arg(docs)
             .arg("--config")
             .arg(config)
             .args(["--listen", &format!("127.0.0.1:{port}"), "--grace", "5s"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_ENDPOINT_URL", emulator.endpoint_url())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("ECS_TOPOLOGY_LOG", "info")
             .envs(options.daemon_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())

@@ -164,6 +164,23 @@ impl Emulator {
         &self.endpoint_url
     }
 
+    /// A command that runs `program` as a process talking to the emulator would run: a clean
+    /// environment holding only `PATH`, `AWS_ENDPOINT_URL` (the emulator), `AWS_REGION`, static
+    /// keys (the emulator serves them from its default account `123456789012`, where the
+    /// controller's own calls land) and `AWS_EC2_METADATA_DISABLED`.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, region: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ENDPOINT_URL", &self.endpoint_url)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", region)
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        command
+    }
+
     /// The emulator's process id, when this test binary started it.
     pub fn pid(&self) -> Option<u32> {
         self.pid

@@ -74,17 +74,11 @@ impl Setup {
     pub fn start(&self, source: &str) -> Daemon {
         let port = free_port();
         let log = std::fs::File::create(self.dir.join(format!("daemon-{port}.log"))).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ecs-topology"))
+        let child = emulator()
+            .command(env!("CARGO_BIN_EXE_ecs-topology"), REGION)
             .args(["run", "--source", source, "--config"])
             .arg(self.dir.join("config.yaml"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--grace", "5s"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_ENDPOINT_URL", emulator().endpoint_url())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", REGION)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("ECS_TOPOLOGY_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
