@@ -119,6 +119,26 @@ impl Setup {
         out.sort();
         out
     }
+
+    /// Drifts the server account's (first) namespace by hand: its description becomes
+    /// `by hand`, as an operator in the console would leave it.
+    pub async fn drift_namespace_by_hand(&self) {
+        let cm = aws_sdk_servicediscovery::Client::new(
+            &emulator().sdk_config(&self.server, REGION).await,
+        );
+        let list = cm.list_namespaces().send().await.unwrap();
+        let id = list.namespaces()[0].id().unwrap().to_owned();
+        let change = aws_sdk_servicediscovery::types::HttpNamespaceChange::builder()
+            .description("by hand")
+            .build()
+            .unwrap();
+        cm.update_http_namespace()
+            .id(&id)
+            .namespace(change)
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 impl Drop for Setup {

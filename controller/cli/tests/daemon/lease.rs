@@ -38,22 +38,7 @@ async fn two_daemons_sharing_a_lease_one_changes_aws_and_a_kill_hands_over() {
 
     // A drift by hand: corrected once, by the leader only.
     let before = emulator().calls().await;
-    let cm =
-        aws_sdk_servicediscovery::Client::new(&emulator().sdk_config(&setup.server, REGION).await);
-    let id = cm.list_namespaces().send().await.unwrap().namespaces()[0]
-        .id()
-        .unwrap()
-        .to_owned();
-    let change = aws_sdk_servicediscovery::types::HttpNamespaceChange::builder()
-        .description("by hand")
-        .build()
-        .unwrap();
-    cm.update_http_namespace()
-        .id(&id)
-        .namespace(change)
-        .send()
-        .await
-        .unwrap();
+    setup.drift_namespace_by_hand().await;
     eventually(Duration::from_secs(10), "corrected", || async {
         setup.namespaces(&setup.server).await[0].1.as_deref() == Some("Lambda")
     })

@@ -19,25 +19,7 @@ async fn metrics_expose_the_documented_families() {
     })
     .await;
     // A drift by hand, so that drift detections have a sample.
-    let cm = aws_sdk_servicediscovery::Client::new(
-        &ecs_topology_testkit::emulator()
-            .sdk_config(&setup.server, REGION)
-            .await,
-    );
-    let id = cm.list_namespaces().send().await.unwrap().namespaces()[0]
-        .id()
-        .unwrap()
-        .to_owned();
-    let change = aws_sdk_servicediscovery::types::HttpNamespaceChange::builder()
-        .description("by hand")
-        .build()
-        .unwrap();
-    cm.update_http_namespace()
-        .id(&id)
-        .namespace(change)
-        .send()
-        .await
-        .unwrap();
+    setup.drift_namespace_by_hand().await;
     eventually(Duration::from_secs(20), "the drift is detected", || async {
         daemon
             .metric("ecs_topology_drift_detections_total")

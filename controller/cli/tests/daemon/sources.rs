@@ -78,23 +78,7 @@ async fn drift_made_by_another_client_is_corrected_within_one_poll() {
         setup.namespaces(&setup.server).await.len() == 1
     })
     .await;
-    let cm = aws_sdk_servicediscovery::Client::new(
-        &ecs_topology_testkit::emulator()
-            .sdk_config(&setup.server, REGION)
-            .await,
-    );
-    let list = cm.list_namespaces().send().await.unwrap();
-    let id = list.namespaces()[0].id().unwrap().to_owned();
-    let change = aws_sdk_servicediscovery::types::HttpNamespaceChange::builder()
-        .description("by hand")
-        .build()
-        .unwrap();
-    cm.update_http_namespace()
-        .id(&id)
-        .namespace(change)
-        .send()
-        .await
-        .unwrap();
+    setup.drift_namespace_by_hand().await;
     let changed_at = std::time::Instant::now();
     eventually(Duration::from_secs(10), "corrected", || async {
         setup.namespaces(&setup.server).await[0].1.as_deref() == Some("Delta")
