@@ -11,32 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use ecs_topology_testkit::METRIC_FAMILIES;
 use serde_json::{Value, json};
 
 const TEMPLATES: [&str; 2] = ["controller.yaml", "target-account-role.yaml"];
-
-/// The metrics the controller exports: the alert rules may use these and no others.
-const METRICS: &[&str] = &[
-    "ecs_topology_documents",
-    "ecs_topology_documents_drifted",
-    "ecs_topology_drift_detections_total",
-    "ecs_topology_reconcile_total",
-    "ecs_topology_reconcile_duration_seconds",
-    "ecs_topology_workqueue_depth",
-    "ecs_topology_workqueue_adds_total",
-    "ecs_topology_workqueue_retries_total",
-    "ecs_topology_workqueue_queue_duration_seconds",
-    "ecs_topology_workqueue_work_duration_seconds",
-    "ecs_topology_workqueue_longest_running_seconds",
-    "ecs_topology_aws_calls_total",
-    "ecs_topology_aws_throttles_total",
-    "ecs_topology_source_last_success_timestamp_seconds",
-    "ecs_topology_leader",
-    "ecs_topology_prune_blocked_total",
-    "ecs_topology_credentials_expiry_seconds",
-    "ecs_topology_oldest_unsynced_document_seconds",
-    "ecs_topology_build_info",
-];
 
 const OWNER_TAG_CONDITION: &str = "aws:ResourceTag/ecs-topology.dev/owner";
 
@@ -490,7 +468,10 @@ fn the_alerts_rely_only_on_the_metrics_the_controller_exports() {
     }
     assert!(used.len() > 5, "{used:?}");
     for name in &used {
-        assert!(METRICS.contains(&name.as_str()), "{name} is not exported");
+        assert!(
+            METRIC_FAMILIES.contains(&name.as_str()),
+            "{name} is not exported"
+        );
     }
 }
 

@@ -1,5 +1,7 @@
 use std::time::{Duration, Instant};
 
+use ecs_topology_testkit::METRIC_FAMILIES;
+
 use crate::harness::*;
 
 #[tokio::test]
@@ -44,26 +46,7 @@ async fn metrics_expose_the_documented_families() {
         .set_profile(&[setup.server.as_str()], serde_json::Value::Null)
         .await;
     let (_, text) = daemon.get("/metrics");
-    for family in [
-        "ecs_topology_documents",
-        "ecs_topology_documents_drifted",
-        "ecs_topology_drift_detections_total",
-        "ecs_topology_reconcile_total",
-        "ecs_topology_reconcile_duration_seconds",
-        "ecs_topology_workqueue_depth",
-        "ecs_topology_workqueue_adds_total",
-        "ecs_topology_workqueue_retries_total",
-        "ecs_topology_workqueue_queue_duration_seconds",
-        "ecs_topology_workqueue_work_duration_seconds",
-        "ecs_topology_workqueue_longest_running_seconds",
-        "ecs_topology_aws_calls_total",
-        "ecs_topology_aws_throttles_total",
-        "ecs_topology_source_last_success_timestamp_seconds",
-        "ecs_topology_leader",
-        "ecs_topology_prune_blocked_total",
-        "ecs_topology_credentials_expiry_seconds",
-        "ecs_topology_oldest_unsynced_document_seconds",
-    ] {
+    for family in METRIC_FAMILIES {
         assert!(
             text.contains(&format!("# TYPE {family} ")),
             "{family} missing"
