@@ -1,4 +1,5 @@
-//! Test support for ecs-topology: the project's AWS emulator and SDK configs pointed at it.
+//! Test support for ecs-topology: the project's AWS emulator, SDK configs and processes pointed
+//! at it, and the helpers every test crate shares.
 //!
 //! [`emulator()`] starts one emulator (moto's standalone server, extended by
 //! `tests/emulator/`) per test binary on first use and hands out the same [`Emulator`] to every
@@ -26,6 +27,13 @@
 //!
 //! Setting `ECS_TOPOLOGY_EMULATOR_URL` (e.g. `http://127.0.0.1:4566`) makes the tests use an
 //! emulator that is already running (`tests/emulator/serve --port 4566`) instead of starting one.
+//!
+//! The other helpers every test crate shares, so that none writes its own:
+//! - [`Emulator::command`]: a process (the `ecs-topology` binary) pointed at the emulator;
+//! - [`http`]: the one HTTP client of the tests, for the emulator's admin endpoints and the
+//!   daemon's `/healthz`, `/readyz`, `/status` and `/metrics`;
+//! - [`create_table`]: a DynamoDB table as the controller's tables are made;
+//! - [`METRIC_FAMILIES`]: the metric families the daemon exports.
 
 mod dynamodb;
 pub mod http;
