@@ -10,8 +10,11 @@ applies the realism profile of the calling account before moto sees the request:
 * latency: a fixed delay plus uniform jitter per call;
 * faults, each drawn at its own rate: HTTP 500 ``InternalError``, HTTP 503 ``ServiceUnavailable``
   (both in the protocol's error format), a connection closed without a reply before the call
-  is processed (``reset``) or after moto processed it (``reset_after``, the reply is lost), and a
-  reply delayed by ``slow_ms``.
+  is processed (``reset``) or after moto processed it (``reset_after``, the reply is lost), a
+  reply delayed by ``slow_ms``, and a call that is never answered (``hang``: the connection is
+  accepted and the request read, moto never sees it, and no reply comes; the emulator lets go
+  when the client closes the connection, or after ``hang_ms``, when it resets the connection, so
+  that no test waits for ever). ``operations`` limits the faults to some operations.
 
 A profile is set per account (or ``"*"`` for every account without its own) through the admin
 endpoints below; without one a call passes straight to moto, only counted.
@@ -37,7 +40,8 @@ PROFILE::
       "throttle": true | false | {"scale": 1.0, "families": {"ec2:vpc-endpoint-mutations": {"burst": 2, "refill": 0.5}}},
       "latency_ms": {"fixed": 0, "jitter": 0},
       "faults": {"http500": 0.0, "http503": 0.0, "reset": 0.0, "reset_after": 0.0,
-                 "slow": 0.0, "slow_ms": 2000},
+                 "slow": 0.0, "slow_ms": 2000, "hang": 0.0, "hang_ms": 60000,
+                 "operations": ["CreateHttpNamespace", "s3:ListObjectsV2"]},
       "seed": 7
     }
 
@@ -49,7 +53,10 @@ PROFILE::
 service's signing name (``ecs:ListTagsForResource``, ``servicediscovery:ListNamespaces``,
 ``ram:GetResourceShares``, ``sts:AssumeRole``, ...). Fault rates are
 probabilities per call (they add up to at most 1); ``faulted`` counts every injected fault,
-slow replies included. With a ``seed`` each account draws its jitter and faults from its own
+slow replies and hung calls included (a hung call is counted when it starts hanging).
+``operations``, when given, names the operations faults are drawn for, as ``Operation`` or
+``service:Operation`` (the signing name, as in ``family_of``); other operations are never
+faulted (throttling and latency still apply to every call). With a ``seed`` each account draws its jitter and faults from its own
 generator seeded with it, so a run is repeatable whatever other accounts do.
 
 ``POST /moto-api/reset`` also wipes the settings, the profiles and the token buckets; the call
@@ -63,6 +70,7 @@ import json
 import os
 import random
 import re
+import select
 import socket
 import threading
 import time
@@ -398,7 +406,7 @@ class TokenBucket:
 # ---------------------------------------------------------------------------------------------
 # Profiles
 
-_FAULT_KINDS = ("http500", "http503", "reset", "reset_after", "slow")
+_FAULT_KINDS = ("http500", "http503", "reset", "reset_after", "slow", "hang")
 
 
 class Profile:
@@ -434,7 +442,21 @@ class Profile:
         if any(rate < 0 for _, rate in self.rates) or sum(r for _, r in self.rates) > 1.0 + 1e-9:
             raise ValueError("fault rates must be >= 0 and add up to at most 1")
         self.slow_s = float(faults.get("slow_ms", 2000)) / 1000.0
+        self.hang_s = float(faults.get("hang_ms", 60000)) / 1000.0
+        if self.hang_s <= 0:
+            raise ValueError("faults.hang_ms must be positive")
+        operations = faults.get("operations")
+        if operations is not None and not (
+            isinstance(operations, list) and all(isinstance(o, str) and o for o in operations)
+        ):
+            raise ValueError("faults.operations must be a list of operation names")
+        self.fault_operations = None if operations is None else frozenset(operations)
         self.seed = raw.get("seed")
+
+    def faults_apply_to(self, call: Call) -> bool:
+        """Whether faults are drawn for this call (``faults.operations``)."""
+        ops = self.fault_operations
+        return ops is None or call.operation in ops or f"{call.service}:{call.operation}" in ops
 
     def rates_for(self, family: str, default: tuple[float, float]) -> tuple[float, float]:
         if family in self.overrides:
@@ -456,12 +478,16 @@ class _AccountState:
 
 
 class Decision:
-    __slots__ = ("delay", "throttled", "fault")
+    __slots__ = ("delay", "throttled", "fault", "hang")
 
-    def __init__(self, delay: float = 0.0, throttled: bool = False, fault: str | None = None):
+    def __init__(
+        self, delay: float = 0.0, throttled: bool = False, fault: str | None = None, hang: float = 0.0
+    ):
         self.delay = delay
         self.throttled = throttled
         self.fault = fault
+        # How long a ``hang`` fault holds the call at most, in seconds.
+        self.hang = hang
 
 
 class Realism:
@@ -551,7 +577,7 @@ class Realism:
             if profile.latency_jitter:
                 delay += state.rng.uniform(0.0, profile.latency_jitter)
             fault = None
-            if any(rate for _, rate in profile.rates):
+            if any(rate for _, rate in profile.rates) and profile.faults_apply_to(call):
                 draw = state.rng.random()
                 for kind, rate in profile.rates:
                     if draw < rate:
@@ -562,7 +588,7 @@ class Realism:
             fault = None
         if fault == "slow":
             delay += profile.slow_s
-        return Decision(delay=delay, throttled=throttled, fault=fault)
+        return Decision(delay=delay, throttled=throttled, fault=fault, hang=profile.hang_s)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,6 +688,35 @@ def _drop_connection(environ: dict) -> None:
     raise _ConnectionDropped("fault injected: connection reset")
 
 
+def _hold(environ: dict, limit: float) -> float:
+    """Hold a call without replying until the client closes its connection or ``limit`` seconds
+    have passed; returns how long it was held.
+
+    The request body is read first, so that what the socket has to say afterwards is the
+    client's: an end of stream once it gave up.
+    """
+    _buffer_body(environ)
+    started = time.monotonic()
+    deadline = started + limit
+    sock = environ.get("werkzeug.socket")
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if sock is None:
+            time.sleep(min(left, 0.1))
+            continue
+        try:
+            readable, _, _ = select.select([sock], [], [], min(left, 0.1))
+            if readable and sock.recv(1, socket.MSG_PEEK) == b"":
+                break  # the client closed the connection
+            if readable:
+                time.sleep(min(left, 0.1))  # bytes we do not read: nothing to learn from them
+        except (OSError, ValueError):
+            break  # the connection is gone
+    return time.monotonic() - started
+
+
 # ---------------------------------------------------------------------------------------------
 # The middleware
 
@@ -723,6 +778,9 @@ class Middleware:
             start_response(line, headers)
             return [data]
         if fault == "reset":
+            _drop_connection(environ)
+        if fault == "hang":
+            _hold(environ, decision.hang)
             _drop_connection(environ)
         if fault == "reset_after":
             reply = self.app(environ, lambda *args, **kwargs: (lambda _data: None))

@@ -5,12 +5,16 @@ Run: tests/emulator/.venv/bin/python -m unittest discover -s tests/emulator/test
 """
 
 import json
+import socket
+import threading
+import time
 import unittest
 
 import botocore.session
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
 from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
+from werkzeug.serving import make_server
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Response
 
@@ -197,6 +201,93 @@ class Admin(unittest.TestCase):
         self.assertEqual(reply.status_code, 400)
         self.assertIn("accounts", reply.get_json()["error"])
         self.assertEqual(self.client.get("/_emulator/nothing").status_code, 404)
+
+
+class Hang(unittest.TestCase):
+    """The ``hang`` fault: the call is accepted and read, moto never sees it, no reply comes."""
+
+    def setUp(self):
+        self.served = []
+
+        def moto(environ, start_response):
+            self.served.append(environ["PATH_INFO"])
+            return Response("{}", content_type="application/x-amz-json-1.1")(environ, start_response)
+
+        self.middleware = realism.wrap(moto)
+
+    def hang(self, account, hang_ms, operations=None):
+        faults = {"hang": 1.0, "hang_ms": hang_ms}
+        if operations is not None:
+            faults["operations"] = operations
+        self.middleware.state.set_profile([account], realism.Profile({"faults": faults}))
+
+    def test_a_hung_call_is_held_until_its_limit_then_dropped_without_reaching_moto(self):
+        self.hang("555555555555", 200, operations=["ListClusters"])
+        client = Client(self.middleware)
+        started = time.monotonic()
+        with self.assertRaises(ConnectionAbortedError):
+            client.open(json_call("ecs", "AmazonEC2ContainerServiceV20141113.ListClusters",
+                                  headers={"x-moto-account-id": "555555555555"}))
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        self.assertEqual(self.served, [])
+        calls = self.middleware.state.calls()
+        self.assertEqual([(c["operation"], c["calls"], c["faulted"]) for c in calls], [("ListClusters", 1, 1)])
+
+    def test_operations_limit_the_faults_to_the_calls_they_name(self):
+        self.hang("666666666666", 60000, operations=["ecs:ListClusters", "DescribeVpcs"])
+        client = Client(self.middleware)
+        other = client.open(json_call("ecs", "AmazonEC2ContainerServiceV20141113.ListServices",
+                                      headers={"x-moto-account-id": "666666666666"}))
+        self.assertEqual(other.status_code, 200)
+        self.assertEqual([(c["operation"], c["faulted"]) for c in self.middleware.state.calls()], [("ListServices", 0)])
+        profile = realism.Profile({"faults": {"hang": 1.0, "operations": ["ecs:ListClusters", "DescribeVpcs"]}})
+        named = realism.identify(json_call("ecs", "AmazonEC2ContainerServiceV20141113.ListClusters"))
+        same_name_other_service = realism.identify(json_call("servicediscovery", "Route53AutoNaming_v20170314.ListClusters"))
+        bare = realism.identify(query_call("ec2", "DescribeVpcs"))
+        self.assertEqual(
+            [profile.faults_apply_to(c) for c in (named, same_name_other_service, bare)],
+            [True, False, True],
+        )
+
+    def test_a_hung_call_is_let_go_as_soon_as_its_client_gives_up(self):
+        self.hang("777777777777", 30000)
+        held = []
+        hold = realism._hold
+
+        def timed_hold(environ, limit):
+            took = hold(environ, limit)
+            held.append(took)
+            return took
+
+        realism._hold = timed_hold
+        self.addCleanup(setattr, realism, "_hold", hold)
+        server = make_server("127.0.0.1", 0, self.middleware, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        body = b"{}"
+        request = (
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Moto-Account-Id: 777777777777\r\n"
+            "X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListClusters\r\n"
+            "Content-Type: application/x-amz-json-1.1\r\n"
+            "Authorization: AWS4-HMAC-SHA256 " + SCOPE.format(key="AKIAIOSFODNN7EXAMPLE", region="us-east-1", service="ecs") + "\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        with socket.create_connection(server.server_address, timeout=5) as client:
+            client.sendall(request)
+            client.settimeout(0.5)
+            with self.assertRaises(socket.timeout):
+                client.recv(1)  # no reply
+        deadline = time.monotonic() + 5
+        while not held and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(held), 1, "the call is let go once the client closed the connection")
+        self.assertLess(held[0], 5)
+        self.assertEqual(self.served, [])
+
+    def test_bad_hang_settings_are_refused(self):
+        for faults in ({"hang": 1.0, "hang_ms": 0}, {"hang": 0.5, "operations": "ListClusters"}, {"hang": 0.6, "reset": 0.5}):
+            with self.assertRaises(ValueError, msg=faults):
+                realism.Profile({"faults": faults})
 
 
 if __name__ == "__main__":

@@ -367,6 +367,47 @@ async fn injected_faults_reach_the_sdk_and_are_counted() {
 }
 
 #[tokio::test]
+async fn a_hung_call_gets_no_reply_and_only_the_sdk_timeout_ends_it() {
+    let emulator = emulator();
+    let account = emulator.new_account();
+    let config = config(&account).await;
+    emulator
+        .set_profile(
+            &[&account],
+            json!({"faults": {"hang": 1.0, "hang_ms": 30000, "operations": ["ecs:ListClusters"]}}),
+        )
+        .await;
+    let impatient = aws_sdk_ecs::config::Builder::from(&config)
+        .timeout_config(
+            aws_smithy_types::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_millis(800))
+                .build(),
+        )
+        .build();
+    let ecs = aws_sdk_ecs::Client::from_conf(impatient);
+    let before = emulator.calls().await;
+
+    let started = Instant::now();
+    let err = ecs.list_clusters().send().await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(matches!(err, SdkError::TimeoutError(_)), "{err:?}");
+    assert!(
+        (Duration::from_millis(800)..Duration::from_secs(10)).contains(&waited),
+        "{waited:?}"
+    );
+    // Operations the fault does not name are answered.
+    ecs.create_cluster().cluster_name("h").send().await.unwrap();
+    ecs.list_services().cluster("h").send().await.unwrap();
+
+    let made = emulator.calls().await.since(&before);
+    assert_eq!(made.count(&account, "ListClusters"), 1);
+    assert_eq!(made.faulted(&account), 1);
+    emulator
+        .set_profile(&[&account], serde_json::Value::Null)
+        .await;
+}
+
+#[tokio::test]
 async fn a_seeded_profile_injects_the_same_faults_again() {
     let emulator = emulator();
     let account = emulator.new_account();
