@@ -43,6 +43,9 @@ pub struct ControllerConfig {
     pub metrics_address: String,
     /// Prune safety.
     pub prune: PruneConfig,
+    /// Time limits on AWS calls, passes and source reads, and how long the controller may make
+    /// no progress before `/healthz` fails.
+    pub timeouts: TimeoutsConfig,
 }
 
 impl Default for ControllerConfig {
@@ -59,6 +62,7 @@ impl Default for ControllerConfig {
             lease: None,
             metrics_address: "127.0.0.1:9464".into(),
             prune: PruneConfig::default(),
+            timeouts: TimeoutsConfig::default(),
         }
     }
 }
@@ -139,6 +143,72 @@ impl Default for PruneConfig {
             max_fraction: 0.25,
             always_allow: 2,
         }
+    }
+}
+
+/// Time limits, so that a call AWS never answers cannot hold the controller for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct TimeoutsConfig {
+    /// One AWS call, its retries included; a call that takes longer fails as transient.
+    pub operation: HumanDuration,
+    /// One attempt of an AWS call; an attempt that takes longer is retried within `operation`.
+    pub attempt: HumanDuration,
+    /// One observation pass; a longer pass is abandoned and the next poll observes again.
+    pub observation: HumanDuration,
+    /// One read of the source; a longer read is abandoned and the last complete load stays.
+    pub source_poll: HumanDuration,
+    /// `/healthz` fails when no observation pass has completed for this long beyond the poll
+    /// interval, or reconciles are in flight and none has started or finished for this long.
+    /// Longer than the longest wait of a change (an endpoint change waits up to 20 minutes).
+    pub progress: HumanDuration,
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        TimeoutsConfig {
+            operation: HumanDuration::secs(30),
+            attempt: HumanDuration::secs(10),
+            observation: HumanDuration::secs(300),
+            source_poll: HumanDuration::secs(120),
+            progress: HumanDuration::secs(1800),
+        }
+    }
+}
+
+impl TimeoutsConfig {
+    /// The longest time limit accepted, so that no deadline overflows.
+    pub const MAX: HumanDuration = HumanDuration::secs(24 * 3600);
+
+    fn check(&self) -> Result<(), (String, String)> {
+        let all = [
+            ("operation", self.operation),
+            ("attempt", self.attempt),
+            ("observation", self.observation),
+            ("sourcePoll", self.source_poll),
+            ("progress", self.progress),
+        ];
+        for (field, limit) in all {
+            if limit.0.is_zero() || limit > Self::MAX {
+                return Err((
+                    format!("timeouts.{field}"),
+                    "must be positive and at most 24h".into(),
+                ));
+            }
+        }
+        if self.attempt > self.operation {
+            return Err((
+                "timeouts.attempt".into(),
+                "must not be longer than timeouts.operation".into(),
+            ));
+        }
+        if self.progress < self.observation || self.progress < self.operation {
+            return Err((
+                "timeouts.progress".into(),
+                "must be at least timeouts.observation and timeouts.operation".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -227,6 +297,7 @@ impl ControllerConfig {
         if self.poll_interval.0.is_zero() || self.resync_interval.0.is_zero() {
             return Err(("pollInterval".into(), "intervals must be positive".into()));
         }
+        self.timeouts.check()?;
         for (family, budget) in &self.rate_budgets {
             if budget.burst == 0 || budget.refill_per_second <= 0.0 {
                 return Err((
@@ -295,6 +366,45 @@ mod tests {
             err.to_string(),
             "config c.yaml: accounts.server.id: `42` is not a 12-digit account id"
         );
+    }
+
+    #[test]
+    fn timeouts_have_defaults_and_can_be_set_one_by_one() {
+        let config =
+            ControllerConfig::parse("c.yaml", "timeouts: {operation: 2s, attempt: 1s}\n").unwrap();
+        assert_eq!(
+            config.timeouts,
+            TimeoutsConfig {
+                operation: HumanDuration::secs(2),
+                attempt: HumanDuration::secs(1),
+                ..TimeoutsConfig::default()
+            }
+        );
+    }
+
+    #[test]
+    fn timeouts_that_cannot_work_are_refused_with_their_field() {
+        for (text, message) in [
+            (
+                "timeouts: {attempt: 0s}",
+                "config c.yaml: timeouts.attempt: must be positive and at most 24h",
+            ),
+            (
+                "timeouts: {progress: 25h}",
+                "config c.yaml: timeouts.progress: must be positive and at most 24h",
+            ),
+            (
+                "timeouts: {operation: 5s, attempt: 10s}",
+                "config c.yaml: timeouts.attempt: must not be longer than timeouts.operation",
+            ),
+            (
+                "timeouts: {observation: 10m, progress: 5m}",
+                "config c.yaml: timeouts.progress: must be at least timeouts.observation and timeouts.operation",
+            ),
+        ] {
+            let err = ControllerConfig::parse("c.yaml", text).unwrap_err();
+            assert_eq!(err.to_string(), message, "{text}");
+        }
     }
 
     #[test]
