@@ -130,11 +130,15 @@ fn default_lease_duration() -> HumanDuration {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PruneConfig {
-    /// The largest share of the documents (0 to 1) that may disappear in one pass and still be
-    /// pruned; more than that deletes nothing and raises an alarm.
+    /// The largest share (0 to 1) of the documents the controller owns objects for whose
+    /// documents may disappear in one pass and still be pruned; more than that deletes nothing
+    /// and raises an alarm.
     pub max_fraction: f64,
     /// Up to this many removed documents are always allowed, whatever the fraction.
     pub always_allow: usize,
+    /// At most this many removed documents' objects are deleted in any hour, so that a mass
+    /// removal spread over passes is held back too; the rest wait, and say why.
+    pub max_deletions_per_hour: usize,
 }
 
 impl Default for PruneConfig {
@@ -142,6 +146,7 @@ impl Default for PruneConfig {
         PruneConfig {
             max_fraction: 0.25,
             always_allow: 2,
+            max_deletions_per_hour: 10,
         }
     }
 }

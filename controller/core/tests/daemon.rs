@@ -184,6 +184,7 @@ async fn start_with(leading: bool, poll: Duration, fail: Option<ErrorClass>) -> 
         leading: leading_rx,
         status_changes: status_tx,
         observer: Arc::new(Silent),
+        deletions: Default::default(),
     });
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -229,6 +230,7 @@ fn once() -> (Arc<FakeCloud>, Arc<Daemon<FakeCloud>>) {
         leading,
         status_changes: status_tx,
         observer: Arc::new(Silent),
+        deletions: Default::default(),
     });
     (cloud, daemon)
 }

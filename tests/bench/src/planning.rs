@@ -307,7 +307,7 @@ pub async fn bench_planning(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use ecs_topology_core::engine::{deletable, orphans, plan_key};
+    use ecs_topology_core::engine::{orphans, owned, plan_key};
     use ecs_topology_core::model::{KEY_TAG, OWNER_TAG};
     use ecs_topology_core::plan::Verb;
     use ecs_topology_core::prune::prune_gate;
@@ -417,11 +417,7 @@ mod tests {
 
         let all = plan_all(&desired, &observed, &config.prune, &BTreeMap::new());
         let orphans = orphans(&desired, &observed);
-        let gate = prune_gate(
-            &config.prune,
-            desired.health,
-            deletable(&desired, &observed),
-        );
+        let gate = prune_gate(&config.prune, desired.health, owned(&desired, &observed));
         assert_eq!(all.len(), desired.documents.len() + orphans.len());
         assert_eq!(orphans.len(), 1);
         let mut verbs = BTreeSet::new();

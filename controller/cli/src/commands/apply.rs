@@ -53,6 +53,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         leading,
         status_changes: status_tx,
         observer: Arc::new(Silent),
+        deletions: Default::default(),
     });
     let report = daemon.converge_once().await;
     if let Some(store) = &session.store {

@@ -53,6 +53,11 @@ fn grace(s: &str) -> Result<HumanDuration, String> {
 struct MetricsObserver(Arc<Metrics>);
 
 impl DaemonObserver for MetricsObserver {
+    fn deletion_held_back(&self, kind: Kind, why: &str) {
+        tracing::warn!(%kind, reason = %why, "prune held back");
+        self.0.prune_blocked();
+    }
+
     fn observed(&self, _: &Observation, gate: &PruneGate, _: Duration) {
         if let PruneGate::HeldBack(why) = gate {
             tracing::warn!(reason = %why, "prune held back");
@@ -131,6 +136,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         leading: leading.leading(),
         status_changes: status_tx,
         observer: Arc::new(MetricsObserver(metrics.clone())),
+        deletions: Default::default(),
     });
     {
         let (queue, accounts) = (queue.clone(), accounts.clone());

@@ -74,3 +74,63 @@ async fn an_invalid_document_next_to_valid_ones_is_reported_and_nothing_of_it_is
         ["apples.internal", "pears.internal", "plums.internal"]
     );
 }
+
+#[tokio::test]
+async fn a_swapped_prefix_of_new_documents_does_not_let_the_owned_objects_be_pruned() {
+    let w = World::new();
+    for name in ["one", "two", "three", "four"] {
+        w.write(
+            &format!("{name}.yaml"),
+            &namespace_doc(name, "server", "", name),
+        );
+    }
+    assert_eq!(w.apply().0, 0);
+    // The source now shows another team's prefix: many new names, none of the four.
+    for name in ["one", "two", "three", "four"] {
+        w.remove(&format!("{name}.yaml"));
+    }
+    for n in 0..20 {
+        w.write(
+            &format!("other-{n}.yaml"),
+            &namespace_doc(&format!("other-{n}"), "server", "", "Other"),
+        );
+    }
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(!plan.contains("delete CloudMapNamespace/"), "{plan}");
+    assert!(
+        plan.contains(
+            "blocked CloudMapNamespace/one: the document was removed, but pruning is held back: \
+             the documents of 4 of the 4 objects the controller owns disappeared at once"
+        ),
+        "{plan}"
+    );
+}
+
+#[tokio::test]
+async fn deletions_beyond_the_hourly_budget_wait_and_say_why() {
+    let w = World::new();
+    w.write_config("prune: {alwaysAllow: 5, maxDeletionsPerHour: 1}\n");
+    for name in ["one", "two", "three"] {
+        w.write(
+            &format!("{name}.yaml"),
+            &namespace_doc(name, "server", "", name),
+        );
+    }
+    w.write("stays.yaml", &namespace_doc("stays", "server", "", "Stays"));
+    assert_eq!(w.apply().0, 0);
+    for name in ["one", "two", "three"] {
+        w.remove(&format!("{name}.yaml"));
+    }
+    let (code, out) = w.apply();
+    assert_ne!(code, 0, "two deletions are held back: {out}");
+    let deleted = out.lines().filter(|l| l.ends_with(": deleted")).count();
+    let held = out
+        .lines()
+        .filter(|l| {
+            l.contains("the deletion budget of 1 per hour (prune.maxDeletionsPerHour) is used up")
+        })
+        .count();
+    assert_eq!((deleted, held), (1, 2), "{out}");
+    assert_eq!(w.namespaces(&w.server).await.len(), 3);
+}

@@ -17,14 +17,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::planning::{deletable, orphans};
+use super::planning::{orphans, owned};
 use super::reconcile::Outcome;
 use super::{DesiredSet, Observation, Scope, observe};
 use crate::config::ControllerConfig;
 use crate::kinds::Cloud;
 use crate::model::{Key, Kind};
 use crate::plan::{DocumentPlan, PruneGate, Verb};
-use crate::prune::prune_gate;
+use crate::prune::{DeletionBudget, prune_gate};
 use crate::queue::{Action, QueueObserver, RetryPolicy, WorkQueue, run};
 use crate::status::ErrorClass;
 use crate::status_store::StatusRecord;
@@ -105,6 +105,8 @@ impl ReconcileResult {
 pub trait DaemonObserver: Send + Sync + 'static {
     /// A pass of observation finished; `gate` is the prune decision for it.
     fn observed(&self, _observation: &Observation, _gate: &PruneGate, _took: Duration) {}
+    /// A removed document's object was not deleted: the hourly deletion budget is used up.
+    fn deletion_held_back(&self, _kind: Kind, _why: &str) {}
     /// A reconcile finished: its plan (before acting) and how it ended.
     fn reconciled(
         &self,
@@ -145,6 +147,8 @@ pub struct Daemon<C: Cloud> {
     pub leading: watch::Receiver<bool>,
     pub status_changes: mpsc::UnboundedSender<StatusChange>,
     pub observer: Arc<dyn DaemonObserver>,
+    /// Deletions of removed documents' objects in the last hour (`prune.maxDeletionsPerHour`).
+    pub deletions: DeletionBudget,
 }
 
 impl<C: Cloud> std::fmt::Debug for Daemon<C> {
@@ -206,7 +210,7 @@ impl<C: Cloud> Daemon<C> {
         let gate = prune_gate(
             &self.config.prune,
             desired.health,
-            deletable(&desired, &observation),
+            owned(&desired, &observation),
         );
         self.observer
             .observed(&observation, &gate, started.elapsed());

@@ -27,6 +27,6 @@ pub use desired::{Desired, DesiredSet, create_token, digest};
 pub use objects::{Objects, Scope};
 pub use observe::observe;
 pub use once::{ApplyReport, KeyOutcome};
-pub use planning::{Planned, deletable, orphans, plan_all, plan_key};
+pub use planning::{Planned, orphans, owned, plan_all, plan_key};
 pub use reconcile::{Outcome, Reconciled};
 pub use resource::{Applied, Change, Context, Input, Patch, Plan, Resource};

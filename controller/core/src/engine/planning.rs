@@ -8,7 +8,7 @@ use crate::kinds::for_kind;
 use crate::model::{DeletionPolicy, Key, Kind};
 use crate::observed::{Tagged, owned_key_tag};
 use crate::plan::{DocumentPlan, KindPlan, PruneGate, Verb, recorded_deletion_policy};
-use crate::prune::prune_gate;
+use crate::prune::{Owned, prune_gate};
 
 /// A document's plan with where it applies.
 #[derive(Debug, Clone)]
@@ -26,18 +26,21 @@ struct Orphan<'a> {
     policy: DeletionPolicy,
 }
 
-fn orphan_list<'a>(desired: &DesiredSet, observed: &'a Observation) -> Vec<Orphan<'a>> {
+/// The orphans of a pass, and how many keys the controller owns objects for.
+fn orphan_list<'a>(desired: &DesiredSet, observed: &'a Observation) -> (Vec<Orphan<'a>>, usize) {
     let mut out = Vec::new();
+    let mut owned = BTreeSet::new();
     for kind in Kind::ALL {
-        for_kind!(kind, R => orphans_of::<R>(desired, observed, &mut out));
+        for_kind!(kind, R => orphans_of::<R>(desired, observed, &mut out, &mut owned));
     }
-    out
+    (out, owned.len())
 }
 
 fn orphans_of<'a, R: Resource>(
     desired: &DesiredSet,
     observed: &'a Observation,
     out: &mut Vec<Orphan<'a>>,
+    owned: &mut BTreeSet<Key>,
 ) {
     for (scope, list) in R::objects(observed).iter() {
         for object in list.iter().filter(|o| R::exists(o)) {
@@ -45,6 +48,7 @@ fn orphans_of<'a, R: Resource>(
             else {
                 continue;
             };
+            owned.insert(key.clone());
             if !desired.documents.contains_key(&key) && !desired.rejected.contains(&key) {
                 let policy = recorded_deletion_policy(object.tags());
                 out.push(Orphan { key, scope, policy });
@@ -62,15 +66,21 @@ fn count_deletable(orphans: &[Orphan<'_>]) -> usize {
         .len()
 }
 
-/// How many orphans would be deleted (not retained): what the prune limit counts.
-pub fn deletable(desired: &DesiredSet, observed: &Observation) -> usize {
-    count_deletable(&orphan_list(desired, observed))
+/// What the controller owns, and how many of its orphans would be deleted (not retained): what
+/// the prune limit counts.
+pub fn owned(desired: &DesiredSet, observed: &Observation) -> Owned {
+    let (orphans, keys) = orphan_list(desired, observed);
+    Owned {
+        keys,
+        removed: count_deletable(&orphans),
+    }
 }
 
 /// Keys of objects this controller owns that no document (valid or rejected) asks for, with the
 /// scope each was seen in.
 pub fn orphans(desired: &DesiredSet, observed: &Observation) -> BTreeMap<Key, Scope> {
     orphan_list(desired, observed)
+        .0
         .into_iter()
         .map(|o| (o.key, o.scope.clone()))
         .collect()
@@ -84,8 +94,12 @@ pub fn plan_all(
     prune: &crate::config::PruneConfig,
     sent: &BTreeMap<Key, String>,
 ) -> Vec<Planned> {
-    let found = orphan_list(desired, observed);
-    let gate = prune_gate(prune, desired.health, count_deletable(&found));
+    let (found, keys) = orphan_list(desired, observed);
+    let owned = Owned {
+        keys,
+        removed: count_deletable(&found),
+    };
+    let gate = prune_gate(prune, desired.health, owned);
     let orphans: BTreeMap<Key, &Scope> = found.into_iter().map(|o| (o.key, o.scope)).collect();
     let mut keys: Vec<&Key> = desired.documents.keys().chain(orphans.keys()).collect();
     keys.sort_by(|a, b| Key::dependency_order(a, b));

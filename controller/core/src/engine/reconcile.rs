@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::daemon::{ReconcileResult, StatusChange, read, write};
 use super::planning::{plan_as, scope_of};
-use super::resource::{Change, Context, Resource};
+use super::resource::{Change, Context, Plan, Resource};
 use super::{Daemon, DesiredSet, Scope, create_token};
 use crate::kinds::{Cloud, for_kind};
 use crate::model::Key;
@@ -101,7 +101,10 @@ impl<C: Cloud> Daemon<C> {
                 desired,
                 observed: &view.observation,
             };
-            let planned = plan_as::<R>(&cx, key, &scope, &gate, last_applied.as_deref());
+            let mut planned = plan_as::<R>(&cx, key, &scope, &gate, last_applied.as_deref());
+            if leading && planned.verb == Verb::Delete {
+                self.spend_deletion::<R>(key, &mut planned);
+            }
             let plan = planned.display();
             let work = (leading && planned.verb.changes_aws()).then(|| Work::<R> {
                 verb: planned.verb,
@@ -153,6 +156,25 @@ impl<C: Cloud> Daemon<C> {
         };
         self.record_status::<R>(key, desired, &plan, &scope, &outcome, sent);
         Some((Reconciled { plan, outcome }, scope))
+    }
+
+    /// Takes a deletion of a removed document's object from the hourly budget, or turns the
+    /// plan into a blocked one that says when the next deletion is allowed.
+    fn spend_deletion<R: Resource>(&self, key: &Key, planned: &mut Plan<'_, R>) {
+        let limit = self.config.prune.max_deletions_per_hour;
+        if let Err(wait) = self.deletions.take(limit, tokio::time::Instant::now()) {
+            let why = format!(
+                "the document was removed, but pruning is held back: the deletion budget of \
+                 {limit} per hour (prune.maxDeletionsPerHour) is used up; the next deletion is \
+                 allowed in {}s",
+                wait.as_secs()
+            );
+            self.observer.deletion_held_back(key.kind, &why);
+            planned.verb = Verb::Blocked;
+            planned.edits.clear();
+            planned.subject.clear();
+            planned.reason = Some(why);
+        }
     }
 
     /// Records a reconcile in the document's status and sends it to the status writer when it
