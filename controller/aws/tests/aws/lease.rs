@@ -2,13 +2,12 @@
 //! at most two seconds after the last successful renewal).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use ecs_topology_aws::Clients;
 use ecs_topology_aws::lease::{Lease, LeaseHandle};
-use ecs_topology_aws::{ApiBudgets, Clients, NoObserver};
-use ecs_topology_core::config::{ControllerConfig, LeaseConfig};
+use ecs_topology_core::config::LeaseConfig;
 use ecs_topology_core::duration::HumanDuration;
 use ecs_topology_testkit::{create_table, emulator};
 use tokio::net::{TcpListener, TcpStream};
@@ -16,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::EAST;
+use super::{EAST, budgets, clients};
 
 const LEASE: Duration = Duration::from_secs(3);
 /// Scheduling and emulator latency allowed on top of the lease's own timing.
@@ -31,8 +30,7 @@ struct World {
 impl World {
     async fn new() -> World {
         let account = emulator().new_account();
-        let config = emulator().sdk_config(&account, EAST).await;
-        let clients = Clients::new(&config, &account, EAST);
+        let clients = clients(&account).await;
         create_table(&clients.dynamodb, "state").await;
         World { account, clients }
     }
@@ -75,8 +73,7 @@ impl Contender {
             name: "leader".into(),
             duration: HumanDuration(LEASE),
         };
-        let budgets = ApiBudgets::new(&ControllerConfig::default(), Arc::new(NoObserver)).unwrap();
-        let lease = Lease::new(clients, budgets, &config).with_holder(holder);
+        let lease = Lease::new(clients, budgets(), &config).with_holder(holder);
         let handle = lease.handle();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(lease.run(shutdown.clone()));

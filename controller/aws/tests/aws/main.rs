@@ -13,12 +13,26 @@ mod status_table;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ecs_topology_aws::{Accounts, AccountsOptions, CallObserver, CallRecord, ErrorClass};
+use ecs_topology_aws::{
+    Accounts, AccountsOptions, ApiBudgets, CallObserver, CallRecord, Clients, ErrorClass,
+    NoObserver,
+};
 use ecs_topology_core::config::{AccountConfig, ControllerConfig};
 use ecs_topology_testkit::emulator;
 
 const EAST: &str = "us-east-1";
 const WEST: &str = "eu-west-1";
+
+/// The clients of `account` in [`EAST`], pointed at the emulator.
+async fn clients(account: &str) -> Clients {
+    let config = emulator().sdk_config(account, EAST).await;
+    Clients::new(&config, account, EAST)
+}
+
+/// The rate budgets of a default controller config, reporting to no one.
+fn budgets() -> ApiBudgets {
+    ApiBudgets::new(&ControllerConfig::default(), Arc::new(NoObserver)).unwrap()
+}
 
 /// The controller's own account and a controller config naming `targets` (alias, id), each
 /// reached through a role `arn:aws:iam::<id>:role/ecs-topology`.

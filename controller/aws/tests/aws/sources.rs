@@ -1,26 +1,14 @@
 //! Document sources against the emulator: S3 prefixes and DynamoDB tables.
 
-use std::sync::Arc;
-
 use aws_sdk_dynamodb::types::AttributeValue;
+use ecs_topology_aws::Clients;
 use ecs_topology_aws::sources::{DynamoDbSource, S3Source};
-use ecs_topology_aws::{ApiBudgets, Clients, NoObserver};
-use ecs_topology_core::config::ControllerConfig;
 use ecs_topology_core::load::{self, SourceFile};
 use ecs_topology_testkit::{create_table, emulator};
 use futures::StreamExt as _;
 use serde_json::json;
 
-use super::EAST;
-
-async fn clients(account: &str) -> Clients {
-    let config = emulator().sdk_config(account, EAST).await;
-    Clients::new(&config, account, EAST)
-}
-
-fn budgets() -> ApiBudgets {
-    ApiBudgets::new(&ControllerConfig::default(), Arc::new(NoObserver)).unwrap()
-}
+use super::{budgets, clients};
 
 fn namespace(name: &str, description: &str) -> String {
     format!(

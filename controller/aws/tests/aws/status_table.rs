@@ -1,27 +1,15 @@
 //! The status store in a DynamoDB table against the emulator.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use ecs_topology_aws::status_table::{StatusStore, StatusTable};
-use ecs_topology_aws::{ApiBudgets, Clients, NoObserver};
-use ecs_topology_core::config::ControllerConfig;
 use ecs_topology_core::model::{Key, Kind};
 use ecs_topology_core::status::DocumentStatus;
 use ecs_topology_core::status_store::{DirectoryStore, StatusRecord};
 use ecs_topology_testkit::{create_table, emulator};
 
-use super::EAST;
-
-async fn clients(account: &str) -> Clients {
-    let config = emulator().sdk_config(account, EAST).await;
-    Clients::new(&config, account, EAST)
-}
-
-fn budgets() -> ApiBudgets {
-    ApiBudgets::new(&ControllerConfig::default(), Arc::new(NoObserver)).unwrap()
-}
+use super::{EAST, budgets, clients};
 
 fn record(name: &str, revision: &str) -> StatusRecord {
     let mut status = DocumentStatus::default();
