@@ -25,6 +25,13 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TEXT_FORMAT, TextEncoder,
 };
 
+// Also compiled into `tests/deploy.rs`, which uses the part that says what may be emitted.
+#[allow(dead_code)]
+mod labels;
+
+use labels::{CALL_OK, Family, VALIDITY};
+pub use labels::{SourceKind, field_class};
+
 /// Buckets for reconcile and work durations, in seconds.
 const WORK_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
@@ -34,35 +41,6 @@ const WORK_BUCKETS: &[f64] = &[
 const QUEUE_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
-
-/// Where a document set was loaded from: the `source` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SourceKind {
-    Directory,
-    S3,
-    Dynamodb,
-}
-
-impl SourceKind {
-    /// The kind of a source URI: `s3://...`, `dynamodb://...`, or a directory path.
-    pub fn of_uri(uri: &str) -> SourceKind {
-        if uri.starts_with("s3://") {
-            SourceKind::S3
-        } else if uri.starts_with("dynamodb://") {
-            SourceKind::Dynamodb
-        } else {
-            SourceKind::Directory
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Directory => "directory",
-            SourceKind::S3 => "s3",
-            SourceKind::Dynamodb => "dynamodb",
-        }
-    }
-}
 
 /// How many documents of one kind loaded valid and invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -97,17 +75,6 @@ pub fn oldest_unsynced<'a>(
         .map(|c| Duration::from_secs(now.saturating_sub(c.last_transition_time)))
         .max()
         .unwrap_or_default()
-}
-
-/// The field class of a drifted field path: its first segment (`tags.env` → `tags`,
-/// `endpoints.ecr.api.policy` → `endpoints`), or `other` when it is not a plain field name.
-pub fn field_class(path: &str) -> &str {
-    let first = path.split(['.', '[']).next().unwrap_or_default();
-    let plain = !first.is_empty()
-        && first.len() <= 40
-        && first.starts_with(|c: char| c.is_ascii_alphabetic())
-        && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain { first } else { "other" }
 }
 
 /// A hook run before every scrape, to refresh gauges read from elsewhere (the work queue).
@@ -176,134 +143,118 @@ impl Metrics {
     /// A family that cannot be registered (a programming error: an invalid or duplicate name).
     pub fn new() -> prometheus::Result<Metrics> {
         let r = Registry::new();
-        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
-            register(&r, IntGaugeVec::new(Opts::new(name, help), labels)?)
+        let gauge_vec = |f: Family, help: &str| {
+            register(&r, IntGaugeVec::new(Opts::new(f.name, help), f.labels)?)
         };
-        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
-            register(&r, IntCounterVec::new(Opts::new(name, help), labels)?)
+        let float_gauge_vec =
+            |f: Family, help: &str| register(&r, GaugeVec::new(Opts::new(f.name, help), f.labels)?);
+        let counter_vec = |f: Family, help: &str| {
+            register(&r, IntCounterVec::new(Opts::new(f.name, help), f.labels)?)
         };
-        let histogram = |name: &str, help: &str, buckets: &[f64]| {
-            let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+        let histogram = |f: Family, help: &str, buckets: &[f64]| {
+            let opts = HistogramOpts::new(f.name, help).buckets(buckets.to_vec());
             register(&r, Histogram::with_opts(opts)?)
         };
         let metrics = Metrics {
             documents: gauge_vec(
-                "ecs_topology_documents",
+                labels::DOCUMENTS,
                 "Documents in the desired state, by kind and validity.",
-                &["kind", "validity"],
             )?,
             documents_drifted: gauge_vec(
-                "ecs_topology_documents_drifted",
+                labels::DOCUMENTS_DRIFTED,
                 "Documents whose AWS object differed from the document in their last plan.",
-                &["kind", "account"],
             )?,
             drift_detections: counter_vec(
-                "ecs_topology_drift_detections_total",
+                labels::DRIFT_DETECTIONS,
                 "Drift found in a document's AWS object, by the first segment of the field path.",
-                &["kind", "field_class"],
             )?,
             reconciles: counter_vec(
-                "ecs_topology_reconcile_total",
+                labels::RECONCILES,
                 "Reconciles by kind and result (an error class when it failed).",
-                &["kind", "result"],
             )?,
             reconcile_duration: register(
                 &r,
                 HistogramVec::new(
                     HistogramOpts::new(
-                        "ecs_topology_reconcile_duration_seconds",
+                        labels::RECONCILE_DURATION.name,
                         "How long one reconcile took.",
                     )
                     .buckets(WORK_BUCKETS.to_vec()),
-                    &["kind"],
+                    labels::RECONCILE_DURATION.labels,
                 )?,
             )?,
             queue_depth: register(
                 &r,
                 IntGauge::new(
-                    "ecs_topology_workqueue_depth",
+                    labels::QUEUE_DEPTH.name,
                     "Keys due and waiting for a worker.",
                 )?,
             )?,
             queue_adds: register(
                 &r,
                 IntCounter::new(
-                    "ecs_topology_workqueue_adds_total",
+                    labels::QUEUE_ADDS.name,
                     "Times a key became due in the work queue.",
                 )?,
             )?,
             queue_retries: register(
                 &r,
                 IntCounter::new(
-                    "ecs_topology_workqueue_retries_total",
+                    labels::QUEUE_RETRIES.name,
                     "Retries scheduled after failed reconciles.",
                 )?,
             )?,
             queue_duration: histogram(
-                "ecs_topology_workqueue_queue_duration_seconds",
+                labels::QUEUE_DURATION,
                 "How long a key waited in the queue after it became due.",
                 QUEUE_BUCKETS,
             )?,
             work_duration: histogram(
-                "ecs_topology_workqueue_work_duration_seconds",
+                labels::WORK_DURATION,
                 "How long a worker held a key.",
                 WORK_BUCKETS,
             )?,
             longest_running: register(
                 &r,
                 Gauge::new(
-                    "ecs_topology_workqueue_longest_running_seconds",
+                    labels::LONGEST_RUNNING.name,
                     "How long the oldest key in flight has been processed.",
                 )?,
             )?,
             aws_calls: counter_vec(
-                "ecs_topology_aws_calls_total",
+                labels::AWS_CALLS,
                 "AWS calls by service, operation, account and outcome (ok or an error class).",
-                &["service", "operation", "account", "outcome"],
             )?,
             aws_throttles: counter_vec(
-                "ecs_topology_aws_throttles_total",
+                labels::AWS_THROTTLES,
                 "AWS call attempts answered with a throttling error.",
-                &["service", "account"],
             )?,
-            source_last_success: register(
-                &r,
-                GaugeVec::new(
-                    Opts::new(
-                        "ecs_topology_source_last_success_timestamp_seconds",
-                        "When the desired state last loaded completely from a source, in Unix seconds.",
-                    ),
-                    &["source"],
-                )?,
+            source_last_success: float_gauge_vec(
+                labels::SOURCE_LAST_SUCCESS,
+                "When the desired state last loaded completely from a source, in Unix seconds.",
             )?,
             leader: register(
                 &r,
                 IntGauge::new(
-                    "ecs_topology_leader",
+                    labels::LEADER.name,
                     "1 while this replica holds the lease and may change AWS.",
                 )?,
             )?,
             prune_blocked: register(
                 &r,
                 IntCounter::new(
-                    "ecs_topology_prune_blocked_total",
+                    labels::PRUNE_BLOCKED.name,
                     "Passes in which pruning was held back by the safety limit.",
                 )?,
             )?,
-            credentials_expiry: register(
-                &r,
-                GaugeVec::new(
-                    Opts::new(
-                        "ecs_topology_credentials_expiry_seconds",
-                        "Seconds until an account's credentials expire (negative once expired).",
-                    ),
-                    &["account"],
-                )?,
+            credentials_expiry: float_gauge_vec(
+                labels::CREDENTIALS_EXPIRY,
+                "Seconds until an account's credentials expire (negative once expired).",
             )?,
             oldest_unsynced: register(
                 &r,
                 Gauge::new(
-                    "ecs_topology_oldest_unsynced_document_seconds",
+                    labels::OLDEST_UNSYNCED.name,
                     "How long the oldest document not in sync has been so.",
                 )?,
             )?,
@@ -312,11 +263,7 @@ impl Metrics {
             hooks: Mutex::default(),
             registry: r.clone(),
         };
-        let build_info = gauge_vec(
-            "ecs_topology_build_info",
-            "The controller's version; always 1.",
-            &["version"],
-        )?;
+        let build_info = gauge_vec(labels::BUILD_INFO, "The controller's version; always 1.")?;
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
@@ -328,7 +275,7 @@ impl Metrics {
                     .reconciles
                     .with_label_values(&[kind, result.as_str()]);
             }
-            for validity in ["valid", "invalid"] {
+            for validity in VALIDITY {
                 metrics.documents.with_label_values(&[kind, validity]);
             }
         }
@@ -369,8 +316,9 @@ impl Metrics {
                     .with_label_values(&[kind.as_str(), validity])
                     .set(i64::try_from(n).unwrap_or(i64::MAX));
             };
-            set("valid", c.valid);
-            set("invalid", c.invalid);
+            let [valid, invalid] = VALIDITY;
+            set(valid, c.valid);
+            set(invalid, c.invalid);
         }
     }
 
@@ -522,7 +470,7 @@ impl QueueObserver for Metrics {
 impl CallObserver for Metrics {
     fn observe(&self, call: &CallRecord<'_>) {
         let outcome = match call.outcome {
-            Ok(()) => "ok",
+            Ok(()) => CALL_OK,
             Err(class) => class.as_str(),
         };
         let account = self.account_label(call.account);

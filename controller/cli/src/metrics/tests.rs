@@ -6,28 +6,6 @@ use ecs_topology_core::status::ErrorClass;
 
 use super::*;
 
-const FAMILIES: [&str; 19] = [
-    "ecs_topology_documents",
-    "ecs_topology_documents_drifted",
-    "ecs_topology_drift_detections_total",
-    "ecs_topology_reconcile_total",
-    "ecs_topology_reconcile_duration_seconds",
-    "ecs_topology_workqueue_depth",
-    "ecs_topology_workqueue_adds_total",
-    "ecs_topology_workqueue_retries_total",
-    "ecs_topology_workqueue_queue_duration_seconds",
-    "ecs_topology_workqueue_work_duration_seconds",
-    "ecs_topology_workqueue_longest_running_seconds",
-    "ecs_topology_aws_calls_total",
-    "ecs_topology_aws_throttles_total",
-    "ecs_topology_source_last_success_timestamp_seconds",
-    "ecs_topology_leader",
-    "ecs_topology_prune_blocked_total",
-    "ecs_topology_credentials_expiry_seconds",
-    "ecs_topology_oldest_unsynced_document_seconds",
-    "ecs_topology_build_info",
-];
-
 /// A plan of `name` changing the given field paths.
 fn drift(name: &str, verb: Verb, paths: &[&str]) -> DocumentPlan {
     let changes = paths
@@ -105,7 +83,7 @@ fn busy_metrics() -> Metrics {
 #[test]
 fn every_family_is_in_the_text_after_use() {
     let text = busy_metrics().encode().unwrap();
-    for family in FAMILIES {
+    for family in labels::FAMILIES.map(|f| f.name) {
         assert!(
             text.contains(&format!("# TYPE {family} ")),
             "{family} missing from:\n{text}"
@@ -116,6 +94,44 @@ fn every_family_is_in_the_text_after_use() {
         env!("CARGO_PKG_VERSION")
     )));
     assert_eq!(Metrics::CONTENT_TYPE, "text/plain; version=0.0.4");
+}
+
+#[test]
+fn every_series_carries_the_labels_and_values_its_family_declares() {
+    let metrics = busy_metrics();
+    for kind in Kind::ALL {
+        for result in ReconcileResult::all() {
+            metrics.record_reconcile(kind, result);
+        }
+    }
+    metrics.observe(&call("222222222222", Ok(()), 0));
+    let gathered = metrics.registry.gather();
+    assert_eq!(gathered.len(), labels::FAMILIES.len());
+    for family in &gathered {
+        let declared = labels::FAMILIES
+            .iter()
+            .find(|f| f.name == family.name())
+            .unwrap_or_else(|| panic!("{} is not declared in labels.rs", family.name()));
+        for series in family.get_metric() {
+            let names: BTreeSet<&str> = series.get_label().iter().map(|l| l.name()).collect();
+            assert_eq!(
+                names,
+                declared.labels.iter().copied().collect(),
+                "{}",
+                family.name()
+            );
+            for label in series.get_label() {
+                let values = labels::values(label.name()).unwrap();
+                assert!(
+                    values.admits(label.value()),
+                    "{}{{{}=\"{}\"}} is outside {values:?}",
+                    family.name(),
+                    label.name(),
+                    label.value()
+                );
+            }
+        }
+    }
 }
 
 #[test]
