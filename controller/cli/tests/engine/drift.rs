@@ -164,3 +164,58 @@ async fn a_suspended_document_reports_its_drift_and_changes_nothing() {
         serde_json::json!(["tags.team"])
     );
 }
+
+#[tokio::test]
+async fn tags_other_automation_adds_are_left_alone_and_are_not_drift() {
+    let w = World::new();
+    w.write("ns.yaml", &namespace_doc("ledger", "server", "", "Ledger"));
+    assert_eq!(w.apply().0, 0);
+    let (_, arn) = w.namespaces(&w.server).await["ledger.internal"].clone();
+    let cm = w.cloud_map(&w.server).await;
+    let tags = || async {
+        let reply = cm
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        reply
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    // Cost allocation adds its own tag by hand.
+    cm.tag_resource()
+        .resource_arn(&arn)
+        .tags(
+            aws_sdk_servicediscovery::types::Tag::builder()
+                .key("cost-center")
+                .value("42")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "another's tag is not drift: {plan}");
+    for _ in 0..2 {
+        assert_eq!(w.apply().0, 0);
+    }
+    assert_eq!(
+        tags().await.get("cost-center").map(String::as_str),
+        Some("42")
+    );
+
+    // A tag dropped from the document is removed; the other's stays.
+    w.write(
+        "ns.yaml",
+        &namespace_doc("ledger", "server", "", "Ledger").replace("  tags: {team: payments}\n", ""),
+    );
+    let (code, out) = w.apply();
+    assert_eq!(code, 0, "{out}");
+    let now = tags().await;
+    assert!(!now.contains_key("team"), "{now:?}");
+    assert_eq!(now.get("cost-center").map(String::as_str), Some("42"));
+}

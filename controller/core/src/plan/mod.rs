@@ -269,8 +269,16 @@ pub enum PruneGate {
     HeldBack(String),
 }
 
-/// The full set of tags an object of `key` carries: the operator's, the ownership tags, and the
-/// deletion policy when it is Retain (so that it survives the document's removal).
+/// Tag key listing, comma-separated and sorted, the operator's tag keys the controller applied
+/// to an object: what it removes again when a document drops one. Other tags are other people's.
+pub const MANAGED_TAGS: &str = "ecs-topology.dev/tags";
+
+/// The longest tag value AWS takes (Cloud Map, RAM, EC2 and ECS alike).
+const MAX_TAG_VALUE: usize = 256;
+
+/// The tags an object of `key` must carry: the operator's, the ownership tags, the list of the
+/// operator's keys (when there are any and it fits in a tag value), and the deletion policy when
+/// it is Retain (so that it survives the document's removal).
 pub fn desired_tags(
     user: &BTreeMap<String, String>,
     controller: &str,
@@ -278,6 +286,15 @@ pub fn desired_tags(
     policies: &Policies,
 ) -> BTreeMap<String, String> {
     let mut tags = user.clone();
+    let keys: Vec<&str> = user
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !k.starts_with(crate::model::ANNOTATION_PREFIX))
+        .collect();
+    let list = keys.join(",");
+    if !keys.is_empty() && list.len() <= MAX_TAG_VALUE {
+        tags.insert(MANAGED_TAGS.to_owned(), list);
+    }
     tags.insert(OWNER_TAG.to_owned(), controller.to_owned());
     tags.insert(KEY_TAG.to_owned(), key.to_string());
     if policies.deletion == DeletionPolicy::Retain {
@@ -294,17 +311,29 @@ pub fn recorded_deletion_policy(tags: &BTreeMap<String, String>) -> DeletionPoli
     }
 }
 
-/// Edits between two tag maps (AWS's reserved `aws:` tags are never compared), each tag key made
-/// a field by `field`.
+/// Edits between an object's tags and the tags its document asks for, each tag key made a field
+/// by `field`. Compared are only the keys the controller manages: those the document asks for,
+/// the controller's own (`ecs-topology.dev/...`), and those the object's [`MANAGED_TAGS`] says the
+/// controller applied before (so that a key dropped from the document is removed). Tags other
+/// automation added are never drift and never removed; AWS's reserved `aws:` tags neither.
 pub fn tag_edits<F: Field>(
     observed: &BTreeMap<String, String>,
     desired: &BTreeMap<String, String>,
     field: impl Fn(String) -> F,
 ) -> Vec<Edit<F>> {
+    let applied: std::collections::BTreeSet<&str> = observed
+        .get(MANAGED_TAGS)
+        .map(|list| list.split(',').filter(|k| !k.is_empty()).collect())
+        .unwrap_or_default();
+    let ours = |k: &String| {
+        desired.contains_key(k)
+            || k.starts_with(crate::model::ANNOTATION_PREFIX)
+            || applied.contains(k.as_str())
+    };
     let keys: std::collections::BTreeSet<&String> = observed
         .keys()
         .chain(desired.keys())
-        .filter(|k| !k.starts_with("aws:"))
+        .filter(|k| !k.starts_with("aws:") && ours(k))
         .collect();
     keys.into_iter()
         .filter_map(|key| {
@@ -378,5 +407,37 @@ pub(crate) fn unless_suspended<'o, F: Field, O>(
         }
     } else {
         plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::namespace::NamespaceField;
+    use crate::model::Kind;
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn only_the_tags_the_controller_manages_are_compared() {
+        let key = Key::new(Kind::CloudMapNamespace, "ledger");
+        let want = desired_tags(&tags(&[("env", "prod")]), "ctl", &key, &Policies::default());
+        assert_eq!(want.get(MANAGED_TAGS).map(String::as_str), Some("env"));
+        // The object carries the document's tags, a tag the controller applied before and that
+        // the document dropped (`team`), and another's (`cost-center`).
+        let mut observed = want.clone();
+        observed.insert("team".into(), "payments".into());
+        observed.insert(MANAGED_TAGS.into(), "env,team".into());
+        observed.insert("cost-center".into(), "42".into());
+        let edits: Vec<String> = tag_edits(&observed, &want, NamespaceField::Tag)
+            .iter()
+            .map(Edit::path)
+            .collect();
+        assert_eq!(edits, ["tags.ecs-topology.dev/tags", "tags.team"]);
     }
 }

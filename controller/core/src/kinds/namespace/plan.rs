@@ -137,9 +137,10 @@ mod tests {
         }
     }
 
-    const OURS: [(&str, &str); 3] = [
+    const OURS: [(&str, &str); 4] = [
         (OWNER_TAG, "ctl"),
         (KEY_TAG, "CloudMapNamespace/payments"),
+        (crate::plan::MANAGED_TAGS, "team"),
         ("team", "payments"),
     ];
 
@@ -166,6 +167,7 @@ mod tests {
                 "description",
                 "tags.ecs-topology.dev/key",
                 "tags.ecs-topology.dev/owner",
+                "tags.ecs-topology.dev/tags",
                 "tags.team"
             ]
         );
@@ -192,7 +194,7 @@ mod tests {
     #[test]
     fn drift_is_reported_field_by_field() {
         let p = Policies::default();
-        let ns = observed(&OURS[..2], Some("changed by hand"));
+        let ns = observed(&OURS[..3], Some("changed by hand"));
         let plan = plan_namespace(
             "ctl",
             &key(),
@@ -247,7 +249,11 @@ mod tests {
         assert_eq!(plan.verb, Verb::Adopt);
         assert_eq!(
             plan.drifted_fields(),
-            ["tags.ecs-topology.dev/key", "tags.ecs-topology.dev/owner"]
+            [
+                "tags.ecs-topology.dev/key",
+                "tags.ecs-topology.dev/owner",
+                "tags.ecs-topology.dev/tags"
+            ]
         );
     }
 
@@ -316,7 +322,7 @@ mod tests {
             suspend: true,
             ..Policies::default()
         };
-        let ns = observed(&OURS[..2], Some("Payments"));
+        let ns = observed(&OURS[..3], Some("Payments"));
         let plan = plan_namespace(
             "ctl",
             &key(),

@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::{DELETION_POLICY_ANNOTATION, GatewayService, KEY_TAG, Kind, OWNER_TAG};
 use crate::plan::DocumentPlan;
+use crate::plan::MANAGED_TAGS;
 use crate::policy::default_endpoint_policy;
 
 const REGION: &str = "eu-west-1";
@@ -54,6 +55,7 @@ fn ours() -> BTreeMap<String, String> {
     BTreeMap::from([
         (OWNER_TAG.to_owned(), "ctl".to_owned()),
         (KEY_TAG.to_owned(), "VpcEndpointSet/private-ecs".to_owned()),
+        (MANAGED_TAGS.to_owned(), "team".to_owned()),
         ("team".to_owned(), "platform".to_owned()),
     ])
 }
@@ -340,7 +342,8 @@ fn an_unowned_look_alike_endpoint_blocks_the_set_unless_adopted() {
         adopted.drifted_fields(),
         [
             "endpoints.logs.tags.ecs-topology.dev/key",
-            "endpoints.logs.tags.ecs-topology.dev/owner"
+            "endpoints.logs.tags.ecs-topology.dev/owner",
+            "endpoints.logs.tags.ecs-topology.dev/tags",
         ]
     );
 }

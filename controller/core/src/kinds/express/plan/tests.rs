@@ -6,6 +6,7 @@ use crate::observed::{
     ObservedExpressConfig, ObservedExpressContainer, ObservedExpressScaling, ObservedIngressPath,
 };
 use crate::plan::DocumentPlan;
+use crate::plan::MANAGED_TAGS;
 
 const CLUSTER_ARN: &str = "arn:aws:ecs:eu-west-1:111111111111:cluster/web";
 const EXEC_ROLE: &str = "arn:aws:iam::111111111111:role/ecsTaskExecutionRole";
@@ -74,6 +75,7 @@ fn ours_tags() -> BTreeMap<String, String> {
     BTreeMap::from([
         (OWNER_TAG.to_owned(), "ctl".to_owned()),
         (KEY_TAG.to_owned(), "ExpressService/checkout".to_owned()),
+        (MANAGED_TAGS.to_owned(), "team".to_owned()),
         ("team".to_owned(), "payments".to_owned()),
     ])
 }
@@ -216,6 +218,7 @@ fn a_missing_service_is_created_with_every_field() {
             "scaling.target",
             "tags.ecs-topology.dev/key",
             "tags.ecs-topology.dev/owner",
+            "tags.ecs-topology.dev/tags",
             "tags.team",
         ]
     );
@@ -404,7 +407,11 @@ fn an_unowned_look_alike_is_left_alone_unless_adopted() {
     assert_eq!(plan.verb, Verb::Adopt);
     assert_eq!(
         plan.drifted_fields(),
-        ["tags.ecs-topology.dev/key", "tags.ecs-topology.dev/owner"]
+        [
+            "tags.ecs-topology.dev/key",
+            "tags.ecs-topology.dev/owner",
+            "tags.ecs-topology.dev/tags"
+        ]
     );
     service.tags.insert(OWNER_TAG.into(), "someone-else".into());
     assert_eq!(
