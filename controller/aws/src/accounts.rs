@@ -331,3 +331,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn cached<K: Eq + Hash, V: Clone>(map: &Mutex<HashMap<K, V>>, key: K, value: V) -> V {
     lock(map).entry(key).or_insert(value).clone()
 }
+
+#[cfg(test)]
+mod tests;

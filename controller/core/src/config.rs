@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::HumanDuration;
 
+mod external_id;
+
+pub use external_id::ExternalId;
+
 /// The file name looked for next to (and above) a document directory when no config is given.
 pub const CONFIG_FILE_NAME: &str = "ecs-topology.config.yaml";
 
@@ -75,9 +79,9 @@ pub struct AccountConfig {
     /// The role to assume in the account; absent uses the controller's own credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
-    /// The ExternalId the role's trust policy asks for.
+    /// The ExternalId the role's trust policy asks for; never shown in `Debug` output or logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
+    pub external_id: Option<ExternalId>,
     /// The role session name, shown in CloudTrail; defaults to the controller's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_name: Option<String>,
@@ -361,6 +365,41 @@ mod tests {
         );
         assert_eq!(config.resolve_account("client"), None);
         assert_eq!(config.alias_of("111111111111"), "server");
+    }
+
+    #[test]
+    fn the_external_id_is_read_but_never_shown_in_debug_output() {
+        let config = ControllerConfig::parse(
+            "c.yaml",
+            "accounts:\n  server: {id: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/x', \
+             externalId: 'Xq7-shared-secret'}\n",
+        )
+        .unwrap();
+        let server = &config.accounts["server"];
+        assert_eq!(
+            server.external_id.as_ref().map(ExternalId::expose),
+            Some("Xq7-shared-secret")
+        );
+        for shown in [
+            format!("{config:?}"),
+            format!("{config:#?}"),
+            format!("{server:?}"),
+        ] {
+            assert!(!shown.contains("Xq7-shared-secret"), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn an_external_id_that_is_not_a_string_is_refused_without_showing_it() {
+        let err = ControllerConfig::parse(
+            "c.yaml",
+            "accounts:\n  server: {id: '111111111111', externalId: 98765432109}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("accounts.server.externalId"), "{err}");
+        assert!(!err.contains("98765432109"), "{err}");
     }
 
     #[test]

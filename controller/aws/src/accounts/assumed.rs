@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, error::CredentialsError};
+use ecs_topology_core::config::ExternalId;
 
 use super::{AccountError, Clock};
 
@@ -15,7 +16,8 @@ pub(super) struct Role {
     pub(super) account: String,
     pub(super) alias: String,
     pub(super) role_arn: String,
-    pub(super) external_id: Option<String>,
+    /// Shown as `<redacted>` by `Debug`: it is a shared secret.
+    pub(super) external_id: Option<ExternalId>,
     pub(super) session_name: String,
 }
 
@@ -158,7 +160,7 @@ impl AssumedRole {
             .assume_role()
             .role_arn(&role.role_arn)
             .role_session_name(&role.session_name)
-            .set_external_id(role.external_id.clone())
+            .set_external_id(role.external_id.as_ref().map(|id| id.expose().to_owned()))
             .send()
             .await
             .map_err(|source| AccountError::AssumeRole {
