@@ -13,6 +13,9 @@
 //! - AssumeRole happens on the first AWS call that needs the credentials, not before.
 //! - SDK configs and clients are built once per (account, region) and reused.
 //! - Endpoints come from the base config (`AWS_ENDPOINT_URL` and friends), never from here.
+//! - Every call of every client (STS included) ends within the config's `timeouts.operation`,
+//!   each attempt within `timeouts.attempt` (a timed-out attempt is retried like a 5xx); a call
+//!   that times out fails with `SdkError::TimeoutError`, classified as transient.
 
 mod assumed;
 mod clients;
@@ -26,9 +29,10 @@ use aws_config::BehaviorVersion;
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
-use ecs_topology_core::config::ControllerConfig;
+use ecs_topology_core::config::{ControllerConfig, TimeoutsConfig};
 
 use assumed::{AssumedRole, Role, RoleCredentials};
 pub use clients::Clients;
@@ -114,6 +118,8 @@ struct Inner {
     /// The controller's own credentials, region and endpoint.
     base: SdkConfig,
     options: AccountsOptions,
+    /// The time limits of every call, from the controller config.
+    timeouts: TimeoutConfig,
     /// The configured accounts by id, with their role (`None`: the base credentials).
     configured: HashMap<String, Option<Role>>,
     /// Configured aliases to ids.
@@ -169,6 +175,7 @@ impl Accounts {
             .map(|(alias, account)| (alias.clone(), account.id.clone()))
             .collect();
         let inner = Inner {
+            timeouts: sdk_timeouts(&base, &config.timeouts),
             base,
             options,
             configured,
@@ -309,18 +316,33 @@ impl Accounts {
         self.inner.base.region().map(Region::as_ref).or(region)
     }
 
-    /// The base config with the controller's retries, in `region` (else the base region).
+    /// The base config with the controller's retries and time limits, in `region` (else the
+    /// base region).
     fn base_in(&self, region: Option<&str>) -> SdkConfig {
         let mut builder = self
             .inner
             .base
             .to_builder()
-            .retry_config(self.inner.options.retry.clone());
+            .retry_config(self.inner.options.retry.clone())
+            .timeout_config(self.inner.timeouts.clone());
         if let Some(region) = region {
             builder = builder.region(Region::new(region.to_owned()));
         }
         builder.build()
     }
+}
+
+/// The SDK's operation and attempt timeouts from the controller config; the base config's other
+/// limits (the connect timeout) stay.
+fn sdk_timeouts(base: &SdkConfig, timeouts: &TimeoutsConfig) -> TimeoutConfig {
+    let mut sdk = TimeoutConfig::builder()
+        .operation_timeout(timeouts.operation.0)
+        .operation_attempt_timeout(timeouts.attempt.0)
+        .build();
+    if let Some(base) = base.timeout_config() {
+        sdk.take_defaults_from(base);
+    }
+    sdk
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

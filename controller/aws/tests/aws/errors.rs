@@ -1,10 +1,13 @@
 //! Errors of real calls fall into the classes an operator alerts on.
 
-use ecs_topology_aws::{ErrorClass, classify};
+use std::time::{Duration, Instant};
+
+use ecs_topology_aws::{ApiBudgets, ApiFamily, Aws, ErrorClass, classify};
+use ecs_topology_core::duration::HumanDuration;
 use ecs_topology_testkit::emulator;
 use serde_json::json;
 
-use super::{EAST, World};
+use super::{EAST, Recorder, World};
 
 #[tokio::test]
 async fn errors_are_classified() {
@@ -58,4 +61,53 @@ async fn errors_are_classified() {
         ErrorClass::Credentials,
         "{no_credentials:?}"
     );
+}
+
+#[tokio::test]
+async fn a_call_aws_never_answers_fails_as_transient_once_the_operation_timeout_passes() {
+    let (mut world, targets) = World::new(&["server"]);
+    world.config.timeouts.operation = HumanDuration(Duration::from_secs(2));
+    world.config.timeouts.attempt = HumanDuration(Duration::from_millis(800));
+    emulator()
+        .set_profile(
+            &[&targets[0]],
+            json!({"faults": {"hang": 1.0, "hang_ms": 60_000, "operations": ["ListNamespaces"]}}),
+        )
+        .await;
+    let accounts = world.accounts().await;
+    let server = accounts.clients("server", EAST).await.unwrap();
+    let recorder = Recorder::new();
+    let budgets = ApiBudgets::new(&world.config, recorder.clone()).unwrap();
+    let aws = Aws {
+        clients: &server,
+        budgets: &budgets,
+    };
+
+    let before = emulator().calls().await;
+    let started = Instant::now();
+    let err = aws
+        .call("ListNamespaces", ApiFamily::CloudMap, || {
+            server.cloudmap.list_namespaces().send()
+        })
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    emulator()
+        .set_profile(&[&targets[0]], serde_json::Value::Null)
+        .await;
+
+    assert_eq!(err.class, ErrorClass::Transient, "{err}");
+    assert!(err.message.contains("timeout"), "{err}");
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(6)).contains(&took),
+        "{took:?}"
+    );
+    let recorded = recorder.calls();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].outcome, Err(ErrorClass::Transient));
+    // The attempt timeout ended the first attempt and the SDK tried again within the operation.
+    let hung = emulator().calls().await.since(&before);
+    assert!(hung.count(&targets[0], "ListNamespaces") >= 2, "{hung:?}");
+    // The other calls of the account (AssumeRole, other operations) are answered.
+    server.cloudmap.list_services().send().await.unwrap();
 }

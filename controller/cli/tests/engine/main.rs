@@ -11,4 +11,5 @@ mod express;
 mod ownership;
 mod prune;
 mod scale;
+mod timeouts;
 mod world;
