@@ -350,17 +350,82 @@ fn the_controller_runs_read_only_as_non_root_with_its_health_check_and_time_to_s
     assert!(container["StopTimeout"].as_u64().unwrap() > 30);
     assert_eq!(container["PortMappings"][0]["ContainerPort"], 9464);
     assert_eq!(container["Command"][0], "run");
-    let config = container["Environment"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["Name"] == "ECS_TOPOLOGY_CONFIG_YAML")
-        .expect("the config is passed in ECS_TOPOLOGY_CONFIG_YAML");
-    let text = config["Value"]["Fn::Sub"][0].as_str().unwrap();
+    assert_eq!(
+        container["Secrets"],
+        json!([{"Name": "ECS_TOPOLOGY_CONFIG_YAML", "ValueFrom": {"Ref": "ConfigSecret"}}]),
+        "the config is passed in ECS_TOPOLOGY_CONFIG_YAML"
+    );
+    let (text, _) = controller_config(&controller);
     assert!(text.contains("metricsAddress: 0.0.0.0:9464"), "{text}");
     assert!(
         text.contains("status: {dynamodbTable: ${StateTable}}"),
         "{text}"
+    );
+}
+
+/// The controller config the stack writes into its config secret: the text and the variables
+/// of its `Fn::Sub`.
+fn controller_config(controller: &Value) -> (&str, &Value) {
+    let sub = &resource(controller, "ConfigSecret")["Properties"]["SecretString"]["Fn::Sub"];
+    (sub[0].as_str().expect("the config is YAML text"), &sub[1])
+}
+
+/// Where `parameter` is used in `value`: the path of every `Ref` to it and of every string that
+/// substitutes it.
+fn uses_of(parameter: &str, value: &Value, path: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if map.get("Ref").and_then(Value::as_str) == Some(parameter) {
+                out.push(path.to_owned());
+            }
+            for (key, v) in map {
+                uses_of(parameter, v, &format!("{path}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                uses_of(parameter, v, &format!("{path}/{i}"), out);
+            }
+        }
+        Value::String(text) if text.contains(&format!("${{{parameter}}}")) => {
+            out.push(path.to_owned());
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_external_ids_reach_the_task_only_through_its_config_secret() {
+    let controller = template("controller.yaml");
+    assert_eq!(controller["Parameters"]["Accounts"]["NoEcho"], true);
+    let mut uses = Vec::new();
+    uses_of("Accounts", &controller["Resources"], "", &mut uses);
+    uses_of("Accounts", &controller["Outputs"], "/Outputs", &mut uses);
+    assert_eq!(
+        uses,
+        ["/ConfigSecret/Properties/SecretString/Fn::Sub/0"],
+        "Accounts (with the ExternalIds) is used outside the config secret"
+    );
+    let (text, _) = controller_config(&controller);
+    assert!(text.contains("accounts: ${Accounts}"), "{text}");
+
+    let container =
+        &resource(&controller, "TaskDefinition")["Properties"]["ContainerDefinitions"][0];
+    assert_eq!(
+        container["Secrets"],
+        json!([{"Name": "ECS_TOPOLOGY_CONFIG_YAML", "ValueFrom": {"Ref": "ConfigSecret"}}])
+    );
+    let readers: Vec<&Value> = statements(&controller)
+        .into_iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("secretsmanager:")))
+        .collect();
+    assert_eq!(readers.len(), 1, "{readers:?}");
+    assert_eq!(readers[0]["Action"], "secretsmanager:GetSecretValue");
+    assert_eq!(readers[0]["Resource"], json!({"Ref": "ConfigSecret"}));
+    let execution_role = statements(resource(&controller, "ExecutionRole"));
+    assert!(
+        execution_role.iter().any(|s| std::ptr::eq(*s, readers[0])),
+        "only the execution role (ECS, at task start) reads the config secret"
     );
 }
 
@@ -384,23 +449,11 @@ fn without_the_lease_a_deployment_never_runs_two_controllers() {
         json!({"Enable": true, "Rollback": true})
     );
     // The lease the deployment relies on is the lease the controller is configured with.
-    let container =
-        &resource(&controller, "TaskDefinition")["Properties"]["ContainerDefinitions"][0];
-    let config = container["Environment"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["Name"] == "ECS_TOPOLOGY_CONFIG_YAML")
-        .unwrap();
-    let lease = &config["Value"]["Fn::Sub"][1]["Lease"]["Fn::If"];
+    let (text, variables) = controller_config(&controller);
+    let lease = &variables["Lease"]["Fn::If"];
     assert_eq!(lease[0], "UseLease");
     assert_eq!(lease[2], "null");
-    assert!(
-        config["Value"]["Fn::Sub"][0]
-            .as_str()
-            .unwrap()
-            .contains("lease: ${Lease}")
-    );
+    assert!(text.contains("lease: ${Lease}"), "{text}");
 }
 
 #[test]
