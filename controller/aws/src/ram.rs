@@ -236,29 +236,47 @@ async fn create(aws: Aws<'_>, change: &Change<'_, Shares>) -> Result<ObservedSha
     let ram = &aws.clients.ram;
     let tags = ram_tags(&change.tags);
     let principal_list: Vec<String> = principals.iter().cloned().collect();
-    let reply = aws
-        .call("CreateResourceShare", ApiFamily::Ram, || {
-            ram.create_resource_share()
-                .name(&change.key.name)
-                .resource_arns(&namespace)
-                .set_principals(Some(principal_list.clone()))
-                .permission_arns(&permission)
-                .set_tags(Some(tags.clone()))
-                .allow_external_principals(false)
-                .client_token(&change.token)
-                .send()
-        })
-        .await?;
-    let arn = reply
-        .resource_share
-        .and_then(|s| s.resource_share_arn)
-        .ok_or_else(|| {
-            AwsError::local(
-                "CreateResourceShare",
-                ErrorClass::Other,
-                "no share in the reply",
-            )
-        })?;
+    // RAM remembers a token for a while after its share is deleted and answers with that
+    // deleted share: then the next token of the sequence makes a new one.
+    let mut arn = None;
+    for generation in 0..4 {
+        let token = if generation == 0 {
+            change.token.clone()
+        } else {
+            format!("{}-{generation}", change.token)
+        };
+        let reply = aws
+            .call("CreateResourceShare", ApiFamily::Ram, || {
+                ram.create_resource_share()
+                    .name(&change.key.name)
+                    .resource_arns(&namespace)
+                    .set_principals(Some(principal_list.clone()))
+                    .permission_arns(&permission)
+                    .set_tags(Some(tags.clone()))
+                    .allow_external_principals(false)
+                    .client_token(&token)
+                    .send()
+            })
+            .await?;
+        let Some(share) = reply.resource_share else {
+            break;
+        };
+        let gone = matches!(
+            share.status(),
+            Some(ResourceShareStatus::Deleted | ResourceShareStatus::Deleting)
+        );
+        if !gone {
+            arn = share.resource_share_arn;
+            break;
+        }
+    }
+    let arn = arn.ok_or_else(|| {
+        AwsError::local(
+            "CreateResourceShare",
+            ErrorClass::Other,
+            "no live share in the reply",
+        )
+    })?;
     Ok(ObservedShare {
         arn,
         name: change.key.name.clone(),

@@ -138,11 +138,29 @@ impl DesiredSet {
     }
 }
 
-/// The idempotency token of a create: the same controller, document and revision always make
-/// the same token, so a retry after a crash never creates a second object.
-pub fn create_token(controller: &str, key: &Key, revision: &str) -> String {
-    format!(
-        "ecs-topology-{}",
-        digest(&format!("{controller}|{key}|{revision}"))
-    )
+/// The idempotency token of a create: the same controller and document always make the same
+/// token, whatever edits the document had since, so a create whose reply was lost and that is
+/// retried after an edit is recognised instead of making a second object. Where AWS still
+/// remembers a token after its object is gone, the AWS side moves on to the next token of a
+/// fixed sequence (`TOKEN-1`, `TOKEN-2`, ...) only once it sees the token's object is gone.
+pub fn create_token(controller: &str, key: &Key) -> String {
+    format!("ecs-topology-{}", digest(&format!("{controller}|{key}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    #[test]
+    fn an_edit_of_the_document_keeps_its_create_token() {
+        let key = Key::new(Kind::NamespaceShare, "payments-to-client");
+        let token = create_token("ctl", &key);
+        assert_eq!(token, create_token("ctl", &key));
+        assert_ne!(token, create_token("other", &key));
+        assert_ne!(
+            token,
+            create_token("ctl", &Key::new(Kind::NamespaceShare, "payments-to-other"))
+        );
+    }
 }

@@ -134,7 +134,7 @@ impl<C: Cloud> Daemon<C> {
                     subject: &work.subject,
                     spec,
                     tags,
-                    token: create_token(controller, key, doc.map_or("", |d| d.revision.as_str())),
+                    token: create_token(controller, key),
                     controller,
                 };
                 match R::act(&*self.cloud, change).await {

@@ -371,6 +371,17 @@ pub(crate) fn not_ours<'o, F: Field, O>(
     Some(KindPlan::new(key.clone(), Verb::Blocked).because(reason))
 }
 
+/// The plan when a document's key tags more than one object (`ids`): blocked, naming them,
+/// rather than silently managing the first.
+pub(crate) fn owns_several<'o, F: Field, O>(key: &Key, ids: &[&str]) -> KindPlan<'o, F, O> {
+    KindPlan::new(key.clone(), Verb::Blocked).because(format!(
+        "{key} owns {} objects ({}), where it manages one; left alone until all but one are \
+         removed by hand",
+        ids.len(),
+        ids.join(", ")
+    ))
+}
+
 /// The plan of a document whose object `object` exists, is ours and is no longer wanted.
 pub(crate) fn removed<'o, F: Field, O>(
     key: &Key,

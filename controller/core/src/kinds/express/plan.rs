@@ -30,7 +30,8 @@ use crate::digest::{digest, sorted_keys};
 use crate::model::{ExpressServiceSpec, Key, Policies, cluster_name};
 use crate::observed::{ExpressStatus, ObservedExpressService, Ownership, Seen, ownership};
 use crate::plan::{
-    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, removed, tag_edits, unless_suspended,
+    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
+    unless_suspended,
 };
 
 /// The typed plan of an Express service document.
@@ -78,6 +79,14 @@ pub fn plan_express<'o>(
     let ours = |s: &&ObservedExpressService| ownership(&s.tags, controller, key) == Ownership::Ours;
     // The document's own live services, in observed order.
     let mine = || observed.candidates().filter(live).filter(ours);
+    // Two active services of ours: never guess which one the document means.
+    let active: Vec<&str> = mine()
+        .filter(|s| !draining(s))
+        .map(|s| s.arn.as_str())
+        .collect();
+    if active.len() > 1 {
+        return owns_several(key, &active);
+    }
     let Some(desired) = desired else {
         // An active service of ours before a draining one: the draining one is already going.
         return match mine().min_by_key(|s| draining(s)) {

@@ -6,7 +6,8 @@ use super::NamespaceField;
 use crate::model::{CloudMapNamespaceSpec, Key, Policies};
 use crate::observed::{ObservedNamespace, Ownership, Seen, normalise_text, ownership};
 use crate::plan::{
-    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, removed, tag_edits, unless_suspended,
+    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
+    unless_suspended,
 };
 
 /// The typed plan of a namespace document.
@@ -30,9 +31,15 @@ pub fn plan_namespace<'o>(
     gate: &PruneGate,
 ) -> NamespacePlan<'o> {
     let observed = observed.into();
-    let mine = observed
+    let ours: Vec<&ObservedNamespace> = observed
         .candidates()
-        .find(|ns| ownership(&ns.tags, controller, key) == Ownership::Ours);
+        .filter(|ns| ownership(&ns.tags, controller, key) == Ownership::Ours)
+        .collect();
+    if ours.len() > 1 {
+        let ids: Vec<&str> = ours.iter().map(|ns| ns.id.as_str()).collect();
+        return owns_several(key, &ids);
+    }
+    let mine = ours.first().copied();
     let Some(desired) = desired else {
         return match mine {
             Some(ns) => removed(key, &ns.tags, ns, gate),

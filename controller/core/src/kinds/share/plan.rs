@@ -8,7 +8,8 @@ use super::ShareField;
 use crate::model::{Key, Kind, NamespaceShareSpec, Policies};
 use crate::observed::{ObservedShare, Ownership, Seen, ownership};
 use crate::plan::{
-    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, removed, tag_edits, unless_suspended,
+    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
+    unless_suspended,
 };
 
 /// The typed plan of a share document.
@@ -36,9 +37,15 @@ pub fn plan_share<'o>(
     gate: &PruneGate,
 ) -> SharePlan<'o> {
     let observed = observed.into();
-    let mine = observed
+    let ours: Vec<&ObservedShare> = observed
         .candidates()
-        .find(|s| ownership(&s.tags, controller, key) == Ownership::Ours);
+        .filter(|s| ownership(&s.tags, controller, key) == Ownership::Ours)
+        .collect();
+    if ours.len() > 1 {
+        let ids: Vec<&str> = ours.iter().map(|s| s.arn.as_str()).collect();
+        return owns_several(key, &ids);
+    }
+    let mine = ours.first().copied();
     let Some(desired) = desired else {
         return match mine {
             Some(share) => removed(key, &share.tags, share, gate),
@@ -313,5 +320,28 @@ mod tests {
         )
         .display();
         assert_eq!(plan.verb, Verb::Blocked);
+    }
+
+    #[test]
+    fn a_key_that_owns_two_shares_is_blocked_and_names_both() {
+        let (s, p) = (spec(), Policies::default());
+        let mut second = ours();
+        second.arn = "arn:aws:ram:eu-west-1:111111111111:resource-share/def".into();
+        let plan = plan_share(
+            "ctl",
+            &key(),
+            Some(&desired(&s, &p, Some(NS_ARN))),
+            &[ours(), second],
+            &PruneGate::Allowed,
+        )
+        .display();
+        assert_eq!(plan.verb, Verb::Blocked);
+        let reason = plan.reason.unwrap_or_default();
+        assert!(
+            reason.contains("owns 2 objects")
+                && reason.contains("share/abc")
+                && reason.contains("share/def"),
+            "{reason}"
+        );
     }
 }
