@@ -32,8 +32,7 @@
 //! - [`Emulator::command`]: a process (the `ecs-topology` binary) pointed at the emulator;
 //! - [`http`]: the one HTTP client of the tests, for the emulator's admin endpoints and the
 //!   daemon's `/healthz`, `/readyz`, `/status` and `/metrics`;
-//! - [`create_table`]: a DynamoDB table as the controller's tables are made;
-//! - [`METRIC_FAMILIES`]: the metric families the daemon exports.
+//! - [`create_table`]: a DynamoDB table as the controller's tables are made.
 
 mod dynamodb;
 pub mod http;
@@ -59,30 +58,6 @@ pub use dynamodb::create_table;
 
 /// The role every test session assumes in its account: `arn:aws:iam::<account>:role/<ROLE_NAME>`.
 pub const ROLE_NAME: &str = "ecs-topology-test";
-
-/// The metric families the daemon exports on `/metrics`: the daemon's tests check that each is
-/// there, and the alert rules in `deploy/` may use these and no others.
-pub const METRIC_FAMILIES: &[&str] = &[
-    "ecs_topology_documents",
-    "ecs_topology_documents_drifted",
-    "ecs_topology_drift_detections_total",
-    "ecs_topology_reconcile_total",
-    "ecs_topology_reconcile_duration_seconds",
-    "ecs_topology_workqueue_depth",
-    "ecs_topology_workqueue_adds_total",
-    "ecs_topology_workqueue_retries_total",
-    "ecs_topology_workqueue_queue_duration_seconds",
-    "ecs_topology_workqueue_work_duration_seconds",
-    "ecs_topology_workqueue_longest_running_seconds",
-    "ecs_topology_aws_calls_total",
-    "ecs_topology_aws_throttles_total",
-    "ecs_topology_source_last_success_timestamp_seconds",
-    "ecs_topology_leader",
-    "ecs_topology_prune_blocked_total",
-    "ecs_topology_credentials_expiry_seconds",
-    "ecs_topology_oldest_unsynced_document_seconds",
-    "ecs_topology_build_info",
-];
 
 /// How long the first start may take: it may create the emulator's Python environment.
 const START_TIMEOUT: Duration = Duration::from_secs(300);

@@ -1,8 +1,7 @@
 use std::time::{Duration, Instant};
 
-use ecs_topology_testkit::METRIC_FAMILIES;
-
 use crate::harness::*;
+use crate::labels;
 
 #[tokio::test]
 async fn metrics_expose_the_documented_families() {
@@ -46,7 +45,7 @@ async fn metrics_expose_the_documented_families() {
         .set_profile(&[setup.server.as_str()], serde_json::Value::Null)
         .await;
     let (_, text) = daemon.get("/metrics");
-    for family in METRIC_FAMILIES {
+    for family in labels::FAMILIES.map(|family| family.name) {
         assert!(
             text.contains(&format!("# TYPE {family} ")),
             "{family} missing"
