@@ -14,8 +14,7 @@ use aws_sdk_ram::types::{
 use ecs_topology_core::engine::Change;
 use ecs_topology_core::kinds::share::{ShareField, Shares};
 use ecs_topology_core::observed::ObservedShare;
-use ecs_topology_core::plan::{Edit, TagEdits, Verb};
-use serde_json::Value;
+use ecs_topology_core::plan::{Edit, TagEdits, Verb, string_set};
 
 use crate::call::{Aws, AwsError};
 use crate::{ApiFamily, ErrorClass};
@@ -151,18 +150,6 @@ fn ram_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
         .collect()
 }
 
-/// The values of a list field of an edit (`None` for absent).
-fn set_of(value: Option<&Value>) -> BTreeSet<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The edit of `field`, if the plan changes it.
 fn edit_of<'e>(edits: &'e [Edit<ShareField>], field: &ShareField) -> Option<&'e Edit<ShareField>> {
     edits.iter().find(|e| e.field == *field)
@@ -173,7 +160,7 @@ fn difference(edit: Option<&Edit<ShareField>>) -> (Vec<String>, Vec<String>) {
     let Some(edit) = edit else {
         return (Vec::new(), Vec::new());
     };
-    let (from, to) = (set_of(edit.from.as_ref()), set_of(edit.to.as_ref()));
+    let (from, to) = (string_set(edit.from.as_ref()), string_set(edit.to.as_ref()));
     (
         to.difference(&from).cloned().collect(),
         from.difference(&to).cloned().collect(),
@@ -215,7 +202,8 @@ pub async fn apply(
 
 /// Creates the share with the namespace, principals and permission the plan's edits name.
 async fn create(aws: Aws<'_>, change: &Change<'_, Shares>) -> Result<ObservedShare, AwsError> {
-    let to = |field: ShareField| set_of(edit_of(change.edits, &field).and_then(|e| e.to.as_ref()));
+    let to =
+        |field: ShareField| string_set(edit_of(change.edits, &field).and_then(|e| e.to.as_ref()));
     let resources = to(ShareField::Resources);
     let principals = to(ShareField::Principals);
     let permissions = to(ShareField::Permissions);
@@ -324,7 +312,7 @@ async fn update(
     after.principals.retain(|p| !drop_principals.contains(p));
     after.principals.extend(add_principals);
     if let Some(edit) = edit_of(edits, &ShareField::Permissions) {
-        let wanted = set_of(edit.to.as_ref());
+        let wanted = string_set(edit.to.as_ref());
         if let Some(permission) = wanted.first() {
             aws.call("AssociateResourceSharePermission", ApiFamily::Ram, || {
                 ram.associate_resource_share_permission()

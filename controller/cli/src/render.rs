@@ -13,20 +13,6 @@ fn value(v: &Option<Value>) -> String {
     }
 }
 
-fn verb_word(verb: Verb) -> &'static str {
-    match verb {
-        Verb::InSync => "in sync",
-        Verb::Create => "create",
-        Verb::Update => "update",
-        Verb::Adopt => "adopt",
-        Verb::Delete => "delete",
-        Verb::Retain => "retain",
-        Verb::Suspended => "suspended",
-        Verb::Blocked => "blocked",
-        Verb::Waiting => "waiting",
-    }
-}
-
 fn change_line(c: &FieldChange) -> String {
     match (&c.from, &c.to) {
         (None, Some(_)) => format!("    + {}: {}", c.path, value(&c.to)),
@@ -40,7 +26,7 @@ fn change_line(c: &FieldChange) -> String {
 pub fn plan_text(plans: &[DocumentPlan]) -> String {
     let mut out = String::new();
     for plan in plans.iter().filter(|p| p.verb != Verb::InSync) {
-        let _ = write!(out, "{} {}", verb_word(plan.verb), plan.key);
+        let _ = write!(out, "{} {}", Verb::as_str(plan.verb), plan.key);
         if let Some(reason) = &plan.reason {
             let _ = write!(out, ": {reason}");
         }
@@ -84,7 +70,7 @@ pub fn summary(plans: &[DocumentPlan]) -> BTreeMap<&'static str, usize> {
     .map(|k| (k, 0))
     .collect();
     for plan in plans {
-        *counts.entry(verb_word(plan.verb)).or_default() += 1;
+        *counts.entry(Verb::as_str(plan.verb)).or_default() += 1;
     }
     counts
 }

@@ -25,13 +25,13 @@ use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification, VpcEndpointType};
 use ecs_topology_core::engine::{Change, digest};
 use ecs_topology_core::kinds::endpoints::{EndpointAttribute, EndpointField, EndpointSets};
 use ecs_topology_core::observed::{EndpointType, ObservedEndpoint};
-use ecs_topology_core::plan::Edit;
+use ecs_topology_core::plan::{Edit, string_set};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use super::observe::observed;
 use super::settle::{settle, wait_gone};
-use super::work::{Create, Job, Update, Work, compact, gone, strings};
+use super::work::{Create, Job, Update, Work, compact, gone};
 use crate::call::{Aws, AwsError};
 use crate::{ApiFamily, ErrorClass, FromAws};
 
@@ -205,8 +205,8 @@ async fn create(
 
 /// The values to add and to remove to go from a change's `from` list to its `to` list.
 fn difference(c: &Edit<EndpointField>) -> (Vec<String>, Vec<String>) {
-    let from: BTreeSet<String> = strings(c.from.as_ref()).into_iter().collect();
-    let to: BTreeSet<String> = strings(c.to.as_ref()).into_iter().collect();
+    let from = string_set(c.from.as_ref());
+    let to = string_set(c.to.as_ref());
     (
         to.difference(&from).cloned().collect(),
         from.difference(&to).cloned().collect(),

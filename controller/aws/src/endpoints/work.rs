@@ -124,17 +124,6 @@ impl<'a> Work<'a> {
     }
 }
 
-pub(super) fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A policy document as sent to AWS: compact JSON (a string is sent as it is).
 pub(super) fn compact(policy: &Value) -> String {
     match policy {

@@ -53,10 +53,10 @@ impl Verb {
         )
     }
 
-    /// The verb in lower case, as `plan` prints it.
+    /// The verb as `plan` prints it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Verb::InSync => "insync",
+            Verb::InSync => "in sync",
             Verb::Create => "create",
             Verb::Update => "update",
             Verb::Adopt => "adopt",
@@ -104,6 +104,18 @@ impl<F: Field> Edit<F> {
             to: self.to.clone(),
         }
     }
+}
+
+/// The strings of a list value of an edit (`None`, or anything but a list of strings, as none).
+pub fn string_set(value: Option<&Value>) -> std::collections::BTreeSet<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The tags a set of edits puts and removes, read from the typed tag fields.
