@@ -18,6 +18,7 @@ EXTENSIONS = [
     "ecs_express",
     "ecs_services",
     "tagging",
+    "s3",
 ]
 
 

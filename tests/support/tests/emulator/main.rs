@@ -6,6 +6,7 @@ mod ecs;
 mod lifecycle;
 mod ram;
 mod realism;
+mod s3;
 mod sts;
 mod tagging;
 
