@@ -131,6 +131,41 @@ fn default_lease_duration() -> HumanDuration {
     HumanDuration::secs(30)
 }
 
+impl LeaseConfig {
+    /// The shortest lease: the holder renews every third of the lease, gives one write a third
+    /// of it and stops leading a third of it before expiry (the lease crate's `LeaseTiming`);
+    /// each of those needs at least a second.
+    pub const MIN_DURATION: HumanDuration = HumanDuration::secs(3);
+    /// The longest lease: a replica takes over only once a lost holder's lease has run out.
+    pub const MAX_DURATION: HumanDuration = HumanDuration::secs(3600);
+
+    fn check(&self) -> Result<(), (String, String)> {
+        let field = || "lease.duration".to_owned();
+        if self.duration < Self::MIN_DURATION {
+            return Err((
+                field(),
+                format!(
+                    "must be at least {}: the holder renews every third of it, gives a write a \
+                     third of it and stops leading a third of it before expiry, and each of \
+                     those needs at least 1s",
+                    Self::MIN_DURATION
+                ),
+            ));
+        }
+        if self.duration > Self::MAX_DURATION {
+            return Err((
+                field(),
+                format!(
+                    "must be at most {}: another replica takes over only once a lost holder's \
+                     lease has run out",
+                    Self::MAX_DURATION
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PruneConfig {
@@ -307,6 +342,9 @@ impl ControllerConfig {
             return Err(("pollInterval".into(), "intervals must be positive".into()));
         }
         self.timeouts.check()?;
+        if let Some(lease) = &self.lease {
+            lease.check()?;
+        }
         for (family, budget) in &self.rate_budgets {
             if budget.burst == 0 || budget.refill_per_second <= 0.0 {
                 return Err((
@@ -449,6 +487,53 @@ mod tests {
             let err = ControllerConfig::parse("c.yaml", text).unwrap_err();
             assert_eq!(err.to_string(), message, "{text}");
         }
+    }
+
+    fn lease(duration: &str) -> Result<ControllerConfig, ConfigError> {
+        ControllerConfig::parse(
+            "c.yaml",
+            &format!("lease: {{dynamodbTable: leases, duration: {duration}}}\n"),
+        )
+    }
+
+    #[test]
+    fn a_lease_too_short_for_its_renewal_write_timeout_and_safety_margin_is_rejected() {
+        for duration in ["0s", "1s", "2999ms"] {
+            let err = lease(duration).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "config c.yaml: lease.duration: must be at least 3s: the holder renews every \
+                 third of it, gives a write a third of it and stops leading a third of it before \
+                 expiry, and each of those needs at least 1s",
+                "{duration}"
+            );
+        }
+        for duration in ["3s", "30s", "1h"] {
+            assert!(lease(duration).is_ok(), "{duration}");
+        }
+    }
+
+    #[test]
+    fn a_lease_longer_than_an_hour_is_rejected() {
+        for duration in ["61m", "18446744073709551615"] {
+            let err = lease(duration).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "config c.yaml: lease.duration: must be at most 1h: another replica takes over \
+                 only once a lost holder's lease has run out",
+                "{duration}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_duration_that_overflows_is_rejected_with_its_field() {
+        let err =
+            ControllerConfig::parse("c.yaml", "pollInterval: 9999999999999999h\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config c.yaml: pollInterval: `9999999999999999h` is too long a duration"
+        );
     }
 
     #[test]

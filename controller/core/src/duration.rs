@@ -17,6 +17,10 @@ impl HumanDuration {
 }
 
 /// Parses `1h30m`, `45s`, `250ms`; a bare number is seconds.
+///
+/// # Errors
+/// Text that is not a duration, and a duration too long for [`Duration`] (it is rejected, never
+/// wrapped or saturated).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {
@@ -43,17 +47,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        total += match unit {
+        let too_long = || format!("`{s}` is too long a duration");
+        let part = match unit {
             "ms" => Duration::from_millis(n),
             "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
+            "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(too_long)?),
+            "h" => Duration::from_secs(n.checked_mul(3600).ok_or_else(too_long)?),
             _ => {
                 return Err(format!(
                     "`{s}` has unknown unit `{unit}`; use ms, s, m or h"
                 ));
             }
         };
+        total = total.checked_add(part).ok_or_else(too_long)?;
     }
     Ok(total)
 }
@@ -126,6 +132,19 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn a_duration_too_long_to_represent_is_rejected_not_wrapped() {
+        assert_eq!(
+            parse_duration("9999999999999999h"),
+            Err("`9999999999999999h` is too long a duration".to_owned())
+        );
+        assert_eq!(
+            parse_duration("18446744073709551615s1s"),
+            Err("`18446744073709551615s1s` is too long a duration".to_owned())
+        );
+        assert!(parse_duration("5124095576030431h").is_ok());
     }
 
     #[test]
