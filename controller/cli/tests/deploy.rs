@@ -3,7 +3,9 @@
 //! desired-state bucket is versioned, encrypted, private and TLS-only, a deployment never runs two
 //! controllers without the lease; the alert rules pass promtool and their unit tests; the
 //! Dockerfile passes hadolint. The alert rules and their tests use only label values the
-//! controller emits (`deploy/alerts.rs`). The checkers are installed by the project's own scripts.
+//! controller emits (`deploy/alerts.rs`); the target-account role changes only what its
+//! controller owns or a person marked adoptable (`deploy/ownership.rs`). The checkers are
+//! installed by the project's own scripts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,6 +22,8 @@ mod alerts;
 #[path = "../src/metrics/labels.rs"]
 #[allow(dead_code)]
 mod labels;
+#[path = "deploy/ownership.rs"]
+mod ownership;
 
 const TEMPLATES: [&str; 2] = ["controller.yaml", "target-account-role.yaml"];
 
