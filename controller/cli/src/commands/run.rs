@@ -27,6 +27,9 @@ use tokio_util::sync::CancellationToken;
 use crate::metrics::{Metrics, SourceKind, document_counts};
 use crate::server::{Health, ServerState, serve};
 
+/// How long the statuses left at shutdown may take to write, after the workers stopped.
+const FINAL_STATUS_WRITES: Duration = Duration::from_secs(5);
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The desired state: a directory, `s3://bucket/prefix/` or `dynamodb://table`.
@@ -170,22 +173,27 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let health = health.clone();
         let lease_shutdown = lease_shutdown.clone();
         background.spawn(async move {
-            // The lease state is known once the first attempt answered either way.
+            // The lease state is known once the first attempt answered either way; a first
+            // attempt still in flight at shutdown never answers.
             let known = async {
                 while !handle.is_known() {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        () = lease_shutdown.cancelled() => return,
+                    }
                 }
                 health.lease_known();
             };
-            tokio::join!(lease.run(lease_shutdown), known);
+            tokio::join!(lease.run(lease_shutdown.clone()), known);
         });
     }
 
     let mut workers = JoinSet::new();
     {
+        // The loop beats before each poll, and a poll is cut off at `timeouts.sourcePoll`.
         let heartbeat = health.register(
             "source",
-            config.poll_interval.0 * 3 + Duration::from_secs(30),
+            config.poll_interval.0 + config.timeouts.source_poll.0 + Duration::from_secs(30),
         );
         let (daemon, metrics, health, stop, label) = (
             daemon.clone(),
@@ -209,9 +217,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
     {
+        // The loop beats after each pass that completed, a poll after the last one.
         let heartbeat = health.register(
             "observer",
-            config.poll_interval.0 * 3 + Duration::from_secs(60),
+            config.poll_interval.0 + config.timeouts.progress.0,
         );
         let (daemon, stop) = (daemon.clone(), shutdown.clone());
         workers.spawn(async move { daemon.observe_loop(stop, move || heartbeat.beat()).await });
@@ -251,7 +260,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Nothing changes AWS any more: hand the lease over, write the last statuses.
     lease_shutdown.cancel();
     flush.cancel();
-    let _ = writer_task.await;
+    if tokio::time::timeout(FINAL_STATUS_WRITES, writer_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            limit = ?FINAL_STATUS_WRITES,
+            "the last statuses could not be written in time; the next controller recomputes them"
+        );
+    }
     server_shutdown.cancel();
     while background.join_next().await.is_some() {}
     tracing::info!("stopped");
@@ -270,10 +287,20 @@ async fn source_loop(
     beat: impl Fn(),
 ) {
     let kind = SourceKind::of_uri(label);
+    let limit = daemon.config.timeouts.source_poll.0;
     loop {
         beat();
-        match source.poll().await {
-            Ok(files) => {
+        // A poll cut off (by its time limit or by shutdown) has changed nothing yet.
+        let polled = tokio::select! {
+            polled = tokio::time::timeout(limit, source.poll()) => polled,
+            () = stop.cancelled() => return,
+        };
+        match polled {
+            Err(_) => tracing::warn!(
+                limit = ?limit,
+                "source poll timed out; keeping the last complete load"
+            ),
+            Ok(Ok(files)) => {
                 let changed = writer.replace(0, files);
                 metrics.source_loaded(kind);
                 health.source_loaded(label);
@@ -297,7 +324,7 @@ async fn source_loop(
                 }
             }
             // A listing that failed part-way is not a deletion: the previous one stays.
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, class = e.class(), "the source could not be read; keeping the last complete load")
             }
         }

@@ -5,6 +5,7 @@
 
 mod express_failure;
 mod harness;
+mod hung_calls;
 /// The metrics code's own list of the families the daemon exports.
 #[path = "../../src/metrics/labels.rs"]
 #[allow(dead_code)]

@@ -166,6 +166,10 @@ impl<C: Cloud> Daemon<C> {
     }
 
     /// Observes every poll interval until `shutdown`; after each pass enqueues every key.
+    ///
+    /// A pass longer than `timeouts.observation` is abandoned (it has changed nothing yet) and
+    /// logged, and the next one starts a poll later; `heartbeat` beats after each pass that
+    /// completed. Shutdown ends a pass in flight at once.
     pub async fn observe_loop(
         self: Arc<Self>,
         shutdown: CancellationToken,
@@ -179,9 +183,18 @@ impl<C: Cloud> Daemon<C> {
             return;
         };
         let poll = self.config.poll_interval.0;
+        let limit = self.config.timeouts.observation.0;
         loop {
-            heartbeat();
-            self.observe_once().await;
+            tokio::select! {
+                pass = tokio::time::timeout(limit, self.observe_once()) => match pass {
+                    Ok(_) => heartbeat(),
+                    Err(_) => tracing::warn!(
+                        limit = ?limit,
+                        "observation pass timed out; the next poll observes again"
+                    ),
+                },
+                () = shutdown.cancelled() => return,
+            }
             tokio::select! {
                 () = tokio::time::sleep(poll) => {}
                 () = shutdown.cancelled() => return,

@@ -1,0 +1,273 @@
+//! AWS calls that never answer (the emulator's `hang` fault) and work that makes no progress:
+//! the daemon's passes and source polls are time-boxed, `/healthz` says when a loop or the
+//! workers are stuck, and SIGTERM still ends the process within the grace period.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::ProvideCredentials;
+use ecs_topology_testkit::{Calls, emulator, free_port};
+use serde_json::json;
+
+use crate::harness::*;
+
+/// Hangs every call of `account` named in `operations` (every call, when empty) for up to two
+/// minutes: longer than any of these tests waits.
+fn hang(operations: &[&str]) -> serde_json::Value {
+    let mut faults = json!({"hang": 1.0, "hang_ms": 120_000});
+    if !operations.is_empty() {
+        faults["operations"] = json!(operations);
+    }
+    json!({ "faults": faults })
+}
+
+/// Calls of `operation` in `account` the emulator has held without a reply.
+fn hung(calls: &Calls, account: &str, operation: &str) -> u64 {
+    calls
+        .rows
+        .iter()
+        .filter(|r| r.account == account && r.operation == operation)
+        .map(|r| r.faulted)
+        .sum()
+}
+
+/// A daemon of its own account: `own` is a fresh account whose credentials the daemon runs
+/// with, so that the source bucket and the daemon's own calls can be faulted without touching
+/// any other test (they all share the emulator's default account).
+struct OwnAccount {
+    own: String,
+    bucket: String,
+}
+
+impl OwnAccount {
+    async fn new() -> OwnAccount {
+        let own = emulator().new_account();
+        let bucket = format!("own-{own}");
+        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
+            .build();
+        Self::s3(&own)
+            .await
+            .create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(location)
+            .send()
+            .await
+            .unwrap();
+        OwnAccount { own, bucket }
+    }
+
+    async fn s3(account: &str) -> aws_sdk_s3::Client {
+        let config = emulator().sdk_config(account, REGION).await;
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
+    async fn put(&self, key: &str, text: &str) {
+        Self::s3(&self.own)
+            .await
+            .put_object()
+            .bucket(&self.bucket)
+            .key(format!("topology/{key}"))
+            .body(text.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// `ecs-topology run` from this account's bucket with `setup`'s config, as `Setup::start`
+    /// starts it but with this account's credentials.
+    async fn start(&self, setup: &Setup) -> Daemon {
+        let config = emulator().sdk_config(&self.own, REGION).await;
+        let credentials = config
+            .credentials_provider()
+            .unwrap()
+            .provide_credentials()
+            .await
+            .unwrap();
+        let port = free_port();
+        let log = setup.dir.join(format!("daemon-{port}.log"));
+        let child = emulator()
+            .command(env!("CARGO_BIN_EXE_ecs-topology"), REGION)
+            .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+            .env("AWS_SESSION_TOKEN", credentials.session_token().unwrap())
+            .args([
+                "run",
+                "--source",
+                &format!("s3://{}/topology/", self.bucket),
+            ])
+            .arg("--config")
+            .arg(setup.dir.join("config.yaml"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--grace", "5s"])
+            .env("ECS_TOPOLOGY_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .current_dir(&setup.dir)
+            .spawn()
+            .unwrap();
+        Daemon { child, port, log }
+    }
+}
+
+#[tokio::test]
+async fn sigterm_ends_the_daemon_within_the_grace_period_while_its_aws_calls_hang() {
+    // Time limits far beyond the test: only shutdown itself can end the hung calls in time.
+    let setup = Setup::new(
+        "timeouts: {operation: 10m, attempt: 10m, observation: 10m, sourcePoll: 10m, progress: 10m}\n",
+    )
+    .await;
+    let own = OwnAccount::new().await;
+    own.put("a.yaml", &namespace_doc("tau", "Tau")).await;
+    let mut daemon = own.start(&setup).await;
+    eventually(Duration::from_secs(30), "ready", || async {
+        daemon.get("/readyz").0 == 200
+    })
+    .await;
+    eventually(Duration::from_secs(30), "reconciled", || async {
+        setup.namespaces(&setup.server).await.len() == 1
+    })
+    .await;
+
+    // The server account stops answering: the observation pass and the reconcile of the edit
+    // hang. Then the source's bucket stops answering: the source poll hangs.
+    let emulator = emulator();
+    emulator.set_profile(&[&setup.server], hang(&[])).await;
+    own.put("a.yaml", &namespace_doc("tau", "Tau v2")).await;
+    eventually(
+        Duration::from_secs(30),
+        "the observation and the update hang",
+        || async {
+            let calls = emulator.calls().await;
+            hung(&calls, &setup.server, "ListNamespaces") >= 1
+                && hung(&calls, &setup.server, "UpdateHttpNamespace") >= 1
+        },
+    )
+    .await;
+    emulator
+        .set_profile(&[&own.own], hang(&["s3:ListObjectsV2"]))
+        .await;
+    eventually(Duration::from_secs(30), "the source poll hangs", || async {
+        hung(&emulator.calls().await, &own.own, "ListObjectsV2") >= 1
+    })
+    .await;
+
+    let started = Instant::now();
+    let status = daemon.terminate(Duration::from_secs(15));
+    let took = started.elapsed();
+    emulator
+        .set_profile(&[&setup.server, &own.own], serde_json::Value::Null)
+        .await;
+    let status =
+        status.unwrap_or_else(|| panic!("still running 15s after SIGTERM\n{}", daemon.log()));
+    assert!(status.success(), "{status:?}\n{}", daemon.log());
+    // The grace period (5s) for the hung reconcile, and a little to hand over.
+    assert!(took < Duration::from_secs(8), "{took:?}\n{}", daemon.log());
+}
+
+#[tokio::test]
+async fn sigterm_ends_the_daemon_while_its_first_lease_write_hangs() {
+    let own = OwnAccount::new().await;
+    let table = format!("lease-{}", own.own);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&emulator().sdk_config(&own.own, REGION).await);
+    ecs_topology_testkit::create_table(&dynamodb, &table).await;
+    // A 30s lease gives each lease write 10s; the AWS calls themselves have far longer.
+    let setup = Setup::new(&format!(
+        "timeouts: {{operation: 10m, attempt: 10m, progress: 10m}}\nlease: {{dynamodbTable: {table}, duration: 30s}}\n"
+    ))
+    .await;
+    own.put("a.yaml", &namespace_doc("psi", "Psi")).await;
+    let emulator = emulator();
+    emulator
+        .set_profile(&[&own.own], hang(&["dynamodb:UpdateItem"]))
+        .await;
+    let mut daemon = own.start(&setup).await;
+    eventually(
+        Duration::from_secs(30),
+        "the first lease write hangs",
+        || async { hung(&emulator.calls().await, &own.own, "UpdateItem") >= 1 },
+    )
+    .await;
+    // Before the lease write gives up (10s): the lease state is not known yet.
+    assert_eq!(daemon.get("/readyz").0, 503);
+
+    let started = Instant::now();
+    let status = daemon.terminate(Duration::from_secs(25));
+    let took = started.elapsed();
+    emulator
+        .set_profile(&[&own.own], serde_json::Value::Null)
+        .await;
+    let status =
+        status.unwrap_or_else(|| panic!("still running 25s after SIGTERM\n{}", daemon.log()));
+    assert!(status.success(), "{status:?}\n{}", daemon.log());
+    // At most the release of the lease (a third of it, 10s, as the write in flight may have
+    // landed) after the workers stopped.
+    assert!(took < Duration::from_secs(13), "{took:?}\n{}", daemon.log());
+}
+
+#[tokio::test]
+async fn hung_observation_passes_and_source_polls_are_abandoned_at_their_limits_and_the_next_ones_run()
+ {
+    // The passes and polls give up (2s) before the SDK does (3s).
+    let setup = Setup::new(
+        "timeouts: {operation: 3s, attempt: 3s, observation: 2s, sourcePoll: 2s, progress: 3s}\n",
+    )
+    .await;
+    let own = OwnAccount::new().await;
+    own.put("a.yaml", &namespace_doc("phi", "Phi")).await;
+    let daemon = own.start(&setup).await;
+    eventually(Duration::from_secs(30), "ready", || async {
+        daemon.get("/readyz").0 == 200
+    })
+    .await;
+    eventually(Duration::from_secs(30), "reconciled", || async {
+        setup.namespaces(&setup.server).await.len() == 1
+    })
+    .await;
+    eventually(Duration::from_secs(10), "healthy", || async {
+        daemon.get("/healthz").0 == 200
+    })
+    .await;
+
+    let emulator = emulator();
+    emulator
+        .set_profile(&[&setup.server], hang(&["ListNamespaces"]))
+        .await;
+    emulator
+        .set_profile(&[&own.own], hang(&["s3:ListObjectsV2"]))
+        .await;
+    eventually(
+        Duration::from_secs(30),
+        "two passes and two polls abandoned",
+        || async {
+            let log = daemon.log();
+            log.matches("observation pass timed out").count() >= 2
+                && log.matches("source poll timed out").count() >= 2
+        },
+    )
+    .await;
+    // No pass completes: not healthy. The last complete load of the source stays: still ready.
+    eventually(
+        Duration::from_secs(10),
+        "healthz fails, naming the observer",
+        || async {
+            let (code, body) = daemon.get("/healthz");
+            code == 503 && body.contains("observer")
+        },
+    )
+    .await;
+    assert_eq!(daemon.get("/readyz").0, 200);
+
+    emulator
+        .set_profile(&[&setup.server, &own.own], serde_json::Value::Null)
+        .await;
+    eventually(
+        Duration::from_secs(20),
+        "healthy again once a pass completes",
+        || async { daemon.get("/healthz").0 == 200 },
+    )
+    .await;
+}
