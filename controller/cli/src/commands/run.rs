@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{Metrics, SourceKind, document_counts};
+use crate::server::health::Progress;
 use crate::server::{Health, ServerState, serve};
 
 /// How long the statuses left at shutdown may take to write, after the workers stopped.
@@ -50,6 +51,33 @@ pub struct Args {
 
 fn grace(s: &str) -> Result<HumanDuration, String> {
     ecs_topology_core::duration::parse_duration(s).map(HumanDuration)
+}
+
+/// The work queue's events: to the metrics, and the reconciles started and finished to
+/// `/healthz` (workers stuck with work in flight are unhealthy).
+struct QueueReports {
+    metrics: Arc<Metrics>,
+    progress: Progress,
+}
+
+impl QueueObserver for QueueReports {
+    fn added(&self) {
+        self.metrics.added();
+    }
+
+    fn retried(&self) {
+        self.metrics.retried();
+    }
+
+    fn picked_up(&self, queued_for: Duration) {
+        self.metrics.picked_up(queued_for);
+        self.progress.started();
+    }
+
+    fn finished(&self, worked_for: Duration) {
+        self.metrics.finished(worked_for);
+        self.progress.finished();
+    }
 }
 
 /// Reports the daemon's passes and reconciles as metrics.
@@ -126,7 +154,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
 
     let (writer, reader) = desired_store(1, config.clone());
-    let queue = Daemon::<AwsCloud>::queue(metrics.clone() as Arc<dyn QueueObserver>);
+    let progress = health.working("reconciler", config.timeouts.progress.0);
+    let queue = Daemon::<AwsCloud>::queue(Arc::new(QueueReports {
+        metrics: metrics.clone(),
+        progress: progress.clone(),
+    }));
     let statuses = Arc::new(RwLock::new(previous));
     let (status_tx, mut status_rx) = mpsc::unbounded_channel();
     let daemon = Arc::new(Daemon {
@@ -226,7 +258,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         workers.spawn(async move { daemon.observe_loop(stop, move || heartbeat.beat()).await });
     }
     {
-        let guard = health.running("reconciler");
+        let guard = progress.guard();
         let (daemon, stop, grace) = (daemon.clone(), shutdown.clone(), args.grace.0);
         workers.spawn(async move {
             daemon.run_workers(stop, grace).await;

@@ -4,8 +4,11 @@
 //! A task is watched one of two ways:
 //! - a loop that wakes on its own (the source loop, the observer loop) beats through a
 //!   [`Heartbeat`] and is unhealthy once silent longer than its limit, so a wedged loop shows;
-//! - a task that waits for events (the reconcile runner) holds a [`TaskGuard`] and is unhealthy
-//!   once the guard is dropped, i.e. once the task returned or panicked.
+//! - workers that wait for work (the reconcile runner) report each piece of work they start and
+//!   finish through [`Progress`], and are unhealthy while work is in flight and none has started
+//!   or finished for longer than their limit, so workers all stuck on work that never ends show;
+//!   idle workers are healthy. They hold a [`TaskGuard`] and are unhealthy once it is dropped,
+//!   i.e. once the task returned or panicked.
 //!
 //! # Guarantees
 //! Never healthy by default: with no task registered, [`Health::unhealthy`] says so.
@@ -30,8 +33,13 @@ enum Task {
         last: Instant,
         stale_after: Duration,
     },
-    /// Alive while its guard is held.
-    Running,
+    /// Alive while nothing is in flight, or something started or finished within `stale_after`.
+    Working {
+        in_flight: usize,
+        /// When work last started or finished (or the task was registered).
+        last: Instant,
+        stale_after: Duration,
+    },
     /// Its guard was dropped.
     Stopped,
 }
@@ -55,6 +63,36 @@ impl Heartbeat {
     /// Reports that the task is alive now.
     pub fn beat(&self) {
         self.health.beat(self.task);
+    }
+}
+
+/// Workers' handle to report the work they start and finish; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    health: Arc<Health>,
+    task: &'static str,
+}
+
+impl Progress {
+    /// A piece of work started.
+    pub fn started(&self) {
+        self.health.progress(self.task, |in_flight| *in_flight += 1);
+    }
+
+    /// A piece of work finished (or was abandoned).
+    pub fn finished(&self) {
+        self.health.progress(self.task, |in_flight| {
+            *in_flight = in_flight.saturating_sub(1)
+        });
+    }
+
+    /// Watches the workers as running until the returned guard is dropped: then they count as
+    /// stopped, whatever their progress.
+    pub fn guard(&self) -> TaskGuard {
+        TaskGuard {
+            health: self.health.clone(),
+            task: self.task,
+        }
     }
 }
 
@@ -95,12 +133,30 @@ impl Health {
         }
     }
 
-    /// Watches `task` as running until the returned guard is dropped.
-    pub fn running(self: &Arc<Self>, task: &'static str) -> TaskGuard {
-        lock(&self.tasks).insert(task, Task::Running);
-        TaskGuard {
+    /// Expects the workers called `task` to start or finish something at least every
+    /// `stale_after` while anything is in flight.
+    pub fn working(self: &Arc<Self>, task: &'static str, stale_after: Duration) -> Progress {
+        let state = Task::Working {
+            in_flight: 0,
+            last: Instant::now(),
+            stale_after,
+        };
+        lock(&self.tasks).insert(task, state);
+        Progress {
             health: self.clone(),
             task,
+        }
+    }
+
+    /// Counts work of `task` started or finished now; a task not registered as working (or
+    /// stopped) is ignored.
+    fn progress(&self, task: &'static str, change: impl FnOnce(&mut usize)) {
+        if let Some(Task::Working {
+            in_flight, last, ..
+        }) = lock(&self.tasks).get_mut(task)
+        {
+            change(in_flight);
+            *last = Instant::now();
         }
     }
 
@@ -131,7 +187,21 @@ impl Health {
                         )
                     })
                 }
-                Task::Running => None,
+                Task::Working {
+                    in_flight,
+                    last,
+                    stale_after,
+                } => {
+                    let still = now.saturating_duration_since(last);
+                    (in_flight > 0 && still > stale_after).then(|| {
+                        format!(
+                            "task `{task}`: {in_flight} in flight and none started or finished \
+                             for {:.1}s (limit {:.1}s)",
+                            still.as_secs_f64(),
+                            stale_after.as_secs_f64()
+                        )
+                    })
+                }
                 Task::Stopped => Some(format!("task `{task}` has stopped")),
             })
             .collect()
@@ -195,15 +265,6 @@ mod tests {
     }
 
     #[test]
-    fn a_running_task_is_healthy_until_its_guard_drops() {
-        let health = Arc::new(Health::new());
-        let guard = health.running("runner");
-        assert!(health.unhealthy().is_empty());
-        drop(guard);
-        assert_eq!(health.unhealthy(), ["task `runner` has stopped"]);
-    }
-
-    #[test]
     fn a_task_is_healthy_only_while_it_beats_within_its_limit() {
         let health = Arc::new(Health::new());
         let heartbeat = health.register("observer", Duration::from_secs(3600));
@@ -217,6 +278,43 @@ mod tests {
             reasons[0].starts_with("task `sources` silent for"),
             "{reasons:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn workers_are_unhealthy_only_while_work_is_in_flight_and_nothing_moves() {
+        let health = Arc::new(Health::new());
+        let progress = health.working("reconciler", Duration::from_secs(60));
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert!(health.unhealthy().is_empty(), "idle workers are healthy");
+
+        progress.started();
+        progress.started();
+        tokio::time::advance(Duration::from_secs(50)).await;
+        progress.finished();
+        tokio::time::advance(Duration::from_secs(50)).await;
+        assert!(health.unhealthy().is_empty(), "one finished 50s ago");
+
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert_eq!(
+            health.unhealthy(),
+            ["task `reconciler`: 1 in flight and none started or finished for 61.0s (limit 60.0s)"]
+        );
+
+        progress.finished();
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert!(health.unhealthy().is_empty(), "idle again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn workers_that_stopped_are_unhealthy_whatever_their_progress() {
+        let health = Arc::new(Health::new());
+        let progress = health.working("reconciler", Duration::from_secs(60));
+        let guard = progress.guard();
+        assert!(health.unhealthy().is_empty());
+        drop(guard);
+        progress.started();
+        progress.finished();
+        assert_eq!(health.unhealthy(), ["task `reconciler` has stopped"]);
     }
 
     #[test]

@@ -209,6 +209,50 @@ async fn sigterm_ends_the_daemon_while_its_first_lease_write_hangs() {
 }
 
 #[tokio::test]
+async fn healthz_fails_while_reconciles_are_in_flight_and_none_finishes_within_the_progress_limit()
+{
+    let setup = Setup::new(
+        "timeouts: {operation: 2s, attempt: 1s, observation: 2s, sourcePoll: 2s, progress: 3s}\n",
+    )
+    .await;
+    // Cloud Map takes 15 s to create the namespace: the reconcile waits on its operation, far
+    // beyond `progress`.
+    emulator()
+        .set_settings(
+            &[&setup.server],
+            json!({"servicediscovery.operation_delay": 15}),
+        )
+        .await;
+    setup
+        .put("a.yaml", &namespace_doc("upsilon", "Upsilon"))
+        .await;
+    let daemon = setup.start(&setup.s3_source());
+    eventually(Duration::from_secs(30), "ready", || async {
+        daemon.get("/readyz").0 == 200
+    })
+    .await;
+    eventually(
+        Duration::from_secs(14),
+        "healthz fails, naming the reconciler",
+        || async {
+            let (code, body) = daemon.get("/healthz");
+            code == 503 && body.contains("reconciler")
+        },
+    )
+    .await;
+    eventually(Duration::from_secs(40), "the namespace exists", || async {
+        setup.namespaces(&setup.server).await.len() == 1
+    })
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "healthy again once it finished",
+        || async { daemon.get("/healthz").0 == 200 },
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn hung_observation_passes_and_source_polls_are_abandoned_at_their_limits_and_the_next_ones_run()
  {
     // The passes and polls give up (2s) before the SDK does (3s).
