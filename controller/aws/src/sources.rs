@@ -9,6 +9,9 @@
 //!   `dynamodb://table/<pk>`.
 //! - Polls read only what changed: S3 objects are fetched again only when their ETag changed,
 //!   DynamoDB documents are taken again only when their `version` changed.
+//! - A directory's file larger than `source.maxFileBytes` (never read) or not UTF-8 comes back
+//!   as [`SourceFile::unreadable`], which loading reports and which keeps anything from being
+//!   pruned.
 
 mod dynamodb;
 mod s3;
@@ -16,6 +19,7 @@ mod s3;
 use std::fmt;
 use std::path::PathBuf;
 
+use ecs_topology_core::config::{ControllerConfig, SourceConfig};
 use ecs_topology_core::load::{self, ReadError, SourceFile};
 
 pub use dynamodb::DynamoDbSource;
@@ -150,13 +154,14 @@ pub enum Source {
 }
 
 impl Source {
-    /// The source of `uri`. S3 buckets and DynamoDB tables are read in the controller's own
-    /// account (its own credentials), in `region`.
+    /// The source of `uri`, read as `config.source` says. S3 buckets and DynamoDB tables are
+    /// read in the controller's own account (its own credentials), in `region`.
     ///
     /// # Errors
     /// [`SourceError::Account`] when the controller's own account cannot be told.
     pub async fn open(
         uri: &SourceUri,
+        config: &ControllerConfig,
         accounts: &Accounts,
         budgets: &ApiBudgets,
         region: &str,
@@ -169,7 +174,9 @@ impl Source {
                 .map_err(SourceError::Account)
         };
         Ok(match uri {
-            SourceUri::Directory(path) => Source::Directory(DirectorySource::new(path.clone())),
+            SourceUri::Directory(path) => Source::Directory(
+                DirectorySource::new(path.clone()).max_file_bytes(config.source.max_file_bytes),
+            ),
             SourceUri::S3 { bucket, prefix } => Source::S3(S3Source::new(
                 own().await?,
                 budgets.clone(),
@@ -220,11 +227,24 @@ impl Source {
 #[derive(Debug, Clone)]
 pub struct DirectorySource {
     root: PathBuf,
+    max_file_bytes: u64,
 }
 
 impl DirectorySource {
+    /// The documents under `root`, files of at most 1 MiB (see
+    /// [`DirectorySource::max_file_bytes`]).
     pub fn new(root: impl Into<PathBuf>) -> DirectorySource {
-        DirectorySource { root: root.into() }
+        DirectorySource {
+            root: root.into(),
+            max_file_bytes: SourceConfig::DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+
+    /// Files larger than `limit` are not read, and reported.
+    #[must_use]
+    pub fn max_file_bytes(mut self, limit: u64) -> DirectorySource {
+        self.max_file_bytes = limit;
+        self
     }
 
     /// Every document file under the directory, read on the blocking pool.
@@ -232,8 +252,8 @@ impl DirectorySource {
     /// # Errors
     /// [`SourceError::Directory`] when the directory or one of its files cannot be read.
     pub async fn poll(&mut self) -> Result<Vec<SourceFile>, SourceError> {
-        let root = self.root.clone();
-        tokio::task::spawn_blocking(move || load::read_dir_files(&root))
+        let (root, limit) = (self.root.clone(), self.max_file_bytes);
+        tokio::task::spawn_blocking(move || load::read_dir_files(&root, limit))
             .await
             .map_err(|_| SourceError::Stopped(self.root.display().to_string()))?
             .map_err(SourceError::Directory)

@@ -31,7 +31,7 @@ impl Session {
     /// Loads the source directory, the config and the status directory.
     pub async fn open(source: &Path, config: Option<&Path>) -> anyhow::Result<Session> {
         let (config, _) = crate::config_file::resolve(config, &[source.to_path_buf()])?;
-        let files = load::read_dir_files(source)?;
+        let files = load::read_dir_files(source, config.source.max_file_bytes)?;
         let set = validate(load::load(&files), &config);
         let desired = Arc::new(DesiredSet::from_validated(&set, &config));
         let store = match &config.status {

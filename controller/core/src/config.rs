@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::duration::HumanDuration;
 
 mod external_id;
+mod source;
 
 pub use external_id::ExternalId;
+pub use source::SourceConfig;
 
 /// The file name looked for next to (and above) a document directory when no config is given.
 pub const CONFIG_FILE_NAME: &str = "ecs-topology.config.yaml";
@@ -40,6 +42,8 @@ pub struct ControllerConfig {
     pub rate_budgets: BTreeMap<String, RateBudget>,
     /// Where document status is kept.
     pub status: StatusStoreConfig,
+    /// How documents are read: the largest file, the owner of an S3 source's bucket.
+    pub source: SourceConfig,
     /// Leader lease, for running more than one replica; absent means a single instance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lease: Option<LeaseConfig>,
@@ -63,6 +67,7 @@ impl Default for ControllerConfig {
             concurrency: 8,
             rate_budgets: BTreeMap::new(),
             status: StatusStoreConfig::default(),
+            source: SourceConfig::default(),
             lease: None,
             metrics_address: "127.0.0.1:9464".into(),
             prune: PruneConfig::default(),
@@ -345,6 +350,7 @@ impl ControllerConfig {
         if let Some(lease) = &self.lease {
             lease.check()?;
         }
+        self.check_source()?;
         for (family, budget) in &self.rate_budgets {
             if budget.burst == 0 || budget.refill_per_second <= 0.0 {
                 return Err((

@@ -7,8 +7,19 @@
 //! - A document that does not load is not lost from view: when its `Kind/name` can be read it is
 //!   listed in [`DocumentSet::rejected`], and a file whose documents cannot be told apart at all is
 //!   listed in [`DocumentSet::unreadable_files`], so that nothing is pruned because of it.
+//! - A file that is not UTF-8 text, or larger than `source.maxFileBytes`, is such a file: it is
+//!   reported with the other findings and the other files load as usual. A file over the limit is
+//!   never read into memory.
+//! - A key repeated within a JSON object is an error naming the key and its path, as it is in
+//!   YAML; it is never silently resolved to the last value.
+
+mod json;
+
+use json::RepeatedKey;
 
 use std::collections::BTreeSet;
+use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -24,7 +35,96 @@ pub const IGNORE_FILE_NAME: &str = ".ecs-topology-ignore";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     pub name: String,
+    /// The file's text; empty when [`SourceFile::unreadable`] says why there is none.
     pub text: String,
+    /// Why the file could not be taken as text, when so. Loading reports it, and marks the file
+    /// unreadable: its documents are unknown, so nothing is pruned while it is there.
+    pub unreadable: Option<Unreadable>,
+}
+
+impl SourceFile {
+    /// A file of `text`.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+            unreadable: None,
+        }
+    }
+
+    /// A file that could not be taken as text, and why.
+    pub fn unreadable(name: impl Into<String>, why: Unreadable) -> SourceFile {
+        SourceFile {
+            name: name.into(),
+            text: String::new(),
+            unreadable: Some(why),
+        }
+    }
+
+    /// The file of `bytes`: its text when they are UTF-8 and at most `max_bytes` long, else why
+    /// not.
+    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>, max_bytes: u64) -> SourceFile {
+        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        if size > max_bytes {
+            return SourceFile::unreadable(name, Unreadable::too_large(size, max_bytes));
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => SourceFile::new(name, text),
+            Err(e) => {
+                let why = Unreadable::not_utf8(e.as_bytes(), e.utf8_error().valid_up_to());
+                SourceFile::unreadable(name, why)
+            }
+        }
+    }
+}
+
+/// Why a file of a document set has no text to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Its bytes are not UTF-8: the first byte that does not start a character, and where it is
+    /// (1-based line, and column in characters).
+    NotUtf8 {
+        byte: u8,
+        line: usize,
+        column: usize,
+    },
+    /// It is `size` bytes, more than the `limit` of `source.maxFileBytes`; it was not read.
+    TooLarge { size: u64, limit: u64 },
+}
+
+impl Unreadable {
+    /// Over the size limit.
+    pub fn too_large(size: u64, limit: u64) -> Unreadable {
+        Unreadable::TooLarge { size, limit }
+    }
+
+    /// Not UTF-8: `bytes` are valid up to `valid_up_to`.
+    pub fn not_utf8(bytes: &[u8], valid_up_to: usize) -> Unreadable {
+        let valid = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or_default();
+        let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+        Unreadable::NotUtf8 {
+            byte: bytes.get(valid_up_to).copied().unwrap_or_default(),
+            line: valid.matches('\n').count() + 1,
+            column: valid[line_start..].chars().count() + 1,
+        }
+    }
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unreadable::NotUtf8 { byte, line, column } => write!(
+                f,
+                "is not UTF-8 text: invalid byte 0x{byte:02X} at line {line}, column {column} \
+                 (save it as UTF-8)"
+            ),
+            Unreadable::TooLarge { size, limit } => write!(
+                f,
+                "is {size} bytes, more than the {limit} a document file may have \
+                 (source.maxFileBytes)"
+            ),
+        }
+    }
 }
 
 /// A document that loaded, with where it came from.
@@ -55,7 +155,8 @@ impl DocumentSet {
     }
 }
 
-/// Why a directory could not be read at all.
+/// Why a directory could not be read at all (a file that is not UTF-8 or too large is read, as
+/// [`SourceFile::unreadable`]).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read {path}")]
 pub struct ReadError {
@@ -74,18 +175,22 @@ pub fn is_document_file(name: &str) -> bool {
 /// file), in path order. Skips hidden entries, the controller config file, and what the root's
 /// `.ecs-topology-ignore` lists (one pattern a line, `#` comments; a pattern with no `/` matches a
 /// name at any depth, one ending in `/` only directories; `*` matches within a name).
-pub fn read_dir_files(root: &Path) -> Result<Vec<SourceFile>, ReadError> {
+///
+/// A file larger than `max_file_bytes` is not read, and a file that is not UTF-8 is kept as
+/// such: both come back as [`SourceFile::unreadable`], for loading to report.
+///
+/// # Errors
+/// A directory or file that cannot be read (missing, no permission, an I/O error).
+pub fn read_dir_files(root: &Path, max_file_bytes: u64) -> Result<Vec<SourceFile>, ReadError> {
     let err = |path: &Path, source| ReadError {
         path: path.display().to_string(),
         source,
     };
     let meta = std::fs::metadata(root).map_err(|e| err(root, e))?;
     if meta.is_file() {
-        let text = std::fs::read_to_string(root).map_err(|e| err(root, e))?;
-        return Ok(vec![SourceFile {
-            name: root.display().to_string(),
-            text,
-        }]);
+        return Ok(vec![
+            read_file(root, max_file_bytes).map_err(|e| err(root, e))?,
+        ]);
     }
     let ignore = match std::fs::read_to_string(root.join(IGNORE_FILE_NAME)) {
         Ok(text) => IgnoreList::parse(&text),
@@ -97,14 +202,33 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<SourceFile>, ReadError> {
     paths.sort();
     paths
         .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|e| err(&path, e))?;
-            Ok(SourceFile {
-                name: path.display().to_string(),
-                text,
-            })
-        })
+        .map(|path| read_file(&path, max_file_bytes).map_err(|e| err(&path, e)))
         .collect()
+}
+
+/// One file, read only when it is at most `max_bytes` long.
+fn read_file(path: &Path, max_bytes: u64) -> Result<SourceFile, std::io::Error> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > max_bytes {
+        return Ok(SourceFile::unreadable(
+            name,
+            Unreadable::too_large(size, max_bytes),
+        ));
+    }
+    // Read at most one byte past the limit, should the file have grown since.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or_default());
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max_bytes {
+        let size = std::fs::metadata(path)?.len().max(max_bytes + 1);
+        return Ok(SourceFile::unreadable(
+            name,
+            Unreadable::too_large(size, max_bytes),
+        ));
+    }
+    Ok(SourceFile::from_bytes(name, bytes, max_bytes))
 }
 
 fn walk(
@@ -215,29 +339,29 @@ pub fn load(files: &[SourceFile]) -> DocumentSet {
 }
 
 fn load_file(file: &SourceFile, set: &mut DocumentSet) {
-    let values = match split_documents(file) {
-        Ok(values) => values,
-        Err(message) => {
-            set.findings
-                .push(Finding::error(&file.name, None, "", message));
-            set.unreadable_files.push(file.name.clone());
-            return;
-        }
+    let unreadable = |set: &mut DocumentSet, message: String| {
+        set.findings
+            .push(Finding::error(&file.name, None, "", message));
+        set.unreadable_files.push(file.name.clone());
     };
-    for (i, value) in values.into_iter().enumerate() {
-        load_document(&file.name, i + 1, value, set);
+    if let Some(why) = &file.unreadable {
+        return unreadable(set, why.to_string());
+    }
+    let documents = match split_documents(file) {
+        Ok(documents) => documents,
+        Err(message) => return unreadable(set, message),
+    };
+    for (i, (value, repeated)) in documents.into_iter().enumerate() {
+        load_document(&file.name, i + 1, value, &repeated, set);
     }
 }
 
-/// Splits a file into document values: YAML streams by `---`; a JSON file holds one document or
-/// an array of documents.
-fn split_documents(file: &SourceFile) -> Result<Vec<Value>, String> {
+/// Splits a file into document values, each with the paths of the keys repeated within one of
+/// its objects: YAML streams by `---` (YAML itself refuses a repeated key); a JSON file holds one
+/// document or an array of documents.
+fn split_documents(file: &SourceFile) -> Result<Vec<(Value, Vec<RepeatedKey>)>, String> {
     if file.name.to_ascii_lowercase().ends_with(".json") {
-        return match serde_json::from_str::<Value>(&file.text) {
-            Ok(Value::Array(items)) => Ok(items),
-            Ok(value) => Ok(vec![value]),
-            Err(e) => Err(format!("not valid JSON: {e}")),
-        };
+        return json::documents(&file.text).map_err(|e| format!("not valid JSON: {e}"));
     }
     serde_saphyr::from_multiple::<Value>(&file.text)
         .map_err(|e| {
@@ -246,7 +370,12 @@ fn split_documents(file: &SourceFile) -> Result<Vec<Value>, String> {
                 one_line(&e.without_snippet().to_string())
             )
         })
-        .map(|docs| docs.into_iter().filter(|v| !v.is_null()).collect())
+        .map(|docs| {
+            docs.into_iter()
+                .filter(|v| !v.is_null())
+                .map(|v| (v, Vec::new()))
+                .collect()
+        })
 }
 
 fn one_line(s: &str) -> String {
@@ -255,8 +384,31 @@ fn one_line(s: &str) -> String {
 
 const TOP_LEVEL_FIELDS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 
-fn load_document(file: &str, index: usize, value: Value, set: &mut DocumentSet) {
+/// The paths that say which object a document stands for.
+const IDENTITY_PATHS: [&str; 3] = ["kind", "metadata", "metadata.name"];
+
+/// Loads one document; `repeated` are the keys repeated within one of its objects.
+fn load_document(
+    file: &str,
+    index: usize,
+    value: Value,
+    repeated: &[RepeatedKey],
+    set: &mut DocumentSet,
+) {
     let doc = Some(index);
+    for RepeatedKey { path, key } in repeated {
+        set.findings.push(Finding::error(
+            file,
+            doc,
+            path.clone(),
+            format!("duplicate key `{key}` (a JSON object may name a key only once)"),
+        ));
+    }
+    // Which of the repeated values is meant is unknown: the document is rejected, and when the
+    // repeated key is its kind or name, which object it stands for is unknown too.
+    let identity_known = !repeated
+        .iter()
+        .any(|r| IDENTITY_PATHS.contains(&r.path.as_str()));
     let Value::Object(mut map) = value else {
         set.findings.push(Finding::error(
             file,
@@ -267,7 +419,7 @@ fn load_document(file: &str, index: usize, value: Value, set: &mut DocumentSet) 
         set.unreadable_files.push(file.to_owned());
         return;
     };
-    let mut ok = true;
+    let mut ok = repeated.is_empty();
     match map.get("apiVersion") {
         Some(Value::String(v)) if v == API_VERSION => {}
         Some(Value::String(v)) => {
@@ -352,7 +504,8 @@ fn load_document(file: &str, index: usize, value: Value, set: &mut DocumentSet) 
         set.findings
             .push(Finding::error(file, doc, "spec", "is required"));
     }
-    let (Some(kind), Some(spec)) = (kind, spec) else {
+    let metadata = metadata.filter(|_| identity_known);
+    let (Some(kind), Some(spec)) = (kind.filter(|_| identity_known), spec) else {
         reject(set, file, kind, metadata.as_ref());
         return;
     };
@@ -485,10 +638,7 @@ mod tests {
     use super::*;
 
     fn file(name: &str, text: &str) -> SourceFile {
-        SourceFile {
-            name: name.into(),
-            text: text.into(),
-        }
+        SourceFile::new(name, text)
     }
 
     const NS: &str = "apiVersion: ecs-topology.dev/v1alpha1
@@ -554,6 +704,90 @@ spec: {account: '111111111111', region: eu-west-1, name: a.local}
           "metadata":{"name":"a"},"spec":{"account":"111111111111","region":"eu-west-1","name":"a"}}]"#;
         let set = load(&[file("ns.json", json)]);
         assert_eq!(set.documents.len(), 1, "{:?}", set.findings);
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_not_read_and_one_not_utf8_is_kept_as_such() {
+        let dir = std::env::temp_dir().join(format!("ecs-topology-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.yaml"), NS).unwrap();
+        std::fs::write(dir.join("b.yaml"), b"description: caf\xc3\xa9\n# x\xe9\n").unwrap();
+        std::fs::write(dir.join("c.yaml"), "#".repeat(200)).unwrap();
+        let files = read_dir_files(&dir, 150);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let name = |f: &str| dir.join(f).display().to_string();
+        assert_eq!(
+            files.unwrap(),
+            [
+                SourceFile::new(name("a.yaml"), NS),
+                SourceFile::unreadable(
+                    name("b.yaml"),
+                    Unreadable::NotUtf8 {
+                        byte: 0xe9,
+                        line: 2,
+                        column: 4
+                    }
+                ),
+                SourceFile::unreadable(name("c.yaml"), Unreadable::too_large(200, 150)),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_file_is_a_finding_of_the_whole_file_and_the_others_load() {
+        let why = Unreadable::too_large(2_000_000, 1_048_576);
+        let set = load(&[SourceFile::unreadable("big.yaml", why), file("ns.yaml", NS)]);
+        assert_eq!(
+            set.findings,
+            [Finding::error(
+                "big.yaml",
+                None,
+                "",
+                "is 2000000 bytes, more than the 1048576 a document file may have \
+                 (source.maxFileBytes)"
+            )]
+        );
+        assert_eq!(set.unreadable_files, ["big.yaml"]);
+        assert_eq!(set.documents.len(), 1);
+    }
+
+    #[test]
+    fn a_key_repeated_in_a_json_object_is_an_error_naming_the_key_and_its_path() {
+        let json = r#"[{"apiVersion":"ecs-topology.dev/v1alpha1","kind":"CloudMapNamespace",
+          "metadata":{"name":"a"},"spec":{"account":"111111111111","region":"eu-west-1","name":"a"}},
+          {"apiVersion":"ecs-topology.dev/v1alpha1","kind":"CloudMapNamespace",
+          "metadata":{"name":"b"},"spec":{"account":"111111111111","region":"eu-west-1","name":"b",
+          "tags":{"env":"prod","team":"x","env":"dev"}}}]"#;
+        let set = load(&[file("ns.json", json)]);
+        assert_eq!(
+            set.findings,
+            [Finding::error(
+                "ns.json",
+                Some(2),
+                "spec.tags.env",
+                "duplicate key `env` (a JSON object may name a key only once)"
+            )]
+        );
+        let loaded: Vec<_> = set.documents.iter().map(|d| d.document.key()).collect();
+        assert_eq!(loaded, [Key::new(Kind::CloudMapNamespace, "a")]);
+        assert!(
+            set.rejected
+                .contains(&Key::new(Kind::CloudMapNamespace, "b"))
+        );
+        assert!(set.unreadable_files.is_empty());
+    }
+
+    #[test]
+    fn a_repeated_json_key_that_names_the_document_makes_the_file_unreadable() {
+        let json = r#"{"apiVersion":"ecs-topology.dev/v1alpha1","kind":"CloudMapNamespace",
+          "metadata":{"name":"a","name":"b"},
+          "spec":{"account":"111111111111","region":"eu-west-1","name":"a"}}"#;
+        let set = load(&[file("ns.json", json)]);
+        assert_eq!(set.findings.len(), 1, "{:?}", set.findings);
+        assert_eq!(set.findings[0].path, "metadata.name");
+        assert!(set.documents.is_empty());
+        assert!(set.rejected.is_empty());
+        assert_eq!(set.unreadable_files, ["ns.json"]);
     }
 
     #[test]

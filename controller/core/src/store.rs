@@ -145,10 +145,7 @@ mod tests {
     use super::*;
 
     fn file(name: &str, text: &str) -> SourceFile {
-        SourceFile {
-            name: name.into(),
-            text: text.into(),
-        }
+        SourceFile::new(name, text)
     }
 
     fn ns(name: &str, description: &str) -> String {

@@ -161,13 +161,7 @@ async fn start_with(leading: bool, poll: Duration, fail: Option<ErrorClass>) -> 
     let mut config = ControllerConfig::default();
     config.poll_interval.0 = poll;
     let (mut writer, reader) = desired_store(1, config.clone());
-    writer.replace(
-        0,
-        vec![SourceFile {
-            name: "ns.yaml".into(),
-            text: DOC.into(),
-        }],
-    );
+    writer.replace(0, vec![SourceFile::new("ns.yaml", DOC)]);
     let (leader, leading_rx) = watch::channel(leading);
     let (status_tx, _status_rx) = mpsc::unbounded_channel();
     let cloud = Arc::new(FakeCloud {
@@ -209,13 +203,7 @@ async fn start_with(leading: bool, poll: Duration, fail: Option<ErrorClass>) -> 
 fn once() -> (Arc<FakeCloud>, Arc<Daemon<FakeCloud>>) {
     let config = ControllerConfig::default();
     let (mut writer, reader) = desired_store(1, config.clone());
-    writer.replace(
-        0,
-        vec![SourceFile {
-            name: "ns.yaml".into(),
-            text: DOC.into(),
-        }],
-    );
+    writer.replace(0, vec![SourceFile::new("ns.yaml", DOC)]);
     std::mem::forget(writer);
     let (_, leading) = watch::channel(true);
     let (status_tx, _status_rx) = mpsc::unbounded_channel();

@@ -54,10 +54,7 @@ pub async fn desired_set(
     let files: Vec<SourceFile> = topology
         .files
         .iter()
-        .map(|(name, text)| SourceFile {
-            name: name.clone(),
-            text: text.clone(),
-        })
+        .map(|(name, text)| SourceFile::new(name.clone(), text.clone()))
         .collect();
     let set = validate(load(&files), &config);
     anyhow::ensure!(

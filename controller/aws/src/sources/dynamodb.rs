@@ -111,9 +111,11 @@ impl DynamoDbSource {
         let files = self
             .cache
             .iter()
-            .map(|(pk, cached)| SourceFile {
-                name: format!("dynamodb://{}/{pk}", self.table),
-                text: cached.text.clone(),
+            .map(|(pk, cached)| {
+                SourceFile::new(
+                    format!("dynamodb://{}/{pk}", self.table),
+                    cached.text.clone(),
+                )
             })
             .collect();
         Ok(files)

@@ -98,9 +98,8 @@ impl S3Source {
         let files = self
             .cache
             .iter()
-            .map(|(key, cached)| SourceFile {
-                name: format!("s3://{}/{key}", self.bucket),
-                text: cached.text.clone(),
+            .map(|(key, cached)| {
+                SourceFile::new(format!("s3://{}/{key}", self.bucket), cached.text.clone())
             })
             .collect();
         Ok(files)

@@ -26,7 +26,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (config, config_path) = crate::config_file::resolve(args.config.as_deref(), &args.paths)?;
     let mut files: Vec<SourceFile> = Vec::new();
     for path in &args.paths {
-        files.extend(load::read_dir_files(path)?);
+        files.extend(load::read_dir_files(path, config.source.max_file_bytes)?);
     }
     let set = validate(load::load(&files), &config);
     let errors = set
