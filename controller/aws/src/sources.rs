@@ -8,10 +8,14 @@
 //! - File names say where a document came from: the path, `s3://bucket/key` or
 //!   `dynamodb://table/<pk>`.
 //! - Polls read only what changed: S3 objects are fetched again only when their ETag changed,
-//!   DynamoDB documents are taken again only when their `version` changed.
-//! - A directory's file larger than `source.maxFileBytes` (never read) or not UTF-8 comes back
-//!   as [`SourceFile::unreadable`], which loading reports and which keeps anything from being
-//!   pruned.
+//!   DynamoDB documents are taken again when their `version` or the digest of their text changed.
+//! - Bad content is a finding, not a failed poll: a document file larger than
+//!   `source.maxFileBytes` (never fetched or read) or not UTF-8 comes back as
+//!   [`SourceFile::unreadable`], which loading reports and which keeps anything from being pruned.
+//! - An S3 source reads only a bucket of the expected owner (`source.expectedBucketOwner`, else
+//!   the controller's own account): every request carries `ExpectedBucketOwner`, and S3 refuses
+//!   a bucket of any other account with `AccessDenied`, so a bucket name taken over by someone
+//!   else is never read as the desired state.
 
 mod dynamodb;
 mod s3;
@@ -155,7 +159,8 @@ pub enum Source {
 
 impl Source {
     /// The source of `uri`, read as `config.source` says. S3 buckets and DynamoDB tables are
-    /// read in the controller's own account (its own credentials), in `region`.
+    /// read with the controller's own credentials, in `region`; an S3 bucket must belong to
+    /// `source.expectedBucketOwner`, else to the controller's own account.
     ///
     /// # Errors
     /// [`SourceError::Account`] when the controller's own account cannot be told.
@@ -166,6 +171,7 @@ impl Source {
         budgets: &ApiBudgets,
         region: &str,
     ) -> Result<Source, SourceError> {
+        let max_file_bytes = config.source.max_file_bytes;
         let own = || async {
             let account = accounts.own_account().await.map_err(SourceError::Account)?;
             accounts
@@ -174,20 +180,26 @@ impl Source {
                 .map_err(SourceError::Account)
         };
         Ok(match uri {
-            SourceUri::Directory(path) => Source::Directory(
-                DirectorySource::new(path.clone()).max_file_bytes(config.source.max_file_bytes),
+            SourceUri::Directory(path) => {
+                Source::Directory(DirectorySource::new(path.clone()).max_file_bytes(max_file_bytes))
+            }
+            SourceUri::S3 { bucket, prefix } => {
+                let mut source = S3Source::new(
+                    own().await?,
+                    budgets.clone(),
+                    bucket.clone(),
+                    prefix.clone(),
+                )
+                .max_file_bytes(max_file_bytes);
+                if let Some(owner) = config.expected_bucket_owner() {
+                    source = source.expected_bucket_owner(owner);
+                }
+                Source::S3(source)
+            }
+            SourceUri::DynamoDb { table } => Source::DynamoDb(
+                DynamoDbSource::new(own().await?, budgets.clone(), table.clone())
+                    .max_file_bytes(max_file_bytes),
             ),
-            SourceUri::S3 { bucket, prefix } => Source::S3(S3Source::new(
-                own().await?,
-                budgets.clone(),
-                bucket.clone(),
-                prefix.clone(),
-            )),
-            SourceUri::DynamoDb { table } => Source::DynamoDb(DynamoDbSource::new(
-                own().await?,
-                budgets.clone(),
-                table.clone(),
-            )),
         })
     }
 

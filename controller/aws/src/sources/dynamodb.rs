@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use ecs_topology_core::load::SourceFile;
+use ecs_topology_core::config::SourceConfig;
+use ecs_topology_core::digest::digest;
+use ecs_topology_core::load::{SourceFile, Unreadable};
 
 use super::SourceError;
 use crate::call::Aws;
@@ -14,12 +16,13 @@ use crate::{ApiBudgets, ApiFamily, Clients};
 ///
 /// - `pk` (string, the partition key): the document's `Kind/name`, or any id;
 /// - `document` (string): the document as YAML or JSON text;
-/// - `version` (number): raised by the writer whenever `document` changes.
+/// - `version` (number, optional): raised by the writer whenever `document` changes.
 ///
 /// Each poll scans the whole table (consistent reads, every page). A document is taken again
-/// only when its `version` changed; an item without a `version` is taken as it is each poll.
-/// Items without a `document` attribute are not documents and are skipped (the controller's
-/// own status and lease items, should they share the table).
+/// when its `version` or the digest of its text changed, so a writer that forgets to raise
+/// `version` is still followed. A text longer than the size limit is reported as
+/// [`SourceFile::unreadable`]. Items without a `document` attribute are not documents and are
+/// skipped (the controller's own status and lease items, should they share the table).
 ///
 /// A `Scan` consumes read capacity by item size whatever it returns, so reading the documents
 /// with the scan costs no more than a scan of the versions followed by reads of the changed ones,
@@ -28,15 +31,19 @@ pub struct DynamoDbSource {
     clients: Clients,
     budgets: ApiBudgets,
     table: String,
-    /// `pk` to the version and text last taken; after a complete poll, exactly the documents of
-    /// the table. Untouched by a poll that fails.
+    /// The longest document text taken, in bytes.
+    max_file_bytes: u64,
+    /// `pk` to the version, digest and file last taken; after a complete poll, exactly the
+    /// documents of the table. Untouched by a poll that fails.
     cache: BTreeMap<String, Cached>,
 }
 
 #[derive(Debug, Clone)]
 struct Cached {
     version: Option<String>,
-    text: String,
+    /// The digest of the item's text.
+    digest: String,
+    file: SourceFile,
 }
 
 impl fmt::Debug for DynamoDbSource {
@@ -45,19 +52,30 @@ impl fmt::Debug for DynamoDbSource {
             .field("table", &self.table)
             .field("account", &self.clients.account_id)
             .field("region", &self.clients.region)
+            .field("max_file_bytes", &self.max_file_bytes)
             .field("cached", &self.cache.len())
             .finish_non_exhaustive()
     }
 }
 
 impl DynamoDbSource {
+    /// The documents of `table`, texts of at most 1 MiB (see
+    /// [`DynamoDbSource::max_file_bytes`]).
     pub fn new(clients: Clients, budgets: ApiBudgets, table: impl Into<String>) -> DynamoDbSource {
         DynamoDbSource {
             clients,
             budgets,
             table: table.into(),
+            max_file_bytes: SourceConfig::DEFAULT_MAX_FILE_BYTES,
             cache: BTreeMap::new(),
         }
+    }
+
+    /// Texts longer than `limit` bytes are not taken, and reported.
+    #[must_use]
+    pub fn max_file_bytes(mut self, limit: u64) -> DynamoDbSource {
+        self.max_file_bytes = limit;
+        self
     }
 
     /// `dynamodb://table`.
@@ -108,21 +126,11 @@ impl DynamoDbSource {
             }
         }
         self.cache = scanned;
-        let files = self
-            .cache
-            .iter()
-            .map(|(pk, cached)| {
-                SourceFile::new(
-                    format!("dynamodb://{}/{pk}", self.table),
-                    cached.text.clone(),
-                )
-            })
-            .collect();
-        Ok(files)
+        Ok(self.cache.values().map(|c| c.file.clone()).collect())
     }
 
-    /// The document of one item, reusing the text already taken when its version is unchanged;
-    /// `None` for an item that is not a document.
+    /// The document of one item, reusing the file already taken when neither its version nor
+    /// the digest of its text changed; `None` for an item that is not a document.
     fn document(
         &self,
         item: &HashMap<String, AttributeValue>,
@@ -145,10 +153,27 @@ impl DynamoDbSource {
             Some(AttributeValue::N(n) | AttributeValue::S(n)) => Some(n.clone()),
             _ => None,
         };
-        let text = match self.cache.get(pk) {
-            Some(cached) if version.is_some() && cached.version == version => cached.text.clone(),
-            _ => document.clone(),
+        let digest = digest(document);
+        if let Some(cached) = self.cache.get(pk)
+            && cached.version == version
+            && cached.digest == digest
+        {
+            return Ok(Some((pk.clone(), cached.clone())));
+        }
+        let name = format!("dynamodb://{}/{pk}", self.table);
+        let size = u64::try_from(document.len()).unwrap_or(u64::MAX);
+        let file = if size > self.max_file_bytes {
+            SourceFile::unreadable(name, Unreadable::too_large(size, self.max_file_bytes))
+        } else {
+            SourceFile::new(name, document.clone())
         };
-        Ok(Some((pk.clone(), Cached { version, text })))
+        Ok(Some((
+            pk.clone(),
+            Cached {
+                version,
+                digest,
+                file,
+            },
+        )))
     }
 }

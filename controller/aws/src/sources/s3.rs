@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use ecs_topology_core::config::CONFIG_FILE_NAME;
-use ecs_topology_core::load::{SourceFile, is_document_file};
+use ecs_topology_core::config::{CONFIG_FILE_NAME, SourceConfig};
+use ecs_topology_core::load::{SourceFile, Unreadable, is_document_file};
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 
@@ -23,22 +23,32 @@ const PAGE_SIZE: i32 = 1000;
 ///
 /// Each poll lists the prefix (`ListObjectsV2`, every page) and makes one `GetObject` per object
 /// whose ETag is not the one already read; unchanged objects cost nothing beyond the listing.
+/// An object larger than the size limit is not fetched at all, and one that is not UTF-8 is kept
+/// as such: both are [`SourceFile::unreadable`].
+///
+/// Every request names the expected bucket owner (`ExpectedBucketOwner`): by default the account
+/// of `clients`, the controller's own. S3 refuses a bucket of another account with
+/// `AccessDenied`, which fails the poll.
 pub struct S3Source {
     clients: Clients,
     budgets: ApiBudgets,
     bucket: String,
     /// Empty or ending with `/`.
     prefix: String,
-    /// Object key to the ETag and text last read. After a complete poll, exactly the listed
+    /// The account the bucket must belong to.
+    expected_owner: String,
+    /// The largest object read, in bytes.
+    max_file_bytes: u64,
+    /// Object key to the ETag and file last read. After a complete poll, exactly the listed
     /// documents; a poll that failed part-way may leave objects it did fetch (each with the ETag
-    /// its text belongs to), never remove any.
+    /// its file belongs to), never remove any.
     cache: BTreeMap<String, Cached>,
 }
 
 #[derive(Debug, Clone)]
 struct Cached {
     etag: String,
-    text: String,
+    file: SourceFile,
 }
 
 impl fmt::Debug for S3Source {
@@ -48,6 +58,8 @@ impl fmt::Debug for S3Source {
             .field("prefix", &self.prefix)
             .field("account", &self.clients.account_id)
             .field("region", &self.clients.region)
+            .field("expected_owner", &self.expected_owner)
+            .field("max_file_bytes", &self.max_file_bytes)
             .field("cached", &self.cache.len())
             .finish_non_exhaustive()
     }
@@ -55,7 +67,8 @@ impl fmt::Debug for S3Source {
 
 impl S3Source {
     /// The documents under `prefix` (read as a folder: `/` is appended when missing) of
-    /// `bucket`, reached with `clients`.
+    /// `bucket`, reached with `clients`, in a bucket of `clients`' account, objects of at most
+    /// 1 MiB (see [`S3Source::expected_bucket_owner`] and [`S3Source::max_file_bytes`]).
     pub fn new(
         clients: Clients,
         budgets: ApiBudgets,
@@ -67,12 +80,28 @@ impl S3Source {
             prefix.push('/');
         }
         S3Source {
+            expected_owner: clients.account_id.clone(),
             clients,
             budgets,
             bucket: bucket.into(),
             prefix,
+            max_file_bytes: SourceConfig::DEFAULT_MAX_FILE_BYTES,
             cache: BTreeMap::new(),
         }
+    }
+
+    /// The account the bucket must belong to (a 12-digit id).
+    #[must_use]
+    pub fn expected_bucket_owner(mut self, account: impl Into<String>) -> S3Source {
+        self.expected_owner = account.into();
+        self
+    }
+
+    /// Objects larger than `limit` are not fetched, and reported.
+    #[must_use]
+    pub fn max_file_bytes(mut self, limit: u64) -> S3Source {
+        self.max_file_bytes = limit;
+        self
     }
 
     /// `s3://bucket/prefix/`.
@@ -83,30 +112,41 @@ impl S3Source {
     /// Every document under the prefix, in key order, named `s3://bucket/key`.
     ///
     /// # Errors
-    /// [`SourceError::Aws`] when a listing page or an object cannot be read;
-    /// [`SourceError::Invalid`] for an object that is not UTF-8 text or a listing S3 says is
+    /// [`SourceError::Aws`] when a listing page or an object cannot be read (`AccessDenied` when
+    /// the bucket is not the expected owner's); [`SourceError::Invalid`] for a listing S3 says is
     /// truncated but gives no way on.
     pub async fn poll(&mut self) -> Result<Vec<SourceFile>, SourceError> {
         let listed = self.list().await?;
-        let stale: Vec<String> = listed
-            .iter()
-            .filter(|(key, etag)| self.cache.get(*key).is_none_or(|c| &c.etag != *etag))
-            .map(|(key, _)| key.clone())
-            .collect();
+        let mut stale = Vec::new();
+        for (key, object) in &listed {
+            if self.cache.get(key).is_some_and(|c| c.etag == object.etag) {
+                continue;
+            }
+            if object.size > self.max_file_bytes {
+                // Not fetched: its size alone rejects it.
+                let why = Unreadable::too_large(object.size, self.max_file_bytes);
+                let cached = Cached {
+                    etag: object.etag.clone(),
+                    file: SourceFile::unreadable(self.name_of(key), why),
+                };
+                self.cache.insert(key.clone(), cached);
+            } else {
+                stale.push(key.clone());
+            }
+        }
         self.fetch(stale).await?;
         self.cache.retain(|key, _| listed.contains_key(key));
-        let files = self
-            .cache
-            .iter()
-            .map(|(key, cached)| {
-                SourceFile::new(format!("s3://{}/{key}", self.bucket), cached.text.clone())
-            })
-            .collect();
-        Ok(files)
+        Ok(self.cache.values().map(|c| c.file.clone()).collect())
     }
 
-    /// The document keys under the prefix with their ETags, from every page of the listing.
-    async fn list(&self) -> Result<BTreeMap<String, String>, SourceError> {
+    /// `s3://bucket/key`.
+    fn name_of(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// The document keys under the prefix with their ETags and sizes, from every page of the
+    /// listing.
+    async fn list(&self) -> Result<BTreeMap<String, Listed>, SourceError> {
         let aws = Aws {
             clients: &self.clients,
             budgets: &self.budgets,
@@ -120,6 +160,7 @@ impl S3Source {
                         .s3
                         .list_objects_v2()
                         .bucket(&self.bucket)
+                        .expected_bucket_owner(&self.expected_owner)
                         .prefix(&self.prefix)
                         .max_keys(PAGE_SIZE)
                         .set_continuation_token(token.clone())
@@ -134,7 +175,9 @@ impl S3Source {
                 let Some(key) = object.key() else { continue };
                 if is_document_key(&self.prefix, key) {
                     let etag = object.e_tag().unwrap_or_default().to_owned();
-                    listed.insert(key.to_owned(), etag);
+                    let size = object.size().and_then(|s| u64::try_from(s).ok());
+                    let size = size.unwrap_or_default();
+                    listed.insert(key.to_owned(), Listed { etag, size });
                 }
             }
             match (page.is_truncated(), page.next_continuation_token()) {
@@ -158,7 +201,11 @@ impl S3Source {
             clients: &self.clients,
             budgets: &self.budgets,
         };
-        let bucket = self.bucket.as_str();
+        let bucket = Bucket {
+            name: &self.bucket,
+            owner: &self.expected_owner,
+            max_file_bytes: self.max_file_bytes,
+        };
         let cache = &mut self.cache;
         let mut pending = keys.into_iter();
         let mut running = FuturesUnordered::new();
@@ -182,37 +229,62 @@ impl S3Source {
     }
 }
 
-/// One object's text, with the ETag of that text (it may be newer than the listing's).
+/// An object's ETag and size, as listed.
+#[derive(Debug, Clone)]
+struct Listed {
+    etag: String,
+    size: u64,
+}
+
+/// What reading an object needs to know of its bucket.
+#[derive(Debug, Clone, Copy)]
+struct Bucket<'a> {
+    name: &'a str,
+    owner: &'a str,
+    max_file_bytes: u64,
+}
+
+/// One object's file, with the ETag of that file (it may be newer than the listing's). An
+/// object that grew past the limit since the listing is not read.
 async fn get_object(
     aws: Aws<'_>,
-    bucket: &str,
+    bucket: Bucket<'_>,
     key: String,
 ) -> Result<(String, Cached), SourceError> {
-    let location = || format!("s3://{bucket}/{key}");
+    let name = format!("s3://{}/{key}", bucket.name);
     let object = aws
         .call("GetObject", ApiFamily::S3, || {
-            aws.clients.s3.get_object().bucket(bucket).key(&key).send()
+            aws.clients
+                .s3
+                .get_object()
+                .bucket(bucket.name)
+                .expected_bucket_owner(bucket.owner)
+                .key(&key)
+                .send()
         })
         .await
         .map_err(|source| SourceError::Aws {
-            location: location(),
+            location: name.clone(),
             source,
         })?;
     let etag = object.e_tag().unwrap_or_default().to_owned();
+    let size = object.content_length().and_then(|s| u64::try_from(s).ok());
+    if let Some(size) = size.filter(|s| *s > bucket.max_file_bytes) {
+        let why = Unreadable::too_large(size, bucket.max_file_bytes);
+        let file = SourceFile::unreadable(name, why);
+        return Ok((key, Cached { etag, file }));
+    }
     let body = object
         .body
         .collect()
         .await
         .map_err(|e| SourceError::Aws {
-            location: location(),
+            location: name.clone(),
             source: AwsError::local("GetObject", ErrorClass::Transient, e.to_string()),
         })?
         .into_bytes();
-    let text = String::from_utf8(body.to_vec()).map_err(|_| SourceError::Invalid {
-        location: location(),
-        reason: "is not UTF-8 text".into(),
-    })?;
-    Ok((key, Cached { etag, text }))
+    let file = SourceFile::from_bytes(name, body.to_vec(), bucket.max_file_bytes);
+    Ok((key, Cached { etag, file }))
 }
 
 /// Whether `key` (under `prefix`) is a document: a `.yaml`, `.yml` or `.json` object, not

@@ -7,6 +7,7 @@ mod budget;
 mod errors;
 mod express;
 mod lease;
+mod source_input;
 mod sources;
 mod status_table;
 
