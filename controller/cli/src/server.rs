@@ -11,7 +11,9 @@
 //!
 //! # Guarantees
 //! The server stops accepting connections when its shutdown token is cancelled and returns once
-//! the requests in flight are answered. No handler panics or blocks on the daemon's work.
+//! the requests in flight are answered. No handler panics or blocks on the daemon's work, and the
+//! daemon's work never waits on a handler: `/status` holds the statuses' lock only to copy the
+//! records out, and serialises them after releasing it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -196,11 +198,23 @@ fn is_true(status: &DocumentStatus, kind: ConditionType) -> bool {
         .is_some_and(|c| c.status == ConditionStatus::True)
 }
 
+/// Every status record, copied out under the read lock. The lock is released when this returns,
+/// before the page is built and serialised: the workers, which take the write lock to record a
+/// status, wait only for the copy, never for the serialisation of every document.
+fn status_records(statuses: &Statuses) -> Vec<StatusRecord> {
+    read(statuses).values().cloned().collect()
+}
+
 async fn status(State(state): State<ServerState>) -> Response {
-    let statuses = read(&state.statuses);
+    let records = status_records(&state.statuses);
+    Json(status_page(&state, &records)).into_response()
+}
+
+/// The body of `/status` for `records`; serialising it takes no lock.
+fn status_page<'a>(state: &'a ServerState, records: &'a [StatusRecord]) -> StatusPage<'a> {
     let mut counts = Counts::default();
-    let documents: Vec<DocumentEntry<'_>> = statuses
-        .values()
+    let documents: Vec<DocumentEntry<'_>> = records
+        .iter()
         .map(|record| {
             let status = &record.status;
             counts.documents += 1;
@@ -217,14 +231,13 @@ async fn status(State(state): State<ServerState>) -> Response {
             }
         })
         .collect();
-    let page = StatusPage {
+    StatusPage {
         controller: &state.controller,
         leader: *state.leading.borrow(),
         ready: state.health.not_ready().is_empty(),
         counts,
         documents,
-    };
-    Json(page).into_response()
+    }
 }
 
 #[cfg(test)]

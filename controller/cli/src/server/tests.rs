@@ -175,6 +175,39 @@ async fn status_lists_every_document_with_conditions_drifted_fields_and_last_err
     );
 }
 
+#[test]
+fn status_is_serialised_from_a_copy_while_the_workers_can_write_statuses() {
+    let statuses = Statuses::default();
+    let key = Key::new(Kind::CloudMapNamespace, "payments");
+    let record = StatusRecord {
+        key: key.clone(),
+        account: "111111111111".into(),
+        region: "eu-west-1".into(),
+        status: DocumentStatus::default(),
+    };
+    statuses.write().unwrap().insert(key.clone(), record);
+    let (_leader, leading) = watch::channel(true);
+    let state = ServerState {
+        controller: "ecs-topology-test".into(),
+        metrics: Arc::new(Metrics::new().unwrap()),
+        health: Arc::new(Health::new()),
+        statuses: statuses.clone(),
+        leading,
+    };
+
+    let records = status_records(&state.statuses);
+    let page = status_page(&state, &records);
+    // While the page is built and serialised, a worker writes a status without waiting.
+    let mut writer = statuses
+        .try_write()
+        .expect("the lock is free while /status serialises");
+    writer.remove(&key);
+    let body = serde_json::to_value(&page).unwrap();
+    drop(writer);
+    assert_eq!(body["documents"][0]["key"], "CloudMapNamespace/payments");
+    assert_eq!(body["counts"]["documents"], 1);
+}
+
 #[tokio::test]
 async fn metrics_are_served_in_the_prometheus_text_format() {
     let server = start().await;
