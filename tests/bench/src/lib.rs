@@ -6,6 +6,7 @@
 //! a drift to its correction and the daemon's peak memory; [`planning`] times the pure plan
 //! in process; [`limits`] computes the physical minimums each figure is judged against.
 
+mod daemon;
 pub mod limits;
 pub mod planning;
 pub mod run;

@@ -1,14 +1,17 @@
 //! One benchmark run: the topology in the emulator, the real daemon against it, and the
 //! measurements of the report.
 
+pub use crate::daemon::{controller_binary, target_dir};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant};
 
-use ecs_topology_testkit::{Calls, Emulator, free_port, http};
+use ecs_topology_testkit::{Calls, Emulator};
 use serde_json::{Value, json};
 
+use crate::daemon::Daemon;
 use crate::limits;
 use crate::planning::{PlanningResult, bench_planning};
 use crate::topology::{Account, Mix, Networks, Topology};
@@ -481,153 +484,9 @@ fn machine() -> Value {
            "note": "the emulator runs on the same machine"})
 }
 
-fn proc_field(text: &str, name: &str) -> Option<u64> {
+pub(crate) fn proc_field(text: &str, name: &str) -> Option<u64> {
     text.lines()
         .find(|l| l.starts_with(name))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
-}
-
-/// The daemon under test; killed when dropped.
-struct Daemon {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(
-        emulator: &Emulator,
-        options: &Options,
-        docs: &Path,
-        config: &Path,
-    ) -> anyhow::Result<Daemon> {
-        let port = free_port();
-        let log = options.work_dir.join("daemon.log");
-        let child = emulator
-            .command(&options.binary, "us-east-1")
-            .args(["run", "--source"])
-            .arg(docs)
-            .arg("--config")
-            .arg(config)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--grace", "5s"])
-            .env("ECS_TOPOLOGY_LOG", "info")
-            .envs(options.daemon_env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?)
-            .current_dir(&options.work_dir)
-            .spawn()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", options.binary.display()))?;
-        Ok(Daemon { child, port, log })
-    }
-
-    /// Documents whose `Ready` condition is true in `/status`.
-    fn ready_documents(&self) -> usize {
-        let Ok((_, body)) = http::get(self.port, "/status") else {
-            return 0;
-        };
-        let Ok(page) = serde_json::from_str::<Value>(&body) else {
-            return 0;
-        };
-        page["documents"].as_array().map_or(0, |docs| {
-            docs.iter()
-                .filter(|d| {
-                    let conditions = d
-                        .get("conditions")
-                        .or_else(|| d["status"].get("conditions"));
-                    conditions.and_then(Value::as_array).is_some_and(|cs| {
-                        cs.iter()
-                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                    })
-                })
-                .count()
-        })
-    }
-
-    fn status_file(&self) -> String {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default()
-    }
-
-    fn memory(&self) -> MemoryReport {
-        let text = self.status_file();
-        let hwm = proc_field(&text, "VmHWM:").unwrap_or(0);
-        #[allow(clippy::cast_precision_loss)]
-        MemoryReport {
-            vm_hwm_kib: hwm,
-            vm_rss_kib: proc_field(&text, "VmRSS:").unwrap_or(0),
-            vm_hwm_mib: (hwm as f64 / 1024.0 * 10.0).round() / 10.0,
-        }
-    }
-
-    /// User + system CPU seconds of the daemon so far.
-    fn cpu_seconds(&self) -> f64 {
-        let text =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the command name (which is in parentheses): utime is the 12th, stime
-        // the 13th; clock ticks of 1/100 s.
-        let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let tick = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        #[allow(clippy::cast_precision_loss)]
-        let seconds = (tick(11) + tick(12)) as f64 / 100.0;
-        seconds
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The workspace's target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ecs_topology_testkit::workspace_root().join("target"))
-}
-
-/// The `ecs-topology` binary of `profile` (`release` or `debug`), built first with
-/// `cargo build [--release] -p ecs-topology` when `build` (a no-op when it is fresh).
-pub fn controller_binary(profile: &str, build: bool) -> anyhow::Result<PathBuf> {
-    let binary = target_dir().join(profile).join("ecs-topology");
-    if build {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .current_dir(ecs_topology_testkit::workspace_root())
-            .args(["build", "-p", "ecs-topology"]);
-        if profile == "release" {
-            command.arg("--release");
-        }
-        let status = command.status()?;
-        anyhow::ensure!(status.success(), "cargo build -p ecs-topology: {status}");
-    }
-    anyhow::ensure!(
-        binary.exists(),
-        "{} does not exist (cargo build --release -p ecs-topology)",
-        binary.display()
-    );
-    Ok(binary)
 }
