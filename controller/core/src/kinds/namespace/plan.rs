@@ -127,6 +127,18 @@ mod tests {
         }
     }
 
+    /// The plan of the document `spec()` under `policies` against `observed`.
+    fn desired_plan(
+        policies: &Policies,
+        observed: &[ObservedNamespace],
+    ) -> crate::plan::DocumentPlan {
+        let desired = DesiredNamespace {
+            spec: &spec(),
+            policies,
+        };
+        plan_namespace("ctl", &key(), Some(desired), observed, &PruneGate::Allowed).display()
+    }
+
     fn key() -> Key {
         Key::new(Kind::CloudMapNamespace, "payments")
     }
@@ -154,17 +166,7 @@ mod tests {
     #[test]
     fn a_missing_namespace_is_created_with_every_field() {
         let p = Policies::default();
-        let plan = plan_namespace(
-            "ctl",
-            &key(),
-            Some(DesiredNamespace {
-                spec: &spec(),
-                policies: &p,
-            }),
-            &[],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&p, &[]);
         assert_eq!(plan.verb, Verb::Create);
         let paths = plan.drifted_fields();
         assert_eq!(
@@ -184,17 +186,7 @@ mod tests {
     fn a_matching_namespace_is_in_sync_despite_whitespace_and_tag_order() {
         let p = Policies::default();
         let ns = observed(&OURS, Some("Payments"));
-        let plan = plan_namespace(
-            "ctl",
-            &key(),
-            Some(DesiredNamespace {
-                spec: &spec(),
-                policies: &p,
-            }),
-            &[ns],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&p, &[ns]);
         assert_eq!(plan, crate::plan::DocumentPlan::new(key(), Verb::InSync));
     }
 
@@ -202,17 +194,7 @@ mod tests {
     fn drift_is_reported_field_by_field() {
         let p = Policies::default();
         let ns = observed(&OURS[..3], Some("changed by hand"));
-        let plan = plan_namespace(
-            "ctl",
-            &key(),
-            Some(DesiredNamespace {
-                spec: &spec(),
-                policies: &p,
-            }),
-            &[ns],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&p, &[ns]);
         assert_eq!(plan.verb, Verb::Update);
         assert_eq!(plan.drifted_fields(), ["description", "tags.team"]);
         assert_eq!(
@@ -225,34 +207,14 @@ mod tests {
     fn an_unowned_namespace_of_the_same_name_is_left_alone_unless_adopted() {
         let ns = observed(&[("team", "payments")], Some("Payments"));
         let p = Policies::default();
-        let plan = plan_namespace(
-            "ctl",
-            &key(),
-            Some(DesiredNamespace {
-                spec: &spec(),
-                policies: &p,
-            }),
-            std::slice::from_ref(&ns),
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&p, std::slice::from_ref(&ns));
         assert_eq!(plan.verb, Verb::Blocked);
         assert!(plan.reason.unwrap().contains("not managed by ecs-topology"));
         let adopt = Policies {
             adopt: true,
             ..Policies::default()
         };
-        let plan = plan_namespace(
-            "ctl",
-            &key(),
-            Some(DesiredNamespace {
-                spec: &spec(),
-                policies: &adopt,
-            }),
-            &[ns],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&adopt, &[ns]);
         assert_eq!(plan.verb, Verb::Adopt);
         assert_eq!(
             plan.drifted_fields(),
@@ -277,17 +239,7 @@ mod tests {
             adopt: true,
             ..Policies::default()
         };
-        let plan = plan_namespace(
-            "ctl",
-            &key(),
-            Some(DesiredNamespace {
-                spec: &spec(),
-                policies: &adopt,
-            }),
-            &[ns],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&adopt, &[ns]);
         assert_eq!(plan.verb, Verb::Blocked);
     }
 
@@ -330,17 +282,7 @@ mod tests {
             ..Policies::default()
         };
         let ns = observed(&OURS[..3], Some("Payments"));
-        let plan = plan_namespace(
-            "ctl",
-            &key(),
-            Some(DesiredNamespace {
-                spec: &spec(),
-                policies: &p,
-            }),
-            &[ns],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&p, &[ns]);
         assert_eq!(plan.verb, Verb::Suspended);
         assert_eq!(plan.drifted_fields(), ["tags.team"]);
     }

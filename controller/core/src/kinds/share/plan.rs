@@ -214,6 +214,17 @@ mod tests {
         }
     }
 
+    /// The plan of `spec` under `policies`, its namespace at `arn`, against `observed`.
+    fn desired_plan(
+        spec: &NamespaceShareSpec,
+        policies: &Policies,
+        arn: Option<&str>,
+        observed: &[ObservedShare],
+    ) -> crate::plan::DocumentPlan {
+        let want = desired(spec, policies, arn);
+        plan_share("ctl", &key(), Some(&want), observed, &PruneGate::Allowed).display()
+    }
+
     fn ours() -> ObservedShare {
         ObservedShare {
             arn: "arn:aws:ram:eu-west-1:111111111111:resource-share/abc".into(),
@@ -238,28 +249,14 @@ mod tests {
     #[test]
     fn a_share_waits_for_its_namespace() {
         let (s, p) = (spec(), Policies::default());
-        let plan = plan_share(
-            "ctl",
-            &key(),
-            Some(&desired(&s, &p, None)),
-            &[],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&s, &p, None, &[]);
         assert_eq!(plan.verb, Verb::Waiting);
     }
 
     #[test]
     fn a_matching_share_is_in_sync_whatever_the_permission_version() {
         let (s, p) = (spec(), Policies::default());
-        let plan = plan_share(
-            "ctl",
-            &key(),
-            Some(&desired(&s, &p, Some(NS_ARN))),
-            &[ours()],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&s, &p, Some(NS_ARN), &[ours()]);
         assert_eq!(plan, crate::plan::DocumentPlan::new(key(), Verb::InSync));
     }
 
@@ -268,14 +265,7 @@ mod tests {
         let (s, p) = (spec(), Policies::default());
         let mut share = ours();
         share.principals.clear();
-        let plan = plan_share(
-            "ctl",
-            &key(),
-            Some(&desired(&s, &p, Some(NS_ARN))),
-            &[share],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&s, &p, Some(NS_ARN), &[share]);
         assert_eq!(plan.verb, Verb::Update);
         assert_eq!(plan.drifted_fields(), ["principals"]);
         assert_eq!(plan.changes[0].from, None);
@@ -284,14 +274,7 @@ mod tests {
     #[test]
     fn a_new_share_is_created_with_its_namespace_principals_and_permission() {
         let (s, p) = (spec(), Policies::default());
-        let plan = plan_share(
-            "ctl",
-            &key(),
-            Some(&desired(&s, &p, Some(NS_ARN))),
-            &[],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&s, &p, Some(NS_ARN), &[]);
         assert_eq!(plan.verb, Verb::Create);
         assert_eq!(
             plan.drifted_fields(),
@@ -311,14 +294,7 @@ mod tests {
         let (s, p) = (spec(), Policies::default());
         let mut share = ours();
         share.tags.clear();
-        let plan = plan_share(
-            "ctl",
-            &key(),
-            Some(&desired(&s, &p, Some(NS_ARN))),
-            &[share],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&s, &p, Some(NS_ARN), &[share]);
         assert_eq!(plan.verb, Verb::Blocked);
     }
 
@@ -327,14 +303,7 @@ mod tests {
         let (s, p) = (spec(), Policies::default());
         let mut second = ours();
         second.arn = "arn:aws:ram:eu-west-1:111111111111:resource-share/def".into();
-        let plan = plan_share(
-            "ctl",
-            &key(),
-            Some(&desired(&s, &p, Some(NS_ARN))),
-            &[ours(), second],
-            &PruneGate::Allowed,
-        )
-        .display();
+        let plan = desired_plan(&s, &p, Some(NS_ARN), &[ours(), second]);
         assert_eq!(plan.verb, Verb::Blocked);
         let reason = plan.reason.unwrap_or_default();
         assert!(
