@@ -136,6 +136,26 @@ impl Calls {
             .sum()
     }
 
+    /// The operations in `account` that are not reads (see [`Calls::mutating`]), sorted.
+    pub fn mutating_operations(&self, account: &str) -> Vec<String> {
+        self.operations(account)
+            .into_keys()
+            .filter(|op| !is_read(op))
+            .collect()
+    }
+
+    /// Asserts that nothing in `account` was changed: no call but reads. The message names
+    /// every operation served.
+    #[track_caller]
+    pub fn assert_read_only(&self, account: &str) {
+        assert_eq!(
+            self.mutating(account),
+            0,
+            "calls in {account} that change something: {:?}",
+            self.operations(account)
+        );
+    }
+
     /// Calls per operation in `account`, every region and service added up.
     pub fn operations(&self, account: &str) -> BTreeMap<String, u64> {
         let mut operations = BTreeMap::new();
