@@ -3,25 +3,16 @@ use crate::world::*;
 #[tokio::test]
 async fn from_nothing_to_converged_in_two_accounts_and_the_consumer_sees_the_namespace() {
     let w = World::new();
-    w.write(
-        "ns.yaml",
-        &namespace_doc("payments", "server", "", "Payments"),
-    );
-    w.write(
-        "share.yaml",
-        &share_doc("payments-to-client", "payments", "client"),
-    );
+    w.write_shared_namespace("payments", "Payments");
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("create CloudMapNamespace/payments"), "{plan}");
     assert!(
         plan.contains("waiting NamespaceShare/payments-to-client"),
         "{plan}"
     );
 
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let namespaces = w.namespaces(&w.server).await;
     let (_, arn) = namespaces
         .get("payments.internal")
@@ -38,34 +29,17 @@ async fn from_nothing_to_converged_in_two_accounts_and_the_consumer_sees_the_nam
     assert_eq!(condition(&ns, "Synced")["status"], "True");
     assert_eq!(condition(&ns, "Drifted")["status"], "False");
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "a converged topology plans nothing: {plan}");
+    // A converged topology plans nothing.
+    w.plan_exits(0);
 }
 
 #[tokio::test]
 async fn a_second_apply_on_a_converged_topology_makes_read_calls_only() {
     let w = World::new();
-    w.write("ns.yaml", &namespace_doc("orders", "server", "", "Orders"));
-    w.write(
-        "share.yaml",
-        &share_doc("orders-to-client", "orders", "client"),
-    );
-    assert_eq!(w.apply().0, 0);
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let calls = w.calls().await.since(&before);
-    assert_eq!(
-        calls.mutating(&w.server),
-        0,
-        "{:?}",
-        calls.operations(&w.server)
-    );
-    assert_eq!(
-        calls.mutating(&w.client),
-        0,
-        "{:?}",
-        calls.operations(&w.client)
-    );
+    w.write_shared_namespace("orders", "Orders");
+    w.apply_exits(0);
+    let (_, calls) = w.apply_counted(0).await;
+    calls.assert_read_only(&w.server);
+    calls.assert_read_only(&w.client);
     assert!(calls.total(&w.server) > 0, "it did observe");
 }

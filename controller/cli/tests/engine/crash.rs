@@ -55,8 +55,7 @@ async fn a_run_killed_right_after_a_create_leaves_no_duplicate_when_run_again() 
             json!({"servicediscovery.operation_delay": 0}),
         )
         .await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let namespaces = w.namespaces(&w.server).await;
     assert_eq!(namespaces.keys().collect::<Vec<_>>(), ["inflight.internal"]);
     let calls = w.calls().await.since(&before);
@@ -65,5 +64,5 @@ async fn a_run_killed_right_after_a_create_leaves_no_duplicate_when_run_again() 
         2,
         "the same request, sent twice"
     );
-    assert_eq!(w.plan().0, 0);
+    w.plan_exits(0);
 }

@@ -5,15 +5,8 @@ use crate::world::*;
 #[tokio::test]
 async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() {
     let w = World::new();
-    w.write(
-        "ns.yaml",
-        &namespace_doc("billing", "server", "", "Billing"),
-    );
-    w.write(
-        "share.yaml",
-        &share_doc("billing-to-client", "billing", "client"),
-    );
-    assert_eq!(w.apply().0, 0);
+    w.write_shared_namespace("billing", "Billing");
+    w.apply_exits(0);
     let (id, arn) = w.namespaces(&w.server).await["billing.internal"].clone();
 
     // Another client changes the description, removes a tag and disassociates the principal.
@@ -58,8 +51,7 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
         .await
         .unwrap();
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("update CloudMapNamespace/billing"), "{plan}");
     assert!(
         plan.contains("~ description: \"changed by hand\" -> \"Billing\""),
@@ -74,32 +66,21 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
         plan.contains(&format!("+ principals: [\"{}\"]", w.client)),
         "{plan}"
     );
-    let json = w.plan_json();
-    let ns_plan = json["plans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["key"]["name"] == "billing")
-        .unwrap();
+    let ns_plan = w.planned("CloudMapNamespace", "billing");
     assert_eq!(ns_plan["verb"], "update");
-    assert_eq!(ns_plan["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(change_paths(&ns_plan).len(), 2);
 
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "corrected: {plan}");
+    w.apply_exits(0);
+    // Corrected.
+    w.plan_exits(0);
     assert_eq!(w.shared_with(&w.client).await, vec![arn]);
 }
 
 #[tokio::test]
 async fn a_deleted_namespace_is_recreated_and_reshared() {
     let w = World::new();
-    w.write("ns.yaml", &namespace_doc("ledger", "server", "", "Ledger"));
-    w.write(
-        "share.yaml",
-        &share_doc("ledger-to-client", "ledger", "client"),
-    );
-    assert_eq!(w.apply().0, 0);
+    w.write_shared_namespace("ledger", "Ledger");
+    w.apply_exits(0);
     let (id, old_arn) = w.namespaces(&w.server).await["ledger.internal"].clone();
     w.cloud_map(&w.server)
         .await
@@ -109,11 +90,9 @@ async fn a_deleted_namespace_is_recreated_and_reshared() {
         .await
         .unwrap();
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("create CloudMapNamespace/ledger"), "{plan}");
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let (_, arn) = w.namespaces(&w.server).await["ledger.internal"].clone();
     assert_ne!(arn, old_arn);
     assert_eq!(w.shared_with(&w.client).await, vec![arn]);
@@ -123,7 +102,7 @@ async fn a_deleted_namespace_is_recreated_and_reshared() {
 async fn a_suspended_document_reports_its_drift_and_changes_nothing() {
     let w = World::new();
     w.write("ns.yaml", &namespace_doc("paused", "server", "", "Paused"));
-    assert_eq!(w.apply().0, 0);
+    w.apply_exits(0);
     let (_, arn) = w.namespaces(&w.server).await["paused.internal"].clone();
     w.cloud_map(&w.server)
         .await
@@ -142,8 +121,7 @@ async fn a_suspended_document_reports_its_drift_and_changes_nothing() {
             "Paused",
         ),
     );
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(
         plan.contains("suspended CloudMapNamespace/paused"),
         "{plan}"
@@ -169,7 +147,7 @@ async fn a_suspended_document_reports_its_drift_and_changes_nothing() {
 async fn tags_other_automation_adds_are_left_alone_and_are_not_drift() {
     let w = World::new();
     w.write("ns.yaml", &namespace_doc("ledger", "server", "", "Ledger"));
-    assert_eq!(w.apply().0, 0);
+    w.apply_exits(0);
     let (_, arn) = w.namespaces(&w.server).await["ledger.internal"].clone();
     let cm = w.cloud_map(&w.server).await;
     let tags = || async {
@@ -198,10 +176,10 @@ async fn tags_other_automation_adds_are_left_alone_and_are_not_drift() {
         .send()
         .await
         .unwrap();
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "another's tag is not drift: {plan}");
+    // Another's tag is not drift.
+    w.plan_exits(0);
     for _ in 0..2 {
-        assert_eq!(w.apply().0, 0);
+        w.apply_exits(0);
     }
     assert_eq!(
         tags().await.get("cost-center").map(String::as_str),
@@ -213,8 +191,7 @@ async fn tags_other_automation_adds_are_left_alone_and_are_not_drift() {
         "ns.yaml",
         &namespace_doc("ledger", "server", "", "Ledger").replace("  tags: {team: payments}\n", ""),
     );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let now = tags().await;
     assert!(!now.contains_key("team"), "{now:?}");
     assert_eq!(now.get("cost-center").map(String::as_str), Some("42"));

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::types::{Filter, Tag, TagSpecification, VpcEndpointType};
+use aws_sdk_ec2::types::{Filter, Tag, TagSpecification, VpcEndpoint, VpcEndpointType};
 use ecs_topology_testkit::emulator;
 use serde_json::{Value, json};
 
@@ -13,53 +13,67 @@ use crate::world::*;
 const FAST: &str =
     "rateBudgets:\n  'ec2:vpc-endpoint-mutate': {burst: 1000, refillPerSecond: 1000}\n";
 
-fn short(e: &aws_sdk_ec2::types::VpcEndpoint) -> String {
+const NO_PRIVATE_DNS: &str = "  privateDns: false\n";
+
+/// `endpoint_set_doc` in the server account, with nothing added to the metadata or spec.
+fn set_doc(name: &str, net: &Network, interface: &[&str], gateway: &[&str]) -> String {
+    endpoint_set_doc(name, "server", net, interface, gateway, "", "")
+}
+
+fn short(e: &VpcEndpoint) -> String {
     let name = e.service_name().unwrap();
     name.splitn(4, '.').nth(3).unwrap().to_owned()
 }
 
-fn state(e: &aws_sdk_ec2::types::VpcEndpoint) -> &str {
+fn state(e: &VpcEndpoint) -> &str {
     e.state().unwrap().as_str()
 }
 
-fn tags(e: &aws_sdk_ec2::types::VpcEndpoint) -> BTreeMap<String, String> {
+fn tags(e: &VpcEndpoint) -> BTreeMap<String, String> {
     e.tags()
         .iter()
         .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
         .collect()
 }
 
-fn policy(e: &aws_sdk_ec2::types::VpcEndpoint) -> Value {
+fn policy(e: &VpcEndpoint) -> Value {
     serde_json::from_str(e.policy_document().unwrap()).unwrap()
+}
+
+/// Asserts that `e` carries the controller's ownership tags for `key` and the document's tag.
+#[track_caller]
+fn assert_owned(w: &World, e: &VpcEndpoint, key: &str) {
+    let tags = tags(e);
+    assert_eq!(tags["ecs-topology.dev/owner"], w.controller);
+    assert_eq!(tags["ecs-topology.dev/key"], key);
+    assert_eq!(tags["team"], "platform");
+}
+
+/// The short service names of the endpoints of `net`, sorted.
+async fn services(w: &World, net: &Network) -> Vec<String> {
+    let mut services: Vec<String> = w.vpc_endpoints(net).await.iter().map(short).collect();
+    services.sort();
+    services
 }
 
 #[tokio::test]
 async fn a_private_vpc_gets_its_endpoints_in_order_and_a_converged_rerun_only_reads() {
     let w = World::new();
     let net = w.network(&w.server, 10, true).await;
+    let interface = ["ecs", "ecs-telemetry", "ecs-agent"];
     w.write(
         "endpoints.yaml",
-        &endpoint_set_doc(
-            "private",
-            "server",
-            &net,
-            &["ecs", "ecs-telemetry", "ecs-agent"],
-            &["s3"],
-            "",
-            "",
-        ),
+        &set_doc("private", &net, &interface, &["s3"]),
     );
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("create VpcEndpointSet/private"), "{plan}");
     let at = |s: &str| plan.find(s).unwrap_or_else(|| panic!("{s} in {plan}"));
     assert!(at("+ endpoints.ecs-agent:") < at("+ endpoints.ecs-telemetry:"));
     assert!(at("+ endpoints.ecs-telemetry:") < at("+ endpoints.ecs:"));
 
     // Four endpoints fit AWS's burst of endpoint changes: the default budget is used.
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    let out = w.apply_exits(0);
     assert!(out.contains("VpcEndpointSet/private: created"), "{out}");
     let endpoints = w.vpc_endpoints(&net).await;
     assert_eq!(endpoints.len(), 4, "{endpoints:?}");
@@ -75,10 +89,7 @@ async fn a_private_vpc_gets_its_endpoints_in_order_and_a_converged_rerun_only_re
         "created in the order AWS needs"
     );
     for e in &endpoints {
-        let tags = tags(e);
-        assert_eq!(tags["ecs-topology.dev/owner"], w.controller);
-        assert_eq!(tags["ecs-topology.dev/key"], "VpcEndpointSet/private");
-        assert_eq!(tags["team"], "platform");
+        assert_owned(&w, e, "VpcEndpointSet/private");
         if e.vpc_endpoint_type() == Some(&VpcEndpointType::Interface) {
             assert_eq!(e.private_dns_enabled(), Some(true));
             let mut subnets = e.subnet_ids().to_vec();
@@ -99,18 +110,10 @@ async fn a_private_vpc_gets_its_endpoints_in_order_and_a_converged_rerun_only_re
         "{status}"
     );
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "a converged set plans nothing: {plan}");
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let calls = w.calls().await.since(&before);
-    assert_eq!(
-        calls.mutating(&w.server),
-        0,
-        "{:?}",
-        calls.operations(&w.server)
-    );
+    // A converged set plans nothing, and applying it makes one observation pass.
+    w.plan_exits(0);
+    let (_, calls) = w.apply_counted(0).await;
+    calls.assert_read_only(&w.server);
     assert_eq!(
         calls.count(&w.server, "DescribeVpcEndpoints"),
         1,
@@ -126,30 +129,19 @@ async fn endpoints_pending_for_a_while_are_waited_on_until_available() {
         .set_settings(&[&w.server], json!({"ec2.vpc_endpoint_pending": 2}))
         .await;
     let net = w.network(&w.server, 11, true).await;
+    let interface = ["logs", "secretsmanager"];
     w.write(
         "endpoints.yaml",
-        &endpoint_set_doc(
-            "slow",
-            "server",
-            &net,
-            &["logs", "secretsmanager"],
-            &["s3"],
-            "",
-            "",
-        ),
+        &set_doc("slow", &net, &interface, &["s3"]),
     );
-    let before = w.calls().await;
     let started = Instant::now();
-    let (code, out) = w.apply();
+    let (_, calls) = w.apply_counted(0).await;
     let took = started.elapsed();
-    assert_eq!(code, 0, "{out}");
     assert!(took >= Duration::from_secs(2), "it waited: {took:?}");
     let endpoints = w.vpc_endpoints(&net).await;
     assert_eq!(endpoints.len(), 3);
     assert!(endpoints.iter().all(|e| state(e) == "available"));
-    let status = w.status("VpcEndpointSet/slow");
-    assert_eq!(condition(&status, "Ready")["status"], "True", "{status}");
-    let calls = w.calls().await.since(&before);
+    w.assert_condition("VpcEndpointSet/slow", "Ready", "True");
     assert_eq!(calls.count(&w.server, "CreateVpcEndpoint"), 3);
     assert!(
         calls.count(&w.server, "DescribeVpcEndpoints") > 2,
@@ -162,20 +154,12 @@ async fn endpoints_pending_for_a_while_are_waited_on_until_available() {
 async fn drift_by_another_client_is_planned_field_by_field_and_corrected_in_place() {
     let w = World::new();
     let net = w.network(&w.server, 12, true).await;
+    let interface = ["ecr.api", "ecr.dkr", "logs"];
     w.write(
         "endpoints.yaml",
-        &endpoint_set_doc(
-            "drifting",
-            "server",
-            &net,
-            &["ecr.api", "ecr.dkr", "logs"],
-            &["s3"],
-            "",
-            "",
-        ),
+        &set_doc("drifting", &net, &interface, &["s3"]),
     );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let ids: BTreeMap<String, String> = w
         .vpc_endpoints(&net)
         .await
@@ -185,29 +169,18 @@ async fn drift_by_another_client_is_planned_field_by_field_and_corrected_in_plac
 
     // Another client removes a security group, turns private DNS off and changes a policy.
     let ec2 = w.ec2(&w.server).await;
-    ec2.modify_vpc_endpoint()
-        .vpc_endpoint_id(&ids["logs"])
-        .remove_security_group_ids(&net.security_groups[1])
-        .send()
-        .await
-        .unwrap();
-    ec2.modify_vpc_endpoint()
-        .vpc_endpoint_id(&ids["ecr.api"])
-        .private_dns_enabled(false)
-        .send()
-        .await
-        .unwrap();
+    let modify = |service: &str| ec2.modify_vpc_endpoint().vpc_endpoint_id(&ids[service]);
     let deny = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}]});
-    ec2.modify_vpc_endpoint()
-        .vpc_endpoint_id(&ids["ecr.dkr"])
-        .policy_document(deny.to_string())
-        .send()
-        .await
-        .unwrap();
+    for change in [
+        modify("logs").remove_security_group_ids(&net.security_groups[1]),
+        modify("ecr.api").private_dns_enabled(false),
+        modify("ecr.dkr").policy_document(deny.to_string()),
+    ] {
+        change.send().await.unwrap();
+    }
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("update VpcEndpointSet/drifting"), "{plan}");
     let mut groups = net.security_groups.clone();
     groups.sort();
@@ -224,21 +197,8 @@ async fn drift_by_another_client_is_planned_field_by_field_and_corrected_in_plac
         "{plan}"
     );
     assert!(plan.contains("- endpoints.ecr.dkr.policy: "), "{plan}");
-    let json = w.plan_json();
-    let set = json["plans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["key"]["name"] == "drifting")
-        .unwrap();
-    let paths: Vec<&str> = set["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["path"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        paths,
+        change_paths(&w.planned("VpcEndpointSet", "drifting")),
         [
             "endpoints.ecr.api.privateDns",
             "endpoints.ecr.dkr.policy",
@@ -246,19 +206,16 @@ async fn drift_by_another_client_is_planned_field_by_field_and_corrected_in_plac
         ]
     );
 
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    let (out, calls) = w.apply_counted(0).await;
     assert!(out.contains("VpcEndpointSet/drifting: updated"), "{out}");
-    let calls = w.calls().await.since(&before);
     let ops = calls.operations(&w.server);
     assert_eq!(ops.get("ModifyVpcEndpoint"), Some(&3), "{ops:?}");
     assert_eq!(ops.get("CreateVpcEndpoint"), None, "in place: {ops:?}");
     assert_eq!(ops.get("DeleteVpcEndpoints"), None, "in place: {ops:?}");
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "corrected: {plan}");
-    let now: BTreeMap<String, aws_sdk_ec2::types::VpcEndpoint> = w
+    // Corrected.
+    w.plan_exits(0);
+    let now: BTreeMap<String, VpcEndpoint> = w
         .vpc_endpoints(&net)
         .await
         .into_iter()
@@ -281,49 +238,38 @@ async fn a_policy_differing_only_in_formatting_or_statement_order_is_not_drift()
     let w = World::new();
     let net = w.network(&w.server, 13, true).await;
     let policy_yaml = "  policy:\n    Version: '2012-10-17'\n    Statement:\n      - {Sid: Pull, Effect: Allow, Principal: '*', Action: [ecr:BatchGetImage, ecr:GetDownloadUrlForLayer], Resource: '*'}\n      - {Sid: Logs, Effect: Allow, Principal: '*', Action: logs:PutLogEvents, Resource: '*'}\n";
-    w.write(
-        "endpoints.yaml",
-        &endpoint_set_doc(
-            "policed",
-            "server",
-            &net,
-            &["ecr.api"],
-            &["s3"],
-            "",
-            policy_yaml,
-        ),
+    let doc = endpoint_set_doc(
+        "policed",
+        "server",
+        &net,
+        &["ecr.api"],
+        &["s3"],
+        "",
+        policy_yaml,
     );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "{plan}");
+    w.write("endpoints.yaml", &doc);
+    w.apply_exits(0);
+    w.plan_exits(0);
 
     // The same policy, reordered and reformatted by another client.
     let same = "{\n  \"Statement\": [\n    {\"Resource\": [\"*\"], \"Action\": [\"logs:putlogevents\"], \"Principal\": {\"AWS\": \"*\"}, \"Effect\": \"Allow\", \"Sid\": \"Logs\"},\n    {\"Sid\": \"Pull\", \"Effect\": \"Allow\", \"Principal\": {\"AWS\": [\"*\"]},\n     \"Action\": [\"ecr:GetDownloadUrlForLayer\", \"ecr:BatchGetImage\"], \"Resource\": \"*\"}\n  ],\n  \"Version\": \"2012-10-17\"\n}";
     let ec2 = w.ec2(&w.server).await;
     let api = w.vpc_endpoint(&net, "ecr.api").await;
-    ec2.modify_vpc_endpoint()
-        .vpc_endpoint_id(api.vpc_endpoint_id().unwrap())
-        .policy_document(same)
-        .send()
-        .await
-        .unwrap();
+    let set_policy = |policy: &str| {
+        ec2.modify_vpc_endpoint()
+            .vpc_endpoint_id(api.vpc_endpoint_id().unwrap())
+            .policy_document(policy)
+            .send()
+    };
+    set_policy(same).await.unwrap();
     assert_eq!(
         w.vpc_endpoint(&net, "ecr.api").await.policy_document(),
         Some(same)
     );
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "not drift: {plan}");
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let calls = w.calls().await.since(&before);
-    assert_eq!(
-        calls.mutating(&w.server),
-        0,
-        "{:?}",
-        calls.operations(&w.server)
-    );
+    // Not drift.
+    w.plan_exits(0);
+    let (_, calls) = w.apply_counted(0).await;
+    calls.assert_read_only(&w.server);
 
     // A change of meaning is drift.
     let denied = same.replacen(
@@ -332,14 +278,8 @@ async fn a_policy_differing_only_in_formatting_or_statement_order_is_not_drift()
         1,
     );
     assert_ne!(denied, same);
-    ec2.modify_vpc_endpoint()
-        .vpc_endpoint_id(api.vpc_endpoint_id().unwrap())
-        .policy_document(denied)
-        .send()
-        .await
-        .unwrap();
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    set_policy(&denied).await.unwrap();
+    let plan = w.plan_exits(2);
     assert!(plan.contains("~ endpoints.ecr.api.policy: "), "{plan}");
 }
 
@@ -352,36 +292,28 @@ async fn a_removed_set_is_pruned_and_one_recording_retain_is_kept() {
     let retain = "  annotations: {ecs-topology.dev/deletion-policy: Retain}\n";
     w.write(
         "pruned.yaml",
-        &endpoint_set_doc("pruned", "server", &pruned, &["logs"], &["s3"], "", ""),
+        &set_doc("pruned", &pruned, &["logs"], &["s3"]),
     );
     w.write(
         "kept.yaml",
         &endpoint_set_doc("kept", "server", &kept, &["logs"], &[], retain, ""),
     );
-    w.write(
-        "stays.yaml",
-        &endpoint_set_doc("stays", "server", &stays, &[], &["dynamodb"], "", ""),
-    );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.write("stays.yaml", &set_doc("stays", &stays, &[], &["dynamodb"]));
+    w.apply_exits(0);
     assert_eq!(w.vpc_endpoints(&pruned).await.len(), 2);
     assert_eq!(w.vpc_endpoints(&kept).await.len(), 1);
 
     w.remove("pruned.yaml");
     w.remove("kept.yaml");
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("delete VpcEndpointSet/pruned"), "{plan}");
     assert!(plan.contains("- endpoints.logs: "), "{plan}");
     assert!(plan.contains("- endpoints.s3: "), "{plan}");
     assert!(plan.contains("retain VpcEndpointSet/kept"), "{plan}");
 
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    let (out, calls) = w.apply_counted(0).await;
     assert!(out.contains("VpcEndpointSet/pruned: deleted"), "{out}");
     assert!(out.contains("VpcEndpointSet/kept: retained"), "{out}");
-    let calls = w.calls().await.since(&before);
     assert_eq!(
         calls.count(&w.server, "DeleteVpcEndpoints"),
         1,
@@ -393,8 +325,7 @@ async fn a_removed_set_is_pruned_and_one_recording_retain_is_kept() {
     assert_eq!(left.len(), 1);
     assert_eq!(state(&left[0]), "available");
     assert_eq!(w.vpc_endpoints(&stays).await.len(), 1);
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "{plan}");
+    w.plan_exits(0);
 }
 
 #[tokio::test]
@@ -426,22 +357,13 @@ async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
     let doc = |meta: &str| endpoint_set_doc("logs", "server", &net, &["logs"], &["s3"], meta, "");
     w.write("endpoints.yaml", &doc(""));
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("blocked VpcEndpointSet/logs"), "{plan}");
     assert!(plan.contains(&manual), "{plan}");
     assert!(plan.contains("not managed by ecs-topology"), "{plan}");
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 1, "{out}");
+    let (out, calls) = w.apply_counted(1).await;
     assert!(out.contains("VpcEndpointSet/logs: blocked"), "{out}");
-    let calls = w.calls().await.since(&before);
-    assert_eq!(
-        calls.mutating(&w.server),
-        0,
-        "{:?}",
-        calls.operations(&w.server)
-    );
+    calls.assert_read_only(&w.server);
     let endpoints = w.vpc_endpoints(&net).await;
     assert_eq!(endpoints.len(), 1, "nothing created beside it");
     assert_eq!(
@@ -453,35 +375,24 @@ async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
         "endpoints.yaml",
         &doc("  annotations: {ecs-topology.dev/adopt: \"true\"}\n"),
     );
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("adopt VpcEndpointSet/logs"), "{plan}");
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    let out = w.apply_exits(0);
     assert!(out.contains("VpcEndpointSet/logs: adopted"), "{out}");
     let logs = w.vpc_endpoint(&net, "logs").await;
     assert_eq!(logs.vpc_endpoint_id(), Some(manual.as_str()), "taken over");
-    let tags = tags(&logs);
-    assert_eq!(tags["ecs-topology.dev/owner"], w.controller);
-    assert_eq!(tags["ecs-topology.dev/key"], "VpcEndpointSet/logs");
-    assert_eq!(tags["team"], "platform");
+    assert_owned(&w, &logs, "VpcEndpointSet/logs");
     assert_eq!(logs.groups().len(), 2, "its fields follow the document");
     assert_eq!(w.vpc_endpoints(&net).await.len(), 2);
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "{plan}");
+    w.plan_exits(0);
 }
 
 #[tokio::test]
 async fn preflight_problems_fail_the_set_with_a_clear_message_and_change_nothing() {
     let w = World::new();
     let net = w.network(&w.server, 18, false).await;
-    w.write(
-        "endpoints.yaml",
-        &endpoint_set_doc("no-dns", "server", &net, &["logs"], &[], "", ""),
-    );
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 1, "{out}");
+    w.write("endpoints.yaml", &set_doc("no-dns", &net, &["logs"], &[]));
+    let (out, calls) = w.apply_counted(1).await;
     assert!(out.contains("VpcEndpointSet/no-dns: failed"), "{out}");
     let expected = format!(
         "private DNS needs the VPC attributes enableDnsSupport and enableDnsHostnames, and \
@@ -489,13 +400,7 @@ async fn preflight_problems_fail_the_set_with_a_clear_message_and_change_nothing
         net.vpc
     );
     assert!(out.contains(&expected), "{out}");
-    let calls = w.calls().await.since(&before);
-    assert_eq!(
-        calls.mutating(&w.server),
-        0,
-        "{:?}",
-        calls.operations(&w.server)
-    );
+    calls.assert_read_only(&w.server);
     let status = w.status("VpcEndpointSet/no-dns");
     let synced = condition(&status, "Synced");
     assert_eq!(synced["status"], "False", "{status}");
@@ -506,22 +411,14 @@ async fn preflight_problems_fail_the_set_with_a_clear_message_and_change_nothing
     assert_eq!(condition(&status, "Ready")["status"], "False", "{status}");
 
     // Only the group admitting nothing: the subnets cannot reach the endpoints.
-    let audit_only = endpoint_set_doc(
-        "no-dns",
-        "server",
-        &net,
-        &["logs"],
-        &[],
-        "",
-        "  privateDns: false\n",
-    )
-    .replace(
+    let without_dns =
+        endpoint_set_doc("no-dns", "server", &net, &["logs"], &[], "", NO_PRIVATE_DNS);
+    let audit_only = without_dns.replace(
         &format!("securityGroupIds: [{}]", net.security_groups.join(", ")),
         &format!("securityGroupIds: [{}]", net.security_groups[1]),
     );
     w.write("endpoints.yaml", &audit_only);
-    let (code, out) = w.apply();
-    assert_eq!(code, 1, "{out}");
+    let out = w.apply_exits(1);
     assert!(
         out.contains(&format!(
             "the security groups {} do not admit TCP 443 from {} (10.18.1.0/24), {} (10.18.2.0/24)",
@@ -532,20 +429,8 @@ async fn preflight_problems_fail_the_set_with_a_clear_message_and_change_nothing
     assert!(w.vpc_endpoints(&net).await.is_empty());
 
     // Without private DNS and with the group that admits 443, the set is made.
-    w.write(
-        "endpoints.yaml",
-        &endpoint_set_doc(
-            "no-dns",
-            "server",
-            &net,
-            &["logs"],
-            &[],
-            "",
-            "  privateDns: false\n",
-        ),
-    );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.write("endpoints.yaml", &without_dns);
+    w.apply_exits(0);
     let logs = w.vpc_endpoint(&net, "logs").await;
     assert_eq!(logs.private_dns_enabled(), Some(false));
 }
@@ -578,25 +463,13 @@ async fn two_hundred_endpoints_in_one_account_region_converge_and_a_rerun_reads_
     w.write_config(FAST);
     for n in 0..10u8 {
         let net = w.network(&w.server, 100 + n, true).await;
-        w.write(
-            &format!("set-{n}.yaml"),
-            &endpoint_set_doc(
-                &format!("set-{n}"),
-                "server",
-                &net,
-                &EIGHTEEN,
-                &["s3", "dynamodb"],
-                "",
-                "",
-            ),
-        );
+        let name = format!("set-{n}");
+        let doc = set_doc(&name, &net, &EIGHTEEN, &["s3", "dynamodb"]);
+        w.write(&format!("{name}.yaml"), &doc);
     }
-    let before = w.calls().await;
     let started = Instant::now();
-    let (code, out) = w.apply();
+    let (_, first) = w.apply_counted(0).await;
     let took = started.elapsed();
-    assert_eq!(code, 0, "{out}");
-    let first = w.calls().await.since(&before);
     let owned = w
         .ec2(&w.server)
         .await
@@ -619,24 +492,15 @@ async fn two_hundred_endpoints_in_one_account_region_converge_and_a_rerun_reads_
             .all(|e| state(e) == "available")
     );
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "{plan}");
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let rerun = w.calls().await.since(&before);
+    w.plan_exits(0);
+    let (_, rerun) = w.apply_counted(0).await;
     assert_eq!(
         rerun.count(&w.server, "DescribeVpcEndpoints"),
         1,
         "{:?}",
         rerun.operations(&w.server)
     );
-    assert_eq!(
-        rerun.mutating(&w.server),
-        0,
-        "{:?}",
-        rerun.operations(&w.server)
-    );
+    rerun.assert_read_only(&w.server);
     eprintln!(
         "200 endpoints: first apply {took:?}, {:?}; re-run {:?}",
         first.operations(&w.server),
@@ -667,19 +531,14 @@ async fn the_private_vpc_example_converges_with_its_ids_replaced_by_the_emulator
     }
     w.write("endpoints.yaml", &doc);
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(
         plan.contains("create VpcEndpointSet/workloads-private"),
         "{plan}"
     );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let endpoints = w.vpc_endpoints(&net).await;
-    let mut services: Vec<String> = endpoints.iter().map(short).collect();
-    services.sort();
+    w.apply_exits(0);
     assert_eq!(
-        services,
+        services(&w, &net).await,
         [
             "dynamodb",
             "ecr.api",
@@ -692,11 +551,10 @@ async fn the_private_vpc_example_converges_with_its_ids_replaced_by_the_emulator
             "secretsmanager"
         ]
     );
+    let endpoints = w.vpc_endpoints(&net).await;
     assert!(endpoints.iter().all(|e| state(e) == "available"));
-    let status = w.status("VpcEndpointSet/workloads-private");
-    assert_eq!(condition(&status, "Ready")["status"], "True", "{status}");
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "{plan}");
+    w.assert_condition("VpcEndpointSet/workloads-private", "Ready", "True");
+    w.plan_exits(0);
 }
 
 #[tokio::test]
@@ -704,24 +562,17 @@ async fn services_added_and_dropped_change_the_set_and_a_move_to_another_vpc_rep
     let w = World::new();
     let first = w.network(&w.server, 19, true).await;
     let second = w.network(&w.server, 21, true).await;
-    let doc = |net: &Network, interface: &[&str]| {
-        endpoint_set_doc("moving", "server", net, interface, &["s3"], "", "")
-    };
+    let doc = |net: &Network, interface: &[&str]| set_doc("moving", net, interface, &["s3"]);
     w.write("endpoints.yaml", &doc(&first, &["logs", "secretsmanager"]));
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let logs = w.vpc_endpoint(&first, "logs").await;
 
     w.write("endpoints.yaml", &doc(&first, &["logs", "sts"]));
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("- endpoints.secretsmanager: "), "{plan}");
     assert!(plan.contains("+ endpoints.sts: "), "{plan}");
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let mut services: Vec<String> = w.vpc_endpoints(&first).await.iter().map(short).collect();
-    services.sort();
-    assert_eq!(services, ["logs", "s3", "sts"]);
+    w.apply_exits(0);
+    assert_eq!(services(&w, &first).await, ["logs", "s3", "sts"]);
     assert_eq!(
         w.vpc_endpoint(&first, "logs").await.vpc_endpoint_id(),
         logs.vpc_endpoint_id(),
@@ -729,48 +580,35 @@ async fn services_added_and_dropped_change_the_set_and_a_move_to_another_vpc_rep
     );
 
     w.write("endpoints.yaml", &doc(&second, &["logs", "sts"]));
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(
         plan.contains("an endpoint cannot move to another VPC"),
         "{plan}"
     );
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let ops = w.calls().await.since(&before).operations(&w.server);
+    let (_, calls) = w.apply_counted(0).await;
+    let ops = calls.operations(&w.server);
     assert_eq!(ops.get("DeleteVpcEndpoints"), Some(&1), "{ops:?}");
     assert_eq!(ops.get("CreateVpcEndpoint"), Some(&3), "{ops:?}");
     assert!(w.vpc_endpoints(&first).await.is_empty());
-    let mut services: Vec<String> = w.vpc_endpoints(&second).await.iter().map(short).collect();
-    services.sort();
-    assert_eq!(services, ["logs", "s3", "sts"]);
-    let status = w.status("VpcEndpointSet/moving");
-    assert_eq!(condition(&status, "Ready")["status"], "True", "{status}");
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "{plan}");
+    assert_eq!(services(&w, &second).await, ["logs", "s3", "sts"]);
+    w.assert_condition("VpcEndpointSet/moving", "Ready", "True");
+    w.plan_exits(0);
 }
 
 #[tokio::test]
 async fn an_endpoint_whose_type_changes_is_replaced_in_the_same_vpc() {
     let w = World::new();
     let net = w.network(&w.server, 22, true).await;
-    let no_dns = "  privateDns: false\n";
-    w.write(
-        "endpoints.yaml",
-        &endpoint_set_doc("s3", "server", &net, &["s3"], &[], "", no_dns),
-    );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    let doc = |interface: &[&str], gateway: &[&str]| {
+        endpoint_set_doc("s3", "server", &net, interface, gateway, "", NO_PRIVATE_DNS)
+    };
+    w.write("endpoints.yaml", &doc(&["s3"], &[]));
+    w.apply_exits(0);
     let old = w.vpc_endpoint(&net, "s3").await;
     assert_eq!(old.vpc_endpoint_type(), Some(&VpcEndpointType::Interface));
 
-    w.write(
-        "endpoints.yaml",
-        &endpoint_set_doc("s3", "server", &net, &[], &["s3"], "", no_dns),
-    );
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    w.write("endpoints.yaml", &doc(&[], &["s3"]));
+    let plan = w.plan_exits(2);
     assert!(
         plan.contains("an endpoint cannot change its type"),
         "{plan}"
@@ -782,8 +620,7 @@ async fn an_endpoint_whose_type_changes_is_replaced_in_the_same_vpc() {
         )),
         "{plan}"
     );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let endpoints = w.vpc_endpoints(&net).await;
     assert_eq!(endpoints.len(), 1, "{endpoints:?}");
     assert_eq!(
@@ -795,8 +632,7 @@ async fn an_endpoint_whose_type_changes_is_replaced_in_the_same_vpc() {
         endpoints[0].route_table_ids(),
         std::slice::from_ref(&net.route_table)
     );
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "{plan}");
+    w.plan_exits(0);
 }
 
 #[tokio::test]
@@ -812,10 +648,9 @@ async fn an_endpoint_deleted_by_hand_is_created_again_though_its_token_names_the
     let net = w.network(&w.server, 23, true).await;
     w.write(
         "endpoints.yaml",
-        &endpoint_set_doc("again", "server", &net, &["logs"], &["s3"], "", ""),
+        &set_doc("again", &net, &["logs"], &["s3"]),
     );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let logs = w.vpc_endpoint(&net, "logs").await;
     w.ec2(&w.server)
         .await
@@ -825,13 +660,10 @@ async fn an_endpoint_deleted_by_hand_is_created_again_though_its_token_names_the
         .await
         .unwrap();
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("+ endpoints.logs: "), "{plan}");
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let ops = w.calls().await.since(&before).operations(&w.server);
+    let (_, calls) = w.apply_counted(0).await;
+    let ops = calls.operations(&w.server);
     assert_eq!(
         ops.get("CreateVpcEndpoint"),
         Some(&2),
@@ -840,6 +672,5 @@ async fn an_endpoint_deleted_by_hand_is_created_again_though_its_token_names_the
     let again = w.vpc_endpoint(&net, "logs").await;
     assert_ne!(again.vpc_endpoint_id(), logs.vpc_endpoint_id());
     assert_eq!(state(&again), "available");
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "{plan}");
+    w.plan_exits(0);
 }

@@ -13,13 +13,50 @@ use crate::world::*;
 const RETAIN: &str = "  annotations: {ecs-topology.dev/deletion-policy: Retain}\n";
 const ADOPT: &str = "  annotations: {ecs-topology.dev/adopt: \"true\"}\n";
 
-/// The operations that changed something in `account`.
-fn mutating_ops(calls: &ecs_topology_testkit::Calls, account: &str) -> Vec<String> {
-    calls
-        .operations(account)
-        .into_keys()
-        .filter(|op| !ecs_topology_testkit::is_read(op))
-        .collect()
+/// Creates, by hand, an Express service no document owns: `name` in `cluster` on `net`, of
+/// `image` (port 8080, the first security group).
+async fn create_unowned(w: &World, net: &Network, cluster: &str, name: &str, image: &str) {
+    w.ecs(&w.server)
+        .await
+        .create_express_gateway_service()
+        .cluster(cluster)
+        .service_name(name)
+        .execution_role_arn(format!(
+            "arn:aws:iam::{}:role/ecsTaskExecutionRole",
+            w.server
+        ))
+        .infrastructure_role_arn(format!(
+            "arn:aws:iam::{}:role/ecsInfrastructureRoleForExpressServices",
+            w.server
+        ))
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image(image)
+                .container_port(8080)
+                .build()
+                .unwrap(),
+        )
+        .network_configuration(
+            ExpressGatewayServiceNetworkConfiguration::builder()
+                .set_subnets(Some(net.subnets.clone()))
+                .security_groups(&net.security_groups[0])
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The load balancer of the Express service `name` of the server account's default cluster.
+async fn balancer(w: &World, name: &str) -> String {
+    let arn = w.express_arn(name).await;
+    w.load_balancer_of(&w.server, REGION, &arn).await
+}
+
+/// The image of the newest configuration of the Express service `arn` in the server account.
+async fn image_of(w: &World, arn: &str) -> String {
+    let (config, _) = w.express_config(&w.server, REGION, arn).await;
+    config.primary_container().unwrap().image().to_owned()
 }
 
 #[tokio::test]
@@ -28,21 +65,17 @@ async fn an_express_service_goes_from_nothing_to_ready() {
     let net = w.network(&w.server, 31, true).await;
     w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("create ExpressService/checkout"), "{plan}");
     assert!(
         plan.contains("+ primaryContainer.image: \"public.ecr.aws/example/checkout:1.4.2\""),
         "{plan}"
     );
 
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    let (out, calls) = w.apply_counted(0).await;
     assert!(out.contains("ExpressService/checkout: created"), "{out}");
-    let calls = w.calls().await.since(&before);
     assert_eq!(
-        mutating_ops(&calls, &w.server),
+        calls.mutating_operations(&w.server),
         ["CreateExpressGatewayService"],
         "one create, nothing else changed: {:?}",
         calls.operations(&w.server)
@@ -80,11 +113,8 @@ async fn an_express_service_goes_from_nothing_to_ready() {
     );
     assert_eq!(condition(&status, "Synced")["status"], "True", "{status}");
 
-    let (code, plan) = w.plan();
-    assert_eq!(
-        code, 0,
-        "the security group and defaults ECS added are not drift: {plan}"
-    );
+    // The security group and defaults ECS added are not drift.
+    w.plan_exits(0);
 }
 
 #[tokio::test]
@@ -92,11 +122,8 @@ async fn the_load_balancer_ecs_manages_is_shown_in_status() {
     let w = World::new();
     let net = w.network(&w.server, 32, true).await;
     w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
-    assert_eq!(w.apply().0, 0);
-    let arn = w.express_services(&w.server, REGION, "default").await["checkout"]
-        .service_arn()
-        .unwrap()
-        .to_owned();
+    w.apply_exits(0);
+    let arn = w.express_arn("checkout").await;
     let balancer = w.load_balancer_of(&w.server, REGION, &arn).await;
     let status = w.status("ExpressService/checkout");
     let shown: Vec<&str> = status["status"]["aws"]
@@ -112,21 +139,14 @@ async fn two_services_on_the_same_subnets_share_one_load_balancer() {
     let net = w.network(&w.server, 33, true).await;
     w.write("web.yaml", &express_doc("web", "server", &net, "", ""));
     w.write("admin.yaml", &express_doc("admin", "server", &net, "", ""));
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
 
     let services = w.express_services(&w.server, REGION, "default").await;
     assert_eq!(services.keys().collect::<Vec<_>>(), ["admin", "web"]);
-    let web = w
-        .load_balancer_of(&w.server, REGION, services["web"].service_arn().unwrap())
-        .await;
-    let admin = w
-        .load_balancer_of(&w.server, REGION, services["admin"].service_arn().unwrap())
-        .await;
-    assert_eq!(web, admin);
-    assert_eq!(w.plan().0, 0);
+    assert_eq!(balancer(&w, "web").await, balancer(&w, "admin").await);
+    w.plan_exits(0);
     for key in ["ExpressService/web", "ExpressService/admin"] {
-        assert_eq!(condition(&w.status(key), "Ready")["status"], "True");
+        w.assert_condition(key, "Ready", "True");
     }
 }
 
@@ -135,11 +155,8 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
     let w = World::new();
     let net = w.network(&w.server, 34, true).await;
     w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
-    assert_eq!(w.apply().0, 0);
-    let arn = w.express_services(&w.server, REGION, "default").await["checkout"]
-        .service_arn()
-        .unwrap()
-        .to_owned();
+    w.apply_exits(0);
+    let arn = w.express_arn("checkout").await;
 
     // Another client deploys another image and gives the service more cpu and scaling room.
     let container = ExpressGatewayContainer::builder()
@@ -179,8 +196,7 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
         .await
         .unwrap();
 
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("update ExpressService/checkout"), "{plan}");
     for line in [
         "+ tags.team: \"checkout\"",
@@ -191,22 +207,10 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
     ] {
         assert!(plan.contains(line), "{line} in {plan}");
     }
-    let json = w.plan_json();
-    let express = json["plans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["key"]["kind"] == "ExpressService" && p["key"]["name"] == "checkout")
-        .unwrap();
+    let express = w.planned("ExpressService", "checkout");
     assert_eq!(express["verb"], "update");
-    let paths: Vec<&str> = express["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["path"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        paths,
+        change_paths(&express),
         [
             "primaryContainer.image",
             "cpu",
@@ -217,13 +221,10 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
         "nothing ECS manages is drift"
     );
 
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    let (out, calls) = w.apply_counted(0).await;
     assert!(out.contains("ExpressService/checkout: updated"), "{out}");
-    let calls = w.calls().await.since(&before);
     assert_eq!(
-        mutating_ops(&calls, &w.server),
+        calls.mutating_operations(&w.server),
         ["TagResource", "UpdateExpressGatewayService"]
     );
     assert_eq!(calls.count(&w.server, "UpdateExpressGatewayService"), 1);
@@ -235,9 +236,8 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
     assert_eq!(container.environment().len(), 1);
     assert_eq!(config.cpu(), Some("512"));
     assert_eq!(config.scaling_target().unwrap().max_task_count(), Some(6));
-    let status = w.status("ExpressService/checkout");
-    assert_eq!(condition(&status, "Synced")["status"], "True", "{status}");
-    assert_eq!(w.plan().0, 0);
+    w.assert_condition("ExpressService/checkout", "Synced", "True");
+    w.plan_exits(0);
 }
 
 #[tokio::test]
@@ -245,7 +245,7 @@ async fn an_express_spec_without_a_command_is_stable_over_ten_passes() {
     let w = World::new();
     let net = w.network(&w.server, 35, true).await;
     w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
-    assert_eq!(w.apply().0, 0);
+    w.apply_exits(0);
 
     let before = w.calls().await;
     for pass in 0..10 {
@@ -255,12 +255,7 @@ async fn an_express_spec_without_a_command_is_stable_over_ten_passes() {
     }
     let calls = w.calls().await.since(&before);
     assert_eq!(calls.count(&w.server, "UpdateExpressGatewayService"), 0);
-    assert_eq!(
-        calls.mutating(&w.server),
-        0,
-        "{:?}",
-        calls.operations(&w.server)
-    );
+    calls.assert_read_only(&w.server);
     // Each pass is a new process: it describes the one service once.
     assert_eq!(calls.count(&w.server, "DescribeExpressGatewayService"), 10);
 }
@@ -275,81 +270,46 @@ async fn a_removed_service_is_deleted_or_retained_by_its_policy_and_ecs_resource
         &express_doc("kept", "server", &net, RETAIN, ""),
     );
     w.write("stays.yaml", &express_doc("stays", "server", &net, "", ""));
-    assert_eq!(w.apply().0, 0);
-    let services = w.express_services(&w.server, REGION, "default").await;
-    let balancer = w
-        .load_balancer_of(&w.server, REGION, services["stays"].service_arn().unwrap())
-        .await;
+    w.apply_exits(0);
+    let shared = balancer(&w, "stays").await;
 
     w.remove("gone.yaml");
     w.remove("kept.yaml");
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("delete ExpressService/gone"), "{plan}");
     assert!(!plan.contains("delete ExpressService/kept"), "{plan}");
 
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    let calls = w.calls().await.since(&before);
+    let (_, calls) = w.apply_counted(0).await;
     assert_eq!(
-        mutating_ops(&calls, &w.server),
+        calls.mutating_operations(&w.server),
         ["DeleteExpressGatewayService"],
         "the controller deletes the service and nothing ECS manages for it"
     );
     let services = w.express_services(&w.server, REGION, "default").await;
     assert_eq!(services.keys().collect::<Vec<_>>(), ["kept", "stays"]);
     assert_eq!(
-        w.load_balancer_of(&w.server, REGION, services["stays"].service_arn().unwrap())
-            .await,
-        balancer,
+        balancer(&w, "stays").await,
+        shared,
         "the shared load balancer stays for the services still on it"
     );
-    assert_eq!(w.plan().0, 0);
+    w.plan_exits(0);
 }
 
 #[tokio::test]
 async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
     let w = World::new();
     let net = w.network(&w.server, 37, true).await;
-    let ecs = w.ecs(&w.server).await;
-    ecs.create_express_gateway_service()
-        .service_name("legacy")
-        .execution_role_arn(format!(
-            "arn:aws:iam::{}:role/ecsTaskExecutionRole",
-            w.server
-        ))
-        .infrastructure_role_arn(format!(
-            "arn:aws:iam::{}:role/ecsInfrastructureRoleForExpressServices",
-            w.server
-        ))
-        .primary_container(
-            ExpressGatewayContainer::builder()
-                .image("public.ecr.aws/example/legacy:0.9")
-                .container_port(8080)
-                .build()
-                .unwrap(),
-        )
-        .network_configuration(
-            ExpressGatewayServiceNetworkConfiguration::builder()
-                .set_subnets(Some(net.subnets.clone()))
-                .security_groups(&net.security_groups[0])
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let legacy = "public.ecr.aws/example/legacy:0.9";
+    create_unowned(&w, &net, "default", "legacy", legacy).await;
 
     w.write(
         "legacy.yaml",
         &express_doc("legacy", "server", &net, "", ""),
     );
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 1, "{out}");
+    let (out, calls) = w.apply_counted(1).await;
     assert!(out.contains("ExpressService/legacy: blocked"), "{out}");
     assert!(out.contains("not managed by ecs-topology"), "{out}");
-    assert_eq!(w.calls().await.since(&before).mutating(&w.server), 0);
+    calls.assert_read_only(&w.server);
     let services = w.express_services(&w.server, REGION, "default").await;
     assert!(services["legacy"].tags().is_empty(), "untouched");
 
@@ -357,15 +317,13 @@ async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
         "legacy.yaml",
         &express_doc("legacy", "server", &net, ADOPT, ""),
     );
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("adopt ExpressService/legacy"), "{plan}");
     assert!(
         plan.contains("~ primaryContainer.image: \"public.ecr.aws/example/legacy:0.9\""),
         "{plan}"
     );
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    let out = w.apply_exits(0);
     assert!(out.contains("ExpressService/legacy: adopted"), "{out}");
     let services = w.express_services(&w.server, REGION, "default").await;
     let service = &services["legacy"];
@@ -376,14 +334,11 @@ async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
             .any(|t| t.key() == Some("ecs-topology.dev/owner")
                 && t.value() == Some(w.controller.as_str()))
     );
-    let (config, _) = w
-        .express_config(&w.server, REGION, service.service_arn().unwrap())
-        .await;
     assert_eq!(
-        config.primary_container().unwrap().image(),
+        image_of(&w, service.service_arn().unwrap()).await,
         "public.ecr.aws/example/checkout:1.4.2"
     );
-    assert_eq!(w.plan().0, 0);
+    w.plan_exits(0);
 }
 
 #[tokio::test]
@@ -407,8 +362,7 @@ async fn the_express_example_converges_on_real_subnets_and_security_groups() {
     w.write("services.yaml", &copy);
     w.write_config_with(&[("workloads", &w.server)], &[region], "");
 
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let services = w.express_services(&w.server, region, "default").await;
     assert_eq!(
         services.keys().collect::<Vec<_>>(),
@@ -444,10 +398,9 @@ async fn the_express_example_converges_on_real_subnets_and_security_groups() {
         "ExpressService/checkout-web",
         "ExpressService/checkout-admin",
     ] {
-        assert_eq!(condition(&w.status(key), "Ready")["status"], "True");
+        w.assert_condition(key, "Ready", "True");
     }
-    let (code, plan) = w.plan();
-    assert_eq!(code, 0, "{plan}");
+    w.plan_exits(0);
 }
 
 #[tokio::test]
@@ -465,49 +418,24 @@ async fn a_service_whose_deployment_is_running_is_not_ready_and_nothing_is_sent_
     assert_eq!(ready["status"], "False", "{status}");
     assert_eq!(ready["message"], "a deployment is in progress", "{status}");
 
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    let (out, calls) = w.apply_counted(0).await;
     assert!(out.contains("ExpressService/checkout: in sync"), "{out}");
-    assert_eq!(w.calls().await.since(&before).mutating(&w.server), 0);
+    calls.assert_read_only(&w.server);
 }
 
 #[tokio::test]
 async fn a_service_of_the_same_name_in_another_cluster_is_never_changed() {
     let w = World::new();
     let net = w.network(&w.server, 40, true).await;
-    let ecs = w.ecs(&w.server).await;
-    ecs.create_cluster()
+    w.ecs(&w.server)
+        .await
+        .create_cluster()
         .cluster_name("web")
         .send()
         .await
         .unwrap();
     for cluster in ["default", "web"] {
-        ecs.create_express_gateway_service()
-            .cluster(cluster)
-            .service_name("api")
-            .execution_role_arn(format!(
-                "arn:aws:iam::{}:role/ecsTaskExecutionRole",
-                w.server
-            ))
-            .infrastructure_role_arn(format!(
-                "arn:aws:iam::{}:role/ecsInfrastructureRoleForExpressServices",
-                w.server
-            ))
-            .primary_container(
-                ExpressGatewayContainer::builder()
-                    .image("public.ecr.aws/example/api:0.1")
-                    .build()
-                    .unwrap(),
-            )
-            .network_configuration(
-                ExpressGatewayServiceNetworkConfiguration::builder()
-                    .set_subnets(Some(net.subnets.clone()))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        create_unowned(&w, &net, cluster, "api", "public.ecr.aws/example/api:0.1").await;
     }
     w.write(
         "api.yaml",
@@ -518,11 +446,8 @@ async fn a_service_of_the_same_name_in_another_cluster_is_never_changed() {
     let services = w.express_services(&w.server, REGION, "default").await;
     let other = &services["api"];
     assert!(other.tags().is_empty(), "{out}");
-    let (config, _) = w
-        .express_config(&w.server, REGION, other.service_arn().unwrap())
-        .await;
     assert_eq!(
-        config.primary_container().unwrap().image(),
+        image_of(&w, other.service_arn().unwrap()).await,
         "public.ecr.aws/example/api:0.1",
         "{out}"
     );
@@ -556,26 +481,17 @@ async fn a_document_change_updates_only_what_changed_and_keeps_the_rest_of_the_c
             .replace(health, &format!("  healthCheckPath: {path}\n"))
     };
     w.write("web.yaml", &doc("checkout:1", 6, "/healthz"));
-    assert_eq!(w.apply().0, 0);
-    let arn = w.express_services(&w.server, REGION, "default").await["checkout"]
-        .service_arn()
-        .unwrap()
-        .to_owned();
+    w.apply_exits(0);
+    let arn = w.express_arn("checkout").await;
 
     // Scaling and the health check only.
     w.write("web.yaml", &doc("checkout:1", 8, "/ready"));
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
-    let json = w.plan_json();
-    let changes: Vec<&str> = json["plans"][0]["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(changes, ["healthCheckPath", "scaling.max"]);
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.plan_exits(2);
+    assert_eq!(
+        change_paths(&w.planned("ExpressService", "checkout")),
+        ["healthCheckPath", "scaling.max"]
+    );
+    w.apply_exits(0);
     let (config, _) = w.express_config(&w.server, REGION, &arn).await;
     assert_eq!(config.health_check_path(), Some("/ready"));
     assert_eq!(config.scaling_target().unwrap().max_task_count(), Some(8));
@@ -587,16 +503,8 @@ async fn a_document_change_updates_only_what_changed_and_keeps_the_rest_of_the_c
 
     // A new image: ECS replaces the whole container, so all of it is sent.
     w.write("web.yaml", &doc("checkout:2", 8, "/ready"));
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(
-        w.calls()
-            .await
-            .since(&before)
-            .count(&w.server, "UpdateExpressGatewayService"),
-        1
-    );
+    let (_, calls) = w.apply_counted(0).await;
+    assert_eq!(calls.count(&w.server, "UpdateExpressGatewayService"), 1);
     let (config, _) = w.express_config(&w.server, REGION, &arn).await;
     let container = config.primary_container().unwrap();
     assert_eq!(container.image(), "checkout:2");
@@ -604,5 +512,5 @@ async fn a_document_change_updates_only_what_changed_and_keeps_the_rest_of_the_c
     assert_eq!(container.container_port(), Some(8080));
     assert_eq!(container.environment()[0].name(), Some("LOG_LEVEL"));
     assert_eq!(config.cpu(), Some("512"));
-    assert_eq!(w.plan().0, 0);
+    w.plan_exits(0);
 }

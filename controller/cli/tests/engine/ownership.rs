@@ -19,12 +19,10 @@ async fn an_unowned_namespace_of_the_same_name_is_reported_and_left_alone() {
     let w = World::new();
     let id = create_unowned(&w, "shared.internal").await;
     w.write("ns.yaml", &namespace_doc("shared", "server", "", "Shared"));
-    let before = w.calls().await;
-    let (code, out) = w.apply();
-    assert_eq!(code, 1, "{out}");
+    let (out, calls) = w.apply_counted(1).await;
     assert!(out.contains("CloudMapNamespace/shared: blocked"), "{out}");
     assert!(out.contains("not managed by ecs-topology"), "{out}");
-    assert_eq!(w.calls().await.since(&before).mutating(&w.server), 0);
+    calls.assert_read_only(&w.server);
     let cm = w.cloud_map(&w.server).await;
     let ns = cm
         .get_namespace()
@@ -50,24 +48,22 @@ async fn an_unowned_namespace_is_taken_over_when_the_document_says_adopt() {
             "Legacy",
         ),
     );
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2);
+    let plan = w.plan_exits(2);
     assert!(plan.contains("adopt CloudMapNamespace/legacy"), "{plan}");
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     assert_eq!(
         w.namespaces(&w.server).await["legacy.internal"].0,
         id,
         "the same namespace, not a new one"
     );
-    assert_eq!(w.plan().0, 0);
+    w.plan_exits(0);
 }
 
 #[tokio::test]
 async fn a_namespace_owned_by_another_controller_is_never_touched() {
     let w = World::new();
     w.write("ns.yaml", &namespace_doc("theirs", "server", "", "Theirs"));
-    assert_eq!(w.apply().0, 0);
+    w.apply_exits(0);
     // The same documents under another controller name: that controller must leave it alone.
     let other = World::same_accounts(&w, "another-controller");
     other.write(

@@ -12,13 +12,12 @@ async fn a_removed_document_is_pruned_or_retained_by_its_policy() {
     w.write("gone.yaml", &namespace_doc("gone", "server", "", "Gone"));
     w.write("stays.yaml", &namespace_doc("stays", "server", "", "Stays"));
     w.write("share.yaml", &share_doc("gone-to-client", "gone", "client"));
-    assert_eq!(w.apply().0, 0);
+    w.apply_exits(0);
 
     w.remove("kept.yaml");
     w.remove("gone.yaml");
     w.remove("share.yaml");
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(plan.contains("delete CloudMapNamespace/gone"), "{plan}");
     assert!(
         plan.contains("delete NamespaceShare/gone-to-client"),
@@ -26,8 +25,7 @@ async fn a_removed_document_is_pruned_or_retained_by_its_policy() {
     );
     assert!(!plan.contains("delete CloudMapNamespace/kept"), "{plan}");
 
-    let (code, out) = w.apply();
-    assert_eq!(code, 0, "{out}");
+    w.apply_exits(0);
     let names: Vec<String> = w.namespaces(&w.server).await.into_keys().collect();
     assert_eq!(names, ["kept.internal", "stays.internal"]);
     assert!(w.shared_with(&w.client).await.is_empty());
@@ -37,7 +35,7 @@ async fn a_removed_document_is_pruned_or_retained_by_its_policy() {
 async fn an_empty_source_prunes_nothing_and_says_why() {
     let w = World::new();
     w.write("a.yaml", &namespace_doc("alpha", "server", "", "A"));
-    assert_eq!(w.apply().0, 0);
+    w.apply_exits(0);
     w.remove("a.yaml");
     let before = w.calls().await;
     let (code, out) = w.apply();
@@ -53,25 +51,16 @@ async fn an_empty_source_prunes_nothing_and_says_why() {
 #[tokio::test]
 async fn an_invalid_document_next_to_valid_ones_is_reported_and_nothing_of_it_is_deleted() {
     let w = World::new();
-    w.write("a.yaml", &namespace_doc("apples", "server", "", "Apples"));
-    w.write("b.yaml", &namespace_doc("pears", "server", "", "Pears"));
-    assert_eq!(w.apply().0, 0);
-    // The pears document breaks (a misspelt field); a new valid document arrives.
-    w.write(
-        "b.yaml",
-        &namespace_doc("pears", "server", "", "Pears").replace("description:", "descripton:"),
-    );
-    w.write("c.yaml", &namespace_doc("plums", "server", "", "Plums"));
-    let (code, out) = w.apply();
-    assert_eq!(code, 1, "an invalid document fails the run: {out}");
+    let (out, _) = spoil_pears_and_apply(&w, || {
+        // The pears document breaks (a misspelt field).
+        let misspelt =
+            namespace_doc("pears", "server", "", "Pears").replace("description:", "descripton:");
+        w.write("b.yaml", &misspelt);
+    })
+    .await;
     assert!(
         out.contains("b.yaml (document 1) spec.descripton: error: unknown field"),
         "{out}"
-    );
-    let names: Vec<String> = w.namespaces(&w.server).await.into_keys().collect();
-    assert_eq!(
-        names,
-        ["apples.internal", "pears.internal", "plums.internal"]
     );
 }
 
@@ -84,7 +73,7 @@ async fn a_swapped_prefix_of_new_documents_does_not_let_the_owned_objects_be_pru
             &namespace_doc(name, "server", "", name),
         );
     }
-    assert_eq!(w.apply().0, 0);
+    w.apply_exits(0);
     // The source now shows another team's prefix: many new names, none of the four.
     for name in ["one", "two", "three", "four"] {
         w.remove(&format!("{name}.yaml"));
@@ -95,8 +84,7 @@ async fn a_swapped_prefix_of_new_documents_does_not_let_the_owned_objects_be_pru
             &namespace_doc(&format!("other-{n}"), "server", "", "Other"),
         );
     }
-    let (code, plan) = w.plan();
-    assert_eq!(code, 2, "{plan}");
+    let plan = w.plan_exits(2);
     assert!(!plan.contains("delete CloudMapNamespace/"), "{plan}");
     assert!(
         plan.contains(
@@ -118,7 +106,7 @@ async fn deletions_beyond_the_hourly_budget_wait_and_say_why() {
         );
     }
     w.write("stays.yaml", &namespace_doc("stays", "server", "", "Stays"));
-    assert_eq!(w.apply().0, 0);
+    w.apply_exits(0);
     for name in ["one", "two", "three"] {
         w.remove(&format!("{name}.yaml"));
     }

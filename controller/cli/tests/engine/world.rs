@@ -96,7 +96,16 @@ impl World {
     }
 
     pub fn apply(&self) -> (i32, String) {
-        let out = self.run(&["apply", "--once"]);
+        self.run_text(&["apply", "--once"])
+    }
+
+    pub fn plan(&self) -> (i32, String) {
+        self.run_text(&["plan"])
+    }
+
+    /// Runs the binary; its exit code and its stdout and stderr as one text.
+    fn run_text(&self, args: &[&str]) -> (i32, String) {
+        let out = self.run(args);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -105,14 +114,41 @@ impl World {
         (out.status.code().unwrap_or(-1), text)
     }
 
-    pub fn plan(&self) -> (i32, String) {
-        let out = self.run(&["plan"]);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
+    /// Runs `plan`, asserts that it exits with `code` (0: nothing to do, 2: changes), and
+    /// returns what it printed.
+    #[track_caller]
+    pub fn plan_exits(&self, code: i32) -> String {
+        let (actual, plan) = self.plan();
+        assert_eq!(actual, code, "plan exit code: {plan}");
+        plan
+    }
+
+    /// Runs `apply --once`, asserts that it exits with `code`, and returns what it printed.
+    #[track_caller]
+    pub fn apply_exits(&self, code: i32) -> String {
+        let (actual, out) = self.apply();
+        assert_eq!(actual, code, "apply exit code: {out}");
+        out
+    }
+
+    /// Runs `apply --once`, asserts that it exits with `code`, and returns what it printed and
+    /// the calls the emulator served meanwhile.
+    pub async fn apply_counted(&self, code: i32) -> (String, Calls) {
+        let before = self.calls().await;
+        let out = self.apply_exits(code);
+        (out, self.calls().await.since(&before))
+    }
+
+    /// The JSON plan of the object `kind/name`.
+    pub fn planned(&self, kind: &str, name: &str) -> serde_json::Value {
+        let json = self.plan_json();
+        json["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["key"]["kind"] == kind && p["key"]["name"] == name)
+            .unwrap_or_else(|| panic!("no plan of {kind}/{name} in {json}"))
+            .clone()
     }
 
     pub fn plan_json(&self) -> serde_json::Value {
@@ -130,12 +166,7 @@ impl World {
 
     /// The namespaces an account owns, by name, with their ids and ARNs.
     pub async fn namespaces(&self, account: &str) -> BTreeMap<String, (String, String)> {
-        let filter = NamespaceFilter::builder()
-            .name(NamespaceFilterName::ResourceOwner)
-            .values("SELF")
-            .condition(FilterCondition::Eq)
-            .build()
-            .unwrap();
+        let filter = owner_filter("SELF");
         let mut out = BTreeMap::new();
         let client = self.cloud_map(account).await;
         let mut token = None;
@@ -162,17 +193,11 @@ impl World {
 
     /// ARNs of the namespaces shared with an account.
     pub async fn shared_with(&self, account: &str) -> Vec<String> {
-        let filter = NamespaceFilter::builder()
-            .name(NamespaceFilterName::ResourceOwner)
-            .values("OTHER_ACCOUNTS")
-            .condition(FilterCondition::Eq)
-            .build()
-            .unwrap();
         let reply = self
             .cloud_map(account)
             .await
             .list_namespaces()
-            .filters(filter)
+            .filters(owner_filter("OTHER_ACCOUNTS"))
             .send()
             .await
             .unwrap();
@@ -201,6 +226,26 @@ impl World {
     }
 }
 
+/// The namespace filter on the owner: `SELF` or `OTHER_ACCOUNTS`.
+pub fn owner_filter(owner: &str) -> NamespaceFilter {
+    NamespaceFilter::builder()
+        .name(NamespaceFilterName::ResourceOwner)
+        .values(owner)
+        .condition(FilterCondition::Eq)
+        .build()
+        .unwrap()
+}
+
+/// The field paths a JSON plan (see [`World::planned`]) changes, in its order.
+pub fn change_paths(plan: &serde_json::Value) -> Vec<String> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 impl Drop for World {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -217,6 +262,45 @@ pub fn share_doc(name: &str, namespace: &str, principals: &str) -> String {
     format!(
         "apiVersion: ecs-topology.dev/v1alpha1\nkind: NamespaceShare\nmetadata:\n  name: {name}\nspec:\n  account: server\n  region: {REGION}\n  namespaceRef: {namespace}\n  principals: [{principals}]\n"
     )
+}
+
+impl World {
+    /// Writes `ns.yaml`, the namespace `name` of the server account, and `share.yaml`, its share
+    /// `{name}-to-client` with the client account.
+    pub fn write_shared_namespace(&self, name: &str, description: &str) {
+        self.write("ns.yaml", &namespace_doc(name, "server", "", description));
+        self.write(
+            "share.yaml",
+            &share_doc(&format!("{name}-to-client"), name, "client"),
+        );
+    }
+
+    /// Asserts that the status of `key` (`Kind/name`) has the condition `kind` at `value`.
+    #[track_caller]
+    pub fn assert_condition(&self, key: &str, kind: &str, value: &str) {
+        let status = self.status(key);
+        assert_eq!(condition(&status, kind)["status"], value, "{status}");
+    }
+}
+
+/// Apples (`a.yaml`) and pears (`b.yaml`) converge; then `spoil` breaks `b.yaml` (and may
+/// remove `a.yaml`) and plums (`c.yaml`) arrives. The next apply must fail, create plums, and
+/// delete nothing while `b.yaml` cannot be used: all three namespaces stay. Returns what that
+/// apply printed and the calls it made.
+pub async fn spoil_pears_and_apply(w: &World, spoil: impl FnOnce()) -> (String, Calls) {
+    w.write("a.yaml", &namespace_doc("apples", "server", "", "Apples"));
+    w.write("b.yaml", &namespace_doc("pears", "server", "", "Pears"));
+    w.apply_exits(0);
+    spoil();
+    w.write("c.yaml", &namespace_doc("plums", "server", "", "Plums"));
+    let (out, calls) = w.apply_counted(1).await;
+    assert!(out.contains("CloudMapNamespace/plums: created"), "{out}");
+    let names: Vec<String> = w.namespaces(&w.server).await.into_keys().collect();
+    assert_eq!(
+        names,
+        ["apples.internal", "pears.internal", "plums.internal"]
+    );
+    (out, calls)
 }
 
 pub fn condition<'a>(status: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
@@ -514,6 +598,14 @@ impl World {
             .unwrap()
             .clone();
         (config, managed)
+    }
+
+    /// The ARN of the Express service `name` of the server account's default cluster.
+    pub async fn express_arn(&self, name: &str) -> String {
+        self.express_services(&self.server, REGION, "default").await[name]
+            .service_arn()
+            .unwrap()
+            .to_owned()
     }
 
     /// The ARN of the load balancer ECS put in front of an Express service.
