@@ -15,6 +15,7 @@ EXTENSIONS = [
     "servicediscovery",
     "ram",
     "ec2",
+    "ec2_peering",
     "ecs_express",
     "ecs_services",
     "tagging",

@@ -47,7 +47,9 @@ PROFILE::
 
 ``scale`` multiplies every burst and refill rate (a burst never drops below one call);
 ``families`` overrides single families (unscaled), named as ``family_of`` names them:
-``ec2:<Operation>`` (every EC2 API has its own bucket), ``ecs:service-reads``
+``ec2:<Operation>`` (every EC2 API has its own bucket, except ``ec2:mutating``: the VPC peering
+and route changes, Create/Accept/Reject/Delete of peerings, ModifyVpcPeeringConnectionOptions,
+Create/Replace/DeleteRoute, which share one), ``ecs:service-reads``
 (DescribeServices + ListServices), ``ecs:service-changes`` (Create/Update/DeleteService),
 ``s3:reads``, ``s3:writes``, ``dynamodb:items``, else ``<service>:<Operation>`` with the
 service's signing name (``ecs:ListTagsForResource``, ``servicediscovery:ListNamespaces``,
@@ -322,8 +324,10 @@ def _is_read(operation: str) -> bool:
 
 
 # (burst, refill per second) by family. Published by AWS (see shared/reference/aws-limits.md):
-#   EC2: every Describe* API has its own bucket of 100/20; every mutating API its own of 50/5;
-#        CreateVpcEndpoint, ModifyVpcEndpoint and DeleteVpcEndpoints 4/0.3 each.
+#   EC2: every Describe* API has its own bucket of 100/20; every mutating API its own of 50/5,
+#        except the VPC peering and route changes, which share the default mutating bucket of
+#        50/5 ("ec2:mutating"); CreateVpcEndpoint, ModifyVpcEndpoint and DeleteVpcEndpoints
+#        4/0.3 each.
 #   ECS: DescribeServices and ListServices share 100/20; CreateService, UpdateService and
 #        DeleteService share 50/5; ListTagsForResource 50/20.
 #   S3:  5,500 GET/HEAD and 3,500 PUT/COPY/POST/DELETE a second (per prefix; kept per account
@@ -336,6 +340,7 @@ def _is_read(operation: str) -> bool:
 # per account and region.
 FAMILIES: dict[str, tuple[float, float]] = {
     "ec2:vpc-endpoint-mutations": (4, 0.3),
+    "ec2:mutating": (50, 5),
     "ecs:service-reads": (100, 20),
     "ecs:service-changes": (50, 5),
     "ecs:ListTagsForResource": (50, 20),
@@ -345,6 +350,20 @@ FAMILIES: dict[str, tuple[float, float]] = {
 }
 DEFAULT_READ = (100.0, 20.0)
 DEFAULT_MUTATING = (50.0, 5.0)
+
+# The VPC peering and route changes draw on EC2's default mutating bucket together
+# (shared/reference/aws-limits.md, wave 2); the describes they go with (DescribeVpcPeeringConnections,
+# DescribeRouteTables, DescribeVpcs) keep a bucket of their own each.
+_EC2_SHARED_MUTATIONS = {
+    "CreateVpcPeeringConnection",
+    "AcceptVpcPeeringConnection",
+    "RejectVpcPeeringConnection",
+    "DeleteVpcPeeringConnection",
+    "ModifyVpcPeeringConnectionOptions",
+    "CreateRoute",
+    "ReplaceRoute",
+    "DeleteRoute",
+}
 
 _DYNAMODB_ITEM_OPS = {
     "GetItem",
@@ -368,6 +387,8 @@ def family_of(service: str, operation: str) -> tuple[str, tuple[float, float]]:
     if service == "ec2" and operation in ("CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints"):
         # One bucket per API, each of these three at 4/0.3.
         return f"ec2:{operation}", FAMILIES["ec2:vpc-endpoint-mutations"]
+    if service == "ec2" and operation in _EC2_SHARED_MUTATIONS:
+        return "ec2:mutating", FAMILIES["ec2:mutating"]
     if service == "ecs":
         if operation in ("DescribeServices", "ListServices"):
             return "ecs:service-reads", FAMILIES["ecs:service-reads"]

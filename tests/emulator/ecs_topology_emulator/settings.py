@@ -13,6 +13,15 @@ Known names (seconds unless said otherwise):
 - ``ec2.vpc_endpoint_pending``: a new endpoint is ``pending`` this long, then ``available``.
 - ``ec2.vpc_endpoint_deleted_visible``: a deleted endpoint stays listed as ``deleted`` this long
   (default 0: gone at once).
+- ``ec2.vpc_peering_provisioning``: an accepted peering connection is ``provisioning`` this long
+  (the accepter's setting; default 0), then ``active``.
+- ``ec2.vpc_peering_expiry``: an unaccepted request turns ``expired`` after this long (the
+  requester's setting; default 604800, AWS's seven days).
+- ``ec2.vpc_peering_deleting``: a deleted inter-Region connection is ``deleting`` this long (the
+  deleter's setting; default 0), then ``deleted``.
+- ``ec2.vpc_peering_ended_visible``: a ``failed``, ``rejected``, ``expired`` or ``deleted``
+  connection stays listed this long for this account (default: AWS's 2 hours or 2 days, as
+  ``ec2_peering`` says), then is unknown to it.
 - ``ecs.express_deploy``: a create/update deployment of an Express service takes this long.
 - ``ecs.express_drain``: a deleted Express service is DRAINING this long, then INACTIVE.
 - ``ecs.express_fail_services``: names of Express services (a list) whose deployments fail: a
