@@ -28,6 +28,12 @@ Known names (seconds unless said otherwise):
   create or update started while the name is listed runs ``ecs.express_deploy`` seconds, then
   the circuit breaker fails it and ECS rolls back to the last deployment that completed
   (``ROLLBACK_SUCCESSFUL``), or, with none, stalls (``ROLLBACK_FAILED``). See ``ecs_express``.
+- ``ecs.service_deploy``: a deployment of a classic ECS service (CreateService, UpdateService) is
+  ``IN_PROGRESS`` this long, then ``COMPLETED`` (default 0.5).
+- ``ecs.service_fail_services``: names of classic ECS services (a list) whose deployments fail:
+  a deployment started while the name is listed runs ``ecs.service_deploy`` seconds, then is
+  ``FAILED`` and ECS rolls back to the last deployment that completed (another
+  ``ecs.service_deploy`` seconds), or, with none, it stays ``FAILED``. See ``ecs_deployments``.
 """
 
 import threading

@@ -7,6 +7,7 @@ mod lifecycle;
 mod ram;
 mod realism;
 mod s3;
+mod service_connect;
 mod sts;
 mod tagging;
 
