@@ -4,6 +4,7 @@ mod cloudmap;
 mod ec2;
 mod ecs;
 mod lifecycle;
+mod peering;
 mod ram;
 mod realism;
 mod s3;

@@ -1,0 +1,1088 @@
+//! EC2 VPC peering as the emulator serves it to the Rust SDK: cross-account and cross-region
+//! requests, who may accept, reject, delete and set which options, the status lifecycle
+//! (initiating, pending, provisioning, active, failed, rejected, expired, deleted), tags per
+//! account, routes that target a peering and turn `blackhole`, the describe filters and paging,
+//! and the throttling family of these calls.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_sdk_ec2 as ec2;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, PeeringConnectionOptionsRequest, ResourceType, RouteState, Tag,
+    TagSpecification, VpcPeeringConnection,
+};
+use ecs_topology_testkit::emulator;
+use serde_json::json;
+
+use crate::failure;
+
+const REQUESTER_REGION: &str = "eu-west-1";
+const ACCEPTER_REGION: &str = "us-east-1";
+const FAILED: &str = "Failed due to incorrect VPC-ID, Account ID, or overlapping CIDR range";
+
+async fn client(account: &str, region: &str) -> ec2::Client {
+    ec2::Client::new(&emulator().sdk_config(account, region).await)
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build()
+}
+
+fn tags(pairs: &[(&str, &str)]) -> TagSpecification {
+    let mut spec = TagSpecification::builder().resource_type(ResourceType::VpcPeeringConnection);
+    for (key, value) in pairs {
+        spec = spec.tags(tag(key, value));
+    }
+    spec.build()
+}
+
+fn code(pcx: &VpcPeeringConnection) -> String {
+    pcx.status()
+        .and_then(|s| s.code())
+        .map(|c| c.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+fn message(pcx: &VpcPeeringConnection) -> String {
+    pcx.status()
+        .and_then(|s| s.message())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn id(pcx: &VpcPeeringConnection) -> String {
+    pcx.vpc_peering_connection_id()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn tag_pairs(pcx: &VpcPeeringConnection) -> Vec<(String, String)> {
+    pcx.tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Creates a VPC with `cidr`; `dns` turns on DNS support and DNS hostnames.
+async fn vpc(client: &ec2::Client, cidr: &str, dns: bool) -> String {
+    let vpc = client
+        .create_vpc()
+        .cidr_block(cidr)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create vpc {cidr}: {e:?}"))
+        .vpc
+        .and_then(|v| v.vpc_id)
+        .unwrap_or_else(|| panic!("create vpc: no id"));
+    if dns {
+        for (support, hostnames) in [(Some(true), None), (None, Some(true))] {
+            client
+                .modify_vpc_attribute()
+                .vpc_id(&vpc)
+                .set_enable_dns_support(
+                    support.map(|v| AttributeBooleanValue::builder().value(v).build()),
+                )
+                .set_enable_dns_hostnames(
+                    hostnames.map(|v| AttributeBooleanValue::builder().value(v).build()),
+                )
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("modify vpc attribute: {e:?}"));
+        }
+    }
+    vpc
+}
+
+async fn route_table(client: &ec2::Client, vpc: &str) -> String {
+    client
+        .create_route_table()
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create route table: {e:?}"))
+        .route_table
+        .and_then(|r| r.route_table_id)
+        .unwrap_or_else(|| panic!("create route table: no id"))
+}
+
+/// Two accounts, each with a VPC in its own region, that may peer (the CIDRs do not overlap).
+struct World {
+    requester_account: String,
+    accepter_account: String,
+    requester: ec2::Client,
+    accepter: ec2::Client,
+    requester_vpc: String,
+    accepter_vpc: String,
+}
+
+impl World {
+    async fn new(dns: bool) -> Self {
+        let requester_account = emulator().new_account();
+        let accepter_account = emulator().new_account();
+        let requester = client(&requester_account, REQUESTER_REGION).await;
+        let accepter = client(&accepter_account, ACCEPTER_REGION).await;
+        let requester_vpc = vpc(&requester, "10.10.0.0/16", dns).await;
+        let accepter_vpc = vpc(&accepter, "10.20.0.0/16", dns).await;
+        World {
+            requester_account,
+            accepter_account,
+            requester,
+            accepter,
+            requester_vpc,
+            accepter_vpc,
+        }
+    }
+
+    /// Requests a peering from the requester's VPC to the accepter's; the reply's connection.
+    async fn request(&self, tag_pairs: &[(&str, &str)]) -> VpcPeeringConnection {
+        let mut call = self
+            .requester
+            .create_vpc_peering_connection()
+            .vpc_id(&self.requester_vpc)
+            .peer_vpc_id(&self.accepter_vpc)
+            .peer_owner_id(&self.accepter_account)
+            .peer_region(ACCEPTER_REGION);
+        if !tag_pairs.is_empty() {
+            call = call.tag_specifications(tags(tag_pairs));
+        }
+        call.send()
+            .await
+            .unwrap_or_else(|e| panic!("create peering: {e:?}"))
+            .vpc_peering_connection
+            .unwrap_or_else(|| panic!("create peering: no connection"))
+    }
+
+    async fn accept(&self, pcx: &str) -> VpcPeeringConnection {
+        self.accepter
+            .accept_vpc_peering_connection()
+            .vpc_peering_connection_id(pcx)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("accept {pcx}: {e:?}"))
+            .vpc_peering_connection
+            .unwrap_or_else(|| panic!("accept: no connection"))
+    }
+}
+
+/// The connection `pcx` as `client`'s account sees it.
+async fn describe(client: &ec2::Client, pcx: &str) -> VpcPeeringConnection {
+    client
+        .describe_vpc_peering_connections()
+        .vpc_peering_connection_ids(pcx)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe {pcx}: {e:?}"))
+        .vpc_peering_connections()
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("describe {pcx}: nothing"))
+}
+
+/// The ids `client` sees with `filters`, all pages of `max` at a time: (ids, page sizes).
+async fn all_pages(
+    client: &ec2::Client,
+    filters: Vec<Filter>,
+    max: i32,
+) -> (Vec<String>, Vec<usize>) {
+    let mut ids = Vec::new();
+    let mut sizes = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .describe_vpc_peering_connections()
+            .set_filters(Some(filters.clone()))
+            .max_results(max)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe page: {e:?}"));
+        sizes.push(page.vpc_peering_connections().len());
+        ids.extend(page.vpc_peering_connections().iter().map(id));
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return (ids, sizes);
+        }
+        assert!(sizes.len() < 100, "paging does not end");
+    }
+}
+
+async fn ids_with(client: &ec2::Client, name: &str, value: &str) -> BTreeSet<String> {
+    client
+        .describe_vpc_peering_connections()
+        .filters(filter(name, value))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe by {name}: {e:?}"))
+        .vpc_peering_connections()
+        .iter()
+        .map(id)
+        .collect()
+}
+
+/// The state of the route to `cidr` in `table`, and its peering target.
+async fn route(client: &ec2::Client, table: &str, cidr: &str) -> (RouteState, String) {
+    let tables = client
+        .describe_route_tables()
+        .filters(filter("route-table-id", table))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe route tables: {e:?}"));
+    let [only] = tables.route_tables() else {
+        panic!("route-table-id {table}: {:?}", tables.route_tables());
+    };
+    let found = only
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some(cidr))
+        .unwrap_or_else(|| panic!("no route to {cidr} in {table}"));
+    (
+        found.state().cloned().unwrap_or_else(|| panic!("no state")),
+        found
+            .vpc_peering_connection_id()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_cross_account_cross_region_request_goes_pending_then_active_once_the_accepter_accepts() {
+    let world = World::new(false).await;
+    let created = world.request(&[]).await;
+    assert_eq!(code(&created), "initiating-request");
+    assert_eq!(
+        message(&created),
+        format!("Initiating Request to {}", world.accepter_account)
+    );
+    assert!(created.expiration_time().is_some());
+    let pcx = id(&created);
+
+    for (client, region) in [
+        (&world.requester, REQUESTER_REGION),
+        (&world.accepter, ACCEPTER_REGION),
+    ] {
+        let seen = describe(client, &pcx).await;
+        assert_eq!(code(&seen), "pending-acceptance", "seen in {region}");
+        assert_eq!(
+            message(&seen),
+            format!("Pending Acceptance by {}", world.accepter_account)
+        );
+        let requester = seen.requester_vpc_info().unwrap();
+        let accepter = seen.accepter_vpc_info().unwrap();
+        assert_eq!(
+            (requester.owner_id(), requester.vpc_id(), requester.region()),
+            (
+                Some(world.requester_account.as_str()),
+                Some(world.requester_vpc.as_str()),
+                Some(REQUESTER_REGION)
+            )
+        );
+        assert_eq!(
+            (accepter.owner_id(), accepter.vpc_id(), accepter.region()),
+            (
+                Some(world.accepter_account.as_str()),
+                Some(world.accepter_vpc.as_str()),
+                Some(ACCEPTER_REGION)
+            )
+        );
+        assert_eq!(requester.cidr_block(), Some("10.10.0.0/16"));
+        assert_eq!(
+            accepter.cidr_block(),
+            None,
+            "the accepter's CIDR shows once accepted"
+        );
+    }
+
+    let accepted = world.accept(&pcx).await;
+    assert_eq!(
+        (code(&accepted), message(&accepted)),
+        ("provisioning".to_owned(), "Provisioning".to_owned())
+    );
+    for client in [&world.requester, &world.accepter] {
+        let seen = describe(client, &pcx).await;
+        assert_eq!(
+            (code(&seen), message(&seen).as_str()),
+            ("active".to_owned(), "Active")
+        );
+        assert_eq!(
+            seen.accepter_vpc_info().and_then(|i| i.cidr_block()),
+            Some("10.20.0.0/16")
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_the_accepter_account_in_the_accepter_region_may_accept() {
+    let world = World::new(false).await;
+    let pcx = id(&world.request(&[]).await);
+
+    let err = world
+        .requester
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .expect_err("the requester cannot accept");
+    let (code_, text, status) = failure(&err);
+    assert_eq!((code_.as_str(), status), ("OperationNotPermitted", 400));
+    assert_eq!(
+        text,
+        format!(
+            "User {} cannot accept peering {pcx}",
+            world.requester_account
+        )
+    );
+
+    // One account, two regions: the request is accepted in the accepter's region only.
+    let account = emulator().new_account();
+    let west = client(&account, REQUESTER_REGION).await;
+    let east = client(&account, ACCEPTER_REGION).await;
+    let west_vpc = vpc(&west, "10.30.0.0/16", false).await;
+    let east_vpc = vpc(&east, "10.40.0.0/16", false).await;
+    let own = west
+        .create_vpc_peering_connection()
+        .vpc_id(&west_vpc)
+        .peer_vpc_id(&east_vpc)
+        .peer_region(ACCEPTER_REGION)
+        .send()
+        .await
+        .unwrap()
+        .vpc_peering_connection
+        .map(|p| id(&p))
+        .unwrap();
+    let err = west
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id(&own)
+        .send()
+        .await
+        .expect_err("accepted in the requester's region");
+    assert_eq!(failure(&err).0, "OperationNotPermitted");
+    east.accept_vpc_peering_connection()
+        .vpc_peering_connection_id(&own)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("accept in {ACCEPTER_REGION}: {e:?}"));
+    assert_eq!(code(&describe(&west, &own).await), "active");
+}
+
+#[tokio::test]
+async fn accepting_anything_but_a_pending_request_is_an_invalid_state_transition() {
+    let world = World::new(false).await;
+    let pcx = id(&world.request(&[]).await);
+    let rejected = id(&world.request(&[]).await);
+    world.accept(&pcx).await;
+    let err = world
+        .accepter
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .expect_err("accepted twice");
+    assert_eq!(failure(&err).0, "InvalidStateTransition");
+
+    let err = world
+        .accepter
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id(&rejected)
+        .send()
+        .await
+        .expect_err("a second connection between the same VPCs while one is active");
+    assert_eq!(failure(&err).0, "VpcPeeringConnectionAlreadyExists");
+    let err = world
+        .requester
+        .create_vpc_peering_connection()
+        .vpc_id(&world.requester_vpc)
+        .peer_vpc_id(&world.accepter_vpc)
+        .peer_owner_id(&world.accepter_account)
+        .peer_region(ACCEPTER_REGION)
+        .send()
+        .await
+        .expect_err("a new request between actively peered VPCs");
+    assert_eq!(failure(&err).0, "VpcPeeringConnectionAlreadyExists");
+    world
+        .accepter
+        .reject_vpc_peering_connection()
+        .vpc_peering_connection_id(&rejected)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("reject: {e:?}"));
+    assert_eq!(
+        code(&describe(&world.requester, &rejected).await),
+        "rejected"
+    );
+    let err = world
+        .accepter
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id(&rejected)
+        .send()
+        .await
+        .expect_err("accepting a rejected request");
+    assert_eq!(failure(&err).0, "InvalidStateTransition");
+
+    let unknown = world
+        .accepter
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id("pcx-0123456789abcdef0")
+        .send()
+        .await
+        .expect_err("unknown connection");
+    assert_eq!(
+        failure(&unknown).0,
+        "InvalidVpcPeeringConnectionID.NotFound"
+    );
+}
+
+#[tokio::test]
+async fn provisioning_lasts_as_long_as_the_setting_says_and_routes_are_blackholes_until_active() {
+    let world = World::new(false).await;
+    emulator()
+        .set_settings(
+            &[&world.accepter_account],
+            json!({"ec2.vpc_peering_provisioning": 1.5}),
+        )
+        .await;
+    let pcx = id(&world.request(&[]).await);
+    let table = route_table(&world.requester, &world.requester_vpc).await;
+    world
+        .requester
+        .create_route()
+        .route_table_id(&table)
+        .destination_cidr_block("10.20.0.0/16")
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("route to a pending peering: {e:?}"));
+    assert_eq!(
+        route(&world.requester, &table, "10.20.0.0/16").await,
+        (RouteState::Blackhole, pcx.clone())
+    );
+
+    world.accept(&pcx).await;
+    assert_eq!(
+        code(&describe(&world.requester, &pcx).await),
+        "provisioning"
+    );
+    assert_eq!(
+        route(&world.requester, &table, "10.20.0.0/16").await.0,
+        RouteState::Blackhole
+    );
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    assert_eq!(code(&describe(&world.accepter, &pcx).await), "active");
+    assert_eq!(
+        route(&world.requester, &table, "10.20.0.0/16").await.0,
+        RouteState::Active
+    );
+}
+
+#[tokio::test]
+async fn the_requesters_tags_are_not_visible_to_the_accepter_which_tags_its_own_view() {
+    let world = World::new(false).await;
+    let created = world.request(&[("owner", "requester-controller")]).await;
+    let pcx = id(&created);
+    assert_eq!(
+        tag_pairs(&created),
+        vec![("owner".to_owned(), "requester-controller".to_owned())]
+    );
+    assert!(tag_pairs(&describe(&world.accepter, &pcx).await).is_empty());
+
+    world
+        .accepter
+        .create_tags()
+        .resources(&pcx)
+        .tags(tag("side", "accepter"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("accepter tags: {e:?}"));
+    assert_eq!(
+        tag_pairs(&describe(&world.accepter, &pcx).await),
+        vec![("side".to_owned(), "accepter".to_owned())]
+    );
+    assert_eq!(
+        tag_pairs(&describe(&world.requester, &pcx).await),
+        vec![("owner".to_owned(), "requester-controller".to_owned())]
+    );
+    assert!(
+        ids_with(&world.accepter, "tag:owner", "requester-controller")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        ids_with(&world.accepter, "tag-key", "side").await,
+        BTreeSet::from([pcx.clone()])
+    );
+    world
+        .requester
+        .create_tags()
+        .resources(&pcx)
+        .tags(tag("more", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tag_pairs(&describe(&world.accepter, &pcx).await).len(), 1);
+}
+
+#[tokio::test]
+async fn overlapping_cidrs_fail_the_request_even_through_a_secondary_block() {
+    let world = World::new(false).await;
+    world
+        .requester
+        .associate_vpc_cidr_block()
+        .vpc_id(&world.requester_vpc)
+        .cidr_block("10.20.128.0/20")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("associate cidr: {e:?}"));
+    let vpcs = world
+        .requester
+        .describe_vpcs()
+        .vpc_ids(&world.requester_vpc)
+        .send()
+        .await
+        .unwrap();
+    let blocks: BTreeSet<&str> = vpcs.vpcs()[0]
+        .cidr_block_association_set()
+        .iter()
+        .filter_map(|a| a.cidr_block())
+        .collect();
+    assert_eq!(blocks, BTreeSet::from(["10.10.0.0/16", "10.20.128.0/20"]));
+
+    let created = world.request(&[]).await;
+    assert_eq!(code(&created), "initiating-request");
+    let pcx = id(&created);
+    let seen = describe(&world.requester, &pcx).await;
+    assert_eq!(
+        (code(&seen), message(&seen)),
+        ("failed".to_owned(), FAILED.to_owned())
+    );
+    assert!(
+        ids_with(&world.accepter, "vpc-peering-connection-id", &pcx)
+            .await
+            .is_empty(),
+        "a failed request is the requester's only"
+    );
+    let err = world
+        .requester
+        .delete_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .expect_err("a failed connection cannot be deleted");
+    assert_eq!(failure(&err).0, "InvalidStateTransition");
+}
+
+#[tokio::test]
+async fn a_peer_vpc_missing_in_the_peer_account_and_region_fails_the_request() {
+    let world = World::new(false).await;
+    let created = world
+        .requester
+        .create_vpc_peering_connection()
+        .vpc_id(&world.requester_vpc)
+        .peer_vpc_id(&world.accepter_vpc)
+        .peer_owner_id(&world.accepter_account)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create with the wrong region: {e:?}"))
+        .vpc_peering_connection
+        .unwrap();
+    let seen = describe(&world.requester, &id(&created)).await;
+    assert_eq!(
+        (code(&seen), message(&seen)),
+        ("failed".to_owned(), FAILED.to_owned())
+    );
+
+    let err = world
+        .requester
+        .create_vpc_peering_connection()
+        .vpc_id("vpc-0123456789abcdef0")
+        .peer_vpc_id(&world.accepter_vpc)
+        .send()
+        .await
+        .expect_err("the requester's own VPC must exist");
+    assert_eq!(failure(&err).0, "InvalidVpcID.NotFound");
+}
+
+#[tokio::test]
+async fn each_side_sets_only_its_own_options_and_only_on_an_active_connection() {
+    let world = World::new(true).await;
+    let pcx = id(&world.request(&[]).await);
+    let dns = PeeringConnectionOptionsRequest::builder()
+        .allow_dns_resolution_from_remote_vpc(true)
+        .build();
+
+    let err = world
+        .requester
+        .modify_vpc_peering_connection_options()
+        .vpc_peering_connection_id(&pcx)
+        .requester_peering_connection_options(dns.clone())
+        .send()
+        .await
+        .expect_err("not active yet");
+    let (code_, text, _) = failure(&err);
+    assert_eq!(code_, "OperationNotPermitted");
+    assert_eq!(
+        text,
+        format!(
+            "Peering {pcx} is not active. Peering options can be added only to active peerings."
+        )
+    );
+
+    world.accept(&pcx).await;
+    let err = world
+        .requester
+        .modify_vpc_peering_connection_options()
+        .vpc_peering_connection_id(&pcx)
+        .accepter_peering_connection_options(dns.clone())
+        .send()
+        .await
+        .expect_err("the requester sets the accepter's side");
+    let (code_, text, _) = failure(&err);
+    assert_eq!(code_, "OperationNotPermitted");
+    assert_eq!(
+        text,
+        format!(
+            "User {} does not have permission to modify the accepter side peering options",
+            world.requester_account
+        )
+    );
+    let err = world
+        .accepter
+        .modify_vpc_peering_connection_options()
+        .vpc_peering_connection_id(&pcx)
+        .requester_peering_connection_options(dns.clone())
+        .send()
+        .await
+        .expect_err("the accepter sets the requester's side");
+    assert_eq!(failure(&err).0, "OperationNotPermitted");
+
+    let reply = world
+        .accepter
+        .modify_vpc_peering_connection_options()
+        .vpc_peering_connection_id(&pcx)
+        .accepter_peering_connection_options(dns.clone())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("accepter's own side: {e:?}"));
+    assert_eq!(
+        reply
+            .accepter_peering_connection_options()
+            .and_then(|o| o.allow_dns_resolution_from_remote_vpc()),
+        Some(true)
+    );
+    assert!(reply.requester_peering_connection_options().is_none());
+
+    for client in [&world.requester, &world.accepter] {
+        let seen = describe(client, &pcx).await;
+        let dns_of = |info: Option<&aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo>| {
+            info.and_then(|i| i.peering_options())
+                .and_then(|o| o.allow_dns_resolution_from_remote_vpc())
+        };
+        assert_eq!(dns_of(seen.accepter_vpc_info()), Some(true));
+        assert_eq!(dns_of(seen.requester_vpc_info()), Some(false));
+    }
+}
+
+#[tokio::test]
+async fn dns_resolution_needs_dns_hostnames_on_both_vpcs() {
+    let world = World::new(false).await;
+    let pcx = id(&world.request(&[]).await);
+    world.accept(&pcx).await;
+    let err = world
+        .requester
+        .modify_vpc_peering_connection_options()
+        .vpc_peering_connection_id(&pcx)
+        .requester_peering_connection_options(
+            PeeringConnectionOptionsRequest::builder()
+                .allow_dns_resolution_from_remote_vpc(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("DNS hostnames are off");
+    assert_eq!(
+        failure(&err).0,
+        "InvalidVpcPeeringConnectionState.DnsHostnamesDisabled"
+    );
+}
+
+#[tokio::test]
+async fn deleting_turns_routes_into_blackholes_and_the_connection_stays_listed_as_deleted() {
+    let world = World::new(false).await;
+    let pcx = id(&world.request(&[]).await);
+    let err = world
+        .accepter
+        .delete_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .expect_err("the accepter cannot delete a pending request");
+    assert_eq!(failure(&err).0, "OperationNotPermitted");
+    world.accept(&pcx).await;
+
+    let requester_table = route_table(&world.requester, &world.requester_vpc).await;
+    let accepter_table = route_table(&world.accepter, &world.accepter_vpc).await;
+    for (client, table, cidr) in [
+        (&world.requester, &requester_table, "10.20.0.0/16"),
+        (&world.accepter, &accepter_table, "10.10.0.0/16"),
+    ] {
+        client
+            .create_route()
+            .route_table_id(table)
+            .destination_cidr_block(cidr)
+            .vpc_peering_connection_id(&pcx)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("route: {e:?}"));
+        assert_eq!(
+            route(client, table, cidr).await,
+            (RouteState::Active, pcx.clone())
+        );
+    }
+
+    world
+        .accepter
+        .delete_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    for client in [&world.requester, &world.accepter] {
+        let seen = describe(client, &pcx).await;
+        assert_eq!(
+            (code(&seen), message(&seen)),
+            (
+                "deleted".to_owned(),
+                format!("Deleted by {}", world.accepter_account)
+            )
+        );
+    }
+    assert_eq!(
+        route(&world.requester, &requester_table, "10.20.0.0/16").await,
+        (RouteState::Blackhole, pcx.clone())
+    );
+    assert_eq!(
+        route(&world.accepter, &accepter_table, "10.10.0.0/16")
+            .await
+            .0,
+        RouteState::Blackhole
+    );
+    let err = world
+        .requester
+        .delete_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .expect_err("deleted twice");
+    assert_eq!(failure(&err).0, "InvalidStateTransition");
+    let err = world
+        .requester
+        .create_route()
+        .route_table_id(&requester_table)
+        .destination_cidr_block("10.99.0.0/16")
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .expect_err("a route to a deleted peering");
+    assert_eq!(failure(&err).0, "InvalidVpcPeeringConnectionID.NotFound");
+}
+
+#[tokio::test]
+async fn an_ended_connection_is_gone_after_the_visibility_setting() {
+    let world = World::new(false).await;
+    emulator()
+        .set_settings(
+            &[&world.requester_account, &world.accepter_account],
+            json!({"ec2.vpc_peering_ended_visible": 1}),
+        )
+        .await;
+    let pcx = id(&world.request(&[]).await);
+    world
+        .requester
+        .delete_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete a pending request: {e:?}"));
+    assert_eq!(code(&describe(&world.accepter, &pcx).await), "deleted");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for client in [&world.requester, &world.accepter] {
+        let err = client
+            .describe_vpc_peering_connections()
+            .vpc_peering_connection_ids(&pcx)
+            .send()
+            .await
+            .expect_err("gone");
+        assert_eq!(failure(&err).0, "InvalidVpcPeeringConnectionID.NotFound");
+        assert!(
+            ids_with(client, "status-code", "deleted").await.is_empty(),
+            "nothing listed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unaccepted_request_expires() {
+    let world = World::new(false).await;
+    emulator()
+        .set_settings(
+            &[&world.requester_account],
+            json!({"ec2.vpc_peering_expiry": 1}),
+        )
+        .await;
+    let pcx = id(&world.request(&[]).await);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for client in [&world.requester, &world.accepter] {
+        assert_eq!(code(&describe(client, &pcx).await), "expired");
+    }
+    let err = world
+        .accepter
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .expect_err("an expired request");
+    assert_eq!(failure(&err).0, "InvalidStateTransition");
+}
+
+#[tokio::test]
+async fn routes_target_only_a_peering_of_their_own_vpc() {
+    let world = World::new(false).await;
+    let pcx = id(&world.request(&[]).await);
+    let elsewhere = vpc(&world.requester, "10.50.0.0/16", false).await;
+    let table = route_table(&world.requester, &elsewhere).await;
+    let err = world
+        .requester
+        .create_route()
+        .route_table_id(&table)
+        .destination_cidr_block("10.20.0.0/16")
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .expect_err("the peering joins other VPCs");
+    assert_eq!(failure(&err).0, "InvalidParameterValue");
+
+    world.accept(&pcx).await;
+    let own = route_table(&world.requester, &world.requester_vpc).await;
+    world
+        .requester
+        .create_route()
+        .route_table_id(&own)
+        .destination_cidr_block("10.20.0.0/24")
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .unwrap();
+    world
+        .requester
+        .replace_route()
+        .route_table_id(&own)
+        .destination_cidr_block("10.20.0.0/24")
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("replace route: {e:?}"));
+    assert_eq!(
+        route(&world.requester, &own, "10.20.0.0/24").await,
+        (RouteState::Active, pcx.clone())
+    );
+    world
+        .requester
+        .delete_route()
+        .route_table_id(&own)
+        .destination_cidr_block("10.20.0.0/24")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete route: {e:?}"));
+}
+
+#[tokio::test]
+async fn describe_route_tables_pages_with_max_results_and_next_token() {
+    let account = emulator().new_account();
+    let client = client(&account, REQUESTER_REGION).await;
+    let network = vpc(&client, "10.60.0.0/16", false).await;
+    let mut created = BTreeSet::new();
+    for _ in 0..11 {
+        created.insert(route_table(&client, &network).await);
+    }
+    let mut seen = BTreeSet::new();
+    let mut sizes = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .describe_route_tables()
+            .filters(filter("vpc-id", &network))
+            .max_results(5)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe route tables: {e:?}"));
+        sizes.push(page.route_tables().len());
+        seen.extend(
+            page.route_tables()
+                .iter()
+                .filter_map(|t| t.route_table_id().map(str::to_owned)),
+        );
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    // Eleven tables and the VPC's main one.
+    assert_eq!(sizes, vec![5, 5, 2]);
+    assert!(seen.is_superset(&created));
+    let err = client
+        .describe_route_tables()
+        .max_results(4)
+        .send()
+        .await
+        .expect_err("below the minimum");
+    assert_eq!(failure(&err).0, "InvalidParameterValue");
+}
+
+#[tokio::test]
+async fn describe_filters_by_vpc_status_tag_and_id_and_pages() {
+    let world = World::new(false).await;
+    let mut ours = BTreeSet::new();
+    for n in 0..12 {
+        let peer = vpc(&world.accepter, &format!("10.{}.0.0/16", 100 + n), false).await;
+        let pcx = world
+            .requester
+            .create_vpc_peering_connection()
+            .vpc_id(&world.requester_vpc)
+            .peer_vpc_id(&peer)
+            .peer_owner_id(&world.accepter_account)
+            .peer_region(ACCEPTER_REGION)
+            .tag_specifications(tags(&[("owner", "paged")]))
+            .send()
+            .await
+            .unwrap()
+            .vpc_peering_connection
+            .map(|p| id(&p))
+            .unwrap();
+        ours.insert(pcx);
+    }
+    let other = id(&world.request(&[("owner", "someone-else")]).await);
+    world.accept(&other).await;
+
+    let (ids, sizes) = all_pages(&world.requester, vec![filter("tag:owner", "paged")], 5).await;
+    assert_eq!(sizes, vec![5, 5, 2]);
+    assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), ours);
+
+    assert_eq!(
+        ids_with(&world.requester, "status-code", "active").await,
+        BTreeSet::from([other.clone()])
+    );
+    assert_eq!(
+        ids_with(&world.accepter, "status-code", "pending-acceptance").await,
+        ours
+    );
+    assert_eq!(
+        ids_with(
+            &world.requester,
+            "accepter-vpc-info.vpc-id",
+            &world.accepter_vpc
+        )
+        .await,
+        BTreeSet::from([other.clone()])
+    );
+    assert_eq!(
+        ids_with(
+            &world.accepter,
+            "requester-vpc-info.vpc-id",
+            &world.requester_vpc
+        )
+        .await
+        .len(),
+        13
+    );
+    assert_eq!(
+        ids_with(&world.requester, "vpc-peering-connection-id", &other).await,
+        BTreeSet::from([other.clone()])
+    );
+    assert_eq!(
+        ids_with(&world.requester, "tag-key", "owner").await.len(),
+        13
+    );
+
+    let err = world
+        .requester
+        .describe_vpc_peering_connections()
+        .max_results(4)
+        .send()
+        .await
+        .expect_err("below the minimum");
+    assert_eq!(failure(&err).0, "InvalidParameterValue");
+    let err = world
+        .requester
+        .describe_vpc_peering_connections()
+        .filters(filter("owner", "x"))
+        .send()
+        .await
+        .expect_err("an unknown filter");
+    assert_eq!(failure(&err).0, "InvalidParameterValue");
+}
+
+#[tokio::test]
+async fn describe_vpcs_pages_with_max_results() {
+    let account = emulator().new_account();
+    let client = client(&account, ACCEPTER_REGION).await;
+    for n in 0..6 {
+        vpc(&client, &format!("10.{}.0.0/16", 70 + n), false).await;
+    }
+    let first = client.describe_vpcs().max_results(5).send().await.unwrap();
+    assert_eq!(first.vpcs().len(), 5);
+    let token = first.next_token().expect("a second page").to_owned();
+    let second = client
+        .describe_vpcs()
+        .max_results(5)
+        .next_token(token)
+        .send()
+        .await
+        .unwrap();
+    // Six VPCs and the region's default one.
+    assert_eq!(second.vpcs().len(), 2);
+    assert!(second.next_token().is_none());
+}
+
+#[tokio::test]
+async fn peering_and_route_changes_share_the_default_mutating_bucket() {
+    let world = World::new(false).await;
+    emulator()
+        .set_profile(
+            &[&world.requester_account],
+            json!({"throttle": {"families": {"ec2:mutating": {"burst": 2, "refill": 0.0001}}}}),
+        )
+        .await;
+    let pcx = id(&world.request(&[]).await);
+    let table = route_table(&world.requester, &world.requester_vpc).await;
+    world
+        .requester
+        .create_route()
+        .route_table_id(&table)
+        .destination_cidr_block("10.20.0.0/16")
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("second call of the bucket: {e:?}"));
+    let err = world
+        .requester
+        .delete_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .expect_err("the bucket is empty");
+    let (code_, _, status) = failure(&err);
+    assert_eq!((code_.as_str(), status), ("RequestLimitExceeded", 503));
+    describe(&world.requester, &pcx).await;
+    emulator()
+        .set_profile(&[&world.requester_account], serde_json::Value::Null)
+        .await;
+}
