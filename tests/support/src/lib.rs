@@ -309,6 +309,34 @@ impl Emulator {
         Calls::from_json(&body).unwrap_or_else(|e| panic!("GET /_emulator/calls: {e}: {body}"))
     }
 
+    /// Runs `work` and returns its output with the calls the emulator served meanwhile (in
+    /// every account: name the account when counting).
+    ///
+    /// # Panics
+    /// When the emulator does not answer.
+    pub async fn calls_during<T>(&self, work: impl Future<Output = T>) -> (T, Calls) {
+        let before = self.calls().await;
+        let output = work.await;
+        (output, self.calls().await.since(&before))
+    }
+
+    /// Runs `work` while `account` has the realism profile `profile` (see
+    /// [`Emulator::set_profile`]), then removes the profile again.
+    ///
+    /// # Panics
+    /// When the emulator rejects the profile or does not answer.
+    pub async fn with_profile<T>(
+        &self,
+        account: &str,
+        profile: Value,
+        work: impl Future<Output = T>,
+    ) -> T {
+        self.set_profile(&[account], profile).await;
+        let output = work.await;
+        self.set_profile(&[account], Value::Null).await;
+        output
+    }
+
     /// Sets the realism profile of `accounts` (`["*"]`: every account without a profile of its
     /// own); `Value::Null` or `{}` removes it. The token buckets of those accounts start full.
     ///
