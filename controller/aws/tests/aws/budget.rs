@@ -3,12 +3,24 @@
 
 use std::collections::BTreeMap;
 
-use ecs_topology_aws::{ApiBudgets, ApiFamily, ErrorClass, classify};
+use std::sync::Arc;
+
+use ecs_topology_aws::{ApiBudgets, ApiFamily, Clients, ErrorClass, classify};
 use ecs_topology_core::config::RateBudget;
 use ecs_topology_testkit::emulator;
 use serde_json::json;
 
 use super::{EAST, Recorder, World};
+
+/// The budgets of `world`'s config, reporting to a recorder, and the clients of `target` in
+/// [`EAST`].
+async fn budgeted(world: &World, target: &str) -> (Arc<Recorder>, ApiBudgets, Clients) {
+    let accounts = world.accounts().await;
+    let recorder = Recorder::new();
+    let budgets = ApiBudgets::new(&world.config, recorder.clone()).unwrap();
+    let clients = accounts.clients(target, EAST).await.unwrap();
+    (recorder, budgets, clients)
+}
 
 #[tokio::test]
 async fn a_throttled_family_slows_down_and_the_calls_still_succeed() {
@@ -22,28 +34,22 @@ async fn a_throttled_family_slows_down_and_the_calls_still_succeed() {
         },
     )]);
     let target = &targets[0];
-    emulator()
-        .set_profile(
-            &[target],
-            json!({"throttle": {"families": {"ecs:ListClusters": {"burst": 3, "refill": 10}}}}),
-        )
+    let (recorder, budgets, clients) = budgeted(&world, target).await;
+    let twelve_calls = async {
+        for _ in 0..12 {
+            budgets
+                .call(target, EAST, ApiFamily::EcsRead, || {
+                    clients.ecs.list_clusters().send()
+                })
+                .await
+                .unwrap();
+        }
+    };
+    let aws = json!({"throttle": {"families": {"ecs:ListClusters": {"burst": 3, "refill": 10}}}});
+    let ((), made) = emulator()
+        .with_profile(target, aws, emulator().calls_during(twelve_calls))
         .await;
-    let accounts = world.accounts().await;
-    let recorder = Recorder::new();
-    let budgets = ApiBudgets::new(&world.config, recorder.clone()).unwrap();
-    let clients = accounts.clients(target, EAST).await.unwrap();
-    let before = emulator().calls().await;
 
-    for _ in 0..12 {
-        budgets
-            .call(target, EAST, ApiFamily::EcsRead, || {
-                clients.ecs.list_clusters().send()
-            })
-            .await
-            .unwrap();
-    }
-
-    let made = emulator().calls().await.since(&before);
     assert!(made.throttled(target) > 0, "{made:?}");
     assert_eq!(
         made.count(target, "ListClusters"),
@@ -63,28 +69,21 @@ async fn a_throttled_family_slows_down_and_the_calls_still_succeed() {
     // Another family of the same account, and the same family elsewhere, keep their rates.
     assert_eq!(budgets.rate(target, EAST, ApiFamily::EcsMutate), 5.0);
     assert_eq!(budgets.rate(target, "eu-west-1", ApiFamily::EcsRead), 8.0);
-    emulator().set_profile(&[target], json!(null)).await;
 }
 
 #[tokio::test]
 async fn validation_errors_are_not_retried() {
     let (world, targets) = World::new(&["server"]);
     let target = &targets[0];
-    let accounts = world.accounts().await;
-    let recorder = Recorder::new();
-    let budgets = ApiBudgets::new(&world.config, recorder.clone()).unwrap();
-    let clients = accounts.clients(target, EAST).await.unwrap();
-    let before = emulator().calls().await;
+    let (recorder, budgets, clients) = budgeted(&world, target).await;
 
-    let err = budgets
-        .call(target, EAST, ApiFamily::Ec2Mutate, || {
+    let (result, made) = emulator()
+        .calls_during(budgets.call(target, EAST, ApiFamily::Ec2Mutate, || {
             clients.ec2.create_vpc().cidr_block("not-a-cidr").send()
-        })
-        .await
-        .unwrap_err();
+        }))
+        .await;
 
-    assert_eq!(classify(&err), ErrorClass::Validation);
-    let made = emulator().calls().await.since(&before);
+    assert_eq!(classify(&result.unwrap_err()), ErrorClass::Validation);
     assert_eq!(made.count(target, "CreateVpc"), 1);
     let [call] = recorder.calls().try_into().unwrap();
     assert_eq!(
@@ -97,27 +96,22 @@ async fn validation_errors_are_not_retried() {
 async fn transient_errors_are_retried_a_few_times() {
     let (world, targets) = World::new(&["server"]);
     let target = &targets[0];
-    let accounts = world.accounts().await;
-    let recorder = Recorder::new();
-    let budgets = ApiBudgets::new(&world.config, recorder.clone()).unwrap();
-    let clients = accounts.clients(target, EAST).await.unwrap();
+    let (recorder, budgets, clients) = budgeted(&world, target).await;
     // Assume the role before the faults start.
     clients.sts.get_caller_identity().send().await.unwrap();
-    emulator()
-        .set_profile(&[target], json!({"faults": {"http500": 1.0}}))
+
+    let describe = budgets.call(target, EAST, ApiFamily::Ec2Describe("DescribeVpcs"), || {
+        clients.ec2.describe_vpcs().send()
+    });
+    let (result, made) = emulator()
+        .with_profile(
+            target,
+            json!({"faults": {"http500": 1.0}}),
+            emulator().calls_during(describe),
+        )
         .await;
-    let before = emulator().calls().await;
 
-    let err = budgets
-        .call(target, EAST, ApiFamily::Ec2Describe("DescribeVpcs"), || {
-            clients.ec2.describe_vpcs().send()
-        })
-        .await
-        .unwrap_err();
-
-    emulator().set_profile(&[target], json!(null)).await;
-    assert_eq!(classify(&err), ErrorClass::Transient);
-    let made = emulator().calls().await.since(&before);
+    assert_eq!(classify(&result.unwrap_err()), ErrorClass::Transient);
     assert_eq!(
         made.count(target, "DescribeVpcs"),
         u64::from(ecs_topology_aws::accounts::MAX_ATTEMPTS)
