@@ -8,6 +8,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use ecs_topology_core::engine::Term;
 use ecs_topology_core::status::ErrorInfo;
 
 use crate::{ApiBudgets, ApiFamily, Clients, ErrorClass, classify};
@@ -53,13 +54,33 @@ impl From<AwsError> for ErrorInfo {
 pub struct Aws<'a> {
     pub clients: &'a Clients,
     pub budgets: &'a ApiBudgets,
+    /// For a change: the leadership term it runs in; no call is sent once it ended.
+    pub term: Option<&'a Term>,
 }
 
-impl Aws<'_> {
-    /// Makes one call within the budget of `family`.
+impl<'a> Aws<'a> {
+    /// Calls outside a change (observation, sources, status).
+    pub fn new(clients: &'a Clients, budgets: &'a ApiBudgets) -> Aws<'a> {
+        Aws {
+            clients,
+            budgets,
+            term: None,
+        }
+    }
+
+    /// Calls of a change made in leadership `term`.
+    pub fn in_term(self, term: &'a Term) -> Aws<'a> {
+        Aws {
+            term: Some(term),
+            ..self
+        }
+    }
+
+    /// Makes one call within the budget of `family`; in a change, only while its leadership term
+    /// lasts.
     ///
     /// # Errors
-    /// The call's failure as an [`AwsError`].
+    /// The call's failure as an [`AwsError`]; a call of a change whose term ended is not sent.
     pub async fn call<T, E, F, Fut>(
         &self,
         operation: &'static str,
@@ -71,6 +92,9 @@ impl Aws<'_> {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
+        if let Some(Err(e)) = self.term.map(|t| t.check(operation)) {
+            return Err(AwsError::local(operation, e.class, e.message));
+        }
         let c = self.clients;
         self.budgets
             .call(&c.account_id, &c.region, family, send)

@@ -42,10 +42,7 @@ impl AwsCloud {
 
     /// The calls of one account and region, within this cloud's budgets.
     fn aws<'a>(&'a self, clients: &'a Clients) -> Aws<'a> {
-        Aws {
-            clients,
-            budgets: &self.budgets,
-        }
+        Aws::new(clients, &self.budgets)
     }
 
     async fn clients(&self, scope: &Scope) -> Result<Clients, ErrorInfo> {
@@ -86,7 +83,7 @@ impl NamespaceCloud for AwsCloud {
         change: Change<'_, Namespaces>,
     ) -> Result<Option<ObservedNamespace>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
-        let aws = self.aws(&clients);
+        let aws = self.aws(&clients).in_term(change.term);
         Ok(crate::cloudmap::apply(aws, &change).await?)
     }
 }
@@ -107,7 +104,7 @@ impl ShareCloud for AwsCloud {
         change: Change<'_, Shares>,
     ) -> Result<Option<ObservedShare>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
-        let aws = self.aws(&clients);
+        let aws = self.aws(&clients).in_term(change.term);
         Ok(crate::ram::apply(aws, &change).await?)
     }
 }
@@ -149,7 +146,7 @@ impl EndpointCloud for AwsCloud {
         change: Change<'_, EndpointSets>,
     ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
-        let aws = self.aws(&clients);
+        let aws = self.aws(&clients).in_term(change.term);
         Ok(crate::endpoints::apply(aws, &change).await?)
     }
 }
@@ -170,7 +167,7 @@ impl ExpressCloud for AwsCloud {
         change: Change<'_, ExpressServices>,
     ) -> Result<Option<ObservedExpressService>, ErrorInfo> {
         let clients = self.clients(change.scope).await?;
-        let aws = self.aws(&clients);
+        let aws = self.aws(&clients).in_term(change.term);
         Ok(crate::express::apply(aws, &change).await?)
     }
 }

@@ -36,6 +36,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use ecs_topology_core::config::LeaseConfig;
+use ecs_topology_core::engine::{Leader, Leadership};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -81,7 +82,7 @@ impl LeaseTiming {
 /// What the rest of the controller sees of the lease; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LeaseHandle {
-    leading: watch::Receiver<bool>,
+    leadership: Leadership,
     known: watch::Receiver<bool>,
     holder: Arc<str>,
 }
@@ -89,12 +90,17 @@ pub struct LeaseHandle {
 impl LeaseHandle {
     /// Whether this replica leads now: only then may it change AWS.
     pub fn is_leading(&self) -> bool {
-        *self.leading.borrow()
+        self.leadership.is_leading()
     }
 
     /// The "leading" flag, to watch for changes.
     pub fn leading(&self) -> watch::Receiver<bool> {
-        self.leading.clone()
+        self.leadership.flag()
+    }
+
+    /// Leading as terms: a change begun in one term stops when it ends.
+    pub fn leadership(&self) -> Leadership {
+        self.leadership.clone()
     }
 
     /// Whether the first attempt to acquire the lease has answered (for `/readyz`); always true
@@ -110,7 +116,11 @@ impl LeaseHandle {
 
     /// Waits until this replica leads; `false` when the lease loop ended first.
     pub async fn wait_until_leading(&mut self) -> bool {
-        self.leading.wait_for(|leading| *leading).await.is_ok()
+        self.leadership
+            .flag()
+            .wait_for(|leading| *leading)
+            .await
+            .is_ok()
     }
 }
 
@@ -124,7 +134,9 @@ pub struct Lease {
     pk: String,
     holder: Arc<str>,
     timing: LeaseTiming,
-    leading: watch::Sender<bool>,
+    /// Dropped with the lease: a lease loop that ends, however it ends (even aborted), leads no
+    /// more.
+    leading: Leader,
     known: watch::Sender<bool>,
 }
 
@@ -143,10 +155,9 @@ enum Attempt {
 impl Lease {
     /// A handle for a single instance, which always leads.
     pub fn single() -> LeaseHandle {
-        let (_, leading) = watch::channel(true);
         let (_, known) = watch::channel(true);
         LeaseHandle {
-            leading,
+            leadership: Leadership::always(),
             known,
             holder: Arc::from("single"),
         }
@@ -155,7 +166,7 @@ impl Lease {
     /// A contender for the lease `config` names, in `clients`' account and region, with a new
     /// holder id (see [`holder_id`]).
     pub fn new(clients: Clients, budgets: ApiBudgets, config: &LeaseConfig) -> Lease {
-        let (leading, _) = watch::channel(false);
+        let leading = Leader::new(false);
         let (known, _) = watch::channel(false);
         Lease {
             clients,
@@ -196,7 +207,7 @@ impl Lease {
 
     pub fn handle(&self) -> LeaseHandle {
         LeaseHandle {
-            leading: self.leading.subscribe(),
+            leadership: self.leading.subscribe(),
             known: self.known.subscribe(),
             holder: self.holder.clone(),
         }
@@ -287,10 +298,8 @@ impl Lease {
     }
 
     fn set_leading(&self, leading: bool, reason: &str) {
-        let changed = self
-            .leading
-            .send_if_modified(|now| std::mem::replace(now, leading) != leading);
-        if changed {
+        // Leaving ends the term: a change in flight stops before its next call.
+        if self.leading.set(leading) {
             tracing::info!(lease = %self.pk, holder = %self.holder, leading, reason, "leader lease");
         }
     }
@@ -395,13 +404,6 @@ impl Lease {
                 tracing::warn!(lease = %self.pk, "releasing the lease timed out; it expires by itself")
             }
         }
-    }
-}
-
-impl Drop for Lease {
-    /// A lease loop that ends, however it ends (even aborted), leads no more.
-    fn drop(&mut self) {
-        self.leading.send_replace(false);
     }
 }
 

@@ -16,10 +16,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use ecs_topology_core::config::StatusStoreConfig;
 use ecs_topology_core::digest::digest;
 use ecs_topology_core::model::Key;
 use ecs_topology_core::status_store::{DirectoryStore, StatusRecord, StoreError};
+use ecs_topology_core::status_writer::StatusSink;
 
 use crate::call::Aws;
 use crate::{AccountError, Accounts, ApiBudgets, ApiFamily, AwsError, Clients};
@@ -72,10 +74,7 @@ impl StatusTable {
     }
 
     fn aws(&self) -> Aws<'_> {
-        Aws {
-            clients: &self.clients,
-            budgets: &self.budgets,
-        }
+        Aws::new(&self.clients, &self.budgets)
     }
 
     fn error(&self, source: AwsError) -> StatusTableError {
@@ -287,6 +286,21 @@ impl StatusStore {
             StatusStore::Dynamodb(table) => table.remove(key).await?,
         }
         Ok(())
+    }
+}
+
+impl StatusSink for StatusStore {
+    async fn save(&self, record: &StatusRecord) -> Result<(), String> {
+        StatusStore::save(self, record)
+            .await
+            .map(|_| ())
+            .map_err(|e| DisplayErrorContext(&e).to_string())
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), String> {
+        StatusStore::remove(self, key)
+            .await
+            .map_err(|e| DisplayErrorContext(&e).to_string())
     }
 }
 

@@ -29,6 +29,7 @@ use prometheus::{
 #[allow(dead_code)]
 mod labels;
 
+use ecs_topology_core::status_writer::WriteResult;
 use labels::{CALL_OK, Family, VALIDITY};
 pub use labels::{SourceKind, field_class};
 
@@ -87,6 +88,8 @@ struct DriftBook {
     drifted: HashMap<Key, (Kind, String, BTreeSet<String>)>,
     /// Every (kind, account) pair ever reported, so that a pair whose drift is gone reads 0.
     pairs: BTreeSet<(Kind, String)>,
+    /// Documents whose key tags more than one object, with their kind.
+    several: HashMap<Key, Kind>,
 }
 
 /// Every metric of the controller, registered in its own registry.
@@ -110,6 +113,8 @@ pub struct Metrics {
     prune_blocked: IntCounter,
     credentials_expiry: GaugeVec,
     oldest_unsynced: Gauge,
+    status_writes: IntCounterVec,
+    owning_several: IntGaugeVec,
     /// Account ids to aliases, so that an account is labelled by its alias when it has one.
     aliases: RwLock<BTreeMap<String, String>>,
     drift: Mutex<DriftBook>,
@@ -258,6 +263,16 @@ impl Metrics {
                     "How long the oldest document not in sync has been so.",
                 )?,
             )?,
+            status_writes: counter_vec(
+                labels::STATUS_WRITES,
+                "Writes of document status to the status store, by how they ended; only the \
+                 leader writes, and a failed write is retried.",
+            )?,
+            owning_several: gauge_vec(
+                labels::OWNING_SEVERAL,
+                "Documents whose key tag is on more than one object where they manage one; each \
+                 is blocked until all but one are removed by hand.",
+            )?,
             aliases: RwLock::default(),
             drift: Mutex::default(),
             hooks: Mutex::default(),
@@ -278,6 +293,10 @@ impl Metrics {
             for validity in VALIDITY {
                 metrics.documents.with_label_values(&[kind, validity]);
             }
+            metrics.owning_several.with_label_values(&[kind]);
+        }
+        for write in WriteResult::ALL {
+            metrics.status_writes.with_label_values(&[write.as_str()]);
         }
         Ok(metrics)
     }
@@ -349,6 +368,11 @@ impl Metrics {
             book.drifted.remove(&plan.key);
         }
         book.pairs.insert((kind, account));
+        if plan.owns_several {
+            book.several.insert(plan.key.clone(), kind);
+        } else {
+            book.several.remove(&plan.key);
+        }
         self.set_drifted(&book);
     }
 
@@ -356,6 +380,7 @@ impl Metrics {
     pub fn retain_documents(&self, live: impl Fn(&Key) -> bool) {
         let mut book = lock(&self.drift);
         book.drifted.retain(|key, _| live(key));
+        book.several.retain(|key, _| live(key));
         self.set_drifted(&book);
     }
 
@@ -369,6 +394,12 @@ impl Metrics {
             self.documents_drifted
                 .with_label_values(&[kind.as_str(), account.as_str()])
                 .set(n);
+        }
+        for kind in Kind::ALL {
+            let n = book.several.values().filter(|k| **k == kind).count();
+            self.owning_several
+                .with_label_values(&[kind.as_str()])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 
@@ -392,6 +423,13 @@ impl Metrics {
             .set(i64::try_from(stats.depth).unwrap_or(i64::MAX));
         self.longest_running
             .set(stats.longest_running.as_secs_f64());
+    }
+
+    /// Counts one write of a document's status.
+    pub fn status_written(&self, result: WriteResult) {
+        self.status_writes
+            .with_label_values(&[result.as_str()])
+            .inc();
     }
 
     pub fn set_leader(&self, leading: bool) {

@@ -22,5 +22,6 @@ pub mod ratelimit;
 pub mod schema;
 pub mod status;
 pub mod status_store;
+pub mod status_writer;
 pub mod store;
 pub mod validate;

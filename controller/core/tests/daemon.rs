@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use ecs_topology_core::config::ControllerConfig;
-use ecs_topology_core::engine::{Change, Daemon, PassView, Scope, Silent};
+use ecs_topology_core::engine::{Change, Daemon, Leader, Leadership, PassView, Scope, Silent};
 use ecs_topology_core::kinds::endpoints::{EndpointCloud, EndpointSets};
 use ecs_topology_core::kinds::express::{ExpressCloud, ExpressServices};
 use ecs_topology_core::kinds::namespace::{NamespaceCloud, NamespaceScan, Namespaces};
@@ -22,7 +22,7 @@ use ecs_topology_core::queue::NoObserver;
 use ecs_topology_core::queue::RetryPolicy;
 use ecs_topology_core::status::{ErrorClass, ErrorInfo};
 use ecs_topology_core::store::desired_store;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Namespaces by scope; counts every change and every attempt; fails changes with `fail`.
@@ -32,6 +32,8 @@ struct FakeCloud {
     changes: Mutex<u32>,
     attempts: Mutex<u32>,
     fail: Mutex<Option<ErrorClass>>,
+    /// When set, a change stops half-way until notified (a long Cloud Map operation).
+    stall: Mutex<Option<Arc<tokio::sync::Notify>>>,
 }
 
 impl NamespaceCloud for FakeCloud {
@@ -58,6 +60,10 @@ impl NamespaceCloud for FakeCloud {
         *self.attempts.lock().unwrap() += 1;
         if let Some(class) = *self.fail.lock().unwrap() {
             return Err(ErrorInfo::new(class, "not allowed"));
+        }
+        let stall = self.stall.lock().unwrap().clone();
+        if let Some(stall) = stall {
+            stall.notified().await;
         }
         *self.changes.lock().unwrap() += 1;
         let mut all = self.namespaces.lock().unwrap();
@@ -148,7 +154,7 @@ spec: {account: '111111111111', region: eu-west-1, name: payments.internal, desc
 struct Running {
     cloud: Arc<FakeCloud>,
     daemon: Arc<Daemon<FakeCloud>>,
-    leader: watch::Sender<bool>,
+    leader: Leader,
     shutdown: CancellationToken,
     tasks: tokio::task::JoinSet<()>,
 }
@@ -158,16 +164,21 @@ async fn start(leading: bool) -> Running {
 }
 
 async fn start_with(leading: bool, poll: Duration, fail: Option<ErrorClass>) -> Running {
+    let cloud = FakeCloud {
+        fail: Mutex::new(fail),
+        ..FakeCloud::default()
+    };
+    start_on(cloud, leading, poll).await
+}
+
+async fn start_on(cloud: FakeCloud, leading: bool, poll: Duration) -> Running {
     let mut config = ControllerConfig::default();
     config.poll_interval.0 = poll;
     let (mut writer, reader) = desired_store(1, config.clone());
     writer.replace(0, vec![SourceFile::new("ns.yaml", DOC)]);
-    let (leader, leading_rx) = watch::channel(leading);
+    let leader = Leader::new(leading);
     let (status_tx, _status_rx) = mpsc::unbounded_channel();
-    let cloud = Arc::new(FakeCloud {
-        fail: Mutex::new(fail),
-        ..FakeCloud::default()
-    });
+    let cloud = Arc::new(cloud);
     let daemon = Arc::new(Daemon {
         cloud: cloud.clone(),
         config,
@@ -175,7 +186,7 @@ async fn start_with(leading: bool, poll: Duration, fail: Option<ErrorClass>) -> 
         queue: Daemon::<FakeCloud>::queue(Arc::new(NoObserver)),
         view: Arc::new(RwLock::new(PassView::default())),
         statuses: Arc::default(),
-        leading: leading_rx,
+        leadership: leader.subscribe(),
         status_changes: status_tx,
         observer: Arc::new(Silent),
         deletions: Default::default(),
@@ -205,7 +216,6 @@ fn once() -> (Arc<FakeCloud>, Arc<Daemon<FakeCloud>>) {
     let (mut writer, reader) = desired_store(1, config.clone());
     writer.replace(0, vec![SourceFile::new("ns.yaml", DOC)]);
     std::mem::forget(writer);
-    let (_, leading) = watch::channel(true);
     let (status_tx, _status_rx) = mpsc::unbounded_channel();
     let cloud = Arc::new(FakeCloud::default());
     let daemon = Arc::new(Daemon {
@@ -215,7 +225,7 @@ fn once() -> (Arc<FakeCloud>, Arc<Daemon<FakeCloud>>) {
         queue: Daemon::<FakeCloud>::queue(Arc::new(NoObserver)),
         view: Arc::new(RwLock::new(PassView::default())),
         statuses: Arc::default(),
-        leading,
+        leadership: Leadership::always(),
         status_changes: status_tx,
         observer: Arc::new(Silent),
         deletions: Default::default(),
@@ -263,11 +273,42 @@ async fn a_follower_observes_and_reports_but_changes_nothing_until_it_leads() {
         r.daemon.statuses.read().unwrap().contains_key(&key()),
         "it reports status"
     );
-    r.leader.send_replace(true);
+    r.leader.set(true);
     // The next poll (or resync) reconciles again, now as the leader.
     tokio::time::sleep(Duration::from_secs(31)).await;
     settle().await;
     assert_eq!(*r.cloud.changes.lock().unwrap(), 1);
+    r.shutdown.cancel();
+    while r.tasks.join_next().await.is_some() {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_leader_deposed_mid_change_makes_no_further_call_and_the_next_term_carries_on() {
+    let stall = Arc::new(tokio::sync::Notify::new());
+    let cloud = FakeCloud {
+        stall: Mutex::new(Some(stall.clone())),
+        ..FakeCloud::default()
+    };
+    let mut r = start_on(cloud, true, Duration::from_secs(30)).await;
+    settle().await;
+    assert_eq!(*r.cloud.attempts.lock().unwrap(), 1, "the create began");
+    // The lease is lost while the change waits; then the wait ends.
+    r.leader.set(false);
+    settle().await;
+    *r.cloud.stall.lock().unwrap() = None;
+    stall.notify_waiters();
+    settle().await;
+    assert_eq!(
+        *r.cloud.changes.lock().unwrap(),
+        0,
+        "nothing done after the term ended"
+    );
+    // Leading again is a new term: the next reconcile makes the change.
+    r.leader.set(true);
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    settle().await;
+    assert_eq!(*r.cloud.changes.lock().unwrap(), 1);
+    assert_eq!(*r.cloud.attempts.lock().unwrap(), 2);
     r.shutdown.cancel();
     while r.tasks.join_next().await.is_some() {}
 }

@@ -89,10 +89,7 @@ impl DynamoDbSource {
     /// [`SourceError::Aws`] when a page of the scan cannot be read; [`SourceError::Invalid`]
     /// for an item without a string `pk`, or whose `document` is not a string.
     pub async fn poll(&mut self) -> Result<Vec<SourceFile>, SourceError> {
-        let aws = Aws {
-            clients: &self.clients,
-            budgets: &self.budgets,
-        };
+        let aws = Aws::new(&self.clients, &self.budgets);
         let mut scanned = BTreeMap::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {

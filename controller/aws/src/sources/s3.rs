@@ -147,10 +147,7 @@ impl S3Source {
     /// The document keys under the prefix with their ETags and sizes, from every page of the
     /// listing.
     async fn list(&self) -> Result<BTreeMap<String, Listed>, SourceError> {
-        let aws = Aws {
-            clients: &self.clients,
-            budgets: &self.budgets,
-        };
+        let aws = Aws::new(&self.clients, &self.budgets);
         let mut listed = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
@@ -197,10 +194,7 @@ impl S3Source {
     /// object is started; those already started are still awaited and kept when they succeed,
     /// so the next poll fetches only what is left.
     async fn fetch(&mut self, keys: Vec<String>) -> Result<(), SourceError> {
-        let aws = Aws {
-            clients: &self.clients,
-            budgets: &self.budgets,
-        };
+        let aws = Aws::new(&self.clients, &self.budgets);
         let bucket = Bucket {
             name: &self.bucket,
             owner: &self.expected_owner,

@@ -78,10 +78,7 @@ async fn a_call_aws_never_answers_fails_as_transient_once_the_operation_timeout_
     let server = accounts.clients("server", EAST).await.unwrap();
     let recorder = Recorder::new();
     let budgets = ApiBudgets::new(&world.config, recorder.clone()).unwrap();
-    let aws = Aws {
-        clients: &server,
-        budgets: &budgets,
-    };
+    let aws = Aws::new(&server, &budgets);
 
     let before = emulator().calls().await;
     let started = Instant::now();

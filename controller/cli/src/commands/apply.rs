@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 
 use anyhow::bail;
-use ecs_topology_core::engine::{Daemon, PassView, Silent, StatusChange};
+use ecs_topology_core::engine::{Daemon, Leadership, PassView, Silent, StatusChange};
 use ecs_topology_core::plan::Verb;
 use ecs_topology_core::queue::NoObserver;
 use ecs_topology_core::store::desired_store;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::session::Session;
 
@@ -41,7 +41,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (mut writer, reader) = desired_store(1, session.config.clone());
     writer.replace(0, session.files.clone());
     // The only process acting: it leads for as long as it runs.
-    let (_leader, leading) = watch::channel(true);
     let (status_tx, mut status_rx) = mpsc::unbounded_channel();
     let daemon = Arc::new(Daemon {
         cloud: session.cloud.clone(),
@@ -50,7 +49,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         queue: Daemon::<ecs_topology_aws::AwsCloud>::queue(Arc::new(NoObserver)),
         view: Arc::new(RwLock::new(PassView::default())),
         statuses: Arc::new(RwLock::new(session.previous.clone())),
-        leading,
+        leadership: Leadership::always(),
         status_changes: status_tx,
         observer: Arc::new(Silent),
         deletions: Default::default(),

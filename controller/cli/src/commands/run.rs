@@ -13,12 +13,11 @@ use ecs_topology_aws::sources::{Source, SourceUri};
 use ecs_topology_aws::status_table::StatusStore;
 use ecs_topology_aws::{Accounts, ApiBudgets, AwsCloud, CallObserver};
 use ecs_topology_core::duration::HumanDuration;
-use ecs_topology_core::engine::{
-    Daemon, DaemonObserver, Observation, PassView, ReconcileResult, StatusChange,
-};
+use ecs_topology_core::engine::{Daemon, DaemonObserver, Observation, PassView, ReconcileResult};
 use ecs_topology_core::model::Kind;
 use ecs_topology_core::plan::{DocumentPlan, PruneGate};
 use ecs_topology_core::queue::QueueObserver;
+use ecs_topology_core::status_writer::StatusWriter;
 use ecs_topology_core::store::{DesiredWriter, desired_store};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -160,7 +159,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress: progress.clone(),
     }));
     let statuses = Arc::new(RwLock::new(previous));
-    let (status_tx, mut status_rx) = mpsc::unbounded_channel();
+    let (status_tx, status_rx) = mpsc::unbounded_channel();
     let daemon = Arc::new(Daemon {
         cloud,
         config: config.clone(),
@@ -168,7 +167,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         queue: queue.clone(),
         view: Arc::new(RwLock::new(PassView::default())),
         statuses: statuses.clone(),
-        leading: leading.leading(),
+        leadership: leading.leadership(),
         status_changes: status_tx,
         observer: Arc::new(MetricsObserver(metrics.clone())),
         deletions: Default::default(),
@@ -265,23 +264,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             drop(guard);
         });
     }
+    // Only the leader writes status; what a follower computes waits until it leads.
     let flush = CancellationToken::new();
     let writer_task = {
-        let flush = flush.clone();
-        tokio::spawn(async move {
-            loop {
-                let change = tokio::select! {
-                    change = status_rx.recv() => change,
-                    () = flush.cancelled() => None,
-                };
-                let Some(change) = change else { break };
-                write_status(&store, change).await;
-            }
-            // Flush what is left.
-            while let Ok(change) = status_rx.try_recv() {
-                write_status(&store, change).await;
-            }
-        })
+        let (flush, metrics) = (flush.clone(), metrics.clone());
+        let writer = StatusWriter::new(store, leading.leadership());
+        tokio::spawn(writer.run(status_rx, flush, move |result| {
+            metrics.status_written(result);
+        }))
     };
 
     tracing::info!(source = %args.source, listen = %listen, controller = %config.name, "running");
@@ -289,8 +279,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing::info!("shutting down: no new work; finishing what is in flight");
     shutdown.cancel();
     while workers.join_next().await.is_some() {}
-    // Nothing changes AWS any more: hand the lease over, write the last statuses.
-    lease_shutdown.cancel();
+    // Nothing changes AWS any more: write the last statuses while still leading, then hand the
+    // lease over.
     flush.cancel();
     if tokio::time::timeout(FINAL_STATUS_WRITES, writer_task)
         .await
@@ -301,6 +291,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "the last statuses could not be written in time; the next controller recomputes them"
         );
     }
+    lease_shutdown.cancel();
     server_shutdown.cancel();
     while background.join_next().await.is_some() {}
     tracing::info!("stopped");
@@ -387,15 +378,5 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
-    }
-}
-
-async fn write_status(store: &StatusStore, change: StatusChange) {
-    let (key, result) = match &change {
-        StatusChange::Saved(record) => (&record.key, store.save(record).await.map(|_| ())),
-        StatusChange::Removed(key) => (key, store.remove(key).await),
-    };
-    if let Err(e) = result {
-        tracing::warn!(error = %e, key = %key, "cannot write status");
     }
 }

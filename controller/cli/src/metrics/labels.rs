@@ -12,6 +12,7 @@ use ecs_topology_aws::ApiFamily;
 use ecs_topology_core::engine::ReconcileResult;
 use ecs_topology_core::error::ErrorClass;
 use ecs_topology_core::model::Kind;
+use ecs_topology_core::status_writer::WriteResult;
 
 /// One exported family: its name and the labels each of its series carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +56,11 @@ pub const CREDENTIALS_EXPIRY: Family =
     family("ecs_topology_credentials_expiry_seconds", &["account"]);
 pub const OLDEST_UNSYNCED: Family = family("ecs_topology_oldest_unsynced_document_seconds", &[]);
 pub const BUILD_INFO: Family = family("ecs_topology_build_info", &["version"]);
+pub const STATUS_WRITES: Family = family("ecs_topology_status_writes_total", &["write"]);
+pub const OWNING_SEVERAL: Family = family("ecs_topology_documents_owning_several", &["kind"]);
 
 /// Every family the controller exports.
-pub const FAMILIES: [Family; 19] = [
+pub const FAMILIES: [Family; 21] = [
     DOCUMENTS,
     DOCUMENTS_DRIFTED,
     DRIFT_DETECTIONS,
@@ -77,6 +80,8 @@ pub const FAMILIES: [Family; 19] = [
     CREDENTIALS_EXPIRY,
     OLDEST_UNSYNCED,
     BUILD_INFO,
+    STATUS_WRITES,
+    OWNING_SEVERAL,
 ];
 
 /// The `validity` of a document count.
@@ -170,6 +175,7 @@ pub fn values(label: &str) -> Option<Values> {
                 .collect(),
         ),
         "source" => one_of(SourceKind::ALL.map(SourceKind::as_str).to_vec()),
+        "write" => one_of(WriteResult::ALL.map(WriteResult::as_str).to_vec()),
         "service" => one_of(services()),
         "account" => Some(Values::Shaped {
             shape: "an account alias of the controller config, or a 12-digit account id",

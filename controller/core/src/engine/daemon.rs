@@ -5,7 +5,9 @@
 //! - Each (account, region, kind) is observed once per poll, in batches; after each pass every
 //!   document (and every orphan) is reconciled against it, so drift is corrected within a poll.
 //! - A reconcile re-plans from the current desired snapshot and observation; it is never told why
-//!   it ran. Only while `leading` is true does it change AWS; otherwise it observes and reports.
+//!   it ran. Only while leading does it change AWS, within the leadership term it began in: when
+//!   the term ends the change is cut off (see [`Term`](super::Term)); a follower observes and
+//!   reports.
 //! - Status is sent to the status writer only when it changed.
 //! - `apply --once` ([`Daemon::converge_once`]) runs this same reconcile until every key is quiet.
 
@@ -14,12 +16,12 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::planning::{orphans, owned};
 use super::reconcile::Outcome;
-use super::{DesiredSet, Observation, Scope, observe};
+use super::{DesiredSet, Leadership, Observation, Scope, observe};
 use crate::config::ControllerConfig;
 use crate::kinds::Cloud;
 use crate::model::{Key, Kind};
@@ -144,7 +146,8 @@ pub struct Daemon<C: Cloud> {
     pub view: Arc<RwLock<PassView>>,
     /// Every document's status, as last computed.
     pub statuses: Arc<RwLock<BTreeMap<Key, StatusRecord>>>,
-    pub leading: watch::Receiver<bool>,
+    /// Whether this replica leads, in which term: only the leader changes AWS.
+    pub leadership: Leadership,
     pub status_changes: mpsc::UnboundedSender<StatusChange>,
     pub observer: Arc<dyn DaemonObserver>,
     /// Deletions of removed documents' objects in the last hour (`prune.maxDeletionsPerHour`).

@@ -11,9 +11,12 @@
 //! - Nothing is created, changed or deleted in an (account, region) whose observation failed.
 //! - Nothing is pruned unless the prune gate allows it (see [`crate::prune`]).
 //! - A reconcile re-plans from the current state; it is never told why it ran.
+//! - A change runs within one leadership [`Term`]: when the term ends the change stops, and no
+//!   call is made after it ended.
 
 mod daemon;
 mod desired;
+mod leadership;
 mod objects;
 mod observe;
 mod once;
@@ -24,6 +27,7 @@ mod resource;
 pub use crate::kinds::{Cloud, Observation};
 pub use daemon::{Daemon, DaemonObserver, PassView, ReconcileResult, Silent, StatusChange};
 pub use desired::{Desired, DesiredSet, create_token, digest};
+pub use leadership::{Leader, Leadership, Term};
 pub use objects::{Objects, Scope};
 pub use observe::observe;
 pub use once::{ApplyReport, KeyOutcome};

@@ -43,6 +43,7 @@ struct Work<R: Resource> {
     verb: Verb,
     edits: Vec<crate::plan::Edit<R::Field>>,
     subject: Vec<R::Object>,
+    term: super::Term,
 }
 
 fn now_secs() -> u64 {
@@ -86,7 +87,9 @@ impl<C: Cloud> Daemon<C> {
         key: &Key,
         desired: &Arc<DesiredSet>,
     ) -> Option<(Reconciled, Scope)> {
-        let leading = *self.leading.borrow();
+        // Changes are made only in the term this reconcile began in.
+        let term = self.leadership.term();
+        let leading = term.is_some();
         let last_applied = read(&self.statuses)
             .get(key)
             .and_then(|r| r.status.last_applied().map(str::to_owned));
@@ -106,11 +109,14 @@ impl<C: Cloud> Daemon<C> {
                 self.spend_deletion::<R>(key, &mut planned);
             }
             let plan = planned.display();
-            let work = (leading && planned.verb.changes_aws()).then(|| Work::<R> {
-                verb: planned.verb,
-                edits: planned.edits,
-                subject: planned.subject.into_iter().cloned().collect(),
-            });
+            let work = term
+                .filter(|_| planned.verb.changes_aws())
+                .map(|term| Work::<R> {
+                    verb: planned.verb,
+                    edits: planned.edits,
+                    subject: planned.subject.into_iter().cloned().collect(),
+                    term,
+                });
             (plan, scope, work)
         };
         let doc = desired.documents.get(key);
@@ -136,9 +142,23 @@ impl<C: Cloud> Daemon<C> {
                     tags,
                     token: create_token(controller, key),
                     controller,
+                    term: &work.term,
                 };
-                match R::act(&*self.cloud, change).await {
-                    Ok(applied) => {
+                // The end of the term cuts the change off between two calls (a wait included);
+                // each call also checks the term before it is sent.
+                let acted = tokio::select! {
+                    biased;
+                    () = work.term.ended() => None,
+                    acted = R::act(&*self.cloud, change) => Some(acted),
+                };
+                match acted.filter(|_| !work.term.is_over()) {
+                    // Deposed mid-change: what was done is for the leader to see and carry on;
+                    // the outcome here is unknown.
+                    None => {
+                        tracing::info!(key = %key, term = work.term.number(), "stopped leading mid-change; left to the leader");
+                        Outcome::Planned
+                    }
+                    Some(Ok(applied)) => {
                         let mut ids: HashSet<String> = applied.gone.into_iter().collect();
                         ids.extend(applied.now.iter().map(|o| R::id(o).to_owned()));
                         let mut view = write(&self.view);
@@ -150,7 +170,7 @@ impl<C: Cloud> Daemon<C> {
                         sent = spec.and_then(|s| R::sent_digest(work.verb, s));
                         Outcome::Changed
                     }
-                    Err(e) => Outcome::Failed(e),
+                    Some(Err(e)) => Outcome::Failed(e),
                 }
             }
         };

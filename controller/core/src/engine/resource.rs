@@ -73,6 +73,9 @@ pub struct Change<'a, R: Resource> {
     pub token: String,
     /// The controller's name.
     pub controller: &'a str,
+    /// The leadership term the change runs in: every call checks it first (see
+    /// [`Term::check`](super::Term::check)).
+    pub term: &'a super::Term,
 }
 
 /// What a change left behind.

@@ -173,6 +173,9 @@ pub struct KindPlan<'o, F, O> {
     /// The observed objects the change acts upon (the document's own, or the one being
     /// adopted); empty for a create.
     pub subject: Vec<&'o O>,
+    /// The document's key tags more than one object where it manages one (see
+    /// [`owns_several`]).
+    pub owns_several: bool,
 }
 
 impl<'o, F: Field, O> KindPlan<'o, F, O> {
@@ -184,6 +187,7 @@ impl<'o, F: Field, O> KindPlan<'o, F, O> {
             reason: None,
             waiting_for: None,
             subject: Vec::new(),
+            owns_several: false,
         }
     }
 
@@ -220,6 +224,7 @@ impl<'o, F: Field, O> KindPlan<'o, F, O> {
             changes: self.edits.iter().map(Edit::display).collect(),
             reason: self.reason.clone(),
             waiting_for: self.waiting_for.clone(),
+            owns_several: self.owns_several,
         }
     }
 }
@@ -245,6 +250,10 @@ pub struct DocumentPlan {
     /// For [`Verb::Waiting`]: the document waited for, when it is one.
     #[serde(skip)]
     pub waiting_for: Option<Key>,
+    /// Blocked because the document's key tags more than one object (for the metric of such
+    /// documents; the reason names them).
+    #[serde(skip)]
+    pub owns_several: bool,
 }
 
 impl DocumentPlan {
@@ -255,6 +264,7 @@ impl DocumentPlan {
             changes: Vec::new(),
             reason: None,
             waiting_for: None,
+            owns_several: false,
         }
     }
 
@@ -386,7 +396,9 @@ pub(crate) fn not_ours<'o, F: Field, O>(
 /// The plan when a document's key tags more than one object (`ids`): blocked, naming them,
 /// rather than silently managing the first.
 pub(crate) fn owns_several<'o, F: Field, O>(key: &Key, ids: &[&str]) -> KindPlan<'o, F, O> {
-    KindPlan::new(key.clone(), Verb::Blocked).because(format!(
+    let mut plan = KindPlan::new(key.clone(), Verb::Blocked);
+    plan.owns_several = true;
+    plan.because(format!(
         "{key} owns {} objects ({}), where it manages one; left alone until all but one are \
          removed by hand",
         ids.len(),
