@@ -25,16 +25,7 @@ impl Setup {
         let dir = std::env::temp_dir().join(format!("ecs-topology-daemon-{server}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
-            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
-            .build();
-        s3().await
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(location)
-            .send()
-            .await
-            .unwrap();
+        create_bucket(OWN, &bucket).await;
         let setup = Setup {
             dir,
             server: server.clone(),
@@ -50,19 +41,14 @@ impl Setup {
         setup
     }
 
+    /// Writes the document `topology/{key}` of the setup's bucket.
     pub async fn put(&self, key: &str, text: &str) {
-        s3().await
-            .put_object()
-            .bucket(&self.bucket)
-            .key(format!("topology/{key}"))
-            .body(text.as_bytes().to_vec().into())
-            .send()
-            .await
-            .unwrap();
+        put_document(OWN, &self.bucket, key, text).await;
     }
 
     pub async fn delete(&self, key: &str) {
-        s3().await
+        s3_of(OWN)
+            .await
             .delete_object()
             .bucket(&self.bucket)
             .key(format!("topology/{key}"))
@@ -71,29 +57,41 @@ impl Setup {
             .unwrap();
     }
 
+    /// `ecs-topology run` from `source` with this setup's config, on the emulator's default
+    /// credentials.
     pub fn start(&self, source: &str) -> Daemon {
+        self.start_with_env(source, &[])
+    }
+
+    /// As [`Setup::start`], with `env` (name, value) set for the process.
+    pub fn start_with_env(&self, source: &str, env: &[(&str, &str)]) -> Daemon {
         let port = free_port();
-        let log = std::fs::File::create(self.dir.join(format!("daemon-{port}.log"))).unwrap();
+        let log = self.dir.join(format!("daemon-{port}.log"));
         let child = emulator()
             .command(env!("CARGO_BIN_EXE_ecs-topology"), REGION)
+            .envs(env.iter().copied())
             .args(["run", "--source", source, "--config"])
             .arg(self.dir.join("config.yaml"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--grace", "5s"])
             .env("ECS_TOPOLOGY_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(std::fs::File::create(&log).unwrap())
             .current_dir(&self.dir)
             .spawn()
             .unwrap();
-        Daemon {
-            child,
-            port,
-            log: self.dir.join(format!("daemon-{port}.log")),
-        }
+        Daemon { child, port, log }
     }
 
     pub fn s3_source(&self) -> String {
         format!("s3://{}/topology/", self.bucket)
+    }
+
+    /// Waits, at most `limit`, until the server account has `count` namespaces.
+    pub async fn until_namespaces(&self, count: usize, limit: Duration, what: &str) {
+        eventually(limit, what, || async {
+            self.namespaces(&self.server).await.len() == count
+        })
+        .await;
     }
 
     pub async fn namespaces(&self, account: &str) -> Vec<(String, Option<String>)> {
@@ -103,9 +101,13 @@ impl Setup {
             .condition(FilterCondition::Eq)
             .build()
             .unwrap();
-        let cm =
-            aws_sdk_servicediscovery::Client::new(&emulator().sdk_config(account, REGION).await);
-        let reply = cm.list_namespaces().filters(filter).send().await.unwrap();
+        let reply = cloud_map(account)
+            .await
+            .list_namespaces()
+            .filters(filter)
+            .send()
+            .await
+            .unwrap();
         let mut out: Vec<_> = reply
             .namespaces()
             .iter()
@@ -123,9 +125,7 @@ impl Setup {
     /// Drifts the server account's (first) namespace by hand: its description becomes
     /// `by hand`, as an operator in the console would leave it.
     pub async fn drift_namespace_by_hand(&self) {
-        let cm = aws_sdk_servicediscovery::Client::new(
-            &emulator().sdk_config(&self.server, REGION).await,
-        );
+        let cm = cloud_map(&self.server).await;
         let list = cm.list_namespaces().send().await.unwrap();
         let id = list.namespaces()[0].id().unwrap().to_owned();
         let change = aws_sdk_servicediscovery::types::HttpNamespaceChange::builder()
@@ -147,13 +147,46 @@ impl Drop for Setup {
     }
 }
 
-pub async fn s3() -> aws_sdk_s3::Client {
-    let config = emulator().sdk_config(OWN, REGION).await;
+async fn cloud_map(account: &str) -> aws_sdk_servicediscovery::Client {
+    aws_sdk_servicediscovery::Client::new(&emulator().sdk_config(account, REGION).await)
+}
+
+/// The S3 client of `account`, path-style.
+pub async fn s3_of(account: &str) -> aws_sdk_s3::Client {
+    let config = emulator().sdk_config(account, REGION).await;
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(true)
             .build(),
     )
+}
+
+/// Creates `bucket` in `account`, in [`REGION`].
+pub async fn create_bucket(account: &str, bucket: &str) {
+    let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
+        .build();
+    s3_of(account)
+        .await
+        .create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(location)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Writes `topology/{key}` of `bucket` in `account`.
+pub async fn put_document(account: &str, bucket: &str, key: &str, text: &str) {
+    s3_of(account)
+        .await
+        .put_object()
+        .bucket(bucket)
+        .key(format!("topology/{key}"))
+        .body(text.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
 }
 
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
@@ -185,6 +218,31 @@ impl Daemon {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits, at most `limit`, until `/readyz` answers 200.
+    pub async fn until_ready(&self, limit: Duration) {
+        eventually(limit, "ready", || async { self.get("/readyz").0 == 200 }).await;
+    }
+
+    /// Waits, at most `limit`, until the metric `prefix` is at least 1.
+    pub async fn until_counted(&self, prefix: &str, limit: Duration, what: &str) {
+        eventually(limit, what, || async {
+            self.metric(prefix).unwrap_or(0.0) >= 1.0
+        })
+        .await;
+    }
+
+    /// Sends SIGTERM and asserts that the daemon exits successfully within `within`; returns
+    /// how long it took.
+    pub fn terminate_cleanly(&mut self, within: Duration) -> Duration {
+        let started = Instant::now();
+        let status = self.terminate(within);
+        let took = started.elapsed();
+        let status = status
+            .unwrap_or_else(|| panic!("still running {within:?} after SIGTERM\n{}", self.log()));
+        assert!(status.success(), "{status:?}\n{}", self.log());
+        took
     }
 
     /// Sends SIGTERM and waits for the exit, at most `within`.

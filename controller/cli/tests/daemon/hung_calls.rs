@@ -2,11 +2,10 @@
 //! the daemon's passes and source polls are time-boxed, `/healthz` says when a loop or the
 //! workers are stuck, and SIGTERM still ends the process within the grace period.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_s3::config::ProvideCredentials;
-use ecs_topology_testkit::{Calls, emulator, free_port};
+use ecs_topology_testkit::{Calls, emulator};
 use serde_json::json;
 
 use crate::harness::*;
@@ -43,39 +42,12 @@ impl OwnAccount {
     async fn new() -> OwnAccount {
         let own = emulator().new_account();
         let bucket = format!("own-{own}");
-        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
-            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
-            .build();
-        Self::s3(&own)
-            .await
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(location)
-            .send()
-            .await
-            .unwrap();
+        create_bucket(&own, &bucket).await;
         OwnAccount { own, bucket }
     }
 
-    async fn s3(account: &str) -> aws_sdk_s3::Client {
-        let config = emulator().sdk_config(account, REGION).await;
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        )
-    }
-
     async fn put(&self, key: &str, text: &str) {
-        Self::s3(&self.own)
-            .await
-            .put_object()
-            .bucket(&self.bucket)
-            .key(format!("topology/{key}"))
-            .body(text.as_bytes().to_vec().into())
-            .send()
-            .await
-            .unwrap();
+        put_document(&self.own, &self.bucket, key, text).await;
     }
 
     /// `ecs-topology run` from this account's bucket with `setup`'s config, as `Setup::start`
@@ -88,28 +60,14 @@ impl OwnAccount {
             .provide_credentials()
             .await
             .unwrap();
-        let port = free_port();
-        let log = setup.dir.join(format!("daemon-{port}.log"));
-        let child = emulator()
-            .command(env!("CARGO_BIN_EXE_ecs-topology"), REGION)
-            .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
-            .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
-            .env("AWS_SESSION_TOKEN", credentials.session_token().unwrap())
-            .args([
-                "run",
-                "--source",
-                &format!("s3://{}/topology/", self.bucket),
-            ])
-            .arg("--config")
-            .arg(setup.dir.join("config.yaml"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--grace", "5s"])
-            .env("ECS_TOPOLOGY_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .current_dir(&setup.dir)
-            .spawn()
-            .unwrap();
-        Daemon { child, port, log }
+        setup.start_with_env(
+            &format!("s3://{}/topology/", self.bucket),
+            &[
+                ("AWS_ACCESS_KEY_ID", credentials.access_key_id()),
+                ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key()),
+                ("AWS_SESSION_TOKEN", credentials.session_token().unwrap()),
+            ],
+        )
     }
 }
 
@@ -123,14 +81,10 @@ async fn sigterm_ends_the_daemon_within_the_grace_period_while_its_aws_calls_han
     let own = OwnAccount::new().await;
     own.put("a.yaml", &namespace_doc("tau", "Tau")).await;
     let mut daemon = own.start(&setup).await;
-    eventually(Duration::from_secs(30), "ready", || async {
-        daemon.get("/readyz").0 == 200
-    })
-    .await;
-    eventually(Duration::from_secs(30), "reconciled", || async {
-        setup.namespaces(&setup.server).await.len() == 1
-    })
-    .await;
+    daemon.until_ready(Duration::from_secs(30)).await;
+    setup
+        .until_namespaces(1, Duration::from_secs(30), "reconciled")
+        .await;
 
     // The server account stops answering: the observation pass and the reconcile of the edit
     // hang. Then the source's bucket stops answering: the source poll hangs.
@@ -155,15 +109,10 @@ async fn sigterm_ends_the_daemon_within_the_grace_period_while_its_aws_calls_han
     })
     .await;
 
-    let started = Instant::now();
-    let status = daemon.terminate(Duration::from_secs(15));
-    let took = started.elapsed();
+    let took = daemon.terminate_cleanly(Duration::from_secs(15));
     emulator
         .set_profile(&[&setup.server, &own.own], serde_json::Value::Null)
         .await;
-    let status =
-        status.unwrap_or_else(|| panic!("still running 15s after SIGTERM\n{}", daemon.log()));
-    assert!(status.success(), "{status:?}\n{}", daemon.log());
     // The grace period (5s) for the hung reconcile, and a little to hand over.
     assert!(took < Duration::from_secs(8), "{took:?}\n{}", daemon.log());
 }
@@ -194,15 +143,10 @@ async fn sigterm_ends_the_daemon_while_its_first_lease_write_hangs() {
     // Before the lease write gives up (10s): the lease state is not known yet.
     assert_eq!(daemon.get("/readyz").0, 503);
 
-    let started = Instant::now();
-    let status = daemon.terminate(Duration::from_secs(25));
-    let took = started.elapsed();
+    let took = daemon.terminate_cleanly(Duration::from_secs(25));
     emulator
         .set_profile(&[&own.own], serde_json::Value::Null)
         .await;
-    let status =
-        status.unwrap_or_else(|| panic!("still running 25s after SIGTERM\n{}", daemon.log()));
-    assert!(status.success(), "{status:?}\n{}", daemon.log());
     // At most the release of the lease (a third of it, 10s, as the write in flight may have
     // landed) after the workers stopped.
     assert!(took < Duration::from_secs(13), "{took:?}\n{}", daemon.log());
@@ -227,10 +171,7 @@ async fn healthz_fails_while_reconciles_are_in_flight_and_none_finishes_within_t
         .put("a.yaml", &namespace_doc("upsilon", "Upsilon"))
         .await;
     let daemon = setup.start(&setup.s3_source());
-    eventually(Duration::from_secs(30), "ready", || async {
-        daemon.get("/readyz").0 == 200
-    })
-    .await;
+    daemon.until_ready(Duration::from_secs(30)).await;
     eventually(
         Duration::from_secs(14),
         "healthz fails, naming the reconciler",
@@ -240,10 +181,9 @@ async fn healthz_fails_while_reconciles_are_in_flight_and_none_finishes_within_t
         },
     )
     .await;
-    eventually(Duration::from_secs(40), "the namespace exists", || async {
-        setup.namespaces(&setup.server).await.len() == 1
-    })
-    .await;
+    setup
+        .until_namespaces(1, Duration::from_secs(40), "the namespace exists")
+        .await;
     eventually(
         Duration::from_secs(10),
         "healthy again once it finished",
@@ -263,14 +203,10 @@ async fn hung_observation_passes_and_source_polls_are_abandoned_at_their_limits_
     let own = OwnAccount::new().await;
     own.put("a.yaml", &namespace_doc("phi", "Phi")).await;
     let daemon = own.start(&setup).await;
-    eventually(Duration::from_secs(30), "ready", || async {
-        daemon.get("/readyz").0 == 200
-    })
-    .await;
-    eventually(Duration::from_secs(30), "reconciled", || async {
-        setup.namespaces(&setup.server).await.len() == 1
-    })
-    .await;
+    daemon.until_ready(Duration::from_secs(30)).await;
+    setup
+        .until_namespaces(1, Duration::from_secs(30), "reconciled")
+        .await;
     eventually(Duration::from_secs(10), "healthy", || async {
         daemon.get("/healthz").0 == 200
     })

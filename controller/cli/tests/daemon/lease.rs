@@ -19,10 +19,9 @@ async fn two_daemons_sharing_a_lease_one_changes_aws_and_a_kill_hands_over() {
         Some(setup.start(&setup.s3_source())),
         Some(setup.start(&setup.s3_source())),
     ];
-    eventually(Duration::from_secs(30), "created", || async {
-        setup.namespaces(&setup.server).await.len() == 1
-    })
-    .await;
+    setup
+        .until_namespaces(1, Duration::from_secs(30), "created")
+        .await;
     let leader = |daemons: &Vec<Option<Daemon>>| -> Vec<usize> {
         daemons
             .iter()
@@ -65,10 +64,7 @@ async fn two_daemons_sharing_a_lease_one_changes_aws_and_a_kill_hands_over() {
     })
     .await;
     setup.put("b.yaml", &namespace_doc("mu", "Mu")).await;
-    eventually(
-        Duration::from_secs(20),
-        "the new leader converges",
-        || async { setup.namespaces(&setup.server).await.len() == 2 },
-    )
-    .await;
+    setup
+        .until_namespaces(2, Duration::from_secs(20), "the new leader converges")
+        .await;
 }

@@ -1,4 +1,4 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::*;
 use crate::labels;
@@ -8,39 +8,36 @@ async fn metrics_expose_the_documented_families() {
     let setup = Setup::new("").await;
     setup.put("a.yaml", &namespace_doc("iota", "Iota")).await;
     let daemon = setup.start(&setup.s3_source());
-    eventually(Duration::from_secs(30), "ready", || async {
-        daemon.get("/readyz").0 == 200
-    })
-    .await;
-    eventually(Duration::from_secs(20), "reconciled", || async {
-        daemon
-            .metric("ecs_topology_reconcile_total{kind=\"CloudMapNamespace\",result=\"changed\"}")
-            .unwrap_or(0.0)
-            >= 1.0
-    })
-    .await;
+    daemon.until_ready(Duration::from_secs(30)).await;
+    daemon
+        .until_counted(
+            "ecs_topology_reconcile_total{kind=\"CloudMapNamespace\",result=\"changed\"}",
+            Duration::from_secs(20),
+            "reconciled",
+        )
+        .await;
     // A drift by hand, so that drift detections have a sample.
     setup.drift_namespace_by_hand().await;
-    eventually(Duration::from_secs(20), "the drift is detected", || async {
-        daemon
-            .metric("ecs_topology_drift_detections_total")
-            .unwrap_or(0.0)
-            >= 1.0
-    })
-    .await;
+    daemon
+        .until_counted(
+            "ecs_topology_drift_detections_total",
+            Duration::from_secs(20),
+            "the drift is detected",
+        )
+        .await;
     // A throttled call, so that throttles have a sample.
     let emulator = ecs_topology_testkit::emulator();
     let tight = serde_json::json!({"throttle": {"families": {
         "servicediscovery:ListNamespaces": {"burst": 1, "refill": 0.2}
     }}});
     emulator.set_profile(&[setup.server.as_str()], tight).await;
-    eventually(Duration::from_secs(20), "a throttle is counted", || async {
-        daemon
-            .metric("ecs_topology_aws_throttles_total")
-            .unwrap_or(0.0)
-            >= 1.0
-    })
-    .await;
+    daemon
+        .until_counted(
+            "ecs_topology_aws_throttles_total",
+            Duration::from_secs(20),
+            "a throttle is counted",
+        )
+        .await;
     emulator
         .set_profile(&[setup.server.as_str()], serde_json::Value::Null)
         .await;
@@ -60,20 +57,15 @@ async fn sigterm_exits_zero_within_the_grace_period() {
     let setup = Setup::new("").await;
     setup.put("a.yaml", &namespace_doc("kappa", "Kappa")).await;
     let mut daemon = setup.start(&setup.s3_source());
-    eventually(Duration::from_secs(30), "ready", || async {
-        daemon.get("/readyz").0 == 200
-    })
-    .await;
-    eventually(Duration::from_secs(30), "reconciled", || async {
-        setup.namespaces(&setup.server).await.len() == 1
-    })
-    .await;
-    let started = Instant::now();
-    let status = daemon
-        .terminate(Duration::from_secs(10))
-        .expect("exits within the grace period");
-    assert!(status.success(), "{status:?}\n{}", daemon.log());
-    assert!(started.elapsed() < Duration::from_secs(6));
+    daemon.until_ready(Duration::from_secs(30)).await;
+    setup
+        .until_namespaces(1, Duration::from_secs(30), "reconciled")
+        .await;
+    let took = daemon.terminate_cleanly(Duration::from_secs(10));
+    assert!(
+        took < Duration::from_secs(6),
+        "within the grace period: {took:?}"
+    );
     assert!(
         setup
             .dir

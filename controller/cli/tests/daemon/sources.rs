@@ -11,14 +11,10 @@ async fn the_daemon_follows_documents_added_changed_and_removed_in_s3() {
     setup.put("a.yaml", &namespace_doc("alpha", "Alpha")).await;
     setup.put("b.yaml", &namespace_doc("beta", "Beta")).await;
     let daemon = setup.start(&setup.s3_source());
-    eventually(Duration::from_secs(30), "both namespaces", || async {
-        setup.namespaces(&setup.server).await.len() == 2
-    })
-    .await;
-    eventually(Duration::from_secs(10), "ready", || async {
-        daemon.get("/readyz").0 == 200
-    })
-    .await;
+    setup
+        .until_namespaces(2, Duration::from_secs(30), "both namespaces")
+        .await;
+    daemon.until_ready(Duration::from_secs(10)).await;
 
     setup
         .put("a.yaml", &namespace_doc("alpha", "Alpha v2"))
@@ -74,10 +70,9 @@ async fn drift_made_by_another_client_is_corrected_within_one_poll() {
     let setup = Setup::new("").await;
     setup.put("a.yaml", &namespace_doc("delta", "Delta")).await;
     let _daemon = setup.start(&setup.s3_source());
-    eventually(Duration::from_secs(30), "created", || async {
-        setup.namespaces(&setup.server).await.len() == 1
-    })
-    .await;
+    setup
+        .until_namespaces(1, Duration::from_secs(30), "created")
+        .await;
     setup.drift_namespace_by_hand().await;
     let changed_at = std::time::Instant::now();
     eventually(Duration::from_secs(10), "corrected", || async {
@@ -97,22 +92,17 @@ async fn an_emptied_bucket_deletes_nothing_and_shows_in_metrics() {
     let setup = Setup::new("").await;
     setup.put("a.yaml", &namespace_doc("kept", "Kept")).await;
     let daemon = setup.start(&setup.s3_source());
-    eventually(Duration::from_secs(30), "created", || async {
-        setup.namespaces(&setup.server).await.len() == 1
-    })
-    .await;
+    setup
+        .until_namespaces(1, Duration::from_secs(30), "created")
+        .await;
     setup.delete("a.yaml").await;
-    eventually(
-        Duration::from_secs(20),
-        "the prune is held back",
-        || async {
-            daemon
-                .metric("ecs_topology_prune_blocked_total")
-                .unwrap_or(0.0)
-                > 0.0
-        },
-    )
-    .await;
+    daemon
+        .until_counted(
+            "ecs_topology_prune_blocked_total",
+            Duration::from_secs(20),
+            "the prune is held back",
+        )
+        .await;
     assert_eq!(
         setup.namespaces(&setup.server).await.len(),
         1,
@@ -130,11 +120,7 @@ async fn a_source_that_cannot_be_read_is_not_ready_and_deletes_nothing() {
     .await;
     let (code, body) = daemon.get("/readyz");
     assert_eq!(code, 503, "not ready before the first full load: {body}");
-    assert!(
-        daemon
-            .terminate(Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    daemon.terminate_cleanly(Duration::from_secs(10));
 }
 
 #[tokio::test]
@@ -162,10 +148,9 @@ async fn the_daemon_follows_documents_in_a_dynamodb_table() {
     .await
     .unwrap();
     let _daemon = setup.start(&format!("dynamodb://{table}"));
-    eventually(Duration::from_secs(30), "both", || async {
-        setup.namespaces(&setup.server).await.len() == 2
-    })
-    .await;
+    setup
+        .until_namespaces(2, Duration::from_secs(30), "both")
+        .await;
     put("CloudMapNamespace/eta", namespace_doc("eta", "Eta v2"), 2)
         .await
         .unwrap();
