@@ -39,6 +39,21 @@ impl World {
         Contender::start(self.clients.clone(), holder)
     }
 
+    /// `a`, once it leads, and `b`, started after and once it knows the lease is held.
+    async fn leader_and_follower(&self) -> (Contender, Contender) {
+        let a = self.contender("a");
+        a.leads_within(LEASE).await;
+        (a, self.follower().await)
+    }
+
+    /// `b`, once it knows the lease is held, and not leading.
+    async fn follower(&self) -> Contender {
+        let b = self.contender("b");
+        b.known().await;
+        assert!(!b.handle.is_leading());
+        b
+    }
+
     /// The lease item's holder and expiry (epoch ms).
     async fn item(&self) -> (String, u64) {
         let item = self
@@ -145,11 +160,7 @@ async fn exactly_one_of_two_contenders_leads() {
 #[tokio::test]
 async fn a_new_leader_takes_over_within_one_lease_time_after_the_holder_dies() {
     let world = World::new().await;
-    let a = world.contender("a");
-    a.leads_within(LEASE).await;
-    let b = world.contender("b");
-    b.known().await;
-    assert!(!b.handle.is_leading());
+    let (a, b) = world.leader_and_follower().await;
 
     // Killed: no release.
     a.task.abort();
@@ -172,8 +183,7 @@ async fn a_holder_that_cannot_renew_stops_leading_before_its_lease_expires() {
         .build();
     let a = Contender::start(Clients::new(&config, &world.account, EAST), "a");
     a.leads_within(LEASE).await;
-    let b = world.contender("b");
-    b.known().await;
+    let b = world.follower().await;
 
     proxy.cut();
     let mut leading = a.handle.leading();
@@ -201,10 +211,7 @@ async fn a_holder_that_cannot_renew_stops_leading_before_its_lease_expires() {
 #[tokio::test]
 async fn releasing_the_lease_on_shutdown_lets_another_replica_take_over_at_once() {
     let world = World::new().await;
-    let a = world.contender("a");
-    a.leads_within(LEASE).await;
-    let b = world.contender("b");
-    b.known().await;
+    let (a, b) = world.leader_and_follower().await;
 
     let a_handle = a.handle.clone();
     a.stop().await;
