@@ -435,36 +435,26 @@ async fn preflight_problems_fail_the_set_with_a_clear_message_and_change_nothing
     assert_eq!(logs.private_dns_enabled(), Some(false));
 }
 
-/// The interface services of the large test: all known ones but `s3` (a gateway here).
-const EIGHTEEN: [&str; 18] = [
-    "ecs-agent",
-    "ecs-telemetry",
-    "ecs",
-    "ecr.api",
-    "ecr.dkr",
-    "logs",
-    "secretsmanager",
-    "ssm",
-    "ssmmessages",
-    "ec2messages",
-    "kms",
-    "sts",
-    "monitoring",
-    "xray",
-    "servicediscovery",
-    "elasticloadbalancing",
-    "sqs",
-    "sns",
-];
+/// The interface services of the large test: all known ones but `s3` (a gateway here) and
+/// `elasticfilesystem`: eighteen.
+fn eighteen() -> Vec<&'static str> {
+    let services: Vec<&str> = ecs_topology_core::validate::INTERFACE_SERVICES
+        .into_iter()
+        .filter(|s| !["s3", "elasticfilesystem"].contains(s))
+        .collect();
+    assert_eq!(services.len(), 18);
+    services
+}
 
 #[tokio::test]
 async fn two_hundred_endpoints_in_one_account_region_converge_and_a_rerun_reads_one_page() {
     let w = World::new();
     w.write_config(FAST);
+    let eighteen = eighteen();
     for n in 0..10u8 {
         let net = w.network(&w.server, 100 + n, true).await;
         let name = format!("set-{n}");
-        let doc = set_doc(&name, &net, &EIGHTEEN, &["s3", "dynamodb"]);
+        let doc = set_doc(&name, &net, &eighteen, &["s3", "dynamodb"]);
         w.write(&format!("{name}.yaml"), &doc);
     }
     let started = Instant::now();

@@ -47,6 +47,16 @@ async fn create_unowned(w: &World, net: &Network, cluster: &str, name: &str, ima
         .unwrap();
 }
 
+/// A world whose server account runs the Express service `checkout` of [`express_doc`] on a
+/// network `10.{n}.0.0/16`, applied.
+async fn checkout_applied(n: u8) -> World {
+    let w = World::new();
+    let net = w.network(&w.server, n, true).await;
+    w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
+    w.apply_exits(0);
+    w
+}
+
 /// The load balancer of the Express service `name` of the server account's default cluster.
 async fn balancer(w: &World, name: &str) -> String {
     let arn = w.express_arn(name).await;
@@ -119,10 +129,7 @@ async fn an_express_service_goes_from_nothing_to_ready() {
 
 #[tokio::test]
 async fn the_load_balancer_ecs_manages_is_shown_in_status() {
-    let w = World::new();
-    let net = w.network(&w.server, 32, true).await;
-    w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
-    w.apply_exits(0);
+    let w = checkout_applied(32).await;
     let arn = w.express_arn("checkout").await;
     let balancer = w.load_balancer_of(&w.server, REGION, &arn).await;
     let status = w.status("ExpressService/checkout");
@@ -152,10 +159,7 @@ async fn two_services_on_the_same_subnets_share_one_load_balancer() {
 
 #[tokio::test]
 async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() {
-    let w = World::new();
-    let net = w.network(&w.server, 34, true).await;
-    w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
-    w.apply_exits(0);
+    let w = checkout_applied(34).await;
     let arn = w.express_arn("checkout").await;
 
     // Another client deploys another image and gives the service more cpu and scaling room.
@@ -242,10 +246,7 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
 
 #[tokio::test]
 async fn an_express_spec_without_a_command_is_stable_over_ten_passes() {
-    let w = World::new();
-    let net = w.network(&w.server, 35, true).await;
-    w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
-    w.apply_exits(0);
+    let w = checkout_applied(35).await;
 
     let before = w.calls().await;
     for pass in 0..10 {
