@@ -1,7 +1,6 @@
 //! `ecs-topology apply --source DIR [--config F] --once`: the daemon's reconcile, run until every
 //! document is quiet, then exit.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 
@@ -12,16 +11,12 @@ use ecs_topology_core::queue::NoObserver;
 use ecs_topology_core::store::desired_store;
 use tokio::sync::mpsc;
 
-use crate::session::Session;
+use super::Sources;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The desired state: a directory of documents.
-    #[arg(long)]
-    source: PathBuf,
-    /// The controller config; found next to the documents when absent.
-    #[arg(long, env = "ECS_TOPOLOGY_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    sources: Sources,
     /// Converge once and exit (the daemon is `ecs-topology run`).
     #[arg(long)]
     once: bool,
@@ -34,7 +29,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "apply converges once and exits: pass --once (the long-running controller is `ecs-topology run`)"
         );
     }
-    let session = Session::open(&args.source, args.config.as_deref()).await?;
+    let session = args.sources.open().await?;
     for finding in &session.findings {
         eprintln!("{finding}");
     }

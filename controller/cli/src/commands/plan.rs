@@ -1,31 +1,25 @@
 //! `ecs-topology plan --source DIR [--config F] [--output text|json]`
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ecs_topology_core::engine::plan_all;
 use ecs_topology_core::plan::{DocumentPlan, Verb};
 use serde_json::json;
 
-use super::Output;
+use super::{Output, Sources};
 use crate::render::{plan_text, summary};
-use crate::session::Session;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The desired state: a directory of documents.
-    #[arg(long)]
-    source: PathBuf,
-    /// The controller config; found next to the documents when absent.
-    #[arg(long, env = "ECS_TOPOLOGY_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    sources: Sources,
     #[arg(long, value_enum, default_value = "text")]
     output: Output,
 }
 
 /// Exit 0 when everything is in sync, 2 when changes are pending, 1 on errors.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let session = Session::open(&args.source, args.config.as_deref()).await?;
+    let session = args.sources.open().await?;
     let observation = session.observe().await;
     let plans: Vec<DocumentPlan> = plan_all(
         &session.desired,
