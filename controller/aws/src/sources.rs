@@ -138,6 +138,13 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// The error of an AWS call that read `location` (a bucket, prefix, object or table), for
+    /// `map_err`.
+    pub(crate) fn aws_at(location: impl Into<String>) -> impl FnOnce(AwsError) -> SourceError {
+        let location = location.into();
+        move |source| SourceError::Aws { location, source }
+    }
+
     /// A bounded metric label: `io`, `invalid`, `credentials` or the AWS error class.
     pub fn class(&self) -> &'static str {
         match self {

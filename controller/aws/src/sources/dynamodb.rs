@@ -108,10 +108,7 @@ impl DynamoDbSource {
                         .send()
                 })
                 .await
-                .map_err(|source| SourceError::Aws {
-                    location: self.location(),
-                    source,
-                })?;
+                .map_err(SourceError::aws_at(self.location()))?;
             for item in page.items() {
                 if let Some((pk, cached)) = self.document(item)? {
                     scanned.insert(pk, cached);

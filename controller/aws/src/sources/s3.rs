@@ -164,10 +164,7 @@ impl S3Source {
                         .send()
                 })
                 .await
-                .map_err(|source| SourceError::Aws {
-                    location: self.location(),
-                    source,
-                })?;
+                .map_err(SourceError::aws_at(self.location()))?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
                 if is_document_key(&self.prefix, key) {
@@ -257,10 +254,7 @@ async fn get_object(
                 .send()
         })
         .await
-        .map_err(|source| SourceError::Aws {
-            location: name.clone(),
-            source,
-        })?;
+        .map_err(SourceError::aws_at(&name))?;
     let etag = object.e_tag().unwrap_or_default().to_owned();
     let size = object.content_length().and_then(|s| u64::try_from(s).ok());
     if let Some(size) = size.filter(|s| *s > bucket.max_file_bytes) {
@@ -272,10 +266,8 @@ async fn get_object(
         .body
         .collect()
         .await
-        .map_err(|e| SourceError::Aws {
-            location: name.clone(),
-            source: AwsError::local("GetObject", ErrorClass::Transient, e.to_string()),
-        })?
+        .map_err(|e| AwsError::local("GetObject", ErrorClass::Transient, e.to_string()))
+        .map_err(SourceError::aws_at(&name))?
         .into_bytes();
     let file = SourceFile::from_bytes(name, body.to_vec(), bucket.max_file_bytes);
     Ok((key, Cached { etag, file }))
