@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use ecs_topology_aws::Clients;
 use ecs_topology_aws::sources::{DynamoDbSource, S3Source, SourceError};
 use ecs_topology_core::load::{self, SourceFile};
-use ecs_topology_testkit::{create_table, emulator};
+use ecs_topology_testkit::{Calls, create_table, emulator};
 use futures::StreamExt as _;
 use serde_json::json;
 
@@ -76,6 +76,14 @@ async fn delete(clients: &Clients, bucket: &str, key: &str) {
         .unwrap();
 }
 
+/// The files of a poll that must succeed, and the calls it made.
+async fn polled(
+    poll: impl Future<Output = Result<Vec<SourceFile>, SourceError>>,
+) -> (Vec<SourceFile>, Calls) {
+    let (files, calls) = emulator().calls_during(poll).await;
+    (files.unwrap(), calls)
+}
+
 /// Asserts that `poll`, run while every call of `account` fails with HTTP 500, is a transient
 /// error, not an empty or partial set.
 async fn assert_fails_transiently(
@@ -109,8 +117,7 @@ async fn the_s3_source_gets_only_objects_whose_etag_changed() {
     put(&clients, "desired", "prod/.drafts/d.yaml", other.as_bytes()).await;
     let mut source = S3Source::new(clients.clone(), budgets(), "desired", "prod");
 
-    let (files, first) = emulator().calls_during(source.poll()).await;
-    let files = files.unwrap();
+    let (files, first) = polled(source.poll()).await;
     assert_eq!(
         names(&files),
         [
@@ -130,8 +137,7 @@ async fn the_s3_source_gets_only_objects_whose_etag_changed() {
 
     let b2 = namespace("b", "B2");
     put(&clients, "desired", "prod/b.yml", b2.as_bytes()).await;
-    let (changed, third) = emulator().calls_during(source.poll()).await;
-    let changed = changed.unwrap();
+    let (changed, third) = polled(source.poll()).await;
     assert_eq!(third.count(&account, "GetObject"), 1, "one object changed");
     assert!(changed[1].text.contains("description: B2"));
     assert_eq!(changed[0], files[0]);
@@ -189,8 +195,7 @@ async fn an_s3_failure_part_way_is_an_error_and_the_next_poll_has_everything() {
         .unwrap_err();
     assert_eq!(throttled.class(), "throttling", "{throttled:?}");
 
-    let (files, made) = emulator().calls_during(source.poll()).await;
-    let files = files.unwrap();
+    let (files, made) = polled(source.poll()).await;
     assert_eq!(
         names(&files),
         [
@@ -227,6 +232,19 @@ pub(super) async fn table_with(clients: &Clients, items: &[(&str, &str)]) {
     }
 }
 
+/// Puts an item that is not a document but a lease: `pk` and a `holder`, into `table`.
+pub(super) async fn put_lease_item(clients: &Clients, table: &str, pk: &str) {
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .item("pk", AttributeValue::S(pk.into()))
+        .item("holder", AttributeValue::S("someone".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Puts the item `pk` holding `document` at `version` into the table `documents`.
 pub(super) async fn put_item(clients: &Clients, pk: &str, document: &str, version: u32) {
     clients
@@ -251,19 +269,10 @@ async fn the_dynamodb_source_follows_added_changed_and_removed_items() {
     )
     .await;
     // Not a document: no `document` attribute.
-    clients
-        .dynamodb
-        .put_item()
-        .table_name("documents")
-        .item("pk", AttributeValue::S("lease#leader".into()))
-        .item("holder", AttributeValue::S("someone".into()))
-        .send()
-        .await
-        .unwrap();
+    put_lease_item(&clients, "documents", "lease#leader").await;
     let mut source = DynamoDbSource::new(clients.clone(), budgets(), "documents");
 
-    let (files, made) = emulator().calls_during(source.poll()).await;
-    let files = files.unwrap();
+    let (files, made) = polled(source.poll()).await;
     assert_eq!(made.count(&account, "Scan"), 1);
     assert_eq!(
         names(&files),

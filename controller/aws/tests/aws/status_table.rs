@@ -9,6 +9,7 @@ use ecs_topology_core::status::DocumentStatus;
 use ecs_topology_core::status_store::{DirectoryStore, StatusRecord};
 use ecs_topology_testkit::{create_table, emulator};
 
+use super::sources::put_lease_item;
 use super::{EAST, budgets, clients};
 
 fn record(name: &str, revision: &str) -> StatusRecord {
@@ -83,15 +84,7 @@ async fn the_status_table_ignores_other_items_of_the_table() {
     let account = emulator().new_account();
     let clients = clients(&account).await;
     create_table(&clients.dynamodb, "shared").await;
-    clients
-        .dynamodb
-        .put_item()
-        .table_name("shared")
-        .item("pk", AttributeValue::S("lease#ecs-topology-leader".into()))
-        .item("holder", AttributeValue::S("someone".into()))
-        .send()
-        .await
-        .unwrap();
+    put_lease_item(&clients, "shared", "lease#ecs-topology-leader").await;
     let store = StatusStore::Dynamodb(StatusTable::new(clients, budgets(), "shared"));
     assert!(store.load().await.unwrap().is_empty());
     let a = record("a", "r1");
