@@ -23,6 +23,16 @@ fn exact() -> RetryPolicy {
     }
 }
 
+/// A queue without jitter, and the time it was made.
+fn started() -> (Queue, Instant) {
+    (Queue::new(exact()), Instant::now())
+}
+
+/// Asserts that nothing more is handed out, not even within a minute.
+async fn assert_drained(queue: &Queue) {
+    assert_eq!(next_key(queue, Duration::from_secs(60)).await, None);
+}
+
 /// The next key handed out within `limit`, released at once.
 async fn next_key(queue: &Queue, limit: Duration) -> Option<&'static str> {
     let claim = timeout(limit, queue.next()).await.ok()??;
@@ -50,7 +60,7 @@ async fn add_of_a_waiting_key_is_a_no_op() {
     assert_eq!(queue.stats().adds, 2);
     assert_eq!(next_key(&queue, SECOND).await, Some("a"));
     assert_eq!(next_key(&queue, SECOND).await, Some("b"));
-    assert_eq!(next_key(&queue, Duration::from_secs(60)).await, None);
+    assert_drained(&queue).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -68,13 +78,12 @@ async fn a_key_added_while_processing_runs_exactly_once_more() {
     );
     claim.done();
     assert_eq!(next_key(&queue, SECOND).await, Some("a"));
-    assert_eq!(next_key(&queue, Duration::from_secs(60)).await, None);
+    assert_drained(&queue).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn delayed_adds_keep_the_earliest_time() {
-    let queue = Queue::new(exact());
-    let start = Instant::now();
+    let (queue, start) = started();
     queue.add_after("a", Duration::from_secs(10));
     queue.add_after("a", Duration::from_secs(20));
     queue.add_after("a", Duration::from_secs(5));
@@ -82,18 +91,17 @@ async fn delayed_adds_keep_the_earliest_time() {
     assert_eq!(queue.stats().delayed, 1);
     assert_eq!(next_key(&queue, Duration::from_secs(60)).await, Some("a"));
     assert_eq!(start.elapsed(), Duration::from_secs(5));
-    assert_eq!(next_key(&queue, Duration::from_secs(60)).await, None);
+    assert_drained(&queue).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_immediate_add_makes_a_delayed_key_due_now() {
-    let queue = Queue::new(exact());
-    let start = Instant::now();
+    let (queue, start) = started();
     queue.add_after("a", Duration::from_secs(10));
     queue.add("a");
     assert_eq!(next_key(&queue, SECOND).await, Some("a"));
     assert_eq!(start.elapsed(), Duration::ZERO);
-    assert_eq!(next_key(&queue, Duration::from_secs(60)).await, None);
+    assert_drained(&queue).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -113,8 +121,7 @@ async fn due_keys_are_handed_out_in_the_order_they_became_due() {
 
 #[tokio::test(start_paused = true)]
 async fn a_delayed_add_during_processing_runs_after_release_at_the_earliest_time() {
-    let queue = Queue::new(exact());
-    let start = Instant::now();
+    let (queue, start) = started();
     queue.add("a");
     let claim = queue.next().await.unwrap();
     queue.add_after("a", Duration::from_secs(10));
@@ -140,8 +147,7 @@ async fn a_delayed_add_during_processing_runs_after_release_at_the_earliest_time
 
 #[tokio::test(start_paused = true)]
 async fn backoff_grows_exponentially_and_is_forgotten_on_success() {
-    let queue = Queue::new(exact());
-    let start = Instant::now();
+    let (queue, start) = started();
     queue.add("a");
     let mut runs = Vec::new();
     let mut delays = Vec::new();
@@ -165,8 +171,7 @@ async fn backoff_grows_exponentially_and_is_forgotten_on_success() {
 
 #[tokio::test(start_paused = true)]
 async fn a_plain_re_add_neither_counts_as_a_failure_nor_resets_backoff() {
-    let queue = Queue::new(exact());
-    let start = Instant::now();
+    let (queue, start) = started();
     queue.add("a");
     for _ in 0..3 {
         let _ = fail_next(&queue, start).await;
@@ -256,8 +261,7 @@ async fn retries_are_also_bounded_by_the_global_bucket() {
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_claim_counts_as_a_failure_and_releases_its_key() {
-    let queue = Queue::new(exact());
-    let start = Instant::now();
+    let (queue, start) = started();
     queue.add("a");
     drop(queue.next().await.unwrap());
     assert_eq!(queue.failures(&"a"), 1);
