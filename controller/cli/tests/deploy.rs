@@ -115,6 +115,23 @@ fn statements(value: &Value) -> Vec<&Value> {
     out
 }
 
+/// Every policy statement of every template, as (template, `Sid` or `(no Sid)`, statement).
+fn all_statements() -> Vec<(&'static str, String, Value)> {
+    TEMPLATES
+        .iter()
+        .flat_map(|name| {
+            let template = template(name);
+            statements(&template)
+                .into_iter()
+                .map(|statement| {
+                    let sid = statement["Sid"].as_str().unwrap_or("(no Sid)").to_owned();
+                    (*name, sid, statement.clone())
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 fn collect_statements<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
     match value {
         Value::Object(map) => {
@@ -152,29 +169,25 @@ fn both_cloudformation_templates_pass_cfn_lint() {
 #[test]
 fn no_policy_statement_allows_a_wildcard_action() {
     let mut checked = 0;
-    for name in TEMPLATES {
-        let template = template(name);
-        for statement in statements(&template) {
-            let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
-            // A deny may name a whole service: it only ever takes permissions away.
-            if statement["Effect"] == "Deny" {
-                continue;
-            }
-            assert_eq!(statement["Effect"], "Allow", "{name}: {sid}");
-            assert!(
-                statement.get("NotAction").is_none(),
-                "{name}: {sid} allows everything but a list of actions"
-            );
-            let allowed = actions(statement);
-            assert!(!allowed.is_empty(), "{name}: {sid} names no action");
-            for action in allowed {
-                assert!(
-                    !action.contains('*') && !action.contains('?'),
-                    "{name}: {sid} allows the wildcard action `{action}`"
-                );
-            }
-            checked += 1;
+    for (name, sid, statement) in all_statements() {
+        // A deny may name a whole service: it only ever takes permissions away.
+        if statement["Effect"] == "Deny" {
+            continue;
         }
+        assert_eq!(statement["Effect"], "Allow", "{name}: {sid}");
+        assert!(
+            statement.get("NotAction").is_none(),
+            "{name}: {sid} allows everything but a list of actions"
+        );
+        let allowed = actions(&statement);
+        assert!(!allowed.is_empty(), "{name}: {sid} names no action");
+        for action in allowed {
+            assert!(
+                !action.contains('*') && !action.contains('?'),
+                "{name}: {sid} allows the wildcard action `{action}`"
+            );
+        }
+        checked += 1;
     }
     assert!(checked > 30, "only {checked} statements found");
 }
@@ -188,22 +201,20 @@ fn deletes_a_managed_object(action: &str) -> bool {
 #[test]
 fn only_objects_carrying_the_owner_tag_may_be_deleted() {
     let mut checked = 0;
-    for name in TEMPLATES {
-        let template = template(name);
-        for statement in statements(&template) {
-            if statement["Effect"] != "Allow"
-                || !actions(statement).into_iter().any(deletes_a_managed_object)
-            {
-                continue;
-            }
-            let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
-            assert_eq!(
-                statement["Condition"]["StringEquals"][OWNER_TAG_CONDITION],
-                json!({"Ref": "ControllerName"}),
-                "{name}: {sid} deletes without requiring the owner tag"
-            );
-            checked += 1;
+    for (name, sid, statement) in all_statements() {
+        if statement["Effect"] != "Allow"
+            || !actions(&statement)
+                .into_iter()
+                .any(deletes_a_managed_object)
+        {
+            continue;
         }
+        assert_eq!(
+            statement["Condition"]["StringEquals"][OWNER_TAG_CONDITION],
+            json!({"Ref": "ControllerName"}),
+            "{name}: {sid} deletes without requiring the owner tag"
+        );
+        checked += 1;
     }
     assert!(checked >= 4, "only {checked} statements delete anything");
 }

@@ -20,6 +20,18 @@ fn ecs_topology(args: &[&str]) -> std::process::Output {
         .expect("the binary runs")
 }
 
+/// Runs the binary and asserts that it exits with `code`; `why` heads the message when not.
+fn ecs_topology_exits(args: &[&str], code: i32, why: &str) -> std::process::Output {
+    let output = ecs_topology(args);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{why}{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    output
+}
+
 fn findings(output: &std::process::Output) -> Vec<serde_json::Value> {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
     report["findings"].as_array().cloned().unwrap_or_default()
@@ -43,13 +55,7 @@ fn rendered(f: &serde_json::Value) -> String {
 
 #[test]
 fn the_example_topologies_are_valid_without_a_single_warning() {
-    let output = ecs_topology(&["validate", "examples/", "--output", "json"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    let output = ecs_topology_exits(&["validate", "examples/", "--output", "json"], 0, "");
     assert_eq!(findings(&output), Vec::<serde_json::Value>::new());
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["documents"], 5);
@@ -83,8 +89,8 @@ fn every_invalid_example_reports_exactly_its_expected_findings() {
         }
     }
     assert!(files >= 20, "one case per rule");
-    let output = ecs_topology(&["validate", "examples/invalid/", "--output", "json"]);
-    assert_eq!(output.status.code(), Some(1));
+    let args = ["validate", "examples/invalid/", "--output", "json"];
+    let output = ecs_topology_exits(&args, 1, "");
     let actual: BTreeSet<_> = findings(&output)
         .iter()
         .map(|f| (f["file"].as_str().unwrap().to_owned(), rendered(f)))
@@ -99,13 +105,13 @@ fn every_invalid_example_reports_exactly_its_expected_findings() {
 
 #[test]
 fn the_text_report_names_file_document_path_and_reason() {
-    let output = ecs_topology(&[
+    let args = [
         "validate",
         "examples/invalid/share-principals-invalid.yaml",
         "--config",
         "examples/ecs-topology.config.yaml",
-    ]);
-    assert_eq!(output.status.code(), Some(1));
+    ];
+    let output = ecs_topology_exits(&args, 1, "");
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(
         text.contains(
@@ -122,12 +128,10 @@ fn the_text_report_names_file_document_path_and_reason() {
 
 #[test]
 fn the_committed_schemas_are_what_schema_generates() {
-    let output = ecs_topology(&["schema", "--check", "--out", "crds"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "crds/ is stale; run `cargo run -p ecs-topology -- schema --out crds`:\n{}",
-        String::from_utf8_lossy(&output.stdout)
+    ecs_topology_exits(
+        &["schema", "--check", "--out", "crds"],
+        0,
+        "crds/ is stale; run `cargo run -p ecs-topology -- schema --out crds`:\n",
     );
 }
 
