@@ -86,6 +86,16 @@ impl Setup {
         format!("s3://{}/topology/", self.bucket)
     }
 
+    /// Writes `a.yaml`, the namespace `name`, starts a daemon from the bucket, and waits until
+    /// the namespace exists.
+    pub async fn start_on_one_namespace(&self, name: &str, description: &str) -> Daemon {
+        self.put("a.yaml", &namespace_doc(name, description)).await;
+        let daemon = self.start(&self.s3_source());
+        self.until_namespaces(1, Duration::from_secs(30), "created")
+            .await;
+        daemon
+    }
+
     /// Waits, at most `limit`, until the server account has `count` namespaces.
     pub async fn until_namespaces(&self, count: usize, limit: Duration, what: &str) {
         eventually(limit, what, || async {
@@ -223,6 +233,19 @@ impl Daemon {
     /// Waits, at most `limit`, until `/readyz` answers 200.
     pub async fn until_ready(&self, limit: Duration) {
         eventually(limit, "ready", || async { self.get("/readyz").0 == 200 }).await;
+    }
+
+    /// Waits, at most `limit`, until `/healthz` answers 503 naming the loop `stuck`.
+    pub async fn until_unhealthy(&self, stuck: &str, limit: Duration) {
+        eventually(
+            limit,
+            &format!("healthz fails, naming the {stuck}"),
+            || async {
+                let (code, body) = self.get("/healthz");
+                code == 503 && body.contains(stuck)
+            },
+        )
+        .await;
     }
 
     /// Waits, at most `limit`, until the metric `prefix` is at least 1.

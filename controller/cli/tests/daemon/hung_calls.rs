@@ -172,15 +172,9 @@ async fn healthz_fails_while_reconciles_are_in_flight_and_none_finishes_within_t
         .await;
     let daemon = setup.start(&setup.s3_source());
     daemon.until_ready(Duration::from_secs(30)).await;
-    eventually(
-        Duration::from_secs(14),
-        "healthz fails, naming the reconciler",
-        || async {
-            let (code, body) = daemon.get("/healthz");
-            code == 503 && body.contains("reconciler")
-        },
-    )
-    .await;
+    daemon
+        .until_unhealthy("reconciler", Duration::from_secs(14))
+        .await;
     setup
         .until_namespaces(1, Duration::from_secs(40), "the namespace exists")
         .await;
@@ -230,15 +224,9 @@ async fn hung_observation_passes_and_source_polls_are_abandoned_at_their_limits_
     )
     .await;
     // No pass completes: not healthy. The last complete load of the source stays: still ready.
-    eventually(
-        Duration::from_secs(10),
-        "healthz fails, naming the observer",
-        || async {
-            let (code, body) = daemon.get("/healthz");
-            code == 503 && body.contains("observer")
-        },
-    )
-    .await;
+    daemon
+        .until_unhealthy("observer", Duration::from_secs(10))
+        .await;
     assert_eq!(daemon.get("/readyz").0, 200);
 
     emulator

@@ -55,12 +55,8 @@ async fn metrics_expose_the_documented_families() {
 #[tokio::test]
 async fn sigterm_exits_zero_within_the_grace_period() {
     let setup = Setup::new("").await;
-    setup.put("a.yaml", &namespace_doc("kappa", "Kappa")).await;
-    let mut daemon = setup.start(&setup.s3_source());
+    let mut daemon = setup.start_on_one_namespace("kappa", "Kappa").await;
     daemon.until_ready(Duration::from_secs(30)).await;
-    setup
-        .until_namespaces(1, Duration::from_secs(30), "reconciled")
-        .await;
     let took = daemon.terminate_cleanly(Duration::from_secs(10));
     assert!(
         took < Duration::from_secs(6),

@@ -68,11 +68,7 @@ async fn the_daemon_follows_documents_added_changed_and_removed_in_s3() {
 #[tokio::test]
 async fn drift_made_by_another_client_is_corrected_within_one_poll() {
     let setup = Setup::new("").await;
-    setup.put("a.yaml", &namespace_doc("delta", "Delta")).await;
-    let _daemon = setup.start(&setup.s3_source());
-    setup
-        .until_namespaces(1, Duration::from_secs(30), "created")
-        .await;
+    let _daemon = setup.start_on_one_namespace("delta", "Delta").await;
     setup.drift_namespace_by_hand().await;
     let changed_at = std::time::Instant::now();
     eventually(Duration::from_secs(10), "corrected", || async {
@@ -90,11 +86,7 @@ async fn drift_made_by_another_client_is_corrected_within_one_poll() {
 #[tokio::test]
 async fn an_emptied_bucket_deletes_nothing_and_shows_in_metrics() {
     let setup = Setup::new("").await;
-    setup.put("a.yaml", &namespace_doc("kept", "Kept")).await;
-    let daemon = setup.start(&setup.s3_source());
-    setup
-        .until_namespaces(1, Duration::from_secs(30), "created")
-        .await;
+    let daemon = setup.start_on_one_namespace("kept", "Kept").await;
     setup.delete("a.yaml").await;
     daemon
         .until_counted(

@@ -4,10 +4,7 @@ use crate::world::*;
 
 #[tokio::test]
 async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() {
-    let w = World::new();
-    w.write_shared_namespace("billing", "Billing");
-    w.apply_exits(0);
-    let (id, arn) = w.namespaces(&w.server).await["billing.internal"].clone();
+    let (w, id, arn) = namespace_applied("billing", "Billing", true).await;
 
     // Another client changes the description, removes a tag and disassociates the principal.
     let cm = w.cloud_map(&w.server).await;
@@ -78,10 +75,7 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
 
 #[tokio::test]
 async fn a_deleted_namespace_is_recreated_and_reshared() {
-    let w = World::new();
-    w.write_shared_namespace("ledger", "Ledger");
-    w.apply_exits(0);
-    let (id, old_arn) = w.namespaces(&w.server).await["ledger.internal"].clone();
+    let (w, id, old_arn) = namespace_applied("ledger", "Ledger", true).await;
     w.cloud_map(&w.server)
         .await
         .delete_namespace()
@@ -100,10 +94,7 @@ async fn a_deleted_namespace_is_recreated_and_reshared() {
 
 #[tokio::test]
 async fn a_suspended_document_reports_its_drift_and_changes_nothing() {
-    let w = World::new();
-    w.write("ns.yaml", &namespace_doc("paused", "server", "", "Paused"));
-    w.apply_exits(0);
-    let (_, arn) = w.namespaces(&w.server).await["paused.internal"].clone();
+    let (w, _, arn) = namespace_applied("paused", "Paused", false).await;
     w.cloud_map(&w.server)
         .await
         .untag_resource()
@@ -145,10 +136,7 @@ async fn a_suspended_document_reports_its_drift_and_changes_nothing() {
 
 #[tokio::test]
 async fn tags_other_automation_adds_are_left_alone_and_are_not_drift() {
-    let w = World::new();
-    w.write("ns.yaml", &namespace_doc("ledger", "server", "", "Ledger"));
-    w.apply_exits(0);
-    let (_, arn) = w.namespaces(&w.server).await["ledger.internal"].clone();
+    let (w, _, arn) = namespace_applied("ledger", "Ledger", false).await;
     let cm = w.cloud_map(&w.server).await;
     let tags = || async {
         let reply = cm

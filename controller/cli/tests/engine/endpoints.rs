@@ -20,6 +20,15 @@ fn set_doc(name: &str, net: &Network, interface: &[&str], gateway: &[&str]) -> S
     endpoint_set_doc(name, "server", net, interface, gateway, "", "")
 }
 
+/// A world and a [`Network`] `10.{n}.0.0/16` of the server account, with the set `name` written
+/// to `endpoints.yaml` (not applied).
+async fn set_written(n: u8, name: &str, interface: &[&str], gateway: &[&str]) -> (World, Network) {
+    let w = World::new();
+    let net = w.network(&w.server, n, true).await;
+    w.write("endpoints.yaml", &set_doc(name, &net, interface, gateway));
+    (w, net)
+}
+
 fn short(e: &VpcEndpoint) -> String {
     let name = e.service_name().unwrap();
     name.splitn(4, '.').nth(3).unwrap().to_owned()
@@ -58,13 +67,13 @@ async fn services(w: &World, net: &Network) -> Vec<String> {
 
 #[tokio::test]
 async fn a_private_vpc_gets_its_endpoints_in_order_and_a_converged_rerun_only_reads() {
-    let w = World::new();
-    let net = w.network(&w.server, 10, true).await;
-    let interface = ["ecs", "ecs-telemetry", "ecs-agent"];
-    w.write(
-        "endpoints.yaml",
-        &set_doc("private", &net, &interface, &["s3"]),
-    );
+    let (w, net) = set_written(
+        10,
+        "private",
+        &["ecs", "ecs-telemetry", "ecs-agent"],
+        &["s3"],
+    )
+    .await;
 
     let plan = w.plan_exits(2);
     assert!(plan.contains("create VpcEndpointSet/private"), "{plan}");
@@ -124,16 +133,10 @@ async fn a_private_vpc_gets_its_endpoints_in_order_and_a_converged_rerun_only_re
 
 #[tokio::test]
 async fn endpoints_pending_for_a_while_are_waited_on_until_available() {
-    let w = World::new();
+    let (w, net) = set_written(11, "slow", &["logs", "secretsmanager"], &["s3"]).await;
     emulator()
         .set_settings(&[&w.server], json!({"ec2.vpc_endpoint_pending": 2}))
         .await;
-    let net = w.network(&w.server, 11, true).await;
-    let interface = ["logs", "secretsmanager"];
-    w.write(
-        "endpoints.yaml",
-        &set_doc("slow", &net, &interface, &["s3"]),
-    );
     let started = Instant::now();
     let (_, calls) = w.apply_counted(0).await;
     let took = started.elapsed();
@@ -152,13 +155,7 @@ async fn endpoints_pending_for_a_while_are_waited_on_until_available() {
 
 #[tokio::test]
 async fn drift_by_another_client_is_planned_field_by_field_and_corrected_in_place() {
-    let w = World::new();
-    let net = w.network(&w.server, 12, true).await;
-    let interface = ["ecr.api", "ecr.dkr", "logs"];
-    w.write(
-        "endpoints.yaml",
-        &set_doc("drifting", &net, &interface, &["s3"]),
-    );
+    let (w, net) = set_written(12, "drifting", &["ecr.api", "ecr.dkr", "logs"], &["s3"]).await;
     w.apply_exits(0);
     let ids: BTreeMap<String, String> = w
         .vpc_endpoints(&net)
@@ -627,7 +624,7 @@ async fn an_endpoint_whose_type_changes_is_replaced_in_the_same_vpc() {
 
 #[tokio::test]
 async fn an_endpoint_deleted_by_hand_is_created_again_though_its_token_names_the_deleted_one() {
-    let w = World::new();
+    let (w, net) = set_written(23, "again", &["logs"], &["s3"]).await;
     // Deleted endpoints stay listed as `deleted`, and EC2 still answers their create token.
     emulator()
         .set_settings(
@@ -635,11 +632,6 @@ async fn an_endpoint_deleted_by_hand_is_created_again_though_its_token_names_the
             json!({"ec2.vpc_endpoint_deleted_visible": 60}),
         )
         .await;
-    let net = w.network(&w.server, 23, true).await;
-    w.write(
-        "endpoints.yaml",
-        &set_doc("again", &net, &["logs"], &["s3"]),
-    );
     w.apply_exits(0);
     let logs = w.vpc_endpoint(&net, "logs").await;
     w.ec2(&w.server)

@@ -369,27 +369,12 @@ async fn the_express_example_converges_on_real_subnets_and_security_groups() {
         services.keys().collect::<Vec<_>>(),
         ["checkout-admin", "checkout-web"]
     );
-    let web = w
-        .load_balancer_of(
-            &w.server,
-            region,
-            services["checkout-web"].service_arn().unwrap(),
-        )
-        .await;
-    let admin = w
-        .load_balancer_of(
-            &w.server,
-            region,
-            services["checkout-admin"].service_arn().unwrap(),
-        )
-        .await;
-    assert_eq!(web, admin, "one load balancer for both");
+    let arn = |name: &str| services[name].service_arn().unwrap();
+    let web = w.load_balancer_of(&w.server, region, arn("checkout-web"));
+    let admin = w.load_balancer_of(&w.server, region, arn("checkout-admin"));
+    assert_eq!(web.await, admin.await, "one load balancer for both");
     let (admin, _) = w
-        .express_config(
-            &w.server,
-            region,
-            services["checkout-admin"].service_arn().unwrap(),
-        )
+        .express_config(&w.server, region, arn("checkout-admin"))
         .await;
     assert_eq!(
         admin.primary_container().unwrap().command(),

@@ -283,6 +283,25 @@ impl World {
     }
 }
 
+/// A world whose server account holds the namespace `name` (`{name}.internal`, in `ns.yaml`),
+/// shared with the client account (in `share.yaml`) when `shared`, applied; with the
+/// namespace's id and ARN.
+pub async fn namespace_applied(
+    name: &str,
+    description: &str,
+    shared: bool,
+) -> (World, String, String) {
+    let w = World::new();
+    if shared {
+        w.write_shared_namespace(name, description);
+    } else {
+        w.write("ns.yaml", &namespace_doc(name, "server", "", description));
+    }
+    w.apply_exits(0);
+    let (id, arn) = w.namespaces(&w.server).await[&format!("{name}.internal")].clone();
+    (w, id, arn)
+}
+
 /// Apples (`a.yaml`) and pears (`b.yaml`) converge; then `spoil` breaks `b.yaml` (and may
 /// remove `a.yaml`) and plums (`c.yaml`) arrives. The next apply must fail, create plums, and
 /// delete nothing while `b.yaml` cannot be used: all three namespaces stay. Returns what that
@@ -377,18 +396,13 @@ impl World {
             .vpc_id
             .unwrap();
         let on = |v: bool| AttributeBooleanValue::builder().value(v).build();
-        ec2.modify_vpc_attribute()
-            .vpc_id(&vpc)
-            .enable_dns_support(on(true))
-            .send()
-            .await
-            .unwrap();
-        ec2.modify_vpc_attribute()
-            .vpc_id(&vpc)
-            .enable_dns_hostnames(on(dns_hostnames))
-            .send()
-            .await
-            .unwrap();
+        let modify = || ec2.modify_vpc_attribute().vpc_id(&vpc);
+        for change in [
+            modify().enable_dns_support(on(true)),
+            modify().enable_dns_hostnames(on(dns_hostnames)),
+        ] {
+            change.send().await.unwrap();
+        }
         let mut subnets = Vec::new();
         for (i, zone) in ["a", "c"].into_iter().enumerate() {
             let subnet = ec2
