@@ -470,22 +470,19 @@ fn without_the_lease_a_deployment_never_runs_two_controllers() {
     assert!(text.contains("lease: ${Lease}"), "{text}");
 }
 
+/// Runs `promtool <command> rules <file>` and asserts that it succeeds.
+fn promtool_rules(command: &str, file: &str) {
+    succeeds(Command::new(promtool()).args([command, "rules", file]));
+}
+
 #[test]
 fn the_alert_rules_pass_promtool_check_rules() {
-    succeeds(
-        Command::new(promtool())
-            .args(["check", "rules"])
-            .arg("deploy/alerts.yaml"),
-    );
+    promtool_rules("check", "deploy/alerts.yaml");
 }
 
 #[test]
 fn every_alert_fires_and_stays_quiet_in_its_promtool_unit_tests() {
-    succeeds(
-        Command::new(promtool())
-            .args(["test", "rules"])
-            .arg("deploy/alerts.test.yaml"),
-    );
+    promtool_rules("test", "deploy/alerts.test.yaml");
     let rules = yaml("deploy/alerts.yaml");
     let tests = yaml("deploy/alerts.test.yaml");
     let cases: Vec<&Value> = tests["tests"]

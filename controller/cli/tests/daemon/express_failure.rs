@@ -113,6 +113,24 @@ async fn let_the_daemon_poll(setup: &Setup) {
     .await;
 }
 
+/// Writes the document with `image`, waits until its deployment has failed and been rolled
+/// back (the `nth` rollback of the test), lets the daemon poll, and returns how many updates
+/// were sent meanwhile.
+async fn fail_deployment(setup: &Setup, service: &Service, image: &str, nth: usize) -> u64 {
+    let before = emulator().calls().await;
+    setup
+        .put("web.yaml", &express_doc(&setup.server, image))
+        .await;
+    eventually(
+        Duration::from_secs(60),
+        &format!("the update to {image} is sent, fails and is rolled back"),
+        || async { service.rolled_back().await >= nth },
+    )
+    .await;
+    let_the_daemon_poll(setup).await;
+    updates_since(setup, &before).await
+}
+
 #[tokio::test]
 async fn a_failed_express_deployment_is_sent_once_per_document_revision_not_once_per_poll() {
     let setup = Setup::new("").await;
@@ -137,17 +155,7 @@ async fn a_failed_express_deployment_is_sent_once_per_document_revision_not_once
         .await;
 
     let before = emulator().calls().await;
-    setup
-        .put("web.yaml", &express_doc(&setup.server, "app:2"))
-        .await;
-    eventually(
-        Duration::from_secs(60),
-        "the update to app:2 is sent, fails and is rolled back",
-        || async { service.rolled_back().await >= 1 },
-    )
-    .await;
-    let_the_daemon_poll(&setup).await;
-    let sent = updates_since(&setup, &before).await;
+    let sent = fail_deployment(&setup, &service, "app:2", 1).await;
     assert_eq!(
         sent,
         1,
@@ -162,19 +170,8 @@ async fn a_failed_express_deployment_is_sent_once_per_document_revision_not_once
         "ECS keeps the configuration it rolled back to"
     );
 
-    let again = emulator().calls().await;
-    setup
-        .put("web.yaml", &express_doc(&setup.server, "app:3"))
-        .await;
-    eventually(
-        Duration::from_secs(60),
-        "the update to app:3 is sent, fails and is rolled back",
-        || async { service.rolled_back().await >= 2 },
-    )
-    .await;
-    let_the_daemon_poll(&setup).await;
     assert_eq!(
-        updates_since(&setup, &again).await,
+        fail_deployment(&setup, &service, "app:3", 2).await,
         1,
         "one more UpdateExpressGatewayService for the revision with app:3\n{}",
         log_tail(&daemon)

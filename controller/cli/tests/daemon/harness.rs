@@ -235,6 +235,11 @@ impl Daemon {
         eventually(limit, "ready", || async { self.get("/readyz").0 == 200 }).await;
     }
 
+    /// Waits, at most `limit`, until `/healthz` answers 200.
+    pub async fn until_healthy(&self, limit: Duration, what: &str) {
+        eventually(limit, what, || async { self.get("/healthz").0 == 200 }).await;
+    }
+
     /// Waits, at most `limit`, until `/healthz` answers 503 naming the loop `stuck`.
     pub async fn until_unhealthy(&self, stuck: &str, limit: Duration) {
         eventually(

@@ -178,12 +178,9 @@ async fn healthz_fails_while_reconciles_are_in_flight_and_none_finishes_within_t
     setup
         .until_namespaces(1, Duration::from_secs(40), "the namespace exists")
         .await;
-    eventually(
-        Duration::from_secs(10),
-        "healthy again once it finished",
-        || async { daemon.get("/healthz").0 == 200 },
-    )
-    .await;
+    daemon
+        .until_healthy(Duration::from_secs(10), "healthy again once it finished")
+        .await;
 }
 
 #[tokio::test]
@@ -201,10 +198,9 @@ async fn hung_observation_passes_and_source_polls_are_abandoned_at_their_limits_
     setup
         .until_namespaces(1, Duration::from_secs(30), "reconciled")
         .await;
-    eventually(Duration::from_secs(10), "healthy", || async {
-        daemon.get("/healthz").0 == 200
-    })
-    .await;
+    daemon
+        .until_healthy(Duration::from_secs(10), "healthy")
+        .await;
 
     let emulator = emulator();
     emulator
@@ -232,10 +228,10 @@ async fn hung_observation_passes_and_source_polls_are_abandoned_at_their_limits_
     emulator
         .set_profile(&[&setup.server, &own.own], serde_json::Value::Null)
         .await;
-    eventually(
-        Duration::from_secs(20),
-        "healthy again once a pass completes",
-        || async { daemon.get("/healthz").0 == 200 },
-    )
-    .await;
+    daemon
+        .until_healthy(
+            Duration::from_secs(20),
+            "healthy again once a pass completes",
+        )
+        .await;
 }

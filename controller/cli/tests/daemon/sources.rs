@@ -106,10 +106,9 @@ async fn an_emptied_bucket_deletes_nothing_and_shows_in_metrics() {
 async fn a_source_that_cannot_be_read_is_not_ready_and_deletes_nothing() {
     let setup = Setup::new("").await;
     let mut daemon = setup.start("s3://no-such-bucket-here/topology/");
-    eventually(Duration::from_secs(20), "healthy", || async {
-        daemon.get("/healthz").0 == 200
-    })
-    .await;
+    daemon
+        .until_healthy(Duration::from_secs(20), "healthy")
+        .await;
     let (code, body) = daemon.get("/readyz");
     assert_eq!(code, 503, "not ready before the first full load: {body}");
     daemon.terminate_cleanly(Duration::from_secs(10));
