@@ -1,18 +1,24 @@
 //! Accounts and credentials: AssumeRole against the emulator lands in the role's account.
 
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 use ecs_topology_testkit::emulator;
+
+/// Who the emulator says the credentials of `account` in `region` are.
+async fn caller_identity(account: &str, region: &str) -> GetCallerIdentityOutput {
+    let config = emulator().sdk_config(account, region).await;
+    aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn assume_role_credentials_land_in_the_role_account() {
     let emulator = emulator();
     let account = emulator.new_account();
     let before = emulator.calls().await;
-    let config = emulator.sdk_config(&account, "ap-northeast-1").await;
-    let identity = aws_sdk_sts::Client::new(&config)
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap();
+    let identity = caller_identity(&account, "ap-northeast-1").await;
     assert_eq!(identity.account(), Some(account.as_str()));
     let arn = identity.arn().unwrap_or_default();
     assert!(
@@ -51,12 +57,7 @@ async fn the_credentials_of_one_account_work_in_every_region() {
     let account = emulator.new_account();
     let before = emulator.calls().await;
     for region in ["us-east-1", "eu-west-1", "ap-northeast-1"] {
-        let config = emulator.sdk_config(&account, region).await;
-        let identity = aws_sdk_sts::Client::new(&config)
-            .get_caller_identity()
-            .send()
-            .await
-            .unwrap();
+        let identity = caller_identity(&account, region).await;
         assert_eq!(identity.account(), Some(account.as_str()));
     }
     let made = emulator.calls().await.since(&before);
