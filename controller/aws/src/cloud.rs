@@ -162,6 +162,15 @@ impl ExpressCloud for AwsCloud {
         Ok(crate::express::observe(aws, clusters, &self.express).await?)
     }
 
+    async fn owned_express_clusters(
+        &self,
+        scope: &Scope,
+        owner: &str,
+    ) -> Result<BTreeSet<String>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        Ok(crate::express::owned_clusters(self.aws(&clients), owner).await?)
+    }
+
     async fn apply_express(
         &self,
         change: Change<'_, ExpressServices>,

@@ -18,7 +18,7 @@ use aws_sdk_ecs::types::Service;
 use ecs_topology_core::observed::ObservedExpressService;
 
 pub use apply::apply;
-pub use observe::observe;
+pub use observe::{observe, owned_clusters};
 
 /// (account id, region, cluster as the documents name it).
 type ClusterKey = (String, String, String);

@@ -1,17 +1,17 @@
 //! What `plan` and `apply` share: config, documents, validation, AWS wiring and the status
 //! directory.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use ecs_topology_aws::{Accounts, ApiBudgets, AwsCloud, NoObserver};
 use ecs_topology_core::config::{ControllerConfig, StatusStoreConfig};
-use ecs_topology_core::engine::{DesiredSet, Observation, Scope, observe};
+use ecs_topology_core::engine::{DesiredSet, Observation, Search, observe};
 use ecs_topology_core::finding::Finding;
 use ecs_topology_core::load::{self, SourceFile};
-use ecs_topology_core::model::{Key, Kind};
+use ecs_topology_core::model::Key;
 use ecs_topology_core::status_store::{DirectoryStore, StatusRecord};
 use ecs_topology_core::validate::validate;
 
@@ -57,17 +57,24 @@ impl Session {
         })
     }
 
-    /// Observes every scope once: where the documents live and, as the status store remembers,
-    /// where documents of each kind were reconciled before (objects of removed documents).
+    /// Observes every scope once: where the documents live, where the status store remembers
+    /// documents of each kind were reconciled before, and, as a sweep, every configured account
+    /// and region (objects of removed documents wherever they are).
     pub async fn observe(&self) -> Observation {
-        let mut extra: BTreeMap<Scope, BTreeSet<Kind>> = BTreeMap::new();
-        for record in self.previous.values() {
-            extra
-                .entry(record.scope())
-                .or_default()
-                .insert(record.key.kind);
-        }
-        observe(&*self.cloud, &self.desired, &extra, self.config.concurrency).await
+        let search = Search::new(
+            &self.desired,
+            &self.config.regions,
+            self.previous.values().map(|r| (r.scope(), r.key.kind)),
+            [],
+            true,
+        );
+        observe(
+            &*self.cloud,
+            &self.desired,
+            &search,
+            self.config.concurrency,
+        )
+        .await
     }
 
     /// The digest of the spec last sent for each document, as status recorded it.

@@ -183,6 +183,11 @@ pub struct PruneConfig {
     /// At most this many removed documents' objects are deleted in any hour, so that a mass
     /// removal spread over passes is held back too; the rest wait, and say why.
     pub max_deletions_per_hour: usize,
+    /// How often every configured account and region is searched, by the owner tag, for objects
+    /// of removed documents that no document or status record points to (a document moved to
+    /// another account or region, a cluster no document names any more, a lost status store);
+    /// the first pass always searches.
+    pub sweep_interval: HumanDuration,
 }
 
 impl Default for PruneConfig {
@@ -191,6 +196,7 @@ impl Default for PruneConfig {
             max_fraction: 0.25,
             always_allow: 2,
             max_deletions_per_hour: 10,
+            sweep_interval: HumanDuration::secs(600),
         }
     }
 }

@@ -137,6 +137,13 @@ impl ExpressCloud for FakeCloud {
     ) -> Result<Vec<ObservedExpressService>, ErrorInfo> {
         Ok(Vec::new())
     }
+    async fn owned_express_clusters(
+        &self,
+        _: &Scope,
+        _: &str,
+    ) -> Result<BTreeSet<String>, ErrorInfo> {
+        Ok(BTreeSet::new())
+    }
     async fn apply_express(
         &self,
         _: Change<'_, ExpressServices>,

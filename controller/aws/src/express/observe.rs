@@ -353,3 +353,72 @@ fn failed_deployment(s: &Service, failures: &Failures) -> Option<String> {
                 .to_owned()
         })
 }
+
+/// The clusters holding ECS services tagged as owned by `owner`: every page of one
+/// `tag:GetResources` search by the owner tag (`ecs:service`), never a call per cluster.
+///
+/// # Errors
+/// The first failed call.
+pub async fn owned_clusters(aws: Aws<'_>, owner: &str) -> Result<BTreeSet<String>, AwsError> {
+    let client = &aws.clients.tagging;
+    let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+        .key(ecs_topology_core::model::OWNER_TAG)
+        .values(owner)
+        .build();
+    let mut clusters = BTreeSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let reply = aws
+            .call("GetResources", ApiFamily::Tagging, || {
+                client
+                    .get_resources()
+                    .resource_type_filters("ecs:service")
+                    .tag_filters(filter.clone())
+                    .resources_per_page(100)
+                    .set_pagination_token(token.clone())
+                    .send()
+            })
+            .await?;
+        clusters.extend(
+            reply
+                .resource_tag_mapping_list()
+                .iter()
+                .filter_map(|m| service_cluster(m.resource_arn()?)),
+        );
+        token = reply.pagination_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(clusters);
+        }
+    }
+}
+
+/// The cluster of a service ARN (`arn:aws:ecs:<region>:<account>:service/<cluster>/<name>`).
+fn service_cluster(arn: &str) -> Option<String> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let mut parts = resource.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("service"), Some(cluster), Some(_)) if !cluster.is_empty() => {
+            Some(cluster.to_owned())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_cluster;
+
+    #[test]
+    fn the_cluster_of_a_service_arn() {
+        assert_eq!(
+            service_cluster("arn:aws:ecs:eu-west-1:111122223333:service/payments/api").as_deref(),
+            Some("payments")
+        );
+        // The old ARN format has no cluster.
+        assert_eq!(
+            service_cluster("arn:aws:ecs:eu-west-1:111122223333:service/api"),
+            None
+        );
+        assert_eq!(service_cluster("not an arn"), None);
+    }
+}

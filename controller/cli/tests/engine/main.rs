@@ -8,6 +8,7 @@ mod convergence;
 mod crash;
 mod drift;
 mod endpoints;
+mod leaks;
 mod express;
 mod ownership;
 mod prune;

@@ -11,7 +11,7 @@
 //! - Status is sent to the status writer only when it changed.
 //! - `apply --once` ([`Daemon::converge_once`]) runs this same reconcile until every key is quiet.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::planning::{orphans, owned};
 use super::reconcile::Outcome;
-use super::{DesiredSet, Leadership, Observation, Scope, observe};
+use super::{DesiredSet, Leadership, Observation, Scope, Search, observe};
 use crate::config::ControllerConfig;
 use crate::kinds::Cloud;
 use crate::model::{Key, Kind};
@@ -134,6 +134,8 @@ pub struct PassView {
     pub gate: Option<PruneGate>,
     /// The desired snapshot this pass observed for.
     pub desired: Option<Arc<DesiredSet>>,
+    /// When the last sweep (every configured account and region) began.
+    pub swept_at: Option<tokio::time::Instant>,
 }
 
 /// Shared state of a running controller.
@@ -213,15 +215,24 @@ impl<C: Cloud> Daemon<C> {
         };
         let started = tokio::time::Instant::now();
         // Where objects of removed documents may live: wherever a document of that kind was
-        // reconciled before (the status records say).
-        let mut extra: BTreeMap<Scope, BTreeSet<Kind>> = BTreeMap::new();
-        for record in read(&self.statuses).values() {
-            extra
-                .entry(record.scope())
-                .or_default()
-                .insert(record.key.kind);
-        }
-        let observation = observe(&*self.cloud, &desired, &extra, self.config.concurrency).await;
+        // reconciled before (the status records say) or the last pass found one; and every
+        // `prune.sweepInterval` (and on the first pass), every configured account and region.
+        let (swept_at, last_orphans) = {
+            let view = read(&self.view);
+            (view.swept_at, view.orphans.clone())
+        };
+        let sweep = swept_at.is_none_or(|at| started >= at + self.config.prune.sweep_interval.0);
+        let search = Search::new(
+            &desired,
+            &self.config.regions,
+            read(&self.statuses)
+                .values()
+                .map(|r| (r.scope(), r.key.kind))
+                .collect::<Vec<_>>(),
+            last_orphans.iter().map(|(key, scope)| (scope, key.kind)),
+            sweep,
+        );
+        let observation = observe(&*self.cloud, &desired, &search, self.config.concurrency).await;
         let orphans = orphans(&desired, &observation);
         let gate = prune_gate(
             &self.config.prune,
@@ -237,11 +248,14 @@ impl<C: Cloud> Daemon<C> {
             .cloned()
             .collect();
         keys.sort_by(Key::dependency_order);
+        // A moved document's key is both a document and an orphan.
+        keys.dedup();
         *write(&self.view) = PassView {
             observation,
             orphans,
             gate: Some(gate),
             desired: Some(desired),
+            swept_at: if sweep { Some(started) } else { swept_at },
         };
         // A key waiting out a failure backoff keeps its retry time: a pass is no change.
         for key in &keys {

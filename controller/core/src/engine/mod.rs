@@ -29,7 +29,7 @@ pub use daemon::{Daemon, DaemonObserver, PassView, ReconcileResult, Silent, Stat
 pub use desired::{Desired, DesiredSet, create_token, digest};
 pub use leadership::{Leader, Leadership, Term};
 pub use objects::{Objects, Scope};
-pub use observe::observe;
+pub use observe::{Search, observe};
 pub use once::{ApplyReport, KeyOutcome};
 pub use planning::{Planned, orphans, owned, plan_all, plan_key};
 pub use reconcile::{Outcome, Reconciled};

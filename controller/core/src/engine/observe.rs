@@ -9,16 +9,67 @@ use super::{DesiredSet, Observation, Scope};
 use crate::kinds::{Cloud, for_kind};
 use crate::model::Kind;
 
+/// Where a pass looks for objects beyond the documents' own scopes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Search {
+    /// Scopes and kinds to observe as well.
+    pub extra: BTreeMap<Scope, BTreeSet<Kind>>,
+    /// A sweep: every configured account and region, every kind, and whatever else each kind
+    /// finds by the owner tag (the clusters of Express services).
+    pub sweep: bool,
+}
+
+impl Search {
+    /// Where objects of removed documents may be: where status records say documents were
+    /// reconciled (`recorded`) and where the last pass found orphans (`orphans`); on a sweep
+    /// also every account of the config (`desired.aliases`) in every region the config lists,
+    /// a document uses or a record names.
+    pub fn new<'a>(
+        desired: &DesiredSet,
+        regions: &[String],
+        recorded: impl IntoIterator<Item = (Scope, Kind)>,
+        orphans: impl IntoIterator<Item = (&'a Scope, Kind)>,
+        sweep: bool,
+    ) -> Search {
+        let mut extra: BTreeMap<Scope, BTreeSet<Kind>> = BTreeMap::new();
+        for (scope, kind) in recorded {
+            extra.entry(scope).or_default().insert(kind);
+        }
+        for (scope, kind) in orphans {
+            extra.entry(scope.clone()).or_default().insert(kind);
+        }
+        if sweep {
+            let regions: BTreeSet<String> = regions
+                .iter()
+                .cloned()
+                .chain(desired.by_scope.keys().map(|s| s.region.clone()))
+                .chain(extra.keys().map(|s| s.region.clone()))
+                .collect();
+            let accounts: BTreeSet<&String> = desired.aliases.values().collect();
+            for account in accounts {
+                for region in &regions {
+                    extra
+                        .entry(Scope::new(account.as_str(), region.as_str()))
+                        .or_default()
+                        .extend(Kind::ALL);
+                }
+            }
+        }
+        Search { extra, sweep }
+    }
+}
+
 /// Observes each scope once per kind it needs: the kinds of the documents there, the kinds those
-/// need, and `extra` (where objects of removed documents were last seen); then what each kind
-/// looks at beyond its scopes (what the consumers of shares see).
+/// need, and the search's extra scopes (where objects of removed documents may be); then what
+/// each kind looks at beyond its scopes (what the consumers of shares see).
 pub async fn observe<C: Cloud>(
     cloud: &C,
     desired: &DesiredSet,
-    extra: &BTreeMap<Scope, BTreeSet<Kind>>,
+    search: &Search,
     concurrency: usize,
 ) -> Observation {
-    let mut wanted: BTreeMap<Scope, BTreeSet<Kind>> = extra.clone();
+    let sweep = search.sweep;
+    let mut wanted: BTreeMap<Scope, BTreeSet<Kind>> = search.extra.clone();
     for (scope, keys) in &desired.by_scope {
         let kinds = wanted.entry(scope.clone()).or_default();
         for key in keys {
@@ -32,7 +83,7 @@ pub async fn observe<C: Cloud>(
         .collect();
     let results: Vec<Patch> = stream::iter(jobs)
         .map(|(scope, kind)| async move {
-            for_kind!(kind, R => observe_scope::<R, C>(cloud, desired, scope).await)
+            for_kind!(kind, R => observe_scope::<R, C>(cloud, desired, scope, sweep).await)
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
@@ -56,8 +107,9 @@ async fn observe_scope<R: Resource, C: Cloud>(
     cloud: &C,
     desired: &DesiredSet,
     scope: Scope,
+    sweep: bool,
 ) -> Patch {
-    match R::observe(cloud, desired, &scope).await {
+    match R::observe(cloud, desired, &scope, sweep).await {
         Ok(scan) => Box::new(move |o: &mut Observation| R::store(scan, o, scope)),
         Err(e) => Box::new(move |o: &mut Observation| {
             o.failed.insert((scope, R::KIND), e);

@@ -19,7 +19,8 @@ pub struct Planned {
     pub scope: Option<Scope>,
 }
 
-/// An object this controller owns that no document (valid or rejected) asks for.
+/// An object this controller owns that no document (valid or rejected) asks for where it is: its
+/// document was removed, or moved to another account or region.
 struct Orphan<'a> {
     key: Key,
     scope: &'a Scope,
@@ -49,7 +50,9 @@ fn orphans_of<'a, R: Resource>(
                 continue;
             };
             owned.insert(key.clone());
-            if !desired.documents.contains_key(&key) && !desired.rejected.contains(&key) {
+            // No document asks for it here: removed, or moved to another account or region.
+            let wanted_here = desired.documents.get(&key).map(|d| d.scope() == *scope);
+            if wanted_here != Some(true) && !desired.rejected.contains(&key) {
                 let policy = recorded_deletion_policy(object.tags());
                 out.push(Orphan { key, scope, policy });
             }
@@ -103,19 +106,23 @@ pub fn plan_all(
     let orphans: BTreeMap<Key, &Scope> = found.into_iter().map(|o| (o.key, o.scope)).collect();
     let mut keys: Vec<&Key> = desired.documents.keys().chain(orphans.keys()).collect();
     keys.sort_by(|a, b| Key::dependency_order(a, b));
-    keys.into_iter()
-        .map(|key| {
-            let last = sent.get(key).map(String::as_str);
-            plan_key(
-                desired,
-                observed,
-                key,
-                orphans.get(key).copied(),
-                &gate,
-                last,
-            )
-        })
-        .collect()
+    keys.dedup();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let last = sent.get(key).map(String::as_str);
+        let orphan = orphans.get(key).copied();
+        out.push(plan_key(desired, observed, key, orphan, &gate, last));
+        // A moved document: what it left behind in its old scope, too.
+        if let Some(old) = orphan.filter(|_| desired.documents.contains_key(key)) {
+            let cx = Context { desired, observed };
+            let plan = for_kind!(key.kind, R => plan_as::<R>(&cx, key, old, &gate, None).display());
+            out.push(Planned {
+                plan,
+                scope: Some(old.clone()),
+            });
+        }
+    }
+    out
 }
 
 /// Where `key` applies: its document's scope, else where its orphaned object was seen.
@@ -167,7 +174,12 @@ pub(crate) fn plan_as<'o, R: Resource>(
         return KindPlan::new(key.clone(), Verb::Blocked)
             .because(format!("cannot observe {scope}: {}", error.message));
     }
-    let doc = cx.desired.documents.get(key);
+    // A document applies in its own scope only: elsewhere its key's objects are removed.
+    let doc = cx
+        .desired
+        .documents
+        .get(key)
+        .filter(|d| d.scope() == *scope);
     R::plan(
         cx,
         Input {

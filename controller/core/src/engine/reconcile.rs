@@ -104,7 +104,20 @@ impl<C: Cloud> Daemon<C> {
                 desired,
                 observed: &view.observation,
             };
-            let mut planned = plan_as::<R>(&cx, key, &scope, &gate, last_applied.as_deref());
+            let planned = plan_as::<R>(&cx, key, &scope, &gate, last_applied.as_deref());
+            // A document moved to another account or region: once it is in sync where it now
+            // lives, the object it left behind is removed as a removed document's would be.
+            let (scope, mut planned) = match view.orphans.get(key) {
+                Some(old) if *old != scope && planned.verb == Verb::InSync => {
+                    let left = plan_as::<R>(&cx, key, old, &gate, None);
+                    if left.verb.changes_aws() {
+                        (old.clone(), left)
+                    } else {
+                        (scope, planned)
+                    }
+                }
+                _ => (scope, planned),
+            };
             if leading && planned.verb == Verb::Delete {
                 self.spend_deletion::<R>(key, &mut planned);
             }
@@ -119,7 +132,8 @@ impl<C: Cloud> Daemon<C> {
                 });
             (plan, scope, work)
         };
-        let doc = desired.documents.get(key);
+        // The document, where it applies (not for what a moved document left behind).
+        let doc = desired.documents.get(key).filter(|d| d.scope() == scope);
         let spec = doc.and_then(|d| R::spec(&d.document));
         let mut sent = None;
         let outcome = match work {
@@ -174,7 +188,7 @@ impl<C: Cloud> Daemon<C> {
                 }
             }
         };
-        self.record_status::<R>(key, desired, &plan, &scope, &outcome, sent);
+        self.record_status::<R>(key, desired, &plan, &outcome, sent);
         Some((Reconciled { plan, outcome }, scope))
     }
 
@@ -204,7 +218,6 @@ impl<C: Cloud> Daemon<C> {
         key: &Key,
         desired: &DesiredSet,
         plan: &DocumentPlan,
-        scope: &Scope,
         outcome: &Outcome,
         sent: Option<String>,
     ) {
@@ -223,6 +236,8 @@ impl<C: Cloud> Daemon<C> {
             }
             return;
         };
+        // A moved document's record stays where the document now lives.
+        let scope = &doc.scope();
         let mut status = read(&self.statuses)
             .get(key)
             .map(|r| r.status.clone())

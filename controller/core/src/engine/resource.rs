@@ -115,11 +115,13 @@ pub trait Resource: Sized + Send + Sync + 'static {
         &[]
     }
 
-    /// Observes one scope in batches.
+    /// Observes one scope in batches; on a `sweep`, also what only the owner tag finds (objects
+    /// of removed documents in places no document names).
     fn observe<'a, C: Cloud>(
         cloud: &'a C,
         desired: &'a DesiredSet,
         scope: &'a Scope,
+        sweep: bool,
     ) -> impl Future<Output = Result<Self::Scan, ErrorInfo>> + Send + 'a;
     /// Keeps a scope's scan in the observation.
     fn store(scan: Self::Scan, observation: &mut Observation, scope: Scope);

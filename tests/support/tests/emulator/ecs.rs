@@ -1399,6 +1399,29 @@ fn service_connect(namespace: &str, port_name: &str, port: i32) -> ServiceConnec
         .build()
 }
 
+/// Creates the Cloud Map HTTP namespace `name` in `account`; returns its ARN (a Service Connect
+/// namespace must exist and be visible to the account).
+async fn own_namespace(account: &str, name: &str) -> String {
+    let cloud_map =
+        aws_sdk_servicediscovery::Client::new(&emulator().sdk_config(account, REGION).await);
+    cloud_map
+        .create_http_namespace()
+        .name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create namespace {name}: {e:?}"));
+    cloud_map
+        .list_namespaces()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list namespaces: {e:?}"))
+        .namespaces()
+        .iter()
+        .find(|n| n.name() == Some(name))
+        .and_then(|n| n.arn().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no namespace {name}"))
+}
+
 #[tokio::test]
 async fn create_service_keeps_service_connect_configuration_in_the_primary_deployment() {
     let account = emulator().new_account();
@@ -1406,8 +1429,7 @@ async fn create_service_keeps_service_connect_configuration_in_the_primary_deplo
     let net = network(&ec2, 69, false).await;
     ensure_cluster(&client, "default").await;
     let definition = task_definition(&client).await;
-    let namespace =
-        format!("arn:aws:servicediscovery:{REGION}:111122223333:namespace/ns-shared0000000001");
+    let namespace = own_namespace(&account, "connected").await;
     let service = client
         .create_service()
         .service_name("connected")
@@ -1455,8 +1477,7 @@ async fn update_service_replaces_the_service_connect_configuration_of_the_primar
     let net = network(&ec2, 70, false).await;
     ensure_cluster(&client, "default").await;
     let definition = task_definition(&client).await;
-    let namespace =
-        format!("arn:aws:servicediscovery:{REGION}:111122223333:namespace/ns-shared0000000002");
+    let namespace = own_namespace(&account, "reconnected").await;
     client
         .create_service()
         .service_name("reconnected")

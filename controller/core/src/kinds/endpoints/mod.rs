@@ -212,6 +212,7 @@ impl Resource for EndpointSets {
         cloud: &'a C,
         desired: &'a DesiredSet,
         scope: &'a Scope,
+        _sweep: bool,
     ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
         let owner = desired.controller.as_str();
         let mut found = cloud.observe_endpoints(scope, owner).await?;

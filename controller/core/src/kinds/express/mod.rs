@@ -149,6 +149,13 @@ pub trait ExpressCloud {
         scope: &Scope,
         clusters: &BTreeSet<String>,
     ) -> impl Future<Output = Result<Vec<ObservedExpressService>, ErrorInfo>> + Send;
+    /// The clusters of the scope holding services with the owner tag `owner` (one batched
+    /// search by tag).
+    fn owned_express_clusters(
+        &self,
+        scope: &Scope,
+        owner: &str,
+    ) -> impl Future<Output = Result<BTreeSet<String>, ErrorInfo>> + Send;
     /// Carries out an Express change; returns the service as it now is (`None` once deleted).
     fn apply_express(
         &self,
@@ -199,14 +206,27 @@ impl Resource for ExpressServices {
         cloud: &'a C,
         desired: &'a DesiredSet,
         scope: &'a Scope,
+        sweep: bool,
     ) -> impl Future<Output = Result<Vec<ObservedExpressService>, ErrorInfo>> + Send + 'a {
         let mut clusters: BTreeSet<String> = desired
             .in_scope(scope)
             .filter_map(|(_, d)| Self::spec(&d.document))
             .map(|spec| spec.cluster.clone())
             .collect();
-        clusters.insert("default".to_owned());
-        async move { cloud.observe_express(scope, &clusters).await }
+        async move {
+            if sweep {
+                // Services of removed documents, in clusters no document names any more.
+                clusters.extend(
+                    cloud
+                        .owned_express_clusters(scope, &desired.controller)
+                        .await?,
+                );
+            } else {
+                // Where a removed document's service most likely is, between sweeps.
+                clusters.insert("default".to_owned());
+            }
+            cloud.observe_express(scope, &clusters).await
+        }
     }
 
     fn store(scan: Vec<ObservedExpressService>, observation: &mut Observation, scope: Scope) {

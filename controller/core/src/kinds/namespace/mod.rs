@@ -110,6 +110,7 @@ impl Resource for Namespaces {
         cloud: &'a C,
         _desired: &'a DesiredSet,
         scope: &'a Scope,
+        _sweep: bool,
     ) -> impl Future<Output = Result<NamespaceScan, ErrorInfo>> + Send + 'a {
         cloud.observe_namespaces(scope)
     }

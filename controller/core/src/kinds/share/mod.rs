@@ -114,6 +114,7 @@ impl Resource for Shares {
         cloud: &'a C,
         desired: &'a DesiredSet,
         scope: &'a Scope,
+        _sweep: bool,
     ) -> impl Future<Output = Result<Vec<ObservedShare>, ErrorInfo>> + Send + 'a {
         let permissions: BTreeSet<String> = desired
             .in_scope(scope)
