@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_sdk_s3::config::ProvideCredentials;
 use aws_sdk_servicediscovery::types::{FilterCondition, NamespaceFilter, NamespaceFilterName};
 use ecs_topology_testkit::{emulator, free_port, http};
 
@@ -201,6 +202,47 @@ pub async fn put_document(account: &str, bucket: &str, key: &str, text: &str) {
 
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&emulator().sdk_config(OWN, REGION).await)
+}
+
+/// A daemon of its own account: `own` is a fresh account whose credentials the daemon runs
+/// with, so that the source bucket and the daemon's own calls can be faulted without touching
+/// any other test (they all share the emulator's default account).
+pub struct OwnAccount {
+    pub own: String,
+    pub bucket: String,
+}
+
+impl OwnAccount {
+    pub async fn new() -> OwnAccount {
+        let own = emulator().new_account();
+        let bucket = format!("own-{own}");
+        create_bucket(&own, &bucket).await;
+        OwnAccount { own, bucket }
+    }
+
+    pub async fn put(&self, key: &str, text: &str) {
+        put_document(&self.own, &self.bucket, key, text).await;
+    }
+
+    /// `ecs-topology run` from this account's bucket with `setup`'s config, as `[`Setup::start`]
+    /// starts it but with this account's credentials.
+    pub async fn start(&self, setup: &Setup) -> Daemon {
+        let config = emulator().sdk_config(&self.own, REGION).await;
+        let credentials = config
+            .credentials_provider()
+            .unwrap()
+            .provide_credentials()
+            .await
+            .unwrap();
+        setup.start_with_env(
+            &format!("s3://{}/topology/", self.bucket),
+            &[
+                ("AWS_ACCESS_KEY_ID", credentials.access_key_id()),
+                ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key()),
+                ("AWS_SESSION_TOKEN", credentials.session_token().unwrap()),
+            ],
+        )
+    }
 }
 
 /// A running daemon; killed when dropped.

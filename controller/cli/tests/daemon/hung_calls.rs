@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::config::ProvideCredentials;
 use ecs_topology_testkit::{Calls, emulator};
 use serde_json::json;
 
@@ -28,47 +27,6 @@ fn hung(calls: &Calls, account: &str, operation: &str) -> u64 {
         .filter(|r| r.account == account && r.operation == operation)
         .map(|r| r.faulted)
         .sum()
-}
-
-/// A daemon of its own account: `own` is a fresh account whose credentials the daemon runs
-/// with, so that the source bucket and the daemon's own calls can be faulted without touching
-/// any other test (they all share the emulator's default account).
-struct OwnAccount {
-    own: String,
-    bucket: String,
-}
-
-impl OwnAccount {
-    async fn new() -> OwnAccount {
-        let own = emulator().new_account();
-        let bucket = format!("own-{own}");
-        create_bucket(&own, &bucket).await;
-        OwnAccount { own, bucket }
-    }
-
-    async fn put(&self, key: &str, text: &str) {
-        put_document(&self.own, &self.bucket, key, text).await;
-    }
-
-    /// `ecs-topology run` from this account's bucket with `setup`'s config, as `Setup::start`
-    /// starts it but with this account's credentials.
-    async fn start(&self, setup: &Setup) -> Daemon {
-        let config = emulator().sdk_config(&self.own, REGION).await;
-        let credentials = config
-            .credentials_provider()
-            .unwrap()
-            .provide_credentials()
-            .await
-            .unwrap();
-        setup.start_with_env(
-            &format!("s3://{}/topology/", self.bucket),
-            &[
-                ("AWS_ACCESS_KEY_ID", credentials.access_key_id()),
-                ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key()),
-                ("AWS_SESSION_TOKEN", credentials.session_token().unwrap()),
-            ],
-        )
-    }
 }
 
 #[tokio::test]
