@@ -4,6 +4,7 @@
 
 mod accounts;
 mod budget;
+mod create_retry;
 mod errors;
 mod express;
 mod lease;

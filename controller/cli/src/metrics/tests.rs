@@ -310,3 +310,33 @@ fn the_oldest_unsynced_document_is_the_longest_not_synced() {
     assert_eq!(oldest_unsynced(&records, now), Duration::from_secs(600));
     assert_eq!(oldest_unsynced(&records[..1], now), Duration::ZERO);
 }
+
+#[test]
+fn documents_owning_several_objects_are_counted_until_their_plan_says_otherwise() {
+    let metrics = Metrics::new().unwrap();
+    let gauge = |m: &Metrics| {
+        m.encode()
+            .unwrap()
+            .lines()
+            .find(|l| {
+                l.starts_with("ecs_topology_documents_owning_several{kind=\"NamespaceShare\"}")
+            })
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        gauge(&metrics).as_deref(),
+        Some("ecs_topology_documents_owning_several{kind=\"NamespaceShare\"} 0")
+    );
+    // As the share plan makes it for a key tagged on two shares.
+    let key = Key::new(Kind::NamespaceShare, "payments-to-client");
+    let mut blocked = DocumentPlan::new(key.clone(), Verb::Blocked).because("owns 2 objects");
+    blocked.owns_several = true;
+    metrics.record_plan(Kind::NamespaceShare, "server", &blocked);
+    assert!(gauge(&metrics).unwrap().ends_with(" 1"));
+    metrics.record_plan(
+        Kind::NamespaceShare,
+        "server",
+        &DocumentPlan::new(key, Verb::InSync),
+    );
+    assert!(gauge(&metrics).unwrap().ends_with(" 0"));
+}

@@ -305,6 +305,7 @@ mod tests {
         second.arn = "arn:aws:ram:eu-west-1:111111111111:resource-share/def".into();
         let plan = desired_plan(&s, &p, Some(NS_ARN), &[ours(), second]);
         assert_eq!(plan.verb, Verb::Blocked);
+        assert!(plan.owns_several, "counted in the metric of such documents");
         let reason = plan.reason.unwrap_or_default();
         assert!(
             reason.contains("owns 2 objects")
