@@ -32,6 +32,10 @@ enum Command {
     Schema(commands::schema::Args),
     /// Probe the controller's /healthz; exit 0 when it answers 200 (an ECS container health check).
     Healthcheck(commands::healthcheck::Args),
+    /// List a running controller's documents; exit 0 when all are Ready, 2 when not, 1 on error.
+    Get(commands::inspect::GetArgs),
+    /// Show one document of a running controller; exit 0 Ready, 2 not Ready, 3 unknown, 1 error.
+    Describe(commands::inspect::DescribeArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::schema::run(args),
         Command::Healthcheck(args) => commands::healthcheck::run(args),
+        Command::Get(args) => commands::inspect::get(args),
+        Command::Describe(args) => commands::inspect::describe(args),
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(commands::plan::run(args))),
         Command::Apply(args) => runtime().and_then(|rt| rt.block_on(commands::apply::run(args))),
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(commands::run::run(args))),

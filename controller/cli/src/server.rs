@@ -7,7 +7,9 @@
 //!   container replaced.
 //! - `/readyz`: 200 once every source has loaded completely once and, when a lease is
 //!   configured, the lease state is known; 503 with the reasons before.
-//! - `/status`: every document with its conditions, drifted fields and last error, as JSON.
+//! - `/status`: every document with its state, conditions, drifted fields and last error, as
+//!   JSON.
+//! - `/` and `/ui`: the topology page (see [`ui`]), with `/topology` and `/plan/KIND/NAME`.
 //!
 //! # Guarantees
 //! The server stops accepting connections when its shutdown token is cancelled and returns once
@@ -39,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 use crate::metrics::{Metrics, oldest_unsynced};
 
 pub mod health;
+pub mod ui;
 
 pub use health::Health;
 
@@ -55,6 +58,8 @@ pub struct ServerState {
     pub statuses: Statuses,
     /// Whether this replica leads (always true without a lease).
     pub leading: watch::Receiver<bool>,
+    /// The running controller, for the topology page; `None` serves an empty topology.
+    pub inspector: Option<ui::Inspector>,
 }
 
 /// A bound server, not yet serving: [`local_addr`](Self::local_addr) tells the port when bound
@@ -118,6 +123,12 @@ pub fn router(state: ServerState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
+        .route("/", get(ui::index))
+        .route("/ui", get(ui::index))
+        .route("/ui/app.js", get(ui::script))
+        .route("/ui/style.css", get(ui::style))
+        .route("/topology", get(ui::topology))
+        .route("/plan/{kind}/{name}", get(ui::plan))
         .with_state(state)
 }
 
@@ -188,6 +199,8 @@ struct DocumentEntry<'a> {
     name: &'a str,
     account: &'a str,
     region: &'a str,
+    /// The state at a glance: `Ready`, `Waiting`, `Drifted`, `Blocked`, `Suspended`, `Failed`.
+    state: &'static str,
     #[serde(flatten)]
     status: &'a DocumentStatus,
 }
@@ -227,6 +240,7 @@ fn status_page<'a>(state: &'a ServerState, records: &'a [StatusRecord]) -> Statu
                 name: &record.key.name,
                 account: &record.account,
                 region: &record.region,
+                state: status.state().as_str(),
                 status,
             }
         })

@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 
 #[path = "deploy/alerts.rs"]
 mod alerts;
+#[path = "deploy/dashboard.rs"]
+mod dashboard;
 /// The metrics code's own lists of families, labels and label values.
 #[path = "../src/metrics/labels.rs"]
 #[allow(dead_code)]

@@ -68,7 +68,71 @@ pub struct DocumentStatus {
     changing: bool,
 }
 
+/// A document's state at a glance, as the topology page and `get` show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum DocumentState {
+    /// In sync and usable.
+    Ready,
+    /// Not usable yet: being created, waiting for another document or for AWS.
+    Waiting,
+    /// AWS differs from the document (the drifted fields say where).
+    Drifted,
+    /// Left alone for a reason the status gives (not ours, prune held back, …).
+    Blocked,
+    /// Suspended by its annotation: observed, never changed.
+    Suspended,
+    /// The last attempt failed (the last error says why).
+    Failed,
+}
+
+impl DocumentState {
+    pub const ALL: [DocumentState; 6] = [
+        DocumentState::Ready,
+        DocumentState::Waiting,
+        DocumentState::Drifted,
+        DocumentState::Blocked,
+        DocumentState::Suspended,
+        DocumentState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentState::Ready => "Ready",
+            DocumentState::Waiting => "Waiting",
+            DocumentState::Drifted => "Drifted",
+            DocumentState::Blocked => "Blocked",
+            DocumentState::Suspended => "Suspended",
+            DocumentState::Failed => "Failed",
+        }
+    }
+}
+
 impl DocumentStatus {
+    /// The state at a glance: failed (a last error), else drifted (a suspended document too:
+    /// drift is a finding, suspension a setting), suspended, blocked, ready (ready and in sync),
+    /// else waiting.
+    pub fn state(&self) -> DocumentState {
+        let is = |kind, status| self.condition(kind).is_some_and(|c| c.status == status);
+        let synced_reason = self
+            .condition(ConditionType::Synced)
+            .map(|c| c.reason.as_str());
+        if self.last_error.is_some() {
+            DocumentState::Failed
+        } else if is(ConditionType::Drifted, ConditionStatus::True) {
+            DocumentState::Drifted
+        } else if synced_reason == Some("Suspended") {
+            DocumentState::Suspended
+        } else if synced_reason == Some("Blocked") {
+            DocumentState::Blocked
+        } else if is(ConditionType::Ready, ConditionStatus::True)
+            && is(ConditionType::Synced, ConditionStatus::True)
+        {
+            DocumentState::Ready
+        } else {
+            DocumentState::Waiting
+        }
+    }
+
     /// The digest of the spec last sent; read from where earlier releases kept it
     /// (`aws.lastAppliedDigest`) when the field is not set.
     pub fn last_applied(&self) -> Option<&str> {
@@ -213,6 +277,33 @@ mod tests {
                 to: Some(serde_json::json!("x")),
             },
         ])
+    }
+
+    #[test]
+    fn the_state_at_a_glance_follows_the_plan_and_the_outcome() {
+        let key = Key::new(Kind::CloudMapNamespace, "a");
+        let mut status = DocumentStatus::default();
+        assert_eq!(status.state(), DocumentState::Waiting, "not reconciled yet");
+        let plan = |verb, reason: &str| DocumentPlan::new(key.clone(), verb).because(reason);
+        status.record_plan(&plan(Verb::InSync, ""), "r1", 1);
+        status.record_outcome(Some(Ok(())), Some((true, String::new())), 1);
+        assert_eq!(status.state(), DocumentState::Ready);
+        status.record_plan(&drift(), "r1", 2);
+        assert_eq!(status.state(), DocumentState::Drifted);
+        status.record_outcome(
+            Some(Err(ErrorInfo::new(ErrorClass::AccessDenied, "no"))),
+            None,
+            2,
+        );
+        assert_eq!(status.state(), DocumentState::Failed);
+        status.record_plan(&plan(Verb::Blocked, "not ours"), "r1", 3);
+        status.record_outcome(None, Some((false, "no object".into())), 3);
+        status.last_error = None;
+        assert_eq!(status.state(), DocumentState::Blocked);
+        status.record_plan(&plan(Verb::Suspended, "suspended"), "r1", 4);
+        assert_eq!(status.state(), DocumentState::Suspended);
+        status.record_plan(&plan(Verb::Waiting, "the namespace"), "r1", 5);
+        assert_eq!(status.state(), DocumentState::Waiting);
     }
 
     #[test]

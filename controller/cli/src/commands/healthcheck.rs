@@ -87,6 +87,15 @@ pub enum ProbeError {
 ///
 /// No connection, no complete answer within `timeout`, or an answer that is not HTTP.
 pub fn get(url: &str, timeout: Duration) -> Result<Reply, ProbeError> {
+    get_at_most(url, timeout, MAX_RESPONSE)
+}
+
+/// As [`get`], reading at most `max` bytes of the answer.
+///
+/// # Errors
+///
+/// As [`get`].
+pub fn get_at_most(url: &str, timeout: Duration, max: usize) -> Result<Reply, ProbeError> {
     let deadline = Instant::now() + timeout;
     let left = || {
         deadline
@@ -135,7 +144,7 @@ pub fn get(url: &str, timeout: Duration) -> Result<Reply, ProbeError> {
             Ok(0) => break,
             Ok(n) => {
                 response.extend_from_slice(&buf[..n]);
-                if response.len() >= MAX_RESPONSE {
+                if response.len() >= max {
                     break;
                 }
             }

@@ -1,5 +1,6 @@
 pub mod apply;
 pub mod healthcheck;
+pub mod inspect;
 pub mod plan;
 pub mod run;
 pub mod schema;

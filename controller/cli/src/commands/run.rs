@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{Metrics, SourceKind, document_counts};
 use crate::server::health::Progress;
+use crate::server::ui::Inspect;
 use crate::server::{Health, ServerState, serve};
 
 /// How long the statuses left at shutdown may take to write, after the workers stopped.
@@ -190,6 +191,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         health: health.clone(),
         statuses: statuses.clone(),
         leading: leading.leading(),
+        inspector: Some(daemon.clone() as Arc<dyn Inspect>),
     };
     background.spawn({
         let stop = server_shutdown.clone();

@@ -84,6 +84,10 @@ pub const FAMILIES: [Family; 21] = [
     OWNING_SEVERAL,
 ];
 
+/// The families exported as histograms: each is read as its `_bucket` (with the label `le`),
+/// `_sum` and `_count` series.
+pub const HISTOGRAMS: [Family; 3] = [RECONCILE_DURATION, QUEUE_DURATION, WORK_DURATION];
+
 /// The `validity` of a document count.
 pub const VALIDITY: [&str; 2] = ["valid", "invalid"];
 

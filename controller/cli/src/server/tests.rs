@@ -28,6 +28,7 @@ async fn start() -> Running {
         health: health.clone(),
         statuses: statuses.clone(),
         leading,
+        inspector: None,
     };
     let server = Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -193,6 +194,7 @@ fn status_is_serialised_from_a_copy_while_the_workers_can_write_statuses() {
         health: Arc::new(Health::new()),
         statuses: statuses.clone(),
         leading,
+        inspector: None,
     };
 
     let records = status_records(&state.statuses);

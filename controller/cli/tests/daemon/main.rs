@@ -13,3 +13,4 @@ mod labels;
 mod lease;
 mod lifecycle;
 mod sources;
+mod ui;

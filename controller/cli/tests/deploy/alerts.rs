@@ -35,23 +35,48 @@ struct Matcher {
 
 /// A selector of one of the controller's families.
 #[derive(Debug)]
-struct Selector {
+pub struct Selector {
     family: Family,
     matchers: Vec<Matcher>,
+    /// A histogram's `_bucket` series, which also carries `le`.
+    bucket: bool,
+}
+
+impl Selector {
+    pub fn family(&self) -> Family {
+        self.family
+    }
 }
 
 /// What an expression (or a promtool series) uses: its selectors of controller families and the
 /// labels it groups or matches by (`by`, `without`, `on`, `ignoring`, `group_left/right`).
 #[derive(Debug, Default)]
-struct Uses {
-    selectors: Vec<Selector>,
-    grouping: Vec<String>,
+pub struct Uses {
+    pub selectors: Vec<Selector>,
+    pub grouping: Vec<String>,
+}
+
+impl Uses {
+    /// Every label the selected series carry: their families', a bucket's `le`, the scrape's.
+    pub fn carried(&self) -> BTreeSet<&str> {
+        self.selectors
+            .iter()
+            .flat_map(|s| {
+                s.family
+                    .labels
+                    .iter()
+                    .copied()
+                    .chain(s.bucket.then_some("le"))
+            })
+            .chain(TARGET_LABELS)
+            .collect()
+    }
 }
 
 /// Reads the selectors and grouping labels of PromQL `expr`. Panics on a name that starts like
 /// the controller's but is no family of it, and on a regular expression that is not a plain
 /// alternation of words (so every value it selects can be checked).
-fn uses(expr: &str) -> Uses {
+pub fn uses(expr: &str) -> Uses {
     let chars: Vec<char> = expr.chars().collect();
     let mut out = Uses::default();
     let mut i = 0;
@@ -106,13 +131,14 @@ fn uses(expr: &str) -> Uses {
                     Vec::new()
                 };
                 if word.starts_with("ecs_topology_") {
-                    let family = labels::FAMILIES
-                        .into_iter()
-                        .find(|f| f.name == word)
-                        .unwrap_or_else(|| {
-                            panic!("`{expr}`: {word} is not a family of the controller")
-                        });
-                    out.selectors.push(Selector { family, matchers });
+                    let (family, bucket) = series_family(&word).unwrap_or_else(|| {
+                        panic!("`{expr}`: {word} is not a series the controller exports")
+                    });
+                    out.selectors.push(Selector {
+                        family,
+                        matchers,
+                        bucket,
+                    });
                 }
             }
         } else {
@@ -120,6 +146,21 @@ fn uses(expr: &str) -> Uses {
         }
     }
     out
+}
+
+/// The family of an exported series name, and whether it is a histogram's `_bucket` series.
+fn series_family(name: &str) -> Option<(Family, bool)> {
+    if let Some(family) = labels::FAMILIES.into_iter().find(|f| f.name == name) {
+        return Some((family, false));
+    }
+    labels::HISTOGRAMS.into_iter().find_map(|f| {
+        let suffix = name.strip_prefix(f.name)?;
+        match suffix {
+            "_bucket" => Some((f, true)),
+            "_sum" | "_count" => Some((f, false)),
+            _ => None,
+        }
+    })
 }
 
 fn skip_spaces(chars: &[char], mut i: usize) -> usize {
@@ -216,11 +257,11 @@ fn selected(matcher: &Matcher, all: &[&'static str]) -> BTreeSet<&'static str> {
 
 /// Checks that `selector` names only labels of its family (or the scrape's), that every value
 /// it names is one the controller emits, and that each matcher selects at least one of them.
-fn check(selector: &Selector, at: &str) {
+pub fn check(selector: &Selector, at: &str) {
     let family = selector.family;
     for matcher in &selector.matchers {
         let label = matcher.label.as_str();
-        if TARGET_LABELS.contains(&label) {
+        if TARGET_LABELS.contains(&label) || (selector.bucket && label == "le") {
             continue;
         }
         assert!(
@@ -278,12 +319,7 @@ fn every_alert_rule_selects_only_labels_and_values_the_controller_emits() {
         if used.selectors.is_empty() {
             continue;
         }
-        let carried: BTreeSet<&str> = used
-            .selectors
-            .iter()
-            .flat_map(|s| s.family.labels.iter().copied())
-            .chain(TARGET_LABELS)
-            .collect();
+        let carried = used.carried();
         for label in &used.grouping {
             assert!(
                 carried.contains(label.as_str()),

@@ -16,6 +16,7 @@
 
 mod daemon;
 mod desired;
+mod inspect;
 mod leadership;
 mod objects;
 mod observe;
@@ -27,10 +28,11 @@ mod resource;
 pub use crate::kinds::{Cloud, Observation};
 pub use daemon::{Daemon, DaemonObserver, PassView, ReconcileResult, Silent, StatusChange};
 pub use desired::{Desired, DesiredSet, create_token, digest};
+pub use inspect::{TopologyNode, TopologyPage, topology};
 pub use leadership::{Leader, Leadership, Term};
 pub use objects::{Objects, Scope};
 pub use observe::{Search, observe};
 pub use once::{ApplyReport, KeyOutcome};
 pub use planning::{Planned, orphans, owned, plan_all, plan_key};
 pub use reconcile::{Outcome, Reconciled};
-pub use resource::{Applied, Change, Context, Input, Patch, Plan, Resource};
+pub use resource::{Applied, Change, Context, Edge, Input, Patch, Plan, Resource, Topology};

@@ -78,6 +78,33 @@ pub struct Change<'a, R: Resource> {
     pub term: &'a super::Term,
 }
 
+/// Where a document sits in the drawn topology and what it connects to (for the topology page).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Topology {
+    /// What the document's objects sit in within their account and region (a VPC, a cluster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<Edge>,
+}
+
+/// A connection from a document to an account or another document.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Edge {
+    /// What connects: `share`, `peering`, `binding`.
+    pub kind: &'static str,
+    /// The account at the other end (an account id), when it ends at an account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The document at the other end (`Kind/name`), when it ends at a document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    /// Whether the other end actually sees the connection; `None` when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<bool>,
+}
+
 /// What a change left behind.
 #[derive(Debug)]
 pub struct Applied<T> {
@@ -143,6 +170,12 @@ pub trait Resource: Sized + Send + Sync + 'static {
     /// What AWS calls the document's objects and what it manages for them, for status.
     fn facts(cx: &Context<'_>, key: &Key, seen: Seen<'_, Self::Object>)
     -> BTreeMap<String, String>;
+
+    /// Where the document sits and what it connects to, for the topology page; nothing by
+    /// default.
+    fn topology(_cx: &Context<'_>, _key: &Key, _spec: &Self::Spec) -> Topology {
+        Topology::default()
+    }
 
     /// Carries out a change.
     fn act<'a, C: Cloud>(

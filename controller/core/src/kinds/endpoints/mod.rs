@@ -15,6 +15,7 @@ pub use plan::{
 
 use crate::engine::{
     Applied, Change, Context, DesiredSet, Input, Objects, Observation, Plan, Resource, Scope,
+    Topology,
 };
 use crate::kinds::Cloud;
 use crate::model::{Document, Key, Kind, VpcEndpointSetSpec};
@@ -291,6 +292,13 @@ impl Resource for EndpointSets {
                 )
             })
             .collect()
+    }
+
+    fn topology(_cx: &Context<'_>, _key: &Key, spec: &VpcEndpointSetSpec) -> Topology {
+        Topology {
+            group: Some(format!("VPC {}", spec.vpc_id)),
+            edges: Vec::new(),
+        }
     }
 
     async fn act<'a, C: Cloud>(

@@ -11,6 +11,7 @@ pub use plan::{DesiredExpressService, ExpressPlan, express_ready, plan_express, 
 
 use crate::engine::{
     Applied, Change, Context, DesiredSet, Input, Objects, Observation, Plan, Resource, Scope,
+    Topology,
 };
 use crate::kinds::Cloud;
 use crate::model::{Document, ExpressServiceSpec, Key, Kind, cluster_name};
@@ -253,6 +254,13 @@ impl Resource for ExpressServices {
         match own(cx, key, seen) {
             Some(s) => express_ready(s),
             None => (false, "the service does not exist".into()),
+        }
+    }
+
+    fn topology(_cx: &Context<'_>, _key: &Key, spec: &ExpressServiceSpec) -> Topology {
+        Topology {
+            group: Some(format!("cluster {}", cluster_name(&spec.cluster))),
+            edges: Vec::new(),
         }
     }
 

@@ -12,7 +12,8 @@ pub use plan::{DesiredShare, SharePlan, plan_share};
 
 use super::namespace::namespace_arn;
 use crate::engine::{
-    Applied, Change, Context, DesiredSet, Input, Objects, Observation, Patch, Plan, Resource, Scope,
+    Applied, Change, Context, DesiredSet, Edge, Input, Objects, Observation, Patch, Plan, Resource,
+    Scope, Topology,
 };
 use crate::kinds::Cloud;
 use crate::model::{Document, Key, Kind, NamespaceShareSpec, Policies};
@@ -211,6 +212,32 @@ impl Resource for Shares {
             .find(|s| ownership(&s.tags, cx.controller(), key) == Ownership::Ours)
             .map(|s| BTreeMap::from([("arn".to_owned(), s.arn.clone())]))
             .unwrap_or_default()
+    }
+
+    /// An edge to each principal account, seen when that account sees the namespace.
+    fn topology(cx: &Context<'_>, _key: &Key, spec: &NamespaceShareSpec) -> Topology {
+        let namespace = namespace_arn(cx, &spec.namespace_ref);
+        let edges = spec
+            .principals
+            .iter()
+            .map(|p| {
+                let account = cx.desired.principal_account(p);
+                let seen = account.as_ref().and_then(|a| {
+                    let visible = cx
+                        .observed
+                        .visible
+                        .get(&Scope::new(a.as_str(), &spec.region))?;
+                    Some(namespace.as_ref().is_some_and(|arn| visible.contains(arn)))
+                });
+                Edge {
+                    kind: "share",
+                    account: Some(account.unwrap_or_else(|| p.clone())),
+                    document: None,
+                    seen,
+                }
+            })
+            .collect();
+        Topology { group: None, edges }
     }
 
     async fn act<'a, C: Cloud>(
