@@ -20,11 +20,19 @@ how it spells and checks them; the mechanics are here, once.
   another request reuses the token, and answers ``None`` when the token is new or expired.
   ``token_ttl`` reads a service's per-account TTL setting. A ``ClientTokens`` lives on the
   backend it belongs to, so ``/moto-api/reset`` forgets it with everything else.
+- ``backend_state(backend, attr, make)``: an extension's own bookkeeping kept in the backend's
+  ``__dict__`` under ``attr`` (made by ``make()`` on first use), so that ``/moto-api/reset``,
+  which replaces the backends, forgets it too.
+- EC2 ``Filters`` (``parse_filters``, ``filtered``) and ``TagSpecifications``
+  (``tag_specifications``) as EC2 reads them for every resource type: a filter names a supported
+  field or ``tag:<key>`` and matches when any value matches any pattern (``*`` and ``?``
+  wildcards); a tag specification names the resource type the call creates, or none.
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import json
 import time
@@ -84,6 +92,83 @@ def decode_offset_token(token: Any, request: Any, invalid: Callable[[], Exceptio
         return offset
 
     return decode_token(token, invalid, read)
+
+
+# --- state kept on a backend -----------------------------------------------------------------
+
+
+def backend_state(backend: Any, attr: str, make: Callable[[], T]) -> T:
+    """The state kept on ``backend`` under ``attr``; made with ``make()`` the first time."""
+    state = backend.__dict__.get(attr)
+    if state is None:
+        state = make()
+        backend.__dict__[attr] = state
+    return state
+
+
+# --- EC2 filters and tag specifications -------------------------------------------------------
+
+
+def _filter_matches(value: Any, patterns: list[str]) -> bool:
+    """Whether ``value`` (or any of a list of values) matches any of ``patterns``."""
+    if value is None:
+        return False
+    values = value if isinstance(value, list) else [value]
+    return any(fnmatch.fnmatchcase(str(v), str(p)) for v in values for p in patterns)
+
+
+def filtered(
+    items: list[T],
+    filters: list[tuple[str, list[str]]],
+    tags: Callable[[T], dict[str, str]],
+    field: Callable[[T, str], Any],
+) -> list[T]:
+    """The ``items`` every filter matches: ``tag:<key>`` compares the item's value of that tag,
+    ``tag-key`` its tag keys (both from ``tags(item)``), any other name ``field(item, name)``
+    (``None``: matches nothing)."""
+
+    def value(item: T, name: str) -> Any:
+        if name.startswith("tag:"):
+            return tags(item).get(name[4:])
+        if name == "tag-key":
+            return list(tags(item).keys())
+        return field(item, name)
+
+    for name, patterns in filters:
+        items = [item for item in items if _filter_matches(value(item, name), patterns)]
+    return items
+
+
+def parse_filters(
+    raw: Any, supported: set[str], invalid: Callable[[str], Exception]
+) -> list[tuple[str, list[str]]]:
+    """The (name, patterns) of EC2's ``Filters``; ``invalid(message)`` for a filter without a
+    name or with one that is neither in ``supported`` nor ``tag:<key>``."""
+    filters = []
+    for item in raw or []:
+        name = item.get("Name")
+        if not name:
+            raise invalid("The filter 'null' is invalid")
+        if name not in supported and not name.startswith("tag:"):
+            raise invalid(f"The filter '{name}' is invalid")
+        values = item.get("Values") or item.get("Value") or []
+        if isinstance(values, str):
+            values = [values]
+        filters.append((name, [str(v) for v in values]))
+    return filters
+
+
+def tag_specifications(raw: Any, resource_type: str, invalid: Callable[[str], Exception]) -> dict[str, str]:
+    """The tags of EC2's ``TagSpecifications``; ``invalid(message)`` when one names another
+    resource type than ``resource_type``."""
+    tags: dict[str, str] = {}
+    for spec in raw or []:
+        named = spec.get("ResourceType")
+        if named and named != resource_type:
+            raise invalid(f"'{named}' is not a valid taggable resource type for this operation.")
+        for tag in spec.get("Tags") or spec.get("Tag") or []:
+            tags[tag["Key"]] = tag.get("Value", "")
+    return tags
 
 
 # --- client tokens ----------------------------------------------------------------------------

@@ -34,7 +34,6 @@ Behaviour:
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import threading
@@ -50,7 +49,16 @@ from moto.ec2.utils import random_private_ip, random_vpc_ep_id
 from moto.moto_api._internal import mock_random
 
 from . import settings
-from .common import ClientTokens, decode_token, encode_token, fingerprint
+from .common import (
+    ClientTokens,
+    backend_state,
+    decode_token,
+    encode_token,
+    filtered,
+    fingerprint,
+    parse_filters,
+    tag_specifications,
+)
 
 _LOCK = threading.RLock()
 
@@ -101,11 +109,7 @@ class _State:
 
 
 def _state(backend: Any) -> _State:
-    state = backend.__dict__.get("_ecs_topology_vpce")
-    if state is None:
-        state = _State()
-        backend.__dict__["_ecs_topology_vpce"] = state
-    return state
+    return backend_state(backend, "_ecs_topology_vpce", _State)
 
 
 class Endpoint(VPCEndPoint):
@@ -409,18 +413,8 @@ def _to_wire(backend: Any, endpoint: Any) -> dict[str, Any]:
 # filters and paging
 
 
-def _matches(value: Any, patterns: list[str]) -> bool:
-    if value is None:
-        return False
-    values = value if isinstance(value, list) else [value]
-    return any(fnmatch.fnmatchcase(str(v), str(p)) for v in values for p in patterns)
-
-
 def _filter_value(backend: Any, endpoint: Any, name: str) -> Any:
-    if name.startswith("tag:"):
-        return backend.tags.get(endpoint.id, {}).get(name[4:])
-    if name == "tag-key":
-        return list(backend.tags.get(endpoint.id, {}).keys())
+    """The value of the endpoint's field that filter ``name`` (not a tag filter) compares."""
     if name == "vpc-id":
         return endpoint.vpc_id
     if name == "service-name":
@@ -438,19 +432,8 @@ def _filter_value(backend: Any, endpoint: Any, name: str) -> Any:
     return None
 
 
-def _parse_filters(raw: Any) -> list[tuple[str, list[str]]]:
-    filters = []
-    for item in raw or []:
-        name = item.get("Name")
-        if not name:
-            raise _error("InvalidParameterValue", "The filter 'null' is invalid")
-        if name not in _SUPPORTED_FILTERS and not name.startswith("tag:"):
-            raise _error("InvalidParameterValue", f"The filter '{name}' is invalid")
-        values = item.get("Values") or item.get("Value") or []
-        if isinstance(values, str):
-            values = [values]
-        filters.append((name, [str(v) for v in values]))
-    return filters
+def _invalid_value(message: str) -> EC2ClientError:
+    return _error("InvalidParameterValue", message)
 
 
 def _encode_token(seq: int) -> str:
@@ -496,16 +479,7 @@ def create_vpc_endpoint(self: Any) -> ActionResult:
     service_region = self._get_param("ServiceRegion")
     tag_specs = self._get_param("TagSpecifications", []) or []
 
-    tags: dict[str, str] = {}
-    for spec in tag_specs:
-        resource_type = spec.get("ResourceType")
-        if resource_type and resource_type != "vpc-endpoint":
-            raise _error(
-                "InvalidParameterValue",
-                f"'{resource_type}' is not a valid taggable resource type for this operation.",
-            )
-        for tag in spec.get("Tags") or spec.get("Tag") or []:
-            tags[tag["Key"]] = tag.get("Value", "")
+    tags = tag_specifications(tag_specs, "vpc-endpoint", _invalid_value)
 
     if not vpc_id:
         raise _error("MissingParameter", "The request must contain the parameter VpcId")
@@ -643,7 +617,8 @@ def describe_vpc_endpoints(self: Any) -> ActionResult:
     self.error_on_dryrun()
     backend = self.ec2_backend
     ids = list(self._get_param("VpcEndpointIds", []) or [])
-    filters = _parse_filters(self._get_param("Filters", []) or self._get_param("Filter", []))
+    raw_filters = self._get_param("Filters", []) or self._get_param("Filter", [])
+    filters = parse_filters(raw_filters, _SUPPORTED_FILTERS, _invalid_value)
     max_results = self._get_int_param("MaxResults")
     next_token = self._get_param("NextToken")
     if max_results is not None and max_results < MIN_MAX_RESULTS:
@@ -660,8 +635,12 @@ def describe_vpc_endpoints(self: Any) -> ActionResult:
                     raise _not_found(endpoint_id)
             wanted = set(ids)
             endpoints = [e for e in endpoints if e.id in wanted]
-        for name, values in filters:
-            endpoints = [e for e in endpoints if _matches(_filter_value(backend, e, name), values)]
+        endpoints = filtered(
+            endpoints,
+            filters,
+            lambda e: backend.tags.get(e.id, {}),
+            lambda e, name: _filter_value(backend, e, name),
+        )
         if next_token:
             after = _decode_token(next_token)
             endpoints = [e for e in endpoints if getattr(e, "seq", 0) > after]

@@ -81,7 +81,6 @@ reports. The messages of ``rejected``, ``expired``, ``deleting`` and ``deleted``
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import threading
 import time
@@ -102,7 +101,10 @@ from .common import (
     decode_token,
     encode_offset_token,
     encode_token,
+    filtered,
     fingerprint,
+    parse_filters,
+    tag_specifications,
 )
 
 _LOCK = threading.RLock()
@@ -427,18 +429,8 @@ def _to_wire(backend: Any, pcx: Peering, code: str | None = None) -> dict[str, A
 # filters and paging
 
 
-def _matches(value: Any, patterns: list[str]) -> bool:
-    if value is None:
-        return False
-    values = value if isinstance(value, list) else [value]
-    return any(fnmatch.fnmatchcase(str(v), str(p)) for v in values for p in patterns)
-
-
-def _filter_value(backend: Any, pcx: Peering, name: str) -> Any:
-    if name.startswith("tag:"):
-        return backend.tags.get(pcx.id, {}).get(name[4:])
-    if name == "tag-key":
-        return list(backend.tags.get(pcx.id, {}).keys())
+def _filter_value(pcx: Peering, name: str) -> Any:
+    """The value of the connection's field that filter ``name`` (not a tag filter) compares."""
     if name == "vpc-peering-connection-id":
         return pcx.id
     if name in ("status-code", "status-message"):
@@ -458,19 +450,8 @@ def _filter_value(backend: Any, pcx: Peering, name: str) -> Any:
     return None
 
 
-def _parse_filters(raw: Any, supported: set[str]) -> list[tuple[str, list[str]]]:
-    filters = []
-    for item in raw or []:
-        name = item.get("Name")
-        if not name:
-            raise _error("InvalidParameterValue", "The filter 'null' is invalid")
-        if name not in supported and not name.startswith("tag:"):
-            raise _error("InvalidParameterValue", f"The filter '{name}' is invalid")
-        values = item.get("Values") or item.get("Value") or []
-        if isinstance(values, str):
-            values = [values]
-        filters.append((name, [str(v) for v in values]))
-    return filters
+def _invalid_value(message: str) -> EC2ClientError:
+    return _error("InvalidParameterValue", message)
 
 
 def _max_results(raw: Any, bounds: tuple[int, int]) -> int | None:
@@ -506,20 +487,6 @@ def _page(items: list[Any], limit: int | None, token: str | None, request: Any) 
 # peering operations
 
 
-def _tag_specifications(raw: Any) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for spec in raw or []:
-        resource_type = spec.get("ResourceType")
-        if resource_type and resource_type != "vpc-peering-connection":
-            raise _error(
-                "InvalidParameterValue",
-                f"'{resource_type}' is not a valid taggable resource type for this operation.",
-            )
-        for tag in spec.get("Tags") or spec.get("Tag") or []:
-            tags[tag["Key"]] = tag.get("Value", "")
-    return tags
-
-
 def create_vpc_peering_connection(self: Any) -> ActionResult:
     self.error_on_dryrun()
     backend = self.ec2_backend
@@ -528,7 +495,7 @@ def create_vpc_peering_connection(self: Any) -> ActionResult:
     peer_vpc_id = self._get_param("PeerVpcId")
     peer_owner = self._get_param("PeerOwnerId") or account
     peer_region = self._get_param("PeerRegion") or region
-    tags = _tag_specifications(self._get_param("TagSpecifications", []))
+    tags = tag_specifications(self._get_param("TagSpecifications", []), "vpc-peering-connection", _invalid_value)
     if not vpc_id:
         raise _error("MissingParameter", "The request must contain the parameter VpcId")
     if not peer_vpc_id:
@@ -626,7 +593,7 @@ def describe_vpc_peering_connections(self: Any) -> ActionResult:
     backend = self.ec2_backend
     ids = list(self._get_param("VpcPeeringConnectionIds", []) or [])
     raw_filters = self._get_param("Filters", []) or self._get_param("Filter", [])
-    filters = _parse_filters(raw_filters, _FILTERS)
+    filters = parse_filters(raw_filters, _FILTERS, _invalid_value)
     limit = _max_results(self._get_param("MaxResults"), PEERING_MAX_RESULTS)
     token = self._get_param("NextToken")
     with _LOCK:
@@ -637,8 +604,7 @@ def describe_vpc_peering_connections(self: Any) -> ActionResult:
                 if pcx_id not in known:
                     raise _not_found(pcx_id)
             connections = [p for p in connections if p.id in set(ids)]
-        for name, values in filters:
-            connections = [p for p in connections if _matches(_filter_value(backend, p, name), values)]
+        connections = filtered(connections, filters, lambda p: backend.tags.get(p.id, {}), _filter_value)
         bound = fingerprint({"ids": sorted(ids), "filters": filters})[:TOKEN_FINGERPRINT_DIGITS]
         if token is not None:
             after = decode_token(token, _invalid_token(str(token)), lambda d: _after(d, bound))

@@ -93,12 +93,15 @@ from moto.moto_api._internal import mock_random
 from moto.utilities.utils import get_partition
 
 from . import settings
-from .common import decode_token, encode_token
+from .common import backend_state, decode_token, encode_token
 from .ecs_common import LOCK, EcsError, client_error, invalid, invalid_token
 
 DEPLOY_SETTING = "ecs.express_deploy"
 DRAIN_SETTING = "ecs.express_drain"
 FAIL_SETTING = "ecs.express_fail_services"
+
+# the attribute of an ECS backend that holds its Express services, load balancers and revisions
+_STATE_ATTR = "_ecs_topology_express"
 
 MAIN_CONTAINER = "Main"
 MAX_SERVICES_PER_ALB = 25
@@ -407,11 +410,7 @@ class _State:
 
 
 def _state(backend: Any) -> _State:
-    state = backend.__dict__.get("_ecs_topology_express")
-    if state is None:
-        state = _State()
-        backend.__dict__["_ecs_topology_express"] = state
-    return state
+    return backend_state(backend, _STATE_ATTR, _State)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1190,7 +1189,7 @@ def _new_ecs_service(backend: Any, cluster: Cluster, svc: _Express, tags: list[d
 def tick(backend: Any) -> None:
     """Apply what time has done to the Express services of ``backend`` (drained, deployed) and
     mirror it on their ECS service objects."""
-    state = backend.__dict__.get("_ecs_topology_express")
+    state = backend.__dict__.get(_STATE_ATTR)
     if state is None:
         return
     with LOCK:

@@ -53,7 +53,7 @@ from moto.ram.models import ResourceShare, ram_backends
 from moto.ram.responses import ResourceAccessManagerResponse
 
 from . import settings
-from .common import ClientTokens, decode_offset_token, encode_offset_token, fingerprint, token_ttl
+from .common import ClientTokens, backend_state, decode_offset_token, encode_offset_token, fingerprint, token_ttl
 from .servicediscovery import _lock
 
 TOKEN_TTL_SETTING = "ram.client_token_ttl"
@@ -150,11 +150,7 @@ _STATE_ATTR = "_ecs_topology_ram"
 
 def _tokens(backend) -> ClientTokens:
     """(operation, clientToken) -> the reply of the first request with that token."""
-    tokens = backend.__dict__.get(_STATE_ATTR)
-    if tokens is None:
-        tokens = ClientTokens()
-        backend.__dict__[_STATE_ATTR] = tokens
-    return tokens
+    return backend_state(backend, _STATE_ATTR, ClientTokens)
 
 
 def _ext(share) -> dict:

@@ -42,12 +42,15 @@ before a backend's ``namespaces`` is read directly, and ``resolve_namespace(acco
 ident)`` finds a namespace as the account reaches it (own by id, name or ARN; shared by ARN).
 """
 
+import contextlib
 import heapq
 import itertools
 import json
 import re
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 from moto.servicediscovery import models as sd_models
@@ -55,7 +58,7 @@ from moto.servicediscovery.models import servicediscovery_backends
 from moto.servicediscovery.responses import ServiceDiscoveryResponse
 
 from . import settings
-from .common import ClientTokens, decode_offset_token, encode_offset_token, fingerprint, token_ttl
+from .common import ClientTokens, backend_state, decode_offset_token, encode_offset_token, fingerprint, token_ttl
 
 DELAY_SETTING = "servicediscovery.operation_delay"
 TOKEN_TTL_SETTING = "servicediscovery.creator_request_id_ttl"
@@ -115,11 +118,18 @@ class _State:
 
 
 def _state(backend) -> _State:
-    state = backend.__dict__.get(_STATE_ATTR)
-    if state is None:
-        state = _State()
-        backend.__dict__[_STATE_ATTR] = state
-    return state
+    return backend_state(backend, _STATE_ATTR, _State)
+
+
+@contextlib.contextmanager
+def _settled(response) -> Iterator[tuple[dict, Any]]:
+    """The request's parameters and backend, under the lock, with every change whose operation
+    has succeeded by now applied (parameters that cannot be read are refused before the lock)."""
+    params = _params(response)
+    backend = response.servicediscovery_backend
+    with _lock:
+        _settle(backend)
+        yield params, backend
 
 
 def _settle(backend) -> None:
@@ -426,10 +436,7 @@ def _find_by_name(backend, name: str):
 
 
 def _create_namespace(response, ns_type: str, original) -> str:
-    params = _params(response)
-    backend = response.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(response) as (params, backend):
         state = _state(backend)
         name = params.get("Name")
         if not isinstance(name, str) or not _HTTP_NAME_RE.match(name):
@@ -492,10 +499,7 @@ def _wrap_create(ns_type: str, original):
 
 
 def get_namespace(self):
-    params = _params(self)
-    backend = self.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(self) as (params, backend):
         owner_backend, ns = _resolve_namespace(
             backend, params.get("Id"), allow_shared=True, action="GetNamespace"
         )
@@ -576,10 +580,7 @@ def _visible_namespaces(backend) -> list:
 
 
 def list_namespaces(self):
-    params = _params(self)
-    backend = self.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(self) as (params, backend):
         filters = _check_namespace_filters(params.get("Filters"))
         limit = _max_results(params)
         offset = decode_offset_token(params.get("NextToken"), filters, _invalid_token)
@@ -600,10 +601,7 @@ def list_namespaces(self):
 
 
 def update_http_namespace(self):
-    params = _params(self)
-    backend = self.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(self) as (params, backend):
         state = _state(backend)
         change = params.get("Namespace")
         if not isinstance(change, dict) or not isinstance(change.get("Description"), str):
@@ -635,10 +633,7 @@ def update_http_namespace(self):
 
 
 def delete_namespace(self):
-    params = _params(self)
-    backend = self.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(self) as (params, backend):
         state = _state(backend)
         _, ns = _resolve_namespace(
             backend, params.get("Id"), allow_shared=False, action="DeleteNamespace"
@@ -672,10 +667,7 @@ def delete_namespace(self):
 
 
 def get_operation(self):
-    params = _params(self)
-    backend = self.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(self) as (params, backend):
         op_id = params.get("OperationId")
         if not op_id:
             raise _invalid("OperationId is required.")
@@ -755,10 +747,7 @@ def _operation_matches(op, filters: list) -> bool:
 
 
 def list_operations(self):
-    params = _params(self)
-    backend = self.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(self) as (params, backend):
         filters = _check_operation_filters(params.get("Filters"))
         limit = _max_results(params)
         request = [[n, c, v] for n, c, v in filters]
@@ -799,10 +788,7 @@ def _taggable(backend, arn) -> str:
 
 
 def tag_resource(self):
-    params = _params(self)
-    backend = self.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(self) as (params, backend):
         arn = _taggable(backend, params.get("ResourceARN"))
         tags = params.get("Tags")
         if not isinstance(tags, list):
@@ -821,10 +807,7 @@ def tag_resource(self):
 
 
 def untag_resource(self):
-    params = _params(self)
-    backend = self.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(self) as (params, backend):
         arn = _taggable(backend, params.get("ResourceARN"))
         keys = params.get("TagKeys")
         if not isinstance(keys, list):
@@ -834,10 +817,7 @@ def untag_resource(self):
 
 
 def list_tags_for_resource(self):
-    params = _params(self)
-    backend = self.servicediscovery_backend
-    with _lock:
-        _settle(backend)
+    with _settled(self) as (params, backend):
         arn = _taggable(backend, params.get("ResourceARN"))
         return json.dumps(backend.tagger.list_tags_for_resource(arn))
 
