@@ -20,10 +20,12 @@ how it spells and checks them; the mechanics are here, once.
   another request reuses the token, and answers ``None`` when the token is new or expired.
   ``token_ttl`` reads a service's per-account TTL setting. A ``ClientTokens`` lives on the
   backend it belongs to, so ``/moto-api/reset`` forgets it with everything else.
+- ``install_handlers(cls, *handlers)``: each handler in place of the method of moto's response
+  class that has its name.
 - ``backend_state(backend, attr, make)``: an extension's own bookkeeping kept in the backend's
   ``__dict__`` under ``attr`` (made by ``make()`` on first use), so that ``/moto-api/reset``,
   which replaces the backends, forgets it too.
-- EC2 ``Filters`` (``parse_filters``, ``filtered``) and ``TagSpecifications``
+- EC2 ``Filters`` (``parse_filters``, ``filtered``), the ids a Describe call names (``named``) and ``TagSpecifications``
   (``tag_specifications``) as EC2 reads them for every resource type: a filter names a supported
   field or ``tag:<key>`` and matches when any value matches any pattern (``*`` and ``?``
   wildcards); a tag specification names the resource type the call creates, or none.
@@ -94,6 +96,15 @@ def decode_offset_token(token: Any, request: Any, invalid: Callable[[], Exceptio
     return decode_token(token, invalid, read)
 
 
+# --- installing ---------------------------------------------------------------------------------
+
+
+def install_handlers(cls: type, *handlers: Callable[..., Any]) -> None:
+    """Each of ``handlers`` in place of the method of ``cls`` that has its name."""
+    for handler in handlers:
+        setattr(cls, handler.__name__, handler)
+
+
 # --- state kept on a backend -----------------------------------------------------------------
 
 
@@ -140,12 +151,13 @@ def filtered(
 
 
 def parse_filters(
-    raw: Any, supported: set[str], invalid: Callable[[str], Exception]
+    response: Any, supported: set[str], invalid: Callable[[str], Exception]
 ) -> list[tuple[str, list[str]]]:
-    """The (name, patterns) of EC2's ``Filters``; ``invalid(message)`` for a filter without a
-    name or with one that is neither in ``supported`` nor ``tag:<key>``."""
+    """The (name, patterns) of the ``Filters`` (or ``Filter``) of an EC2 request (a moto
+    ``EC2Response``); ``invalid(message)`` for a filter without a name or with one that is
+    neither in ``supported`` nor ``tag:<key>``."""
     filters = []
-    for item in raw or []:
+    for item in response._get_param("Filters", []) or response._get_param("Filter", []) or []:
         name = item.get("Name")
         if not name:
             raise invalid("The filter 'null' is invalid")
@@ -156,6 +168,19 @@ def parse_filters(
             values = [values]
         filters.append((name, [str(v) for v in values]))
     return filters
+
+
+def named(items: list[T], ids: list[str], not_found: Callable[[str], Exception]) -> list[T]:
+    """The ``items`` whose ``id`` is one of ``ids`` (all of them when ``ids`` is empty);
+    ``not_found(id)`` for the first of ``ids`` that is none of theirs."""
+    if not ids:
+        return items
+    known = {item.id for item in items}  # type: ignore[attr-defined]
+    for item_id in ids:
+        if item_id not in known:
+            raise not_found(item_id)
+    wanted = set(ids)
+    return [item for item in items if item.id in wanted]  # type: ignore[attr-defined]
 
 
 def tag_specifications(raw: Any, resource_type: str, invalid: Callable[[str], Exception]) -> dict[str, str]:

@@ -56,6 +56,8 @@ from .common import (
     encode_token,
     filtered,
     fingerprint,
+    install_handlers,
+    named,
     parse_filters,
     tag_specifications,
 )
@@ -432,6 +434,11 @@ def _filter_value(backend: Any, endpoint: Any, name: str) -> Any:
     return None
 
 
+def _list_param(response: Any, name: str) -> list[Any]:
+    """The list parameter ``name`` of the request (empty when absent)."""
+    return list(response._get_param(name, []) or [])
+
+
 def _invalid_value(message: str) -> EC2ClientError:
     return _error("InvalidParameterValue", message)
 
@@ -469,9 +476,9 @@ def create_vpc_endpoint(self: Any) -> ActionResult:
     vpc_id = self._get_param("VpcId")
     service_name = self._get_param("ServiceName")
     requested_type = self._get_param("VpcEndpointType") or "Gateway"
-    route_table_ids = list(self._get_param("RouteTableIds", []) or [])
-    subnet_ids = list(self._get_param("SubnetIds", []) or [])
-    security_group_ids = list(self._get_param("SecurityGroupIds", []) or [])
+    route_table_ids = _list_param(self, "RouteTableIds")
+    subnet_ids = _list_param(self, "SubnetIds")
+    security_group_ids = _list_param(self, "SecurityGroupIds")
     policy_document = self._get_param("PolicyDocument")
     client_token = self._get_param("ClientToken")
     private_dns_param = self._get_bool_param("PrivateDnsEnabled")
@@ -616,9 +623,8 @@ def create_vpc_endpoint(self: Any) -> ActionResult:
 def describe_vpc_endpoints(self: Any) -> ActionResult:
     self.error_on_dryrun()
     backend = self.ec2_backend
-    ids = list(self._get_param("VpcEndpointIds", []) or [])
-    raw_filters = self._get_param("Filters", []) or self._get_param("Filter", [])
-    filters = parse_filters(raw_filters, _SUPPORTED_FILTERS, _invalid_value)
+    ids = _list_param(self, "VpcEndpointIds")
+    filters = parse_filters(self, _SUPPORTED_FILTERS, _invalid_value)
     max_results = self._get_int_param("MaxResults")
     next_token = self._get_param("NextToken")
     if max_results is not None and max_results < MIN_MAX_RESULTS:
@@ -628,13 +634,7 @@ def describe_vpc_endpoints(self: Any) -> ActionResult:
         )
     with _LOCK:
         endpoints = _visible(backend)
-        if ids:
-            known = {e.id for e in endpoints}
-            for endpoint_id in ids:
-                if endpoint_id not in known:
-                    raise _not_found(endpoint_id)
-            wanted = set(ids)
-            endpoints = [e for e in endpoints if e.id in wanted]
+        endpoints = named(endpoints, ids, _not_found)
         endpoints = filtered(
             endpoints,
             filters,
@@ -661,12 +661,12 @@ def modify_vpc_endpoint(self: Any) -> ActionResult:
     backend = self.ec2_backend
     region = self.region
     endpoint_id = self._get_param("VpcEndpointId")
-    add_subnets = list(self._get_param("AddSubnetIds", []) or [])
-    remove_subnets = list(self._get_param("RemoveSubnetIds", []) or [])
-    add_rts = list(self._get_param("AddRouteTableIds", []) or [])
-    remove_rts = list(self._get_param("RemoveRouteTableIds", []) or [])
-    add_sgs = list(self._get_param("AddSecurityGroupIds", []) or [])
-    remove_sgs = list(self._get_param("RemoveSecurityGroupIds", []) or [])
+    add_subnets = _list_param(self, "AddSubnetIds")
+    remove_subnets = _list_param(self, "RemoveSubnetIds")
+    add_rts = _list_param(self, "AddRouteTableIds")
+    remove_rts = _list_param(self, "RemoveRouteTableIds")
+    add_sgs = _list_param(self, "AddSecurityGroupIds")
+    remove_sgs = _list_param(self, "RemoveSecurityGroupIds")
     policy = self._get_param("PolicyDocument")
     reset_policy = self._get_bool_param("ResetPolicy")
     private_dns = self._get_bool_param("PrivateDnsEnabled")
@@ -768,7 +768,7 @@ def modify_vpc_endpoint(self: Any) -> ActionResult:
 def delete_vpc_endpoints(self: Any) -> ActionResult:
     self.error_on_dryrun()
     backend = self.ec2_backend
-    ids = list(self._get_param("VpcEndpointIds", []) or [])
+    ids = _list_param(self, "VpcEndpointIds")
     unsuccessful = []
     with _LOCK:
         _purge_expired(backend)
@@ -801,7 +801,10 @@ def delete_vpc_endpoints(self: Any) -> ActionResult:
 
 
 def install() -> None:
-    EC2Response.create_vpc_endpoint = create_vpc_endpoint
-    EC2Response.describe_vpc_endpoints = describe_vpc_endpoints
-    EC2Response.modify_vpc_endpoint = modify_vpc_endpoint
-    EC2Response.delete_vpc_endpoints = delete_vpc_endpoints
+    install_handlers(
+        EC2Response,
+        create_vpc_endpoint,
+        describe_vpc_endpoints,
+        modify_vpc_endpoint,
+        delete_vpc_endpoints,
+    )

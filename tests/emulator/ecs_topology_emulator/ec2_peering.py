@@ -94,17 +94,14 @@ from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
 from moto.ec2.responses import EC2Response
 from moto.ec2.utils import random_vpc_peering_connection_id
 
-from . import settings
+from . import common, settings
 from .common import (
     TOKEN_FINGERPRINT_DIGITS,
     decode_offset_token,
     decode_token,
     encode_offset_token,
     encode_token,
-    filtered,
     fingerprint,
-    parse_filters,
-    tag_specifications,
 )
 
 _LOCK = threading.RLock()
@@ -495,7 +492,7 @@ def create_vpc_peering_connection(self: Any) -> ActionResult:
     peer_vpc_id = self._get_param("PeerVpcId")
     peer_owner = self._get_param("PeerOwnerId") or account
     peer_region = self._get_param("PeerRegion") or region
-    tags = tag_specifications(self._get_param("TagSpecifications", []), "vpc-peering-connection", _invalid_value)
+    tags = common.tag_specifications(self._get_param("TagSpecifications", []), "vpc-peering-connection", _invalid_value)
     if not vpc_id:
         raise _error("MissingParameter", "The request must contain the parameter VpcId")
     if not peer_vpc_id:
@@ -525,7 +522,10 @@ def create_vpc_peering_connection(self: Any) -> ActionResult:
         return ActionResult({"VpcPeeringConnection": _to_wire(backend, pcx, "initiating-request")})
 
 
-def _check_accepter(backend: Any, pcx: Peering, verb: str) -> None:
+def _awaiting_answer(backend: Any, pcx_id: Any, verb: str) -> Peering:
+    """The connection ``pcx_id`` that ``backend``'s account and region, its accepter, may
+    ``verb`` (accept or reject): one pending acceptance."""
+    pcx = _get(backend, pcx_id)
     account, region = backend.account_id, backend.region_name
     if account != pcx.accepter.account:
         raise _error("OperationNotPermitted", f"User {account} cannot {verb} peering {pcx.id}")
@@ -535,16 +535,16 @@ def _check_accepter(backend: Any, pcx: Peering, verb: str) -> None:
             f"Incorrect region ({region}) specified for this request. "
             f"VPC peering connection {pcx.id} must be accepted in region {pcx.accepter.region}",
         )
+    if pcx.code != "pending-acceptance":
+        raise _wrong_state(pcx.id)
+    return pcx
 
 
 def accept_vpc_peering_connection(self: Any) -> ActionResult:
     self.error_on_dryrun()
     backend = self.ec2_backend
     with _LOCK:
-        pcx = _get(backend, self._get_param("VpcPeeringConnectionId"))
-        _check_accepter(backend, pcx, "accept")
-        if pcx.code != "pending-acceptance":
-            raise _wrong_state(pcx.id)
+        pcx = _awaiting_answer(backend, self._get_param("VpcPeeringConnectionId"), "accept")
         for other in _visible(backend):
             if (
                 isinstance(other, Peering)
@@ -565,10 +565,7 @@ def reject_vpc_peering_connection(self: Any) -> ActionResult:
     self.error_on_dryrun()
     backend = self.ec2_backend
     with _LOCK:
-        pcx = _get(backend, self._get_param("VpcPeeringConnectionId"))
-        _check_accepter(backend, pcx, "reject")
-        if pcx.code != "pending-acceptance":
-            raise _wrong_state(pcx.id)
+        pcx = _awaiting_answer(backend, self._get_param("VpcPeeringConnectionId"), "reject")
         pcx.reject()
         return ActionResult({"Return": True})
 
@@ -592,19 +589,13 @@ def describe_vpc_peering_connections(self: Any) -> ActionResult:
     self.error_on_dryrun()
     backend = self.ec2_backend
     ids = list(self._get_param("VpcPeeringConnectionIds", []) or [])
-    raw_filters = self._get_param("Filters", []) or self._get_param("Filter", [])
-    filters = parse_filters(raw_filters, _FILTERS, _invalid_value)
+    filters = common.parse_filters(self, _FILTERS, _invalid_value)
     limit = _max_results(self._get_param("MaxResults"), PEERING_MAX_RESULTS)
     token = self._get_param("NextToken")
     with _LOCK:
         connections = [p for p in _visible(backend) if isinstance(p, Peering)]
-        if ids:
-            known = {p.id for p in connections}
-            for pcx_id in ids:
-                if pcx_id not in known:
-                    raise _not_found(pcx_id)
-            connections = [p for p in connections if p.id in set(ids)]
-        connections = filtered(connections, filters, lambda p: backend.tags.get(p.id, {}), _filter_value)
+        connections = common.named(connections, ids, _not_found)
+        connections = common.filtered(connections, filters, lambda p: backend.tags.get(p.id, {}), _filter_value)
         bound = fingerprint({"ids": sorted(ids), "filters": filters})[:TOKEN_FINGERPRINT_DIGITS]
         if token is not None:
             after = decode_token(token, _invalid_token(str(token)), lambda d: _after(d, bound))
@@ -750,12 +741,15 @@ def _paged_describe(
 
 
 def install() -> None:
-    EC2Response.create_vpc_peering_connection = create_vpc_peering_connection
-    EC2Response.accept_vpc_peering_connection = accept_vpc_peering_connection
-    EC2Response.reject_vpc_peering_connection = reject_vpc_peering_connection
-    EC2Response.delete_vpc_peering_connection = delete_vpc_peering_connection
-    EC2Response.describe_vpc_peering_connections = describe_vpc_peering_connections
-    EC2Response.modify_vpc_peering_connection_options = modify_vpc_peering_connection_options
+    common.install_handlers(
+        EC2Response,
+        create_vpc_peering_connection,
+        accept_vpc_peering_connection,
+        reject_vpc_peering_connection,
+        delete_vpc_peering_connection,
+        describe_vpc_peering_connections,
+        modify_vpc_peering_connection_options,
+    )
     EC2Response.create_route = _wrap_route_call(EC2Response.create_route)
     EC2Response.replace_route = _wrap_route_call(EC2Response.replace_route)
     EC2Response.describe_route_tables = _paged_describe(

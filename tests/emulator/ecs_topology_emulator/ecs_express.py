@@ -81,8 +81,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
@@ -93,12 +94,14 @@ from moto.moto_api._internal import mock_random
 from moto.utilities.utils import get_partition
 
 from . import settings
-from .common import backend_state, decode_token, encode_token
+from .common import backend_state, decode_token, encode_token, install_handlers
 from .ecs_common import LOCK, EcsError, client_error, invalid, invalid_token
 
 DEPLOY_SETTING = "ecs.express_deploy"
 DRAIN_SETTING = "ecs.express_drain"
 FAIL_SETTING = "ecs.express_fail_services"
+
+T = TypeVar("T")
 
 # the attribute of an ECS backend that holds its Express services, load balancers and revisions
 _STATE_ATTR = "_ecs_topology_express"
@@ -1402,46 +1405,44 @@ def _mark_deleted(backend: Any, svc: _Express) -> None:
 # service revisions and deployments
 
 
-def describe_service_revisions(self: Any) -> ActionResult:
+def _described(
+    self: Any, param: str, table: Callable[[_State], dict[str, T]], wire: Callable[[T], dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """What a Describe call of the 1..20 ARNs in ``param`` answers (ECS refuses none and more):
+    ``wire`` of each one found in ``table``, and a MISSING failure for each other one."""
     backend = self.ecs_backend
-    arns = self._get_param("serviceRevisionArns") or []
+    arns = self._get_param(param) or []
     if not arns:
-        raise invalid("serviceRevisionArns can not be null or empty.")
+        raise invalid(f"{param} can not be null or empty.")
     if len(arns) > 20:
-        raise invalid("serviceRevisionArns can have at most 20 items.")
+        raise invalid(f"{param} can have at most 20 items.")
     with LOCK:
         tick(backend)
-        state = _state(backend)
-        revisions, failures = [], []
+        known = table(_state(backend))
+        found, failures = [], []
         for arn in arns:
-            revision = state.revisions.get(arn)
-            if revision is None:
+            item = known.get(arn)
+            if item is None:
                 failures.append({"arn": arn, "reason": "MISSING"})
-                continue
-            if revision.service.status() == "INACTIVE":
-                raise invalid("Cannot call DescribeServiceRevisions for a service that is INACTIVE")
-            revisions.append(_revision_wire(revision.service, revision))
-        return ActionResult({"serviceRevisions": revisions, "failures": failures})
+            else:
+                found.append(wire(item))
+        return found, failures
+
+
+def _described_revision(revision: _Revision) -> dict[str, Any]:
+    if revision.service.status() == "INACTIVE":
+        raise invalid("Cannot call DescribeServiceRevisions for a service that is INACTIVE")
+    return _revision_wire(revision.service, revision)
+
+
+def describe_service_revisions(self: Any) -> ActionResult:
+    revisions, failures = _described(self, "serviceRevisionArns", lambda s: s.revisions, _described_revision)
+    return ActionResult({"serviceRevisions": revisions, "failures": failures})
 
 
 def describe_service_deployments(self: Any) -> ActionResult:
-    backend = self.ecs_backend
-    arns = self._get_param("serviceDeploymentArns") or []
-    if not arns:
-        raise invalid("serviceDeploymentArns can not be null or empty.")
-    if len(arns) > 20:
-        raise invalid("serviceDeploymentArns can have at most 20 items.")
-    with LOCK:
-        tick(backend)
-        state = _state(backend)
-        found, failures = [], []
-        for arn in arns:
-            deployment = state.deployments.get(arn)
-            if deployment is None:
-                failures.append({"arn": arn, "reason": "MISSING"})
-            else:
-                found.append(_deployment_wire(deployment))
-        return ActionResult({"serviceDeployments": found, "failures": failures})
+    found, failures = _described(self, "serviceDeploymentArns", lambda s: s.deployments, _deployment_wire)
+    return ActionResult({"serviceDeployments": found, "failures": failures})
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -1534,10 +1535,13 @@ def delete_express(backend: Any, svc: _Express) -> None:
 
 def install() -> None:
     cls = EC2ContainerServiceResponse
-    cls.create_express_gateway_service = create_express_gateway_service
-    cls.describe_express_gateway_service = describe_express_gateway_service
-    cls.update_express_gateway_service = update_express_gateway_service
-    cls.delete_express_gateway_service = delete_express_gateway_service
-    cls.describe_service_revisions = describe_service_revisions
-    cls.describe_service_deployments = describe_service_deployments
-    cls.list_service_deployments = list_service_deployments
+    install_handlers(
+        cls,
+        create_express_gateway_service,
+        describe_express_gateway_service,
+        update_express_gateway_service,
+        delete_express_gateway_service,
+        describe_service_revisions,
+        describe_service_deployments,
+        list_service_deployments,
+    )

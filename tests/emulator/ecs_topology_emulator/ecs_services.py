@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -284,96 +285,102 @@ def _task_definition_arn(backend: Any, service: Service, requested: str | None) 
             pass
 
 
-def _wrap_create_service(original: Any) -> Any:
-    def create_service(self: Any) -> ActionResult:
+def _locked(handle: Callable[[Any, Any], ActionResult]) -> Any:
+    """A handler named as ``handle`` is that answers ``handle(self, backend)`` under the ECS lock,
+    after what time has done to the backend is applied."""
+
+    def handler(self: Any) -> ActionResult:
         backend = self.ecs_backend
         with LOCK:
             _tick(backend)
-            cluster = backend._get_cluster(self._get_param("cluster") or "default")
-            name = self._get_param("serviceName")
-            token = self._get_param("clientToken")
-            existing = backend.services.get(f"{cluster.name}:{name}")
-            if existing is not None and existing.status != "INACTIVE":
-                if token and getattr(existing, "client_token", None) == token:
-                    # A retry of the request that created the service.
-                    return ActionResult({"service": existing})
-                raise invalid("Creation of service was not idempotent.")
-            sc_config, ns = _service_connect(
-                backend, self._get_param("serviceConnectConfiguration"), cluster, self._get_param("taskDefinition")
-            )
-            result = original(self)
-            service = backend.services.get(f"{cluster.name}:{name}")
-            if service is not None:
-                service.client_token = token
-                resources = _provision(backend, sc_config, ns)
-                deployments.start(service, deployments.spec_of(service, sc_config, resources))
-            return result
+            return handle(self, backend)
 
-    create_service.__name__ = "create_service"
-    return create_service
+    handler.__name__ = handle.__name__
+    return handler
+
+
+def _named_service(self: Any, backend: Any) -> tuple[Cluster, Service | None]:
+    """The cluster and the service (``None``: unknown) that UpdateService or DeleteService names;
+    ``service`` is a name or an ARN."""
+    cluster = backend._get_cluster(self._get_param("cluster") or "default")
+    name = (self._get_param("service") or "").split("/")[-1]
+    return cluster, backend.services.get(f"{cluster.name}:{name}")
+
+
+def _wrap_create_service(original: Any) -> Any:
+    def create_service(self: Any, backend: Any) -> ActionResult:
+        cluster = backend._get_cluster(self._get_param("cluster") or "default")
+        name = self._get_param("serviceName")
+        token = self._get_param("clientToken")
+        existing = backend.services.get(f"{cluster.name}:{name}")
+        if existing is not None and existing.status != "INACTIVE":
+            if token and getattr(existing, "client_token", None) == token:
+                # A retry of the request that created the service.
+                return ActionResult({"service": existing})
+            raise invalid("Creation of service was not idempotent.")
+        sc_config, ns = _service_connect(
+            backend, self._get_param("serviceConnectConfiguration"), cluster, self._get_param("taskDefinition")
+        )
+        result = original(self)
+        service = backend.services.get(f"{cluster.name}:{name}")
+        if service is not None:
+            service.client_token = token
+            resources = _provision(backend, sc_config, ns)
+            deployments.start(service, deployments.spec_of(service, sc_config, resources))
+        return result
+
+    return _locked(create_service)
 
 
 def _wrap_update_service(original: Any) -> Any:
-    def update_service(self: Any) -> ActionResult:
-        backend = self.ecs_backend
-        with LOCK:
-            _tick(backend)
-            cluster = backend._get_cluster(self._get_param("cluster") or "default")
-            name = (self._get_param("service") or "").split("/")[-1]
-            service = backend.services.get(f"{cluster.name}:{name}")
-            network = self._get_param("networkConfiguration")
-            if service is None or express_service(backend, service) is not None or deployments.history(service) is None:
-                # Unknown services (moto answers ServiceNotFoundException) and Express services
-                # go moto's way.
-                if network and network.get("awsvpcConfiguration"):
-                    _validate_awsvpc(backend, network["awsvpcConfiguration"])
-                return original(self)
-            if service.status != "ACTIVE":
-                raise EcsError("ServiceNotActiveException", "Service was not ACTIVE.")
-            requested_td = self._get_param("taskDefinition")
-            sc_param = self._get_param("serviceConnectConfiguration")
-            sc_config, ns = _service_connect(backend, sc_param, cluster, requested_td or service.task_definition)
+    def update_service(self: Any, backend: Any) -> ActionResult:
+        cluster, service = _named_service(self, backend)
+        network = self._get_param("networkConfiguration")
+        if service is None or express_service(backend, service) is not None or deployments.history(service) is None:
+            # Unknown services (moto answers ServiceNotFoundException) and Express services
+            # go moto's way.
             if network and network.get("awsvpcConfiguration"):
                 _validate_awsvpc(backend, network["awsvpcConfiguration"])
-            base = deployments.current_spec(service) or {}
-            result = original(self)
-            _task_definition_arn(backend, service, requested_td)
-            triggered = bool(self._get_param("forceNewDeployment")) or any(
-                self._get_param(p) is not None for p in deployments.TRIGGERS
-            )
-            if triggered:
-                if sc_param is not None:
-                    resources = _provision(backend, sc_config, ns)
-                else:
-                    sc_config = base.get("serviceConnectConfiguration")
-                    resources = base.get("serviceConnectResources") or []
-                deployments.start(service, deployments.spec_of(service, sc_config, resources))
+            return original(self)
+        if service.status != "ACTIVE":
+            raise EcsError("ServiceNotActiveException", "Service was not ACTIVE.")
+        requested_td = self._get_param("taskDefinition")
+        sc_param = self._get_param("serviceConnectConfiguration")
+        sc_config, ns = _service_connect(backend, sc_param, cluster, requested_td or service.task_definition)
+        if network and network.get("awsvpcConfiguration"):
+            _validate_awsvpc(backend, network["awsvpcConfiguration"])
+        base = deployments.current_spec(service) or {}
+        result = original(self)
+        _task_definition_arn(backend, service, requested_td)
+        triggered = bool(self._get_param("forceNewDeployment")) or any(
+            self._get_param(p) is not None for p in deployments.TRIGGERS
+        )
+        if triggered:
+            if sc_param is not None:
+                resources = _provision(backend, sc_config, ns)
             else:
-                deployments.sync(service)
-            return result
+                sc_config = base.get("serviceConnectConfiguration")
+                resources = base.get("serviceConnectResources") or []
+            deployments.start(service, deployments.spec_of(service, sc_config, resources))
+        else:
+            deployments.sync(service)
+        return result
 
-    update_service.__name__ = "update_service"
-    return update_service
+    return _locked(update_service)
 
 
 def _wrap_delete_service(original: Any) -> Any:
-    def delete_service(self: Any) -> ActionResult:
-        backend = self.ecs_backend
-        with LOCK:
-            _tick(backend)
-            cluster = backend._get_cluster(self._get_param("cluster") or "default")
-            name = (self._get_param("service") or "").split("/")[-1]
-            service = backend.services.get(f"{cluster.name}:{name}")
-            svc = express_service(backend, service)
-            if svc is None:
-                return original(self)
-            # An Express service deleted through DeleteService goes the way of
-            # DeleteExpressGatewayService: draining, then inactive, managed resources removed.
-            delete_express(backend, svc)
-            return ActionResult({"service": service})
+    def delete_service(self: Any, backend: Any) -> ActionResult:
+        _, service = _named_service(self, backend)
+        svc = express_service(backend, service)
+        if svc is None:
+            return original(self)
+        # An Express service deleted through DeleteService goes the way of
+        # DeleteExpressGatewayService: draining, then inactive, managed resources removed.
+        delete_express(backend, svc)
+        return ActionResult({"service": service})
 
-    delete_service.__name__ = "delete_service"
-    return delete_service
+    return _locked(delete_service)
 
 
 def _wrap_describe_services(original: Any) -> Any:

@@ -58,7 +58,15 @@ from moto.servicediscovery.models import servicediscovery_backends
 from moto.servicediscovery.responses import ServiceDiscoveryResponse
 
 from . import settings
-from .common import ClientTokens, backend_state, decode_offset_token, encode_offset_token, fingerprint, token_ttl
+from .common import (
+    ClientTokens,
+    backend_state,
+    decode_offset_token,
+    encode_offset_token,
+    fingerprint,
+    install_handlers,
+    token_ttl,
+)
 
 DELAY_SETTING = "servicediscovery.operation_delay"
 TOKEN_TTL_SETTING = "servicediscovery.creator_request_id_ttl"
@@ -506,22 +514,33 @@ def get_namespace(self):
         return json.dumps({"Namespace": _namespace_json(owner_backend, ns)})
 
 
-def _check_namespace_filters(filters) -> list:
+def _each_filter(filters, names: tuple[str, ...], *, objects_only: bool) -> Iterator[tuple[Any, Any, Any]]:
+    """(name, values, condition) of each of a List call's ``Filters`` in turn, once its name is
+    one of ``names`` and its ``Values`` a non-empty list; the condition is EQ when absent. A filter
+    that is not an object is refused as such (``objects_only``) or as one without a name."""
     if filters is None:
-        return []
+        return
     if not isinstance(filters, list):
         raise _invalid("Filters must be a list.")
-    checked = []
     for f in filters:
         if not isinstance(f, dict):
-            raise _invalid("Each filter must be an object.")
+            if objects_only:
+                raise _invalid("Each filter must be an object.")
+            f = {}
         name = f.get("Name")
         values = f.get("Values")
         condition = f.get("Condition") or "EQ"
-        if name not in ("TYPE", "NAME", "HTTP_NAME", "RESOURCE_OWNER"):
+        if name not in names:
             raise _invalid(f"Invalid filter name: {name!r}")
         if not isinstance(values, list) or not values:
             raise _invalid(f"Filter {name} needs Values.")
+        yield name, values, condition
+
+
+def _check_namespace_filters(filters) -> list:
+    checked = []
+    names = ("TYPE", "NAME", "HTTP_NAME", "RESOURCE_OWNER")
+    for name, values, condition in _each_filter(filters, names, objects_only=True):
         if condition not in ("EQ", "IN", "BETWEEN", "BEGINS_WITH"):
             raise _invalid(f"Invalid filter condition: {condition!r}")
         if name == "RESOURCE_OWNER":
@@ -688,19 +707,9 @@ def get_operation(self):
 
 
 def _check_operation_filters(filters) -> list:
-    if filters is None:
-        return []
-    if not isinstance(filters, list):
-        raise _invalid("Filters must be a list.")
     checked = []
-    for f in filters:
-        name = f.get("Name") if isinstance(f, dict) else None
-        values = f.get("Values") if isinstance(f, dict) else None
-        condition = (f.get("Condition") if isinstance(f, dict) else None) or "EQ"
-        if name not in ("NAMESPACE_ID", "SERVICE_ID", "STATUS", "TYPE", "UPDATE_DATE"):
-            raise _invalid(f"Invalid filter name: {name!r}")
-        if not isinstance(values, list) or not values:
-            raise _invalid(f"Filter {name} needs Values.")
+    names = ("NAMESPACE_ID", "SERVICE_ID", "STATUS", "TYPE", "UPDATE_DATE")
+    for name, values, condition in _each_filter(filters, names, objects_only=False):
         allowed = {
             "NAMESPACE_ID": ("EQ",),
             "SERVICE_ID": ("EQ",),
@@ -787,12 +796,18 @@ def _taggable(backend, arn) -> str:
     raise CloudMapError("ResourceNotFoundException", f"Resource not found: {arn}", 404)
 
 
+def _required_list(params: dict, name: str) -> list:
+    """The list ``name`` of the request; refused when it is absent or not a list."""
+    value = params.get(name)
+    if not isinstance(value, list):
+        raise _invalid(f"{name} is required.")
+    return value
+
+
 def tag_resource(self):
     with _settled(self) as (params, backend):
         arn = _taggable(backend, params.get("ResourceARN"))
-        tags = params.get("Tags")
-        if not isinstance(tags, list):
-            raise _invalid("Tags is required.")
+        tags = _required_list(params, "Tags")
         _check_tags(tags, arn)
         current = {t["Key"] for t in backend.tagger.list_tags_for_resource(arn)["Tags"]}
         if len(current | {t["Key"] for t in tags}) > MAX_TAGS:
@@ -809,9 +824,7 @@ def tag_resource(self):
 def untag_resource(self):
     with _settled(self) as (params, backend):
         arn = _taggable(backend, params.get("ResourceARN"))
-        keys = params.get("TagKeys")
-        if not isinstance(keys, list):
-            raise _invalid("TagKeys is required.")
+        keys = _required_list(params, "TagKeys")
         backend.tagger.untag_resource_using_names(arn, keys)
         return "{}"
 
@@ -827,10 +840,7 @@ def list_tags_for_resource(self):
 
 def _wrap_create_service(original):
     def create_service(self):
-        params = _params(self)
-        backend = self.servicediscovery_backend
-        with _lock:
-            _settle(backend)
+        with _settled(self) as (params, backend):
             ident = params.get("NamespaceId") or (params.get("DnsConfig") or {}).get("NamespaceId")
             if not ident:
                 raise _invalid("NamespaceId is required.")
@@ -905,14 +915,17 @@ def install() -> None:
         "DNS_PRIVATE", cls.create_private_dns_namespace
     )
     cls.create_public_dns_namespace = _wrap_create("DNS_PUBLIC", cls.create_public_dns_namespace)
-    cls.get_namespace = get_namespace
-    cls.list_namespaces = list_namespaces
-    cls.update_http_namespace = update_http_namespace
-    cls.delete_namespace = delete_namespace
-    cls.get_operation = get_operation
-    cls.list_operations = list_operations
-    cls.tag_resource = tag_resource
-    cls.untag_resource = untag_resource
-    cls.list_tags_for_resource = list_tags_for_resource
+    install_handlers(
+        cls,
+        get_namespace,
+        list_namespaces,
+        update_http_namespace,
+        delete_namespace,
+        get_operation,
+        list_operations,
+        tag_resource,
+        untag_resource,
+        list_tags_for_resource,
+    )
     cls.create_service = _wrap_create_service(cls.create_service)
     cls.delete_service = _wrap_delete_service(cls.delete_service)
