@@ -7,7 +7,19 @@
 
 const REFRESH_MS = 3000;
 const STATES = ["Ready", "Waiting", "Drifted", "Blocked", "Suspended", "Failed"];
-const view = { documents: [], accounts: {}, selected: null, collapsed: new Set() };
+// A group of more documents than this shows the ones needing attention and folds the Ready ones
+// into one line, until expanded (or a filter is set).
+const FOLD_AT = 12;
+const view = { documents: [], accounts: {}, selected: null, collapsed: new Set(), expanded: new Set() };
+
+function filtering() {
+  return ["f-account", "f-kind", "f-state", "f-name"].some((id) => document.getElementById(id).value.trim());
+}
+
+// Documents needing attention first, then by key.
+function attentionFirst(a, b) {
+  return (a.state === "Ready") - (b.state === "Ready") || a.key.localeCompare(b.key);
+}
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -139,7 +151,9 @@ function render() {
     if (!regions.has(doc.region)) regions.set(doc.region, new Map());
     const groups = regions.get(doc.region);
     const balancer = managedBalancer(doc);
-    const group = (doc.group || "") + (balancer ? ` · behind load balancer ${balancer}` : "");
+    const group = doc.group
+      ? doc.group + (balancer ? ` · behind load balancer ${balancer}` : "")
+      : `\u0000${doc.kind}`;
     if (!groups.has(group)) groups.set(group, []);
     groups.get(group).push(doc);
     for (const account of edgeAccounts(doc)) lane(account);
@@ -156,11 +170,26 @@ function render() {
       const groups = regions.get(region);
       return el("section", { class: "region", "data-region": region }, el("h3", {}, region),
         ...[...groups.keys()].sort().map((group) => {
-          const nodes = groups.get(group).sort((a, b) => a.key.localeCompare(b.key)).map(nodeOf);
+          const docs = groups.get(group).sort(attentionFirst);
+          const foldKey = `${account}|${region}|${group}`;
+          const open = docs.length <= FOLD_AT || view.expanded.has(foldKey) || filtering();
+          const shown = open ? docs : docs.filter((d) => d.state !== "Ready");
+          const nodes = shown.map(nodeOf);
+          const folded = docs.length - shown.length;
+          if (folded > 0) {
+            const more = el("button", { type: "button", class: "fold", "data-folded": folded },
+              `${folded} more Ready — show`);
+            more.addEventListener("click", () => { view.expanded.add(foldKey); render(); });
+            nodes.push(more);
+          }
+          if (group.startsWith("\u0000")) {
+            const kind = group.slice(1);
+            return el("div", { class: "ungrouped", "data-kind-group": kind },
+              docs.length > FOLD_AT ? el("h4", {}, `${kind} · ${docs.length}`) : null, ...nodes);
+          }
           const managed = group.includes(" · behind load balancer ")
             ? el("div", { class: "managed" }, "load balancer managed by ECS: read-only") : null;
-          return group ? el("div", { class: "group", "data-group": group }, el("h4", {}, group), managed, ...nodes)
-            : el("div", { class: "ungrouped" }, ...nodes);
+          return el("div", { class: "group", "data-group": group }, el("h4", {}, `${group} · ${docs.length}`), managed, ...nodes);
         }));
     }));
     return el("section", {
@@ -221,6 +250,7 @@ function drawEdges() {
       paths.push(path);
     }
   }
+  svg.classList.toggle("many", paths.length > 50);
   svg.replaceChildren(...paths);
 }
 
