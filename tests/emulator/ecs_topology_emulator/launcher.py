@@ -20,6 +20,7 @@ EXTENSIONS = [
     "ecs_services",
     "tagging",
     "s3",
+    "eventbridge",
 ]
 
 

@@ -80,7 +80,7 @@ import uuid
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
-from . import settings
+from . import cloudtrail, eventbridge, settings
 
 ADMIN_PREFIX = "/_emulator/"
 
@@ -162,6 +162,16 @@ def _account_of(environ: dict, query: dict[str, list[str]]) -> str:
     from moto.iam.models import get_account_id_from
 
     return get_account_id_from(access_key)
+
+
+def _access_key(environ: dict) -> str | None:
+    """The access key that signed the request, if any."""
+    auth = _header(environ, "authorization")
+    match = _ACCESS_KEY.search(auth) if auth else None
+    if match:
+        return match.group(1)
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    return (query.get("X-Amz-Credential") or [""])[0].split("/")[0] or None
 
 
 _PROTOCOLS: dict[str, str | None] = {}
@@ -771,6 +781,7 @@ class Middleware:
         if path.startswith("/moto-api") or path == "/favicon.ico":
             if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 settings.reset()
+                cloudtrail.reset()
                 self.state.reset()
             return self.app(environ, start_response)
         if path.startswith("/latest/"):  # instance metadata
@@ -804,7 +815,7 @@ class Middleware:
             _hold(environ, decision.hang)
             _drop_connection(environ)
         if fault == "reset_after":
-            reply = self.app(environ, lambda *args, **kwargs: (lambda _data: None))
+            reply = self._serve(call, environ, lambda *args, **kwargs: (lambda _data: None))
             try:
                 for _ in reply:
                     pass
@@ -813,7 +824,43 @@ class Middleware:
                 if close is not None:
                     close()
             _drop_connection(environ)
-        return self.app(environ, start_response)
+        return self._serve(call, environ, start_response)
+
+    def _serve(self, call: Call, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """Let moto answer; a mutating call that someone listens to is published as CloudTrail
+        would (see ``cloudtrail``), for which the request and the reply are kept."""
+        if not cloudtrail.recorded(call.service, call.operation) or not eventbridge.listening(
+            call.account, call.region
+        ):
+            return self.app(environ, start_response)
+        body = _buffer_body(environ)
+        answered: list = []
+
+        def keep(status: str, headers: list, *rest: Any) -> Any:
+            answered[:] = [status, headers]
+            return start_response(status, headers, *rest)
+
+        reply = self.app(environ, keep)
+        try:
+            data = b"".join(reply)
+        finally:
+            close = getattr(reply, "close", None)
+            if close is not None:
+                close()
+        if answered:
+            cloudtrail.publish(
+                call.account,
+                call.region,
+                call.service,
+                call.operation,
+                environ,
+                _access_key(environ),
+                body,
+                answered[0],
+                answered[1],
+                data,
+            )
+        return [data]
 
     def _admin(self, name: str, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")

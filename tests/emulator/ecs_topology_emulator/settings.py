@@ -34,6 +34,11 @@ Known names (seconds unless said otherwise):
   a deployment started while the name is listed runs ``ecs.service_deploy`` seconds, then is
   ``FAILED`` and ECS rolls back to the last deployment that completed (another
   ``ecs.service_deploy`` seconds), or, with none, it stays ``FAILED``. See ``ecs_deployments``.
+- ``events.delivery_delay``: a mutating call's CloudTrail event reaches the calling account's
+  default event bus this long after the call (default 0: before the reply leaves; the calling
+  account's setting). See ``cloudtrail``.
+- ``events.drop_fraction``: the fraction (0..1, not seconds) of those events silently dropped,
+  as CloudTrail delivers best effort (default 0; the calling account's setting).
 """
 
 import threading
