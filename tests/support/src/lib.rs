@@ -32,11 +32,13 @@
 //! - [`Emulator::command`]: a process (the `ecs-topology` binary) pointed at the emulator;
 //! - [`http`]: the one HTTP client of the tests, for the emulator's admin endpoints and the
 //!   daemon's `/healthz`, `/readyz`, `/status` and `/metrics`;
-//! - [`create_table`]: a DynamoDB table as the controller's tables are made.
+//! - [`create_table`]: a DynamoDB table as the controller's tables are made;
+//! - [`all_pages`]: every page of a List or Describe call, given a closure that reads one.
 
 mod calls;
 mod dynamodb;
 pub mod http;
+mod pages;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -57,6 +59,7 @@ use serde_json::{Value, json};
 
 pub use calls::{CallRow, Calls, is_read};
 pub use dynamodb::create_table;
+pub use pages::{MAX_PAGES, Pages, all_pages};
 
 /// The role every test session assumes in its account: `arn:aws:iam::<account>:role/<ROLE_NAME>`.
 pub const ROLE_NAME: &str = "ecs-topology-test";

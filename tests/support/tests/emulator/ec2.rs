@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType, Tag, TagSpecification, VpcEndpoint,
     VpcEndpointType,
 };
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{Pages, all_pages, emulator};
 use serde_json::json;
 use tokio::task::JoinSet;
 
@@ -172,32 +172,26 @@ async fn describe_one(client: &ec2::Client, endpoint_id: &str) -> VpcEndpoint {
         .unwrap_or_else(|| panic!("describe {endpoint_id}: nothing"))
 }
 
-/// Every endpoint matching `filters`, page by page: (ids in order, page sizes).
-async fn all_pages(
-    client: &ec2::Client,
-    filters: Vec<Filter>,
-    max: i32,
-) -> (Vec<String>, Vec<usize>) {
-    let mut ids = Vec::new();
-    let mut sizes = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
+/// The ids of every endpoint matching `filters`, `max` a page.
+async fn endpoint_pages(client: &ec2::Client, filters: Vec<Filter>, max: i32) -> Pages<String> {
+    all_pages(|token| {
+        let call = client
             .describe_vpc_endpoints()
             .set_filters(Some(filters.clone()))
             .max_results(max)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("describe page: {e:?}"));
-        sizes.push(page.vpc_endpoints().len());
-        ids.extend(page.vpc_endpoints().iter().map(id));
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return (ids, sizes);
+            .set_next_token(token);
+        async move {
+            let page = call
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("describe page: {e:?}"));
+            (
+                page.vpc_endpoints().iter().map(id).collect(),
+                page.next_token,
+            )
         }
-        assert!(sizes.len() < 1000, "paging does not end");
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -227,9 +221,9 @@ async fn describe_vpc_endpoints_pages_a_thousand_at_a_time() {
         done.unwrap_or_else(|e| panic!("worker: {e:?}"));
     }
 
-    let (ids, sizes) = all_pages(&client, vec![filter("tag:owner", "bulk")], 1000).await;
-    assert_eq!(sizes, vec![1000, 3]);
-    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 1003);
+    let pages = endpoint_pages(&client, vec![filter("tag:owner", "bulk")], 1000).await;
+    assert_eq!(pages.sizes(), vec![1000, 3]);
+    assert_eq!(pages.items().iter().collect::<BTreeSet<_>>().len(), 1003);
 
     let capped = client
         .describe_vpc_endpoints()
@@ -250,8 +244,9 @@ async fn describe_vpc_endpoints_pages_with_max_results_and_next_token() {
     for _ in 0..12 {
         created.insert(id(&gateway(&client, &net, "s3", "paged").await));
     }
-    let (ids, sizes) = all_pages(&client, vec![filter("tag:owner", "paged")], 5).await;
-    assert_eq!(sizes, vec![5, 5, 2]);
+    let pages = endpoint_pages(&client, vec![filter("tag:owner", "paged")], 5).await;
+    assert_eq!(pages.sizes(), vec![5, 5, 2]);
+    let ids = pages.items();
     assert_eq!(ids.len(), 12);
     assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), created);
 }

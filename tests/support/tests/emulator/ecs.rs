@@ -18,7 +18,7 @@ use aws_sdk_ecs::types::{
     NetworkConfiguration, ResourceManagementType, ServiceConnectClientAlias,
     ServiceConnectConfiguration, ServiceConnectService, ServiceField, Tag,
 };
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{all_pages, emulator};
 use serde_json::json;
 
 use crate::ec2::{Network, network};
@@ -87,6 +87,9 @@ async fn make_public(client: &ec2::Client, net: &Network) {
     }
 }
 
+type CreateExpress =
+    ecs::operation::create_express_gateway_service::builders::CreateExpressGatewayServiceFluentBuilder;
+
 struct Express {
     account: String,
     ecs: ecs::Client,
@@ -107,7 +110,7 @@ impl Express {
         }
     }
 
-    fn create(&self, name: &str) -> ecs::operation::create_express_gateway_service::builders::CreateExpressGatewayServiceFluentBuilder{
+    fn create(&self, name: &str) -> CreateExpress {
         self.ecs
             .create_express_gateway_service()
             .service_name(name)
@@ -121,7 +124,16 @@ impl Express {
     }
 
     async fn created(&self, name: &str) -> EcsExpressGatewayService {
-        self.create(name)
+        self.created_with(name, |call| call).await
+    }
+
+    /// The service that `create(name)`, as `change` changes the call, creates.
+    async fn created_with(
+        &self,
+        name: &str,
+        change: impl FnOnce(CreateExpress) -> CreateExpress,
+    ) -> EcsExpressGatewayService {
+        change(self.create(name))
             .send()
             .await
             .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
@@ -139,6 +151,19 @@ impl Express {
             .unwrap_or_else(|e| panic!("describe {arn}: {e:?}"))
             .service
             .unwrap_or_else(|| panic!("describe {arn}: no service"))
+    }
+
+    /// The revision of `service`'s first active configuration.
+    async fn current_revision(
+        &self,
+        service: &EcsExpressGatewayService,
+    ) -> ecs::types::ServiceRevision {
+        self.revision(
+            &first_config(service)
+                .service_revision_arn
+                .unwrap_or_default(),
+        )
+        .await
     }
 
     async fn revision(&self, arn: &str) -> ecs::types::ServiceRevision {
@@ -309,22 +334,19 @@ async fn an_express_primary_container_without_command_reads_back_an_empty_comman
 async fn express_environment_variables_read_back_sorted_by_name() {
     let world = Express::new(42).await;
     let service = world
-        .create("env")
-        .primary_container(
-            ExpressGatewayContainer::builder()
-                .image("app:1")
-                .environment(KeyValuePair::builder().name("ZONE").value("b").build())
-                .environment(KeyValuePair::builder().name("API_URL").value("a").build())
-                .command("serve")
-                .command("--port=80")
-                .build()
-                .unwrap_or_else(|e| panic!("container: {e}")),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+        .created_with("env", |call| {
+            call.primary_container(
+                ExpressGatewayContainer::builder()
+                    .image("app:1")
+                    .environment(KeyValuePair::builder().name("ZONE").value("b").build())
+                    .environment(KeyValuePair::builder().name("API_URL").value("a").build())
+                    .command("serve")
+                    .command("--port=80")
+                    .build()
+                    .unwrap_or_else(|e| panic!("container: {e}")),
+            )
+        })
+        .await;
     let primary = first_config(&service)
         .primary_container
         .unwrap_or_else(|| panic!("no container"));
@@ -344,19 +366,16 @@ async fn express_environment_variables_read_back_sorted_by_name() {
 async fn updating_the_primary_container_without_command_clears_the_command() {
     let world = Express::new(43).await;
     let service = world
-        .create("update-command")
-        .primary_container(
-            ExpressGatewayContainer::builder()
-                .image("app:1")
-                .command("worker")
-                .build()
-                .unwrap_or_else(|e| panic!("container: {e}")),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+        .created_with("update-command", |call| {
+            call.primary_container(
+                ExpressGatewayContainer::builder()
+                    .image("app:1")
+                    .command("worker")
+                    .build()
+                    .unwrap_or_else(|e| panic!("container: {e}")),
+            )
+        })
+        .await;
     let arn = arn_of(&service);
     let updated = world
         .ecs
@@ -390,19 +409,16 @@ async fn updating_the_primary_container_without_command_clears_the_command() {
 async fn updating_without_a_primary_container_keeps_the_command() {
     let world = Express::new(44).await;
     let service = world
-        .create("keep-command")
-        .primary_container(
-            ExpressGatewayContainer::builder()
-                .image("app:1")
-                .command("worker")
-                .build()
-                .unwrap_or_else(|e| panic!("container: {e}")),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+        .created_with("keep-command", |call| {
+            call.primary_container(
+                ExpressGatewayContainer::builder()
+                    .image("app:1")
+                    .command("worker")
+                    .build()
+                    .unwrap_or_else(|e| panic!("container: {e}")),
+            )
+        })
+        .await;
     let arn = arn_of(&service);
     world
         .ecs
@@ -510,13 +526,7 @@ async fn express_deployments_take_the_configured_time() {
             .current_deployment()
             .is_some_and(|d| d.contains(":service-deployment/default/slow/"))
     );
-    let revision = world
-        .revision(
-            &first_config(&service)
-                .service_revision_arn
-                .unwrap_or_default(),
-        )
-        .await;
+    let revision = world.current_revision(&service).await;
     assert_eq!(
         load_balancer_of(&revision).status(),
         &ManagedResourceStatus::Provisioning
@@ -582,30 +592,15 @@ async fn express_services_on_the_same_subnets_share_one_load_balancer() {
     let world = Express::new(47).await;
     let first = world.created("alpha").await;
     let second = world
-        .create("beta")
-        .network_configuration(on_subnets(&[
-            world.net.subnets[1].clone(),
-            world.net.subnets[0].clone(),
-        ]))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create beta: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
-    let a = world
-        .revision(
-            &first_config(&first)
-                .service_revision_arn
-                .unwrap_or_default(),
-        )
+        .created_with("beta", |call| {
+            call.network_configuration(on_subnets(&[
+                world.net.subnets[1].clone(),
+                world.net.subnets[0].clone(),
+            ]))
+        })
         .await;
-    let b = world
-        .revision(
-            &first_config(&second)
-                .service_revision_arn
-                .unwrap_or_default(),
-        )
-        .await;
+    let a = world.current_revision(&first).await;
+    let b = world.current_revision(&second).await;
     assert_eq!(load_balancer_of(&a).arn(), load_balancer_of(&b).arn());
     let a_path = &a
         .ecs_managed_resources()
@@ -631,27 +626,12 @@ async fn express_services_on_other_subnets_get_another_load_balancer() {
     let world = Express::new(48).await;
     let first = world.created("alpha").await;
     let second = world
-        .create("gamma")
-        .network_configuration(on_subnets(&world.net.subnets[1..]))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create gamma: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
-    let a = world
-        .revision(
-            &first_config(&first)
-                .service_revision_arn
-                .unwrap_or_default(),
-        )
+        .created_with("gamma", |call| {
+            call.network_configuration(on_subnets(&world.net.subnets[1..]))
+        })
         .await;
-    let b = world
-        .revision(
-            &first_config(&second)
-                .service_revision_arn
-                .unwrap_or_default(),
-        )
-        .await;
+    let a = world.current_revision(&first).await;
+    let b = world.current_revision(&second).await;
     assert_ne!(load_balancer_of(&a).arn(), load_balancer_of(&b).arn());
 }
 
@@ -661,9 +641,7 @@ async fn express_services_in_private_subnets_get_an_internal_load_balancer() {
     let service = world.created("private").await;
     let config = first_config(&service);
     assert_eq!(config.ingress_paths()[0].access_type().as_str(), "PRIVATE");
-    let revision = world
-        .revision(&config.service_revision_arn.unwrap_or_default())
-        .await;
+    let revision = world.current_revision(&service).await;
     let lb = load_balancer_of(&revision);
     assert_eq!(lb.scheme(), "internal");
     let mut subnets = lb.subnet_ids().to_vec();
@@ -680,9 +658,7 @@ async fn express_services_in_public_subnets_get_an_internet_facing_load_balancer
     let public = world.created("public").await;
     let config = first_config(&public);
     assert_eq!(config.ingress_paths()[0].access_type().as_str(), "PUBLIC");
-    let revision = world
-        .revision(&config.service_revision_arn.unwrap_or_default())
-        .await;
+    let revision = world.current_revision(&public).await;
     assert_eq!(load_balancer_of(&revision).scheme(), "internet-facing");
 }
 
@@ -690,13 +666,7 @@ async fn express_services_in_public_subnets_get_an_internet_facing_load_balancer
 async fn express_service_managed_resources_carry_arns() {
     let world = Express::new(51).await;
     let service = world.created("resources").await;
-    let revision = world
-        .revision(
-            &first_config(&service)
-                .service_revision_arn
-                .unwrap_or_default(),
-        )
-        .await;
+    let revision = world.current_revision(&service).await;
     let resources = revision
         .ecs_managed_resources()
         .cloned()
@@ -766,18 +736,15 @@ async fn express_service_managed_resources_carry_arns() {
 async fn express_services_add_their_managed_security_group_to_the_network_configuration() {
     let world = Express::new(52).await;
     let service = world
-        .create("groups")
-        .network_configuration(
-            ExpressGatewayServiceNetworkConfiguration::builder()
-                .set_subnets(Some(world.net.subnets[..2].to_vec()))
-                .security_groups(&world.net.group)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+        .created_with("groups", |call| {
+            call.network_configuration(
+                ExpressGatewayServiceNetworkConfiguration::builder()
+                    .set_subnets(Some(world.net.subnets[..2].to_vec()))
+                    .security_groups(&world.net.group)
+                    .build(),
+            )
+        })
+        .await;
     let groups = first_config(&service)
         .network_configuration
         .map(|n| n.security_groups().to_vec())
@@ -1035,13 +1002,7 @@ async fn deleting_an_express_service_drains_for_the_configured_time_then_goes_in
 async fn deleting_the_last_express_service_of_a_load_balancer_removes_its_security_groups() {
     let world = Express::new(62).await;
     let service = world.created("last").await;
-    let revision = world
-        .revision(
-            &first_config(&service)
-                .service_revision_arn
-                .unwrap_or_default(),
-        )
-        .await;
+    let revision = world.current_revision(&service).await;
     let lb_group = load_balancer_of(&revision).security_group_ids()[0].clone();
     world
         .ecs
@@ -1092,18 +1053,15 @@ async fn express_services_are_listed_and_filtered_by_resource_management_type() 
 async fn describe_services_returns_an_express_service_with_its_tags_when_asked() {
     let world = Express::new(64).await;
     let service = world
-        .create("tagged")
-        .tags(
-            Tag::builder()
-                .key("ecs-topology.dev/owner")
-                .value("ctl")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+        .created_with("tagged", |call| {
+            call.tags(
+                Tag::builder()
+                    .key("ecs-topology.dev/owner")
+                    .value("ctl")
+                    .build(),
+            )
+        })
+        .await;
     let arn = arn_of(&service);
     let with_tags = world
         .ecs
@@ -1237,24 +1195,23 @@ async fn list(
     cluster: &str,
     management: Option<ResourceManagementType>,
 ) -> BTreeSet<String> {
-    let mut arns = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
+    let pages = all_pages(|token| {
+        let call = client
             .list_services()
             .cluster(cluster)
             .set_resource_management_type(management.clone())
             .max_results(100)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("list services: {e:?}"));
-        arns.extend(page.service_arns().iter().cloned());
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return arns;
+            .set_next_token(token);
+        async move {
+            let page = call
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("list services: {e:?}"));
+            (page.service_arns().to_vec(), page.next_token)
         }
-    }
+    })
+    .await;
+    pages.items().into_iter().collect()
 }
 
 #[tokio::test]
@@ -1291,27 +1248,20 @@ async fn list_services_pages_with_max_results_and_returns_ten_by_default() {
     assert_eq!(first.service_arns().len(), 10);
     assert!(first.next_token().is_some());
 
-    let mut sizes = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
+    let pages = all_pages(|token| {
+        let call = client
             .list_services()
             .cluster("paged")
             .max_results(5)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("list: {e:?}"));
-        sizes.push(page.service_arns().len());
-        seen.extend(page.service_arns().iter().cloned());
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
+            .set_next_token(token);
+        async move {
+            let page = call.send().await.unwrap_or_else(|e| panic!("list: {e:?}"));
+            (page.service_arns().to_vec(), page.next_token)
         }
-    }
-    assert_eq!(sizes, vec![5, 5, 2]);
-    assert_eq!(seen, created);
+    })
+    .await;
+    assert_eq!(pages.sizes(), vec![5, 5, 2]);
+    assert_eq!(pages.items().into_iter().collect::<BTreeSet<_>>(), created);
 }
 
 #[tokio::test]
@@ -1619,13 +1569,7 @@ async fn a_load_balancer_serves_at_most_twenty_five_express_services() {
     let mut balancers = Vec::new();
     for i in 0..26 {
         let service = world.created(&format!("svc-{i:02}")).await;
-        let revision = world
-            .revision(
-                &first_config(&service)
-                    .service_revision_arn
-                    .unwrap_or_default(),
-            )
-            .await;
+        let revision = world.current_revision(&service).await;
         balancers.push(
             load_balancer_of(&revision)
                 .arn()
@@ -1665,19 +1609,16 @@ async fn delete_service_on_an_express_service_drains_it_like_delete_express_gate
 async fn an_express_primary_container_with_an_empty_command_reads_back_an_empty_command() {
     let world = Express::new(75).await;
     let service = world
-        .create("empty-command")
-        .primary_container(
-            ExpressGatewayContainer::builder()
-                .image("app:1")
-                .set_command(Some(Vec::new()))
-                .build()
-                .unwrap_or_else(|e| panic!("container: {e}")),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+        .created_with("empty-command", |call| {
+            call.primary_container(
+                ExpressGatewayContainer::builder()
+                    .image("app:1")
+                    .set_command(Some(Vec::new()))
+                    .build()
+                    .unwrap_or_else(|e| panic!("container: {e}")),
+            )
+        })
+        .await;
     let described = world.describe(&arn_of(&service)).await;
     let primary = first_config(&described)
         .primary_container

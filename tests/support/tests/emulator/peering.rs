@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, PeeringConnectionOptionsRequest, ResourceType, RouteState, Tag,
     TagSpecification, VpcPeeringConnection,
 };
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{Pages, all_pages, emulator};
 use serde_json::json;
 
 use crate::failure;
@@ -188,32 +188,24 @@ async fn describe(client: &ec2::Client, pcx: &str) -> VpcPeeringConnection {
         .unwrap_or_else(|| panic!("describe {pcx}: nothing"))
 }
 
-/// The ids `client` sees with `filters`, all pages of `max` at a time: (ids, page sizes).
-async fn all_pages(
-    client: &ec2::Client,
-    filters: Vec<Filter>,
-    max: i32,
-) -> (Vec<String>, Vec<usize>) {
-    let mut ids = Vec::new();
-    let mut sizes = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
+/// The ids of the connections `client` sees with `filters`, `max` a page.
+async fn connection_pages(client: &ec2::Client, filters: Vec<Filter>, max: i32) -> Pages<String> {
+    all_pages(|token| {
+        let call = client
             .describe_vpc_peering_connections()
             .set_filters(Some(filters.clone()))
             .max_results(max)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("describe page: {e:?}"));
-        sizes.push(page.vpc_peering_connections().len());
-        ids.extend(page.vpc_peering_connections().iter().map(id));
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return (ids, sizes);
+            .set_next_token(token);
+        async move {
+            let page = call
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("describe page: {e:?}"));
+            let ids = page.vpc_peering_connections().iter().map(id).collect();
+            (ids, page.next_token)
         }
-        assert!(sizes.len() < 100, "paging does not end");
-    }
+    })
+    .await
 }
 
 async fn ids_with(client: &ec2::Client, name: &str, value: &str) -> BTreeSet<String> {
@@ -912,31 +904,29 @@ async fn describe_route_tables_pages_with_max_results_and_next_token() {
     for _ in 0..11 {
         created.insert(route_table(&client, &network).await);
     }
-    let mut seen = BTreeSet::new();
-    let mut sizes = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
+    let pages = all_pages(|token| {
+        let call = client
             .describe_route_tables()
             .filters(filter("vpc-id", &network))
             .max_results(5)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("describe route tables: {e:?}"));
-        sizes.push(page.route_tables().len());
-        seen.extend(
-            page.route_tables()
+            .set_next_token(token);
+        async move {
+            let page = call
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("describe route tables: {e:?}"));
+            let ids = page
+                .route_tables()
                 .iter()
-                .filter_map(|t| t.route_table_id().map(str::to_owned)),
-        );
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
+                .filter_map(|t| t.route_table_id().map(str::to_owned))
+                .collect();
+            (ids, page.next_token)
         }
-    }
+    })
+    .await;
     // Eleven tables and the VPC's main one.
-    assert_eq!(sizes, vec![5, 5, 2]);
+    assert_eq!(pages.sizes(), vec![5, 5, 2]);
+    let seen: BTreeSet<String> = pages.items().into_iter().collect();
     assert!(seen.is_superset(&created));
     let err = client
         .describe_route_tables()
@@ -972,9 +962,9 @@ async fn describe_filters_by_vpc_status_tag_and_id_and_pages() {
     let other = id(&world.request(&[("owner", "someone-else")]).await);
     world.accept(&other).await;
 
-    let (ids, sizes) = all_pages(&world.requester, vec![filter("tag:owner", "paged")], 5).await;
-    assert_eq!(sizes, vec![5, 5, 2]);
-    assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), ours);
+    let pages = connection_pages(&world.requester, vec![filter("tag:owner", "paged")], 5).await;
+    assert_eq!(pages.sizes(), vec![5, 5, 2]);
+    assert_eq!(pages.items().into_iter().collect::<BTreeSet<_>>(), ours);
 
     assert_eq!(
         ids_with(&world.requester, "status-code", "active").await,

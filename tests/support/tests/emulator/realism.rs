@@ -27,6 +27,13 @@ async fn config(account: &str) -> SdkConfig {
     emulator().sdk_config(account, REGION).await
 }
 
+/// A fresh account and the SDK config of its session.
+async fn new_account() -> (String, SdkConfig) {
+    let account = emulator().new_account();
+    let config = config(&account).await;
+    (account, config)
+}
+
 fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(config)
@@ -38,8 +45,7 @@ fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
 #[tokio::test]
 async fn a_throttled_call_gets_the_throttling_error_of_its_protocol_and_is_counted() {
     let emulator = emulator();
-    let account = emulator.new_account();
-    let config = config(&account).await;
+    let (account, config) = new_account().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let ecs = aws_sdk_ecs::Client::new(&config);
     let ram = aws_sdk_ram::Client::new(&config);
@@ -293,26 +299,28 @@ async fn default_rates_follow_aws_published_buckets_per_api_family() {
     assert_ne!(err.code(), Some("ThrottlingException"));
 }
 
+/// Gives `account` a realism profile of nothing but `faults`.
+async fn inject(account: &str, faults: serde_json::Value) {
+    emulator()
+        .set_profile(&[account], json!({ "faults": faults }))
+        .await;
+}
+
 #[tokio::test]
 async fn injected_faults_reach_the_sdk_and_are_counted() {
     let emulator = emulator();
-    let account = emulator.new_account();
-    let config = config(&account).await;
+    let (account, config) = new_account().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let before = emulator.calls().await;
 
-    emulator
-        .set_profile(&[&account], json!({"faults": {"http500": 1.0}}))
-        .await;
+    inject(&account, json!({"http500": 1.0})).await;
     let err = ec2.describe_vpcs().send().await.unwrap_err();
     assert_eq!(
         (err.code(), status(&err)),
         (Some("InternalError"), Some(500))
     );
 
-    emulator
-        .set_profile(&[&account], json!({"faults": {"http503": 1.0}}))
-        .await;
+    inject(&account, json!({"http503": 1.0})).await;
     let ecs = aws_sdk_ecs::Client::new(&config);
     let err = ecs.list_clusters().send().await.unwrap_err();
     assert_eq!(
@@ -320,16 +328,12 @@ async fn injected_faults_reach_the_sdk_and_are_counted() {
         (Some("ServiceUnavailable"), Some(503))
     );
 
-    emulator
-        .set_profile(&[&account], json!({"faults": {"reset": 1.0}}))
-        .await;
+    inject(&account, json!({"reset": 1.0})).await;
     let err = ec2.describe_vpcs().send().await.unwrap_err();
     assert!(matches!(err, SdkError::DispatchFailure(_)), "{err:?}");
 
     // A reset after processing: the call took effect, but its reply is lost.
-    emulator
-        .set_profile(&[&account], json!({"faults": {"reset_after": 1.0}}))
-        .await;
+    inject(&account, json!({"reset_after": 1.0})).await;
     let err = ec2
         .create_vpc()
         .cidr_block("10.42.0.0/16")
@@ -338,12 +342,7 @@ async fn injected_faults_reach_the_sdk_and_are_counted() {
         .unwrap_err();
     assert!(matches!(err, SdkError::DispatchFailure(_)), "{err:?}");
 
-    emulator
-        .set_profile(
-            &[&account],
-            json!({"faults": {"slow": 1.0, "slow_ms": 300}}),
-        )
-        .await;
+    inject(&account, json!({"slow": 1.0, "slow_ms": 300})).await;
     let started = Instant::now();
     ec2.describe_vpcs().send().await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(300));
@@ -369,14 +368,12 @@ async fn injected_faults_reach_the_sdk_and_are_counted() {
 #[tokio::test]
 async fn a_hung_call_gets_no_reply_and_only_the_sdk_timeout_ends_it() {
     let emulator = emulator();
-    let account = emulator.new_account();
-    let config = config(&account).await;
-    emulator
-        .set_profile(
-            &[&account],
-            json!({"faults": {"hang": 1.0, "hang_ms": 30000, "operations": ["ecs:ListClusters"]}}),
-        )
-        .await;
+    let (account, config) = new_account().await;
+    inject(
+        &account,
+        json!({"hang": 1.0, "hang_ms": 30000, "operations": ["ecs:ListClusters"]}),
+    )
+    .await;
     let impatient = aws_sdk_ecs::config::Builder::from(&config)
         .timeout_config(
             aws_smithy_types::timeout::TimeoutConfig::builder()
@@ -467,31 +464,18 @@ async fn calls_are_counted_per_account_region_and_operation() {
     let other = emulator.sdk_config(&second, "us-east-1").await;
     let before = emulator.calls().await;
 
-    for _ in 0..2 {
-        aws_sdk_ec2::Client::new(&east)
-            .describe_vpcs()
-            .send()
-            .await
-            .unwrap();
+    for (config, times) in [(&east, 2), (&west, 1), (&other, 3)] {
+        let ec2 = aws_sdk_ec2::Client::new(config);
+        for _ in 0..times {
+            ec2.describe_vpcs().send().await.unwrap();
+        }
     }
-    aws_sdk_ec2::Client::new(&west)
-        .describe_vpcs()
-        .send()
-        .await
-        .unwrap();
     aws_sdk_ecs::Client::new(&west)
         .create_cluster()
         .cluster_name("counted")
         .send()
         .await
         .unwrap();
-    for _ in 0..3 {
-        aws_sdk_ec2::Client::new(&other)
-            .describe_vpcs()
-            .send()
-            .await
-            .unwrap();
-    }
 
     let made = emulator.calls().await.since(&before);
     let mut rows: Vec<_> = made

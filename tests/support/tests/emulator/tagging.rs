@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_resourcegroupstagging as tagging;
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 use aws_sdk_servicediscovery::types::Tag;
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{all_pages, emulator};
 
 const REGION: &str = "ap-northeast-1";
 
@@ -36,33 +36,34 @@ async fn namespace_tags(
     filter: Option<TagFilter>,
     per_page: i32,
 ) -> (BTreeMap<String, BTreeMap<String, String>>, usize) {
-    let mut found = BTreeMap::new();
-    let mut pages = 0;
-    let mut token: Option<String> = None;
-    loop {
-        let reply = client
+    let pages = all_pages(|token| {
+        let call = client
             .get_resources()
             .resource_type_filters("servicediscovery:namespace")
             .set_tag_filters(filter.clone().map(|f| vec![f]))
             .resources_per_page(per_page)
-            .set_pagination_token(token.clone())
-            .send()
-            .await
-            .unwrap();
-        pages += 1;
-        for mapping in reply.resource_tag_mapping_list() {
-            let tags = mapping
-                .tags()
+            .set_pagination_token(token);
+        async move {
+            let reply = call.send().await.unwrap();
+            let found: Vec<(String, BTreeMap<String, String>)> = reply
+                .resource_tag_mapping_list()
                 .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .map(|mapping| {
+                    let tags = mapping
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                        .collect();
+                    (mapping.resource_arn().unwrap().to_owned(), tags)
+                })
                 .collect();
-            found.insert(mapping.resource_arn().unwrap().to_owned(), tags);
+            // The last page answers an empty token.
+            (found, reply.pagination_token.filter(|t| !t.is_empty()))
         }
-        token = reply.pagination_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return (found, pages);
-        }
-    }
+    })
+    .await;
+    let count = pages.pages.len();
+    (pages.items().into_iter().collect(), count)
 }
 
 #[tokio::test]
