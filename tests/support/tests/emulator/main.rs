@@ -3,6 +3,7 @@
 mod cloudmap;
 mod ec2;
 mod ecs;
+mod events;
 mod lifecycle;
 mod peering;
 mod ram;

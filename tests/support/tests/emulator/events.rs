@@ -1,0 +1,347 @@
+//! CloudTrail events through EventBridge and SQS as the emulator delivers them: a change made in
+//! a target account reaches, through a rule on that account's default bus, a central bus in
+//! another account (admitted by its policy) and from there a queue, as the CloudTrail record of
+//! the call; reads publish nothing; the delivery delay and the drop fraction apply.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_eventbridge as eb;
+use aws_sdk_eventbridge::types::Target;
+use aws_sdk_servicediscovery::types::HttpNamespaceChange;
+use aws_sdk_sqs as sqs;
+use aws_sdk_sqs::types::QueueAttributeName;
+use ecs_topology_testkit::emulator;
+use serde_json::{Value, json};
+
+use crate::cloudmap::{cloud_map, create_namespace};
+
+const REGION: &str = "ap-northeast-1";
+
+/// What the controller's rules match: Cloud Map's namespace changes.
+fn namespace_changes() -> Value {
+    json!({
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "source": ["aws.servicediscovery"],
+        "detail": {
+            "eventSource": ["servicediscovery.amazonaws.com"],
+            "eventName": ["CreateHttpNamespace", "UpdateHttpNamespace", "DeleteNamespace"]
+        }
+    })
+}
+
+/// Every CloudTrail event of Cloud Map, reads included if there were any.
+fn everything_of_cloud_map() -> Value {
+    json!({"detail-type": ["AWS API Call via CloudTrail"], "source": ["aws.servicediscovery"]})
+}
+
+/// A target account whose default bus forwards to a central bus of another account, whose rule
+/// feeds a queue there.
+struct Wiring {
+    target: String,
+    queue: sqs::Client,
+    queue_url: String,
+}
+
+async fn events_of(account: &str) -> eb::Client {
+    eb::Client::new(&emulator().sdk_config(account, REGION).await)
+}
+
+/// Wires a fresh target account to a fresh central account with `pattern` on both rules;
+/// `admit` says whether the central bus's policy admits the target account.
+async fn wire(pattern: &Value, admit: bool) -> Wiring {
+    let emulator = emulator();
+    let (target, central) = (emulator.new_account(), emulator.new_account());
+    let central_config = emulator.sdk_config(&central, REGION).await;
+    let queue = sqs::Client::new(&central_config);
+    let queue_url = queue
+        .create_queue()
+        .queue_name("ecs-topology-events")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = queue
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap();
+
+    let central_events = eb::Client::new(&central_config);
+    let bus_arn = central_events
+        .create_event_bus()
+        .name("ecs-topology")
+        .send()
+        .await
+        .unwrap()
+        .event_bus_arn
+        .unwrap();
+    if admit {
+        let policy = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "targets",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{target}:root")},
+                "Action": "events:PutEvents",
+                "Resource": bus_arn
+            }]
+        });
+        central_events
+            .put_permission()
+            .event_bus_name("ecs-topology")
+            .policy(policy.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    central_events
+        .put_rule()
+        .name("to-queue")
+        .event_bus_name("ecs-topology")
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+    central_events
+        .put_targets()
+        .rule("to-queue")
+        .event_bus_name("ecs-topology")
+        .targets(
+            Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let target_events = events_of(&target).await;
+    target_events
+        .put_rule()
+        .name("to-central")
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+    target_events
+        .put_targets()
+        .rule("to-central")
+        .targets(
+            Target::builder()
+                .id("central")
+                .arn(bus_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    Wiring {
+        target,
+        queue,
+        queue_url,
+    }
+}
+
+impl Wiring {
+    /// The events in the queue after `wait` (deleted as they are read).
+    async fn received(&self, wait: Duration) -> Vec<Value> {
+        tokio::time::sleep(wait).await;
+        let mut events = Vec::new();
+        loop {
+            let messages = self
+                .queue
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if messages.is_empty() {
+                return events;
+            }
+            for message in messages {
+                let body = message.body().unwrap_or_default();
+                events.push(serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}")));
+                self.queue
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// The first events to arrive, polling for up to `limit`, and how long they took.
+    async fn first(&self, limit: Duration) -> (Vec<Value>, Duration) {
+        let started = Instant::now();
+        loop {
+            let events = self.received(Duration::ZERO).await;
+            if !events.is_empty() || started.elapsed() > limit {
+                return (events, started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Creates a namespace in the target account (its event is read and dropped) and returns
+    /// its id.
+    async fn namespace(&self, name: &str) -> String {
+        let (_, id) = create_namespace(&cloud_map(&self.target).await, name).await;
+        self.received(Duration::ZERO).await;
+        id
+    }
+
+    async fn describe(&self, id: &str, description: &str) {
+        cloud_map(&self.target)
+            .await
+            .update_http_namespace()
+            .id(id)
+            .namespace(
+                HttpNamespaceChange::builder()
+                    .description(description)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn names(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["detail"]["eventName"].as_str().unwrap_or_default())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_namespace_description_changed_by_hand_reaches_the_central_queue_as_its_cloudtrail_record()
+ {
+    let wiring = wire(&namespace_changes(), true).await;
+    let target = wiring.target.as_str();
+    let id = wiring.namespace("events-by-hand").await;
+
+    wiring.describe(&id, "changed by hand").await;
+
+    let events = wiring.received(Duration::ZERO).await;
+    assert_eq!(names(&events), ["UpdateHttpNamespace"], "{events:#?}");
+    let event = &events[0];
+    assert_eq!(event["detail-type"], "AWS API Call via CloudTrail");
+    assert_eq!(event["source"], "aws.servicediscovery");
+    assert_eq!(event["account"], target);
+    assert_eq!(event["region"], REGION);
+    let detail = &event["detail"];
+    assert_eq!(detail["eventSource"], "servicediscovery.amazonaws.com");
+    assert_eq!(detail["awsRegion"], REGION);
+    assert_eq!(detail["recipientAccountId"], target);
+    assert_eq!(detail["requestParameters"]["id"], id.as_str());
+    assert_eq!(
+        detail["requestParameters"]["namespace"]["description"],
+        "changed by hand"
+    );
+    assert!(detail["responseElements"]["operationId"].is_string());
+    assert_eq!(detail["userIdentity"]["type"], "AssumedRole");
+    assert_eq!(
+        detail["userIdentity"]["arn"],
+        format!("arn:aws:sts::{target}:assumed-role/ecs-topology-test/ecs-topology-test")
+    );
+    assert_eq!(
+        detail["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"],
+        format!("arn:aws:iam::{target}:role/ecs-topology-test")
+    );
+    assert_eq!(detail["readOnly"], false);
+    assert_eq!(detail["eventType"], "AwsApiCall");
+    assert_eq!(detail["managementEvent"], true);
+    assert_eq!(detail["eventCategory"], "Management");
+    assert_eq!(detail["eventTime"], event["time"]);
+}
+
+#[tokio::test]
+async fn describe_and_list_calls_publish_nothing() {
+    let wiring = wire(&everything_of_cloud_map(), true).await;
+    let id = wiring.namespace("events-reads").await;
+    let client = cloud_map(&wiring.target).await;
+
+    client.get_namespace().id(&id).send().await.unwrap();
+    client.list_namespaces().send().await.unwrap();
+    client.list_services().send().await.unwrap();
+
+    let events = wiring.received(Duration::from_millis(300)).await;
+    assert!(events.is_empty(), "{events:#?}");
+}
+
+#[tokio::test]
+async fn a_central_bus_whose_policy_does_not_admit_the_account_receives_nothing() {
+    let wiring = wire(&namespace_changes(), false).await;
+    let id = wiring.namespace("events-not-admitted").await;
+
+    wiring.describe(&id, "unseen").await;
+
+    let events = wiring.received(Duration::from_millis(300)).await;
+    assert!(events.is_empty(), "{events:#?}");
+}
+
+#[tokio::test]
+async fn a_drop_fraction_of_one_drops_every_event() {
+    let emulator = emulator();
+    let wiring = wire(&namespace_changes(), true).await;
+    let id = wiring.namespace("events-dropped").await;
+
+    emulator
+        .set_settings(&[&wiring.target], json!({"events.drop_fraction": 1.0}))
+        .await;
+    for n in 0..5 {
+        wiring.describe(&id, &format!("dropped {n}")).await;
+    }
+    let dropped = wiring.received(Duration::from_millis(300)).await;
+
+    emulator
+        .set_settings(&[&wiring.target], json!({"events.drop_fraction": 0.0}))
+        .await;
+    wiring.describe(&id, "delivered").await;
+    let delivered = wiring.received(Duration::ZERO).await;
+
+    assert!(dropped.is_empty(), "{dropped:#?}");
+    assert_eq!(names(&delivered), ["UpdateHttpNamespace"]);
+    assert_eq!(
+        delivered[0]["detail"]["requestParameters"]["namespace"]["description"],
+        "delivered"
+    );
+}
+
+#[tokio::test]
+async fn the_delivery_delay_holds_each_event_back() {
+    let emulator = emulator();
+    let wiring = wire(&namespace_changes(), true).await;
+    let id = wiring.namespace("events-delayed").await;
+    emulator
+        .set_settings(&[&wiring.target], json!({"events.delivery_delay": 1.5}))
+        .await;
+
+    let changed = Instant::now();
+    wiring.describe(&id, "later").await;
+    let at_once = wiring.received(Duration::ZERO).await;
+    let (events, _) = wiring.first(Duration::from_secs(10)).await;
+    let took = changed.elapsed();
+
+    assert!(at_once.is_empty(), "{at_once:#?}");
+    assert_eq!(names(&events), ["UpdateHttpNamespace"]);
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+}
