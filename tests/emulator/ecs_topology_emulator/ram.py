@@ -38,12 +38,15 @@ What this adds to stock moto (state lives on moto's per-account backends and sha
   (a list of account ids, empty by default) lists the account.
 """
 
+import contextlib
 import copy
 import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.utils import unix_time
@@ -53,7 +56,15 @@ from moto.ram.models import ResourceShare, ram_backends
 from moto.ram.responses import ResourceAccessManagerResponse
 
 from . import settings
-from .common import ClientTokens, backend_state, decode_offset_token, encode_offset_token, fingerprint, token_ttl
+from .common import (
+    ClientTokens,
+    backend_state,
+    decode_offset_token,
+    encode_offset_token,
+    fingerprint,
+    install_handlers,
+    token_ttl,
+)
 from .servicediscovery import _lock
 
 TOKEN_TTL_SETTING = "ram.client_token_ttl"
@@ -213,6 +224,21 @@ def _idempotent(backend, operation: str, params: dict, action) -> str:
     reply["clientToken"] = token
     tokens.remember(key, request, copy.deepcopy(reply))
     return json.dumps(reply)
+
+
+def _idempotent_change(operation: str):
+    """A handler of ``operation`` that makes the change ``change(params, backend)`` under the lock
+    and answers its reply, once per client token (see ``_idempotent``)."""
+
+    def wrap(change):
+        def handler(self):
+            with _request(self) as (params, backend):
+                return _idempotent(backend, operation, params, lambda: change(params, backend))
+
+        handler.__name__ = change.__name__
+        return handler
+
+    return wrap
 
 
 # --- paging -----------------------------------------------------------------------------------
@@ -500,10 +526,35 @@ def _body(response) -> dict:
     return params
 
 
-def create_resource_share(self):
-    params = _body(self)
-    backend = self.ram_backend
+@contextlib.contextmanager
+def _request(response) -> Iterator[tuple[dict, Any]]:
+    """The request's parameters and the caller's backend, under the lock (a body that cannot be
+    read is refused before it)."""
+    params = _body(response)
+    backend = response.ram_backend
     with _lock:
+        yield params, backend
+
+
+def _touch(share) -> None:
+    """Record that ``share`` changed now."""
+    share.last_updated_time = datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _changed(share, pairs, status: str) -> dict:
+    """The reply to a change of the associations ``pairs`` (kind, entity) of ``share``, which
+    changed now: each association in ``status``."""
+    _touch(share)
+    assoc = _ext(share)["assoc"]
+    return {
+        "resourceShareAssociations": [
+            _association_json(share, kind, entity, assoc[(kind, entity)], status) for kind, entity in pairs
+        ]
+    }
+
+
+def create_resource_share(self):
+    with _request(self) as (params, backend):
         name = params.get("name")
         if not isinstance(name, str) or not name:
             raise _invalid("name is required.")
@@ -606,9 +657,7 @@ def _check_share_arns(arns) -> list:
 
 
 def get_resource_shares(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
+    with _request(self) as (params, backend):
         owner = _check_owner(params.get("resourceOwner"))
         arns = _check_share_arns(params.get("resourceShareArns"))
         status = params.get("resourceShareStatus")
@@ -658,27 +707,21 @@ def get_resource_shares(self):
         )
 
 
-def update_resource_share(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
-
-        def update():
-            share = _own_share(backend, params.get("resourceShareArn"))
-            name = params.get("name")
-            allow_external = params.get("allowExternalPrincipals")
-            if name is not None:
-                if not isinstance(name, str) or not name:
-                    raise _invalid("name must be a non-empty string.")
-                share.name = name
-            if allow_external is not None:
-                if not isinstance(allow_external, bool):
-                    raise _invalid("allowExternalPrincipals must be a boolean.")
-                share.allow_external_principals = allow_external
-            share.last_updated_time = datetime.now(timezone.utc).replace(tzinfo=None)
-            return {"resourceShare": _share_json(share)}
-
-        return _idempotent(backend, "UpdateResourceShare", params, update)
+@_idempotent_change("UpdateResourceShare")
+def update_resource_share(params: dict, backend) -> dict:
+    share = _own_share(backend, params.get("resourceShareArn"))
+    name = params.get("name")
+    allow_external = params.get("allowExternalPrincipals")
+    if name is not None:
+        if not isinstance(name, str) or not name:
+            raise _invalid("name must be a non-empty string.")
+        share.name = name
+    if allow_external is not None:
+        if not isinstance(allow_external, bool):
+            raise _invalid("allowExternalPrincipals must be a boolean.")
+        share.allow_external_principals = allow_external
+    _touch(share)
+    return {"resourceShare": _share_json(share)}
 
 
 def delete_resource_share(self):
@@ -703,82 +746,52 @@ def delete_resource_share(self):
         return _idempotent(backend, "DeleteResourceShare", params, delete)
 
 
-def associate_resource_share(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
-
-        def associate():
-            share = _own_share(backend, params.get("resourceShareArn"))
-            resources = _check_resources(backend, params.get("resourceArns"))
-            principals = _check_principals(params.get("principals"))
-            sources = params.get("sources") or []
-            if not resources and not principals and not sources:
-                raise _invalid("Specify resourceArns, principals or sources.")
-            ext = _ext(share)
-            for source in sources:
-                if source not in ext["sources"]:
-                    ext["sources"].append(source)
-            now = time.time()
-            touched = _add_associations(backend, share, resources, principals, now)
-            share.last_updated_time = datetime.now(timezone.utc).replace(tzinfo=None)
-            return {
-                "resourceShareAssociations": [
-                    _association_json(
-                        share, kind, entity, ext["assoc"][(kind, entity)], "ASSOCIATING"
-                    )
-                    for kind, entity in touched
-                ]
-            }
-
-        return _idempotent(backend, "AssociateResourceShare", params, associate)
+@_idempotent_change("AssociateResourceShare")
+def associate_resource_share(params: dict, backend) -> dict:
+    share = _own_share(backend, params.get("resourceShareArn"))
+    resources = _check_resources(backend, params.get("resourceArns"))
+    principals = _check_principals(params.get("principals"))
+    sources = params.get("sources") or []
+    if not resources and not principals and not sources:
+        raise _invalid("Specify resourceArns, principals or sources.")
+    ext = _ext(share)
+    for source in sources:
+        if source not in ext["sources"]:
+            ext["sources"].append(source)
+    now = time.time()
+    touched = _add_associations(backend, share, resources, principals, now)
+    return _changed(share, touched, "ASSOCIATING")
 
 
-def disassociate_resource_share(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
-
-        def disassociate():
-            share = _own_share(backend, params.get("resourceShareArn"))
-            resource_arns = params.get("resourceArns") or []
-            principals = params.get("principals") or []
-            sources = params.get("sources") or []
-            if not isinstance(resource_arns, list) or not isinstance(principals, list):
-                raise _invalid("resourceArns and principals must be lists.")
-            if not resource_arns and not principals and not sources:
-                raise _invalid("Specify resourceArns, principals or sources.")
-            ext = _ext(share)
-            wanted = [("RESOURCE", a) for a in resource_arns]
-            wanted += [("PRINCIPAL", p) for p in principals]
-            for kind, entity in wanted:
-                record = ext["assoc"].get((kind, entity))
-                if record is None or record["status"] == "DISASSOCIATED":
-                    raise _unknown(
-                        f"{entity} is not associated with resource share {share.arn}."
-                    )
-            ext["sources"] = [s for s in ext["sources"] if s not in sources]
-            now = time.time()
-            for key in wanted:
-                ext["assoc"][key].update(status="DISASSOCIATED", updated=now)
-            _sync_moto_lists(share)
-            share.last_updated_time = datetime.now(timezone.utc).replace(tzinfo=None)
-            return {
-                "resourceShareAssociations": [
-                    _association_json(
-                        share, kind, entity, ext["assoc"][(kind, entity)], "DISASSOCIATING"
-                    )
-                    for kind, entity in wanted
-                ]
-            }
-
-        return _idempotent(backend, "DisassociateResourceShare", params, disassociate)
+@_idempotent_change("DisassociateResourceShare")
+def disassociate_resource_share(params: dict, backend) -> dict:
+    share = _own_share(backend, params.get("resourceShareArn"))
+    resource_arns = params.get("resourceArns") or []
+    principals = params.get("principals") or []
+    sources = params.get("sources") or []
+    if not isinstance(resource_arns, list) or not isinstance(principals, list):
+        raise _invalid("resourceArns and principals must be lists.")
+    if not resource_arns and not principals and not sources:
+        raise _invalid("Specify resourceArns, principals or sources.")
+    ext = _ext(share)
+    wanted = [("RESOURCE", a) for a in resource_arns]
+    wanted += [("PRINCIPAL", p) for p in principals]
+    for kind, entity in wanted:
+        record = ext["assoc"].get((kind, entity))
+        if record is None or record["status"] == "DISASSOCIATED":
+            raise _unknown(
+                f"{entity} is not associated with resource share {share.arn}."
+            )
+    ext["sources"] = [s for s in ext["sources"] if s not in sources]
+    now = time.time()
+    for key in wanted:
+        ext["assoc"][key].update(status="DISASSOCIATED", updated=now)
+    _sync_moto_lists(share)
+    return _changed(share, wanted, "DISASSOCIATING")
 
 
 def get_resource_share_associations(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
+    with _request(self) as (params, backend):
         kind = params.get("associationType")
         if kind not in ("PRINCIPAL", "RESOURCE"):
             raise _invalid(
@@ -832,9 +845,7 @@ def _visible_share(backend, arn):
 
 
 def list_resource_share_permissions(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
+    with _request(self) as (params, backend):
         share = _visible_share(backend, params.get("resourceShareArn"))
         rows = []
         for association in _ext(share)["permissions"].values():
@@ -844,69 +855,55 @@ def list_resource_share_permissions(self):
         return json.dumps(_with_token({"permissions": page}, next_token))
 
 
-def associate_resource_share_permission(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
-
-        def associate():
-            share = _own_share(backend, params.get("resourceShareArn"))
-            permission = _find_permission(backend, params.get("permissionArn"))
-            _check_version(params.get("permissionVersion"))
-            replace = params.get("replace", False)
-            ext = _ext(share)
-            key = permission.resource_type.lower()
-            current = ext["permissions"].get(key)
-            now = time.time()
-            if current is not None and current["arn"] != permission.arn and not replace:
-                raise _invalid(
-                    f"Resource share {share.arn} already has a permission for resource type "
-                    f"{permission.resource_type}; set replace to replace it."
-                )
-            if current is None or current["arn"] != permission.arn:
-                ext["permissions"][key] = {"arn": permission.arn, "created": now, "updated": now}
-                share.last_updated_time = datetime.now(timezone.utc).replace(tzinfo=None)
-            return {"returnValue": True}
-
-        return _idempotent(backend, "AssociateResourceSharePermission", params, associate)
+@_idempotent_change("AssociateResourceSharePermission")
+def associate_resource_share_permission(params: dict, backend) -> dict:
+    share = _own_share(backend, params.get("resourceShareArn"))
+    permission = _find_permission(backend, params.get("permissionArn"))
+    _check_version(params.get("permissionVersion"))
+    replace = params.get("replace", False)
+    ext = _ext(share)
+    key = permission.resource_type.lower()
+    current = ext["permissions"].get(key)
+    now = time.time()
+    if current is not None and current["arn"] != permission.arn and not replace:
+        raise _invalid(
+            f"Resource share {share.arn} already has a permission for resource type "
+            f"{permission.resource_type}; set replace to replace it."
+        )
+    if current is None or current["arn"] != permission.arn:
+        ext["permissions"][key] = {"arn": permission.arn, "created": now, "updated": now}
+        _touch(share)
+    return {"returnValue": True}
 
 
-def disassociate_resource_share_permission(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
-
-        def disassociate():
-            share = _own_share(backend, params.get("resourceShareArn"))
-            permission = _find_permission(backend, params.get("permissionArn"))
-            ext = _ext(share)
-            key = permission.resource_type.lower()
-            current = ext["permissions"].get(key)
-            if current is None or current["arn"] != permission.arn:
-                raise _unknown(
-                    f"Permission {permission.arn} is not associated with resource share "
-                    f"{share.arn}."
-                )
-            if any(
-                kind == "RESOURCE" and _active(r) and (r["type"] or "").lower() == key
-                for (kind, _), r in ext["assoc"].items()
-            ):
-                raise RamError(
-                    "OperationNotPermittedException",
-                    f"Resource share {share.arn} still has resources of type "
-                    f"{permission.resource_type}; remove them before the permission.",
-                )
-            del ext["permissions"][key]
-            share.last_updated_time = datetime.now(timezone.utc).replace(tzinfo=None)
-            return {"returnValue": True}
-
-        return _idempotent(backend, "DisassociateResourceSharePermission", params, disassociate)
+@_idempotent_change("DisassociateResourceSharePermission")
+def disassociate_resource_share_permission(params: dict, backend) -> dict:
+    share = _own_share(backend, params.get("resourceShareArn"))
+    permission = _find_permission(backend, params.get("permissionArn"))
+    ext = _ext(share)
+    key = permission.resource_type.lower()
+    current = ext["permissions"].get(key)
+    if current is None or current["arn"] != permission.arn:
+        raise _unknown(
+            f"Permission {permission.arn} is not associated with resource share "
+            f"{share.arn}."
+        )
+    if any(
+        kind == "RESOURCE" and _active(r) and (r["type"] or "").lower() == key
+        for (kind, _), r in ext["assoc"].items()
+    ):
+        raise RamError(
+            "OperationNotPermittedException",
+            f"Resource share {share.arn} still has resources of type "
+            f"{permission.resource_type}; remove them before the permission.",
+        )
+    del ext["permissions"][key]
+    _touch(share)
+    return {"returnValue": True}
 
 
 def get_permission(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
+    with _request(self) as (params, backend):
         permission = _find_permission(backend, params.get("permissionArn"))
         _check_version(params.get("permissionVersion"))
         detail = _permission_summary(permission)
@@ -915,9 +912,7 @@ def get_permission(self):
 
 
 def list_permissions(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
+    with _request(self) as (params, backend):
         resource_type = params.get("resourceType")
         permission_type = params.get("permissionType") or "ALL"
         kinds = {
@@ -974,9 +969,7 @@ def _taggable_share(backend, params: dict):
 
 
 def tag_resource(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
+    with _request(self) as (params, backend):
         share = _taggable_share(backend, params)
         tags = params.get("tags")
         if not isinstance(tags, list) or not tags:
@@ -987,9 +980,7 @@ def tag_resource(self):
 
 
 def untag_resource(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
+    with _request(self) as (params, backend):
         share = _taggable_share(backend, params)
         keys = params.get("tagKeys")
         if not isinstance(keys, list):
@@ -1007,9 +998,7 @@ def _region_scope(resource_type: str) -> str:
 
 
 def list_resources(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
+    with _request(self) as (params, backend):
         owner = _check_owner(params.get("resourceOwner"))
         principal = params.get("principal")
         resource_type = params.get("resourceType")
@@ -1054,9 +1043,7 @@ def list_resources(self):
 
 
 def list_principals(self):
-    params = _body(self)
-    backend = self.ram_backend
-    with _lock:
+    with _request(self) as (params, backend):
         owner = _check_owner(params.get("resourceOwner"))
         resource_arn = params.get("resourceArn")
         principals = params.get("principals") or []
@@ -1166,20 +1153,23 @@ def install() -> None:
     for route in _ROUTES:
         ram_urls.url_paths.setdefault("{0}/" + route + "$", cls.dispatch)
 
-    cls.create_resource_share = create_resource_share
-    cls.get_resource_shares = get_resource_shares
-    cls.update_resource_share = update_resource_share
-    cls.delete_resource_share = delete_resource_share
-    cls.associate_resource_share = associate_resource_share
-    cls.disassociate_resource_share = disassociate_resource_share
-    cls.get_resource_share_associations = get_resource_share_associations
-    cls.list_resource_share_permissions = list_resource_share_permissions
-    cls.associate_resource_share_permission = associate_resource_share_permission
-    cls.disassociate_resource_share_permission = disassociate_resource_share_permission
-    cls.get_permission = get_permission
-    cls.list_permissions = list_permissions
-    cls.tag_resource = tag_resource
-    cls.untag_resource = untag_resource
-    cls.list_resources = list_resources
-    cls.list_principals = list_principals
-    cls.get_resource_share_invitations = get_resource_share_invitations
+    install_handlers(
+        cls,
+        create_resource_share,
+        get_resource_shares,
+        update_resource_share,
+        delete_resource_share,
+        associate_resource_share,
+        disassociate_resource_share,
+        get_resource_share_associations,
+        list_resource_share_permissions,
+        associate_resource_share_permission,
+        disassociate_resource_share_permission,
+        get_permission,
+        list_permissions,
+        tag_resource,
+        untag_resource,
+        list_resources,
+        list_principals,
+        get_resource_share_invitations,
+    )
