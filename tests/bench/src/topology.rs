@@ -121,6 +121,17 @@ pub struct Topology {
     pub network_seconds: f64,
 }
 
+/// What `scopes` holds for `account` in `region` (zero counts the first time).
+fn counts_in<'a>(
+    scopes: &'a mut BTreeMap<(String, String), ScopeCounts>,
+    account: &Account,
+    region: &str,
+) -> &'a mut ScopeCounts {
+    scopes
+        .entry((account.id.clone(), region.to_owned()))
+        .or_default()
+}
+
 /// Where VPCs come from: real ones in the emulator, or made-up ids (planning benchmarks).
 #[derive(Debug, Clone, Copy)]
 pub enum Networks<'a> {
@@ -190,29 +201,31 @@ impl Topology {
             let (a, region) = &scope_list[s];
             (s, &accounts[*a], region.as_str())
         };
-        let mut add = |file: String, doc: String| {
-            let text = texts.entry(file).or_default();
+        // Appends document `j` of `kind`, named `{prefix}-{j:05}`, to `{file}-{s:03}.yaml` of its
+        // scope `s`; `spec` is what its spec holds besides the scope's account and region.
+        let mut add = |j: usize, (file, kind, prefix): (&str, &str, &str), spec: String| {
+            let (s, account, region) = scope_of(j);
+            let name = format!("{prefix}-{j:05}");
+            let text = texts.entry(format!("{file}-{s:03}.yaml")).or_default();
             if !text.is_empty() {
                 text.push_str("---\n");
             }
-            text.push_str(&doc);
+            let _ = write!(
+                text,
+                "apiVersion: ecs-topology.dev/v1alpha1\nkind: {kind}\nmetadata: {{name: {name}}}\nspec:\n  account: {alias}\n  region: {region}\n{spec}",
+                alias = account.alias,
+            );
         };
         for j in 0..mix.namespaces {
-            let (s, account, region) = scope_of(j);
+            let (_, account, region) = scope_of(j);
             let name = format!("ns-{j:05}");
             let cloud_map_name = format!("{name}.bench.internal");
             let description = format!("Bench namespace {j}");
-            scopes
-                .entry((account.id.clone(), region.to_owned()))
-                .or_default()
-                .namespaces += 1;
-            add(
-                format!("namespaces-{s:03}.yaml"),
-                format!(
-                    "apiVersion: ecs-topology.dev/v1alpha1\nkind: CloudMapNamespace\nmetadata: {{name: {name}}}\nspec:\n  account: {alias}\n  region: {region}\n  name: {cloud_map_name}\n  description: {description}\n  tags: {{team: bench}}\n",
-                    alias = account.alias,
-                ),
+            counts_in(&mut scopes, account, region).namespaces += 1;
+            let spec = format!(
+                "  name: {cloud_map_name}\n  description: {description}\n  tags: {{team: bench}}\n"
             );
+            add(j, ("namespaces", "CloudMapNamespace", "ns"), spec);
             namespaces.push(NamespaceDoc {
                 name,
                 account: account.id.clone(),
@@ -225,31 +238,20 @@ impl Topology {
             let (s, account, region) = scope_of(j);
             let a = scope_list[s].0;
             let consumer = &accounts[(a + 1) % accounts.len()];
-            scopes
-                .entry((account.id.clone(), region.to_owned()))
-                .or_default()
-                .shares += 1;
-            scopes
-                .entry((consumer.id.clone(), region.to_owned()))
-                .or_default()
-                .shared_in += 1;
-            add(
-                format!("shares-{s:03}.yaml"),
-                format!(
-                    "apiVersion: ecs-topology.dev/v1alpha1\nkind: NamespaceShare\nmetadata: {{name: share-{j:05}}}\nspec:\n  account: {alias}\n  region: {region}\n  namespaceRef: ns-{j:05}\n  principals: [{consumer}]\n",
-                    alias = account.alias,
-                    consumer = consumer.alias,
-                ),
+            counts_in(&mut scopes, account, region).shares += 1;
+            counts_in(&mut scopes, consumer, region).shared_in += 1;
+            let spec = format!(
+                "  namespaceRef: ns-{j:05}\n  principals: [{consumer}]\n",
+                consumer = consumer.alias,
             );
+            add(j, ("shares", "NamespaceShare", "share"), spec);
         }
         let mut next_net = vec![1usize; scope_count];
         for j in 0..mix.endpoint_sets {
             let (s, account, region) = scope_of(j);
             let net = &made[s][next_net[s]];
             next_net[s] += 1;
-            let counts = scopes
-                .entry((account.id.clone(), region.to_owned()))
-                .or_default();
+            let counts = counts_in(&mut scopes, account, region);
             counts.endpoint_sets += 1;
             counts.endpoints += INTERFACE_SERVICES.len() + GATEWAY_SERVICES.len();
             let mut gateways = String::new();
@@ -260,36 +262,28 @@ impl Topology {
                     net.route_table
                 );
             }
-            add(
-                format!("endpoints-{s:03}.yaml"),
-                format!(
-                    "apiVersion: ecs-topology.dev/v1alpha1\nkind: VpcEndpointSet\nmetadata: {{name: endpoints-{j:05}}}\nspec:\n  account: {alias}\n  region: {region}\n  vpcId: {vpc}\n  subnetIds: [{subnets}]\n  securityGroupIds: [{sg}]\n  privateDns: true\n  interfaceServices: [{interface}]\n  gatewayServices:\n{gateways}  tags: {{team: bench}}\n",
-                    alias = account.alias,
-                    vpc = net.vpc,
-                    subnets = net.subnets.join(", "),
-                    sg = net.security_group,
-                    interface = INTERFACE_SERVICES.join(", "),
-                ),
+            let spec = format!(
+                "  vpcId: {vpc}\n  subnetIds: [{subnets}]\n  securityGroupIds: [{sg}]\n  privateDns: true\n  interfaceServices: [{interface}]\n  gatewayServices:\n{gateways}  tags: {{team: bench}}\n",
+                vpc = net.vpc,
+                subnets = net.subnets.join(", "),
+                sg = net.security_group,
+                interface = INTERFACE_SERVICES.join(", "),
             );
+            add(j, ("endpoints", "VpcEndpointSet", "endpoints"), spec);
         }
         for j in 0..mix.express_services {
             let (s, account, region) = scope_of(j);
             let net = &made[s][0];
-            let counts = scopes
-                .entry((account.id.clone(), region.to_owned()))
-                .or_default();
+            let counts = counts_in(&mut scopes, account, region);
             counts.express_services += 1;
             counts.express_clusters = 1;
-            add(
-                format!("express-{s:03}.yaml"),
-                format!(
-                    "apiVersion: ecs-topology.dev/v1alpha1\nkind: ExpressService\nmetadata: {{name: web-{j:05}}}\nspec:\n  account: {alias}\n  region: {region}\n  serviceName: web-{j:05}\n  executionRoleArn: arn:aws:iam::{id}:role/ecsTaskExecutionRole\n  infrastructureRoleArn: arn:aws:iam::{id}:role/ecsInfrastructureRoleForExpressServices\n  primaryContainer:\n    image: public.ecr.aws/example/web:1.0.{j}\n    port: 8080\n    environment:\n      - {{name: LOG_LEVEL, value: info}}\n  network:\n    subnets: [{subnets}]\n    securityGroups: [{sg}]\n  cpu: 512\n  memory: 1024\n  healthCheckPath: /healthz\n  scaling: {{min: 1, max: 4}}\n  tags: {{team: bench}}\n",
-                    alias = account.alias,
-                    id = account.id,
-                    subnets = net.subnets.join(", "),
-                    sg = net.security_group,
-                ),
+            let spec = format!(
+                "  serviceName: web-{j:05}\n  executionRoleArn: arn:aws:iam::{id}:role/ecsTaskExecutionRole\n  infrastructureRoleArn: arn:aws:iam::{id}:role/ecsInfrastructureRoleForExpressServices\n  primaryContainer:\n    image: public.ecr.aws/example/web:1.0.{j}\n    port: 8080\n    environment:\n      - {{name: LOG_LEVEL, value: info}}\n  network:\n    subnets: [{subnets}]\n    securityGroups: [{sg}]\n  cpu: 512\n  memory: 1024\n  healthCheckPath: /healthz\n  scaling: {{min: 1, max: 4}}\n  tags: {{team: bench}}\n",
+                id = account.id,
+                subnets = net.subnets.join(", "),
+                sg = net.security_group,
             );
+            add(j, ("express", "ExpressService", "web"), spec);
         }
         Ok(Topology {
             accounts,
