@@ -55,16 +55,8 @@ from moto.ram import utils as ram_utils
 from moto.ram.models import ResourceShare, ram_backends
 from moto.ram.responses import ResourceAccessManagerResponse
 
-from . import settings
-from .common import (
-    ClientTokens,
-    backend_state,
-    decode_offset_token,
-    encode_offset_token,
-    fingerprint,
-    install_handlers,
-    token_ttl,
-)
+from . import common, settings
+from .common import ClientTokens, backend_state, decode_offset_token, encode_offset_token, fingerprint, token_ttl
 from .servicediscovery import _lock
 
 TOKEN_TTL_SETTING = "ram.client_token_ttl"
@@ -291,12 +283,18 @@ def _resource_type(arn: str):
     return f"{service}:{''.join(p.capitalize() for p in resource.split('-'))}"
 
 
+def _list_of(value, name: str) -> list:
+    """The list parameter ``name`` (empty when absent); refused when it is not a list."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _invalid(f"{name} must be a list.")
+    return value
+
+
 def _check_resources(backend, arns) -> dict:
     """resource ARN -> resource type, for resources the caller may add to a share."""
-    if arns is None:
-        return {}
-    if not isinstance(arns, list):
-        raise _invalid("resourceArns must be a list.")
+    arns = _list_of(arns, "resourceArns")
     out = {}
     for arn in arns:
         match = _RESOURCE_ARN_RE.match(arn) if isinstance(arn, str) else None
@@ -324,10 +322,7 @@ def _check_resources(backend, arns) -> dict:
 
 
 def _check_principals(principals) -> list:
-    if principals is None:
-        return []
-    if not isinstance(principals, list):
-        raise _invalid("principals must be a list.")
+    principals = _list_of(principals, "principals")
     for principal in principals:
         if not isinstance(principal, str) or not (
             _ACCOUNT_RE.match(principal)
@@ -453,10 +448,7 @@ def _own_share(backend, arn, *, mutable: bool = True):
 
 
 def _check_tags(tags) -> list:
-    if tags is None:
-        return []
-    if not isinstance(tags, list):
-        raise _invalid("tags must be a list.")
+    tags = _list_of(tags, "tags")
     for tag in tags:
         if not isinstance(tag, dict) or not isinstance(tag.get("key"), str) or not tag["key"]:
             raise _invalid("Every tag needs a non-empty key.")
@@ -644,10 +636,7 @@ def _shares_for(backend, owner: str) -> list:
 
 
 def _check_share_arns(arns) -> list:
-    if arns is None:
-        return []
-    if not isinstance(arns, list):
-        raise _invalid("resourceShareArns must be a list.")
+    arns = _list_of(arns, "resourceShareArns")
     for arn in arns:
         if not isinstance(arn, str) or not _SHARE_ARN_RE.match(arn):
             raise _malformed(
@@ -1153,7 +1142,7 @@ def install() -> None:
     for route in _ROUTES:
         ram_urls.url_paths.setdefault("{0}/" + route + "$", cls.dispatch)
 
-    install_handlers(
+    common.install_handlers(
         cls,
         create_resource_share,
         get_resource_shares,
