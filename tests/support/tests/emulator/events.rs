@@ -1,10 +1,13 @@
 //! CloudTrail events through EventBridge and SQS as the emulator delivers them: a change made in
 //! a target account reaches, through a rule on that account's default bus, a central bus in
 //! another account (admitted by its policy) and from there a queue, as the CloudTrail record of
-//! the call; reads publish nothing; the delivery delay and the drop fraction apply.
+//! the call; EC2's endpoint changes carry the endpoint id where EC2's record has it; reads publish
+//! nothing; the delivery delay and the drop fraction apply.
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_ec2 as ec2;
+use aws_sdk_ec2::types::VpcEndpointType;
 use aws_sdk_eventbridge as eb;
 use aws_sdk_eventbridge::types::Target;
 use aws_sdk_servicediscovery::types::HttpNamespaceChange;
@@ -25,6 +28,18 @@ fn namespace_changes() -> Value {
         "detail": {
             "eventSource": ["servicediscovery.amazonaws.com"],
             "eventName": ["CreateHttpNamespace", "UpdateHttpNamespace", "DeleteNamespace"]
+        }
+    })
+}
+
+/// EC2's VPC endpoint changes.
+fn endpoint_changes() -> Value {
+    json!({
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "source": ["aws.ec2"],
+        "detail": {
+            "eventSource": ["ec2.amazonaws.com"],
+            "eventName": ["CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints"]
         }
     })
 }
@@ -343,5 +358,69 @@ async fn the_delivery_delay_holds_each_event_back() {
     assert!(
         took >= Duration::from_millis(1500) && took < Duration::from_secs(5),
         "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn vpc_endpoint_changes_arrive_as_ec2_records_them_with_the_endpoint_id() {
+    let wiring = wire(&endpoint_changes(), true).await;
+    let ec2 = ec2::Client::new(&emulator().sdk_config(&wiring.target, REGION).await);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .and_then(|v| v.vpc_id)
+        .unwrap();
+    let route_table = ec2
+        .create_route_table()
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .route_table
+        .and_then(|r| r.route_table_id)
+        .unwrap();
+
+    let endpoint = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&vpc)
+        .vpc_endpoint_type(VpcEndpointType::Gateway)
+        .service_name(format!("com.amazonaws.{REGION}.s3"))
+        .route_table_ids(&route_table)
+        .send()
+        .await
+        .unwrap()
+        .vpc_endpoint
+        .and_then(|e| e.vpc_endpoint_id)
+        .unwrap();
+    ec2.delete_vpc_endpoints()
+        .vpc_endpoint_ids(&endpoint)
+        .send()
+        .await
+        .unwrap();
+
+    let events = wiring.received(Duration::ZERO).await;
+    assert_eq!(
+        names(&events),
+        ["CreateVpcEndpoint", "DeleteVpcEndpoints"],
+        "{events:#?}"
+    );
+    let (created, deleted) = (&events[0]["detail"], &events[1]["detail"]);
+    assert_eq!(events[0]["source"], "aws.ec2");
+    assert_eq!(created["eventSource"], "ec2.amazonaws.com");
+    assert_eq!(
+        created["requestParameters"]["CreateVpcEndpointRequest"]["VpcId"],
+        vpc.as_str()
+    );
+    assert_eq!(
+        created["responseElements"]["vpcEndpoint"]["vpcEndpointId"],
+        endpoint.as_str()
+    );
+    assert_eq!(
+        deleted["requestParameters"]["DeleteVpcEndpointsRequest"]["VpcEndpointId"]["content"],
+        endpoint.as_str()
     );
 }
