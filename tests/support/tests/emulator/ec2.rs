@@ -60,6 +60,13 @@ pub(crate) struct Network {
     pub(crate) group: String,
 }
 
+/// The EC2 client of a fresh account and a [`network`] made in it.
+async fn new_network(octet: u8, dns: bool) -> (ec2::Client, Network) {
+    let client = client(&emulator().new_account()).await;
+    let net = network(&client, octet, dns).await;
+    (client, net)
+}
+
 /// Creates a VPC `10.<octet>.0.0/16`; `dns` turns on DNS support and hostnames.
 pub(crate) async fn network(client: &ec2::Client, octet: u8, dns: bool) -> Network {
     let vpc = client
@@ -129,6 +136,20 @@ pub(crate) async fn network(client: &ec2::Client, octet: u8, dns: bool) -> Netwo
     }
 }
 
+/// A gateway endpoint (the default type) for `short` routed in `net`'s route table.
+async fn routed(client: &ec2::Client, net: &Network, short: &str) -> VpcEndpoint {
+    client
+        .create_vpc_endpoint()
+        .vpc_id(&net.vpc)
+        .service_name(service(short))
+        .route_table_ids(&net.route_table)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create {short}: {e:?}"))
+        .vpc_endpoint
+        .unwrap_or_else(|| panic!("create {short}: no endpoint"))
+}
+
 async fn gateway(client: &ec2::Client, net: &Network, short: &str, owner: &str) -> VpcEndpoint {
     client
         .create_vpc_endpoint()
@@ -196,9 +217,7 @@ async fn endpoint_pages(client: &ec2::Client, filters: Vec<Filter>, max: i32) ->
 
 #[tokio::test(flavor = "multi_thread")]
 async fn describe_vpc_endpoints_pages_a_thousand_at_a_time() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 10, false).await;
+    let (client, net) = new_network(10, false).await;
     let mut tasks = JoinSet::new();
     for worker in 0..8 {
         let client = client.clone();
@@ -237,9 +256,7 @@ async fn describe_vpc_endpoints_pages_a_thousand_at_a_time() {
 
 #[tokio::test]
 async fn describe_vpc_endpoints_pages_with_max_results_and_next_token() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 11, false).await;
+    let (client, net) = new_network(11, false).await;
     let mut created = BTreeSet::new();
     for _ in 0..12 {
         created.insert(id(&gateway(&client, &net, "s3", "paged").await));
@@ -253,9 +270,7 @@ async fn describe_vpc_endpoints_pages_with_max_results_and_next_token() {
 
 #[tokio::test]
 async fn describe_vpc_endpoints_without_max_results_returns_everything_in_one_reply() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 12, false).await;
+    let (client, net) = new_network(12, false).await;
     for _ in 0..7 {
         gateway(&client, &net, "dynamodb", "one-reply").await;
     }
@@ -284,9 +299,7 @@ async fn describe_vpc_endpoints_rejects_max_results_below_five() {
 
 #[tokio::test]
 async fn describe_vpc_endpoints_filters_by_vpc_endpoint_id() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 13, false).await;
+    let (client, net) = new_network(13, false).await;
     let first = gateway(&client, &net, "s3", "x").await;
     gateway(&client, &net, "dynamodb", "x").await;
     let reply = client
@@ -301,9 +314,7 @@ async fn describe_vpc_endpoints_filters_by_vpc_endpoint_id() {
 
 #[tokio::test]
 async fn describe_vpc_endpoints_filters_by_vpc_service_name_and_type() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 14, true).await;
+    let (client, net) = new_network(14, true).await;
     let other = network(&client, 15, true).await;
     let s3 = gateway(&client, &net, "s3", "x").await;
     let logs = interface(&client, &net, "logs").await;
@@ -348,9 +359,7 @@ async fn describe_vpc_endpoints_filters_by_vpc_service_name_and_type() {
 
 #[tokio::test]
 async fn describe_vpc_endpoints_filters_by_tag_and_tag_key() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 16, false).await;
+    let (client, net) = new_network(16, false).await;
     let mine = gateway(&client, &net, "s3", "controller-a").await;
     let theirs = gateway(&client, &net, "dynamodb", "controller-b").await;
     let untagged = client
@@ -402,9 +411,7 @@ async fn describe_vpc_endpoints_rejects_an_unknown_filter() {
 
 #[tokio::test]
 async fn create_vpc_endpoint_with_the_same_client_token_returns_the_same_endpoint() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 17, false).await;
+    let (client, net) = new_network(17, false).await;
     let create = || {
         client
             .create_vpc_endpoint()
@@ -435,9 +442,7 @@ async fn create_vpc_endpoint_with_the_same_client_token_returns_the_same_endpoin
 
 #[tokio::test]
 async fn create_vpc_endpoint_with_a_reused_client_token_and_other_parameters_fails() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 18, false).await;
+    let (client, net) = new_network(18, false).await;
     client
         .create_vpc_endpoint()
         .vpc_id(&net.vpc)
@@ -463,9 +468,7 @@ async fn create_vpc_endpoint_with_a_reused_client_token_and_other_parameters_fai
 
 #[tokio::test]
 async fn new_endpoints_are_available_at_once_by_default() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 19, false).await;
+    let (client, net) = new_network(19, false).await;
     let endpoint = gateway(&client, &net, "s3", "x").await;
     assert_eq!(state(&endpoint), "available");
 }
@@ -502,9 +505,7 @@ async fn new_endpoints_are_pending_for_the_configured_time_then_available() {
 
 #[tokio::test]
 async fn create_vpc_endpoint_rejects_an_unknown_service_name() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 21, true).await;
+    let (client, net) = new_network(21, true).await;
     let name = service("ecs-agnet");
     let err = client
         .create_vpc_endpoint()
@@ -525,9 +526,7 @@ async fn create_vpc_endpoint_rejects_an_unknown_service_name() {
 
 #[tokio::test]
 async fn create_vpc_endpoint_rejects_a_type_the_service_does_not_offer() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 22, false).await;
+    let (client, net) = new_network(22, false).await;
     let err = client
         .create_vpc_endpoint()
         .vpc_id(&net.vpc)
@@ -547,9 +546,7 @@ async fn create_vpc_endpoint_rejects_a_type_the_service_does_not_offer() {
 
 #[tokio::test]
 async fn interface_endpoints_get_dns_entries_network_interfaces_and_groups() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 23, true).await;
+    let (client, net) = new_network(23, true).await;
     let endpoint = interface(&client, &net, "secretsmanager").await;
 
     assert_eq!(
@@ -597,9 +594,7 @@ async fn interface_endpoints_get_dns_entries_network_interfaces_and_groups() {
 
 #[tokio::test]
 async fn interface_endpoints_use_the_vpc_default_security_group_when_none_is_given() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 24, true).await;
+    let (client, net) = new_network(24, true).await;
     let endpoint = client
         .create_vpc_endpoint()
         .vpc_id(&net.vpc)
@@ -621,9 +616,7 @@ async fn interface_endpoints_use_the_vpc_default_security_group_when_none_is_giv
 
 #[tokio::test]
 async fn private_dns_requires_dns_support_and_hostnames_on_the_vpc() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 25, false).await;
+    let (client, net) = new_network(25, false).await;
     let err = client
         .create_vpc_endpoint()
         .vpc_id(&net.vpc)
@@ -670,9 +663,7 @@ async fn private_dns_requires_dns_support_and_hostnames_on_the_vpc() {
 
 #[tokio::test]
 async fn a_second_private_dns_endpoint_for_a_service_in_the_same_vpc_is_rejected() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 26, true).await;
+    let (client, net) = new_network(26, true).await;
     interface(&client, &net, "logs").await;
     let err = client
         .create_vpc_endpoint()
@@ -690,9 +681,7 @@ async fn a_second_private_dns_endpoint_for_a_service_in_the_same_vpc_is_rejected
 
 #[tokio::test]
 async fn modify_vpc_endpoint_applies_private_dns_enabled() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 27, true).await;
+    let (client, net) = new_network(27, true).await;
     let endpoint = interface(&client, &net, "ecr.dkr").await;
     client
         .modify_vpc_endpoint()
@@ -727,9 +716,7 @@ async fn modify_vpc_endpoint_applies_private_dns_enabled() {
 
 #[tokio::test]
 async fn modify_vpc_endpoint_reset_policy_restores_the_default_policy() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 28, false).await;
+    let (client, net) = new_network(28, false).await;
     let endpoint = gateway(&client, &net, "s3", "x").await;
     let custom = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
     client
@@ -762,9 +749,7 @@ async fn modify_vpc_endpoint_reset_policy_restores_the_default_policy() {
 
 #[tokio::test]
 async fn modify_vpc_endpoint_adds_and_removes_subnets_and_security_groups() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 29, true).await;
+    let (client, net) = new_network(29, true).await;
     let endpoint = interface(&client, &net, "ecs-telemetry").await;
     let extra = client
         .create_security_group()
@@ -798,19 +783,8 @@ async fn modify_vpc_endpoint_adds_and_removes_subnets_and_security_groups() {
 
 #[tokio::test]
 async fn gateway_endpoints_route_the_service_prefix_list_in_their_route_tables() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 30, false).await;
-    let endpoint = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("dynamodb"))
-        .route_table_ids(&net.route_table)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .vpc_endpoint
-        .unwrap_or_else(|| panic!("no endpoint"));
+    let (client, net) = new_network(30, false).await;
+    let endpoint = routed(&client, &net, "dynamodb").await;
     assert_eq!(
         endpoint.route_table_ids(),
         std::slice::from_ref(&net.route_table)
@@ -832,9 +806,7 @@ async fn gateway_endpoints_route_the_service_prefix_list_in_their_route_tables()
 
 #[tokio::test]
 async fn modify_vpc_endpoint_adds_and_removes_route_tables_with_their_routes() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 31, false).await;
+    let (client, net) = new_network(31, false).await;
     let second = client
         .create_route_table()
         .vpc_id(&net.vpc)
@@ -844,16 +816,7 @@ async fn modify_vpc_endpoint_adds_and_removes_route_tables_with_their_routes() {
         .route_table
         .and_then(|r| r.route_table_id)
         .unwrap_or_else(|| panic!("no route table id"));
-    let endpoint = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("s3"))
-        .route_table_ids(&net.route_table)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .vpc_endpoint
-        .unwrap_or_else(|| panic!("no endpoint"));
+    let endpoint = routed(&client, &net, "s3").await;
     client
         .modify_vpc_endpoint()
         .vpc_endpoint_id(id(&endpoint))
@@ -890,9 +853,7 @@ async fn modify_vpc_endpoint_adds_and_removes_route_tables_with_their_routes() {
 
 #[tokio::test]
 async fn tag_specifications_on_create_are_returned_by_describe() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 32, false).await;
+    let (client, net) = new_network(32, false).await;
     let created = client
         .create_vpc_endpoint()
         .vpc_id(&net.vpc)
@@ -924,19 +885,8 @@ async fn tag_specifications_on_create_are_returned_by_describe() {
 
 #[tokio::test]
 async fn deleted_endpoints_are_gone_from_describe_by_default() {
-    let account = emulator().new_account();
-    let client = client(&account).await;
-    let net = network(&client, 33, false).await;
-    let endpoint = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("s3"))
-        .route_table_ids(&net.route_table)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .vpc_endpoint
-        .unwrap_or_else(|| panic!("no endpoint"));
+    let (client, net) = new_network(33, false).await;
+    let endpoint = routed(&client, &net, "s3").await;
     let reply = client
         .delete_vpc_endpoints()
         .vpc_endpoint_ids(id(&endpoint))
