@@ -4,8 +4,9 @@
 //! controllers without the lease; the alert rules pass promtool and their unit tests; the
 //! Dockerfile passes hadolint. The alert rules and their tests use only label values the
 //! controller emits (`deploy/alerts.rs`); the target-account role changes only what its
-//! controller owns or a person marked adoptable (`deploy/ownership.rs`). The checkers are
-//! installed by the project's own scripts.
+//! controller owns or a person marked adoptable (`deploy/ownership.rs`); the CloudTrail events of
+//! changes reach the controller's queue from the Organization's accounts only
+//! (`deploy/events.rs`). The checkers are installed by the project's own scripts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,6 +21,8 @@ use serde_json::{Value, json};
 mod alerts;
 #[path = "deploy/dashboard.rs"]
 mod dashboard;
+#[path = "deploy/events.rs"]
+mod events;
 /// The metrics code's own lists of families, labels and label values.
 #[path = "../src/metrics/labels.rs"]
 #[allow(dead_code)]
