@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod cloudmap;
 pub mod endpoints;
 pub mod errors;
+pub mod events;
 pub mod express;
 pub mod lease;
 pub mod ram;

@@ -2,6 +2,7 @@
 
 mod commands;
 mod config_file;
+mod events;
 mod metrics;
 mod render;
 mod server;

@@ -115,6 +115,11 @@ pub struct Metrics {
     oldest_unsynced: Gauge,
     status_writes: IntCounterVec,
     owning_several: IntGaugeVec,
+    events: IntCounterVec,
+    events_ignored: IntCounter,
+    event_lag: Histogram,
+    event_failures: IntCounter,
+    targeted: IntCounterVec,
     /// Account ids to aliases, so that an account is labelled by its alias when it has one.
     aliases: RwLock<BTreeMap<String, String>>,
     drift: Mutex<DriftBook>,
@@ -273,6 +278,34 @@ impl Metrics {
                 "Documents whose key tag is on more than one object where they manage one; each \
                  is blocked until all but one are removed by hand.",
             )?,
+            events: counter_vec(
+                labels::EVENTS,
+                "Change events read from the events queue, by service and outcome (mapped: \
+                 observed again; own: the controller's own change).",
+            )?,
+            events_ignored: register(
+                &r,
+                IntCounter::new(
+                    labels::EVENTS_IGNORED.name,
+                    "Messages of the events queue that touch nothing managed (deleted).",
+                )?,
+            )?,
+            event_lag: histogram(
+                labels::EVENT_LAG,
+                "Seconds from a change (its CloudTrail eventTime) to its observation.",
+                &[0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0],
+            )?,
+            event_failures: register(
+                &r,
+                IntCounter::new(
+                    labels::EVENT_FAILURES.name,
+                    "Failed calls to the events queue (receive or delete); retried.",
+                )?,
+            )?,
+            targeted: counter_vec(
+                labels::TARGETED_OBSERVATIONS,
+                "Observations of one account, region and kind made for change events.",
+            )?,
             aliases: RwLock::default(),
             drift: Mutex::default(),
             hooks: Mutex::default(),
@@ -297,6 +330,9 @@ impl Metrics {
         }
         for write in WriteResult::ALL {
             metrics.status_writes.with_label_values(&[write.as_str()]);
+        }
+        for kind in Kind::ALL {
+            metrics.targeted.with_label_values(&[kind.as_str()]);
         }
         Ok(metrics)
     }
@@ -423,6 +459,42 @@ impl Metrics {
             .set(i64::try_from(stats.depth).unwrap_or(i64::MAX));
         self.longest_running
             .set(stats.longest_running.as_secs_f64());
+    }
+
+    /// Starts the event counters at zero for every service the kinds take events of, so that a
+    /// silent event path shows as zeros (and its alert can fire).
+    pub fn expect_events(&self) {
+        for service in ecs_topology_core::events::sources() {
+            for outcome in labels::EVENT_OUTCOMES {
+                self.events.with_label_values(&[service, outcome]);
+            }
+        }
+    }
+
+    /// Counts a change event read from the queue: `own` when the controller made the change.
+    pub fn event_read(&self, service: &str, own: bool) {
+        let outcome = labels::EVENT_OUTCOMES[usize::from(own)];
+        self.events.with_label_values(&[service, outcome]).inc();
+    }
+
+    /// Counts a message of the events queue that touches nothing managed.
+    pub fn event_ignored(&self) {
+        self.events_ignored.inc();
+    }
+
+    /// Observes the time from a change to its observation.
+    pub fn event_lag(&self, lag: Duration) {
+        self.event_lag.observe(lag.as_secs_f64());
+    }
+
+    /// Counts a failed call to the events queue.
+    pub fn event_queue_failed(&self) {
+        self.event_failures.inc();
+    }
+
+    /// Counts an observation of `kind` in one scope made for change events.
+    pub fn targeted_observation(&self, kind: Kind) {
+        self.targeted.with_label_values(&[kind.as_str()]).inc();
     }
 
     /// Counts one write of a document's status.

@@ -54,6 +54,50 @@ pub struct ControllerConfig {
     /// Time limits on AWS calls, passes and source reads, and how long the controller may make
     /// no progress before `/healthz` fails.
     pub timeouts: TimeoutsConfig,
+    /// Change events (CloudTrail through EventBridge to an SQS queue): what a change touches is
+    /// observed again within seconds, and the poll becomes the safety net (`pollInterval`
+    /// defaults to 10 minutes with events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventsConfig>,
+}
+
+/// Where change events arrive, and how they are coalesced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventsConfig {
+    /// The SQS queue the central event bus delivers to, in the controller's own account.
+    pub queue_url: String,
+    /// How long a burst of events is coalesced before what it touches is observed once.
+    #[serde(default = "default_debounce")]
+    pub debounce: HumanDuration,
+}
+
+fn default_debounce() -> HumanDuration {
+    HumanDuration::secs(2)
+}
+
+impl EventsConfig {
+    /// The poll interval when events are configured and `pollInterval` is not given.
+    pub const POLL_INTERVAL: HumanDuration = HumanDuration::secs(600);
+
+    fn check(&self) -> Result<(), (String, String)> {
+        let url = &self.queue_url;
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 12 {
+            return Err((
+                "events.queueUrl".into(),
+                format!(
+                    "`{url}` is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)"
+                ),
+            ));
+        }
+        if self.debounce.0 > std::time::Duration::from_secs(60) {
+            return Err((
+                "events.debounce".into(),
+                "must be at most 1m: a change waits this long before it is observed".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ControllerConfig {
@@ -72,6 +116,7 @@ impl Default for ControllerConfig {
             metrics_address: "127.0.0.1:9464".into(),
             prune: PruneConfig::default(),
             timeouts: TimeoutsConfig::default(),
+            events: None,
         }
     }
 }
@@ -307,10 +352,16 @@ impl ControllerConfig {
         } else {
             serde_saphyr::from_str(text).map_err(|e| invalid("(file)".into(), e.to_string()))?
         };
-        let config: ControllerConfig = serde_path_to_error::deserialize(value).map_err(|e| {
-            let field = e.path().to_string();
-            invalid(field, e.into_inner().to_string())
-        })?;
+        let explicit_poll = value.get("pollInterval").is_some();
+        let mut config: ControllerConfig =
+            serde_path_to_error::deserialize(value).map_err(|e| {
+                let field = e.path().to_string();
+                invalid(field, e.into_inner().to_string())
+            })?;
+        // With events, the poll is the safety net: rarer unless given.
+        if config.events.is_some() && !explicit_poll {
+            config.poll_interval = EventsConfig::POLL_INTERVAL;
+        }
         config
             .check()
             .map_err(|(field, reason)| invalid(field, reason))?;
@@ -353,6 +404,9 @@ impl ControllerConfig {
             return Err(("pollInterval".into(), "intervals must be positive".into()));
         }
         self.timeouts.check()?;
+        if let Some(events) = &self.events {
+            events.check()?;
+        }
         if let Some(lease) = &self.lease {
             lease.check()?;
         }
@@ -499,6 +553,22 @@ mod tests {
             let err = ControllerConfig::parse("c.yaml", text).unwrap_err();
             assert_eq!(err.to_string(), message, "{text}");
         }
+    }
+
+    #[test]
+    fn with_events_the_poll_is_rarer_unless_given_and_the_queue_url_is_checked() {
+        let queue =
+            "events: {queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/changes'}\n";
+        let config = ControllerConfig::parse("c.yaml", queue).unwrap();
+        assert_eq!(config.poll_interval, EventsConfig::POLL_INTERVAL);
+        assert_eq!(config.events.unwrap().debounce, HumanDuration::secs(2));
+        let given =
+            ControllerConfig::parse("c.yaml", &format!("{queue}pollInterval: 90s\n")).unwrap();
+        assert_eq!(given.poll_interval, HumanDuration::secs(90));
+        let without = ControllerConfig::parse("c.yaml", "name: x\n").unwrap();
+        assert_eq!(without.poll_interval, HumanDuration::secs(60));
+        let err = ControllerConfig::parse("c.yaml", "events: {queueUrl: changes}\n").unwrap_err();
+        assert!(err.to_string().contains("events.queueUrl"), "{err}");
     }
 
     fn lease(duration: &str) -> Result<ControllerConfig, ConfigError> {

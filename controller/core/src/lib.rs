@@ -9,6 +9,7 @@ pub mod digest;
 pub mod duration;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod finding;
 pub mod kinds;
 pub mod load;

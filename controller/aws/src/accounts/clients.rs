@@ -24,6 +24,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// The Resource Groups Tagging API.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 macro_rules! client {
@@ -54,6 +55,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             dynamodb: client!(aws_sdk_dynamodb, config),
             tagging: client!(aws_sdk_resourcegroupstagging, config),
+            sqs: client!(aws_sdk_sqs, config),
         }
     }
 }

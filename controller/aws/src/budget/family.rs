@@ -42,6 +42,8 @@ pub enum ApiFamily {
     DynamoDb,
     /// The Resource Groups Tagging API. `tagging`.
     Tagging,
+    /// SQS (the queue of change events). `sqs`.
+    Sqs,
 }
 
 impl ApiFamily {
@@ -61,6 +63,7 @@ impl ApiFamily {
         "s3",
         "dynamodb",
         "tagging",
+        "sqs",
     ];
 
     /// The family's name in `rateBudgets`.
@@ -79,6 +82,7 @@ impl ApiFamily {
             ApiFamily::S3 => "s3",
             ApiFamily::DynamoDb => "dynamodb",
             ApiFamily::Tagging => "tagging",
+            ApiFamily::Sqs => "sqs",
         })
     }
 
@@ -106,6 +110,7 @@ impl ApiFamily {
             ApiFamily::S3 => "s3",
             ApiFamily::DynamoDb => "dynamodb",
             ApiFamily::Tagging => "tagging",
+            ApiFamily::Sqs => "sqs",
         }
     }
 
@@ -127,7 +132,8 @@ impl ApiFamily {
             | ApiFamily::CloudMap
             | ApiFamily::Ram
             | ApiFamily::Sts
-            | ApiFamily::Tagging => None,
+            | ApiFamily::Tagging
+            | ApiFamily::Sqs => None,
         }
     }
 

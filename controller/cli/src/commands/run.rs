@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
+use ecs_topology_aws::events::EventQueue;
 use ecs_topology_aws::lease::Lease;
 use ecs_topology_aws::sources::{Source, SourceUri};
 use ecs_topology_aws::status_table::StatusStore;
@@ -257,6 +258,35 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         let (daemon, stop) = (daemon.clone(), shutdown.clone());
         workers.spawn(async move { daemon.observe_loop(stop, move || heartbeat.beat()).await });
+    }
+    if let Some(events) = &config.events {
+        metrics.expect_events();
+        let queue = EventQueue::open(
+            events,
+            &accounts,
+            &budgets,
+            &region,
+            config.timeouts.attempt.0,
+        )
+        .await
+        .context("cannot reach the events queue's account")?;
+        // A receive waits at most 20 s; a stuck consumer fails /healthz.
+        let heartbeat = health.register(
+            "events",
+            Duration::from_secs(20) + config.timeouts.operation.0 + Duration::from_secs(30),
+        );
+        let (daemon, metrics, stop, debounce) = (
+            daemon.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+            events.debounce.0,
+        );
+        workers.spawn(async move {
+            crate::events::consume(queue, daemon, metrics, debounce, stop, move || {
+                heartbeat.beat()
+            })
+            .await;
+        });
     }
     {
         let guard = progress.guard();

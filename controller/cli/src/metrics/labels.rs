@@ -58,9 +58,15 @@ pub const OLDEST_UNSYNCED: Family = family("ecs_topology_oldest_unsynced_documen
 pub const BUILD_INFO: Family = family("ecs_topology_build_info", &["version"]);
 pub const STATUS_WRITES: Family = family("ecs_topology_status_writes_total", &["write"]);
 pub const OWNING_SEVERAL: Family = family("ecs_topology_documents_owning_several", &["kind"]);
+pub const EVENTS: Family = family("ecs_topology_events_total", &["service", "outcome"]);
+pub const EVENTS_IGNORED: Family = family("ecs_topology_events_ignored_total", &[]);
+pub const EVENT_LAG: Family = family("ecs_topology_event_lag_seconds", &[]);
+pub const EVENT_FAILURES: Family = family("ecs_topology_event_queue_failures_total", &[]);
+pub const TARGETED_OBSERVATIONS: Family =
+    family("ecs_topology_targeted_observations_total", &["kind"]);
 
 /// Every family the controller exports.
-pub const FAMILIES: [Family; 21] = [
+pub const FAMILIES: [Family; 26] = [
     DOCUMENTS,
     DOCUMENTS_DRIFTED,
     DRIFT_DETECTIONS,
@@ -82,11 +88,20 @@ pub const FAMILIES: [Family; 21] = [
     BUILD_INFO,
     STATUS_WRITES,
     OWNING_SEVERAL,
+    EVENTS,
+    EVENTS_IGNORED,
+    EVENT_LAG,
+    EVENT_FAILURES,
+    TARGETED_OBSERVATIONS,
 ];
 
 /// The families exported as histograms: each is read as its `_bucket` (with the label `le`),
 /// `_sum` and `_count` series.
-pub const HISTOGRAMS: [Family; 3] = [RECONCILE_DURATION, QUEUE_DURATION, WORK_DURATION];
+pub const HISTOGRAMS: [Family; 4] = [RECONCILE_DURATION, QUEUE_DURATION, WORK_DURATION, EVENT_LAG];
+
+/// The `outcome` of a change event the controller read: one it observes again for, or its own
+/// change (nothing to observe).
+pub const EVENT_OUTCOMES: [&str; 2] = ["mapped", "own"];
 
 /// The `validity` of a document count.
 pub const VALIDITY: [&str; 2] = ["valid", "invalid"];
@@ -176,6 +191,7 @@ pub fn values(label: &str) -> Option<Values> {
         "outcome" => one_of(
             std::iter::once(CALL_OK)
                 .chain(ErrorClass::ALL.map(ErrorClass::as_str))
+                .chain(EVENT_OUTCOMES)
                 .collect(),
         ),
         "source" => one_of(SourceKind::ALL.map(SourceKind::as_str).to_vec()),
@@ -216,6 +232,7 @@ fn services() -> Vec<&'static str> {
         ApiFamily::S3,
         ApiFamily::DynamoDb,
         ApiFamily::Tagging,
+        ApiFamily::Sqs,
     ]
     .iter()
     .map(ApiFamily::service)

@@ -77,6 +77,15 @@ fn busy_metrics() -> Metrics {
         SystemTime::now() + Duration::from_secs(900),
     )]);
     metrics.set_oldest_unsynced(Duration::from_secs(5));
+    metrics.expect_events();
+    for service in ecs_topology_core::events::sources() {
+        metrics.event_read(service, false);
+        metrics.event_read(service, true);
+    }
+    metrics.event_ignored();
+    metrics.event_lag(Duration::from_millis(1500));
+    metrics.event_queue_failed();
+    metrics.targeted_observation(Kind::CloudMapNamespace);
     metrics
 }
 

@@ -21,9 +21,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::planning::{orphans, owned};
 use super::reconcile::Outcome;
+use super::resource::Resource;
 use super::{DesiredSet, Leadership, Observation, Scope, Search, observe};
 use crate::config::ControllerConfig;
 use crate::kinds::Cloud;
+use crate::kinds::for_kind;
 use crate::model::{Key, Kind};
 use crate::plan::{DocumentPlan, PruneGate, Verb};
 use crate::prune::{DeletionBudget, prune_gate};
@@ -136,6 +138,9 @@ pub struct PassView {
     pub desired: Option<Arc<DesiredSet>>,
     /// When the last sweep (every configured account and region) began.
     pub swept_at: Option<tokio::time::Instant>,
+    /// Scopes and kinds observed again on change events since the last pass began, and when:
+    /// a pass that began earlier keeps these fresher objects.
+    pub targeted: BTreeMap<(Scope, Kind), tokio::time::Instant>,
 }
 
 /// Shared state of a running controller.
@@ -232,7 +237,10 @@ impl<C: Cloud> Daemon<C> {
             last_orphans.iter().map(|(key, scope)| (scope, key.kind)),
             sweep,
         );
-        let observation = observe(&*self.cloud, &desired, &search, self.config.concurrency).await;
+        let mut observation =
+            observe(&*self.cloud, &desired, &search, self.config.concurrency).await;
+        // What change events had observed again meanwhile is fresher than this pass.
+        let targeted = self.keep_fresher(&mut observation, started);
         let orphans = orphans(&desired, &observation);
         let gate = prune_gate(
             &self.config.prune,
@@ -256,12 +264,41 @@ impl<C: Cloud> Daemon<C> {
             gate: Some(gate),
             desired: Some(desired),
             swept_at: if sweep { Some(started) } else { swept_at },
+            targeted,
         };
         // A key waiting out a failure backoff keeps its retry time: a pass is no change.
         for key in &keys {
             self.queue.resync(key.clone());
         }
         keys
+    }
+
+    /// Copies into `observation` what change events observed again after `started` (fresher
+    /// than the pass that began then); returns those targets.
+    fn keep_fresher(
+        &self,
+        observation: &mut Observation,
+        started: tokio::time::Instant,
+    ) -> BTreeMap<(Scope, Kind), tokio::time::Instant> {
+        let view = read(&self.view);
+        let fresher: BTreeMap<(Scope, Kind), tokio::time::Instant> = view
+            .targeted
+            .iter()
+            .filter(|(_, at)| **at > started)
+            .map(|(target, at)| (target.clone(), *at))
+            .collect();
+        for (scope, kind) in fresher.keys() {
+            for_kind!(*kind, R => {
+                let objects = R::objects(&view.observation).get(scope).to_vec();
+                R::objects_mut(observation).replace(scope.clone(), objects);
+            });
+            if let Some(e) = view.observation.failure(scope, *kind) {
+                observation.failed.insert((scope.clone(), *kind), e.clone());
+            } else {
+                observation.failed.remove(&(scope.clone(), *kind));
+            }
+        }
+        fresher
     }
 
     /// Runs the reconcile workers until `shutdown`, then drains within `grace`.

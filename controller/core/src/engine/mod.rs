@@ -24,6 +24,7 @@ mod once;
 mod planning;
 mod reconcile;
 mod resource;
+mod targeted;
 
 pub use crate::kinds::{Cloud, Observation};
 pub use daemon::{Daemon, DaemonObserver, PassView, ReconcileResult, Silent, StatusChange};

@@ -103,7 +103,7 @@ pub async fn observe<C: Cloud>(
 }
 
 /// Observes `R` in one scope; the result, or the failure, as a patch of the observation.
-async fn observe_scope<R: Resource, C: Cloud>(
+pub(crate) async fn observe_scope<R: Resource, C: Cloud>(
     cloud: &C,
     desired: &DesiredSet,
     scope: Scope,

@@ -137,6 +137,11 @@ pub trait Resource: Sized + Send + Sync + 'static {
     fn exists(_object: &Self::Object) -> bool {
         true
     }
+    /// The CloudTrail events (`eventSource`, `eventName`) of the calls that change this kind's
+    /// objects: one of them in an account and region makes the events consumer observe the kind
+    /// there again (see [`crate::events`]).
+    const EVENTS: &'static [(&'static str, &'static str)] = &[];
+
     /// Kinds observed wherever a document of this kind lives (a share needs its namespace).
     fn needs() -> &'static [Kind] {
         &[]

@@ -183,6 +183,18 @@ impl Resource for EndpointSets {
     type Field = EndpointField;
     type Scan = Vec<ObservedEndpoint>;
 
+    // Tags and routes: an endpoint's tags, and a gateway endpoint's routes.
+    const EVENTS: &'static [(&'static str, &'static str)] = &[
+        ("ec2.amazonaws.com", "CreateVpcEndpoint"),
+        ("ec2.amazonaws.com", "ModifyVpcEndpoint"),
+        ("ec2.amazonaws.com", "DeleteVpcEndpoints"),
+        ("ec2.amazonaws.com", "CreateTags"),
+        ("ec2.amazonaws.com", "DeleteTags"),
+        ("ec2.amazonaws.com", "CreateRoute"),
+        ("ec2.amazonaws.com", "ReplaceRoute"),
+        ("ec2.amazonaws.com", "DeleteRoute"),
+    ];
+
     fn spec(document: &Document) -> Option<&VpcEndpointSetSpec> {
         match document {
             Document::VpcEndpointSet(m) => Some(&m.spec),

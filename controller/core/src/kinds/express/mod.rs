@@ -175,6 +175,16 @@ impl Resource for ExpressServices {
     type Field = ExpressField;
     type Scan = Vec<ObservedExpressService>;
 
+    // `UpdateService` too: an Express service is an ECS service.
+    const EVENTS: &'static [(&'static str, &'static str)] = &[
+        ("ecs.amazonaws.com", "CreateExpressGatewayService"),
+        ("ecs.amazonaws.com", "UpdateExpressGatewayService"),
+        ("ecs.amazonaws.com", "DeleteExpressGatewayService"),
+        ("ecs.amazonaws.com", "UpdateService"),
+        ("ecs.amazonaws.com", "TagResource"),
+        ("ecs.amazonaws.com", "UntagResource"),
+    ];
+
     fn spec(document: &Document) -> Option<&ExpressServiceSpec> {
         match document {
             Document::ExpressService(m) => Some(&m.spec),

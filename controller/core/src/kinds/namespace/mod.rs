@@ -83,6 +83,14 @@ impl Resource for Namespaces {
     type Field = NamespaceField;
     type Scan = NamespaceScan;
 
+    const EVENTS: &'static [(&'static str, &'static str)] = &[
+        ("servicediscovery.amazonaws.com", "CreateHttpNamespace"),
+        ("servicediscovery.amazonaws.com", "UpdateHttpNamespace"),
+        ("servicediscovery.amazonaws.com", "DeleteNamespace"),
+        ("servicediscovery.amazonaws.com", "TagResource"),
+        ("servicediscovery.amazonaws.com", "UntagResource"),
+    ];
+
     fn spec(document: &Document) -> Option<&CloudMapNamespaceSpec> {
         match document {
             Document::CloudMapNamespace(m) => Some(&m.spec),

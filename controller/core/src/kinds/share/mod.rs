@@ -83,6 +83,18 @@ impl Resource for Shares {
     type Field = ShareField;
     type Scan = Vec<ObservedShare>;
 
+    const EVENTS: &'static [(&'static str, &'static str)] = &[
+        ("ram.amazonaws.com", "CreateResourceShare"),
+        ("ram.amazonaws.com", "UpdateResourceShare"),
+        ("ram.amazonaws.com", "DeleteResourceShare"),
+        ("ram.amazonaws.com", "AssociateResourceShare"),
+        ("ram.amazonaws.com", "DisassociateResourceShare"),
+        ("ram.amazonaws.com", "AssociateResourceSharePermission"),
+        ("ram.amazonaws.com", "DisassociateResourceSharePermission"),
+        ("ram.amazonaws.com", "TagResource"),
+        ("ram.amazonaws.com", "UntagResource"),
+    ];
+
     fn spec(document: &Document) -> Option<&NamespaceShareSpec> {
         match document {
             Document::NamespaceShare(m) => Some(&m.spec),
