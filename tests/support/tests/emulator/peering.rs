@@ -174,6 +174,38 @@ impl World {
     }
 }
 
+/// A side of a peering connection.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Requester,
+    Accepter,
+}
+
+/// `client` asks to allow DNS resolution from the remote VPC on `side` of `pcx`.
+async fn allow_dns(
+    client: &ec2::Client,
+    pcx: &str,
+    side: Side,
+) -> Result<
+    ec2::operation::modify_vpc_peering_connection_options::ModifyVpcPeeringConnectionOptionsOutput,
+    ec2::error::SdkError<
+        ec2::operation::modify_vpc_peering_connection_options::ModifyVpcPeeringConnectionOptionsError,
+    >,
+>{
+    let dns = PeeringConnectionOptionsRequest::builder()
+        .allow_dns_resolution_from_remote_vpc(true)
+        .build();
+    let call = client
+        .modify_vpc_peering_connection_options()
+        .vpc_peering_connection_id(pcx);
+    match side {
+        Side::Requester => call.requester_peering_connection_options(dns),
+        Side::Accepter => call.accepter_peering_connection_options(dns),
+    }
+    .send()
+    .await
+}
+
 /// The connection `pcx` as `client`'s account sees it.
 async fn describe(client: &ec2::Client, pcx: &str) -> VpcPeeringConnection {
     client
@@ -606,16 +638,8 @@ async fn a_peer_vpc_missing_in_the_peer_account_and_region_fails_the_request() {
 async fn each_side_sets_only_its_own_options_and_only_on_an_active_connection() {
     let world = World::new(true).await;
     let pcx = id(&world.request(&[]).await);
-    let dns = PeeringConnectionOptionsRequest::builder()
-        .allow_dns_resolution_from_remote_vpc(true)
-        .build();
 
-    let err = world
-        .requester
-        .modify_vpc_peering_connection_options()
-        .vpc_peering_connection_id(&pcx)
-        .requester_peering_connection_options(dns.clone())
-        .send()
+    let err = allow_dns(&world.requester, &pcx, Side::Requester)
         .await
         .expect_err("not active yet");
     let (code_, text, _) = failure(&err);
@@ -628,12 +652,7 @@ async fn each_side_sets_only_its_own_options_and_only_on_an_active_connection() 
     );
 
     world.accept(&pcx).await;
-    let err = world
-        .requester
-        .modify_vpc_peering_connection_options()
-        .vpc_peering_connection_id(&pcx)
-        .accepter_peering_connection_options(dns.clone())
-        .send()
+    let err = allow_dns(&world.requester, &pcx, Side::Accepter)
         .await
         .expect_err("the requester sets the accepter's side");
     let (code_, text, _) = failure(&err);
@@ -645,22 +664,12 @@ async fn each_side_sets_only_its_own_options_and_only_on_an_active_connection() 
             world.requester_account
         )
     );
-    let err = world
-        .accepter
-        .modify_vpc_peering_connection_options()
-        .vpc_peering_connection_id(&pcx)
-        .requester_peering_connection_options(dns.clone())
-        .send()
+    let err = allow_dns(&world.accepter, &pcx, Side::Requester)
         .await
         .expect_err("the accepter sets the requester's side");
     assert_eq!(failure(&err).0, "OperationNotPermitted");
 
-    let reply = world
-        .accepter
-        .modify_vpc_peering_connection_options()
-        .vpc_peering_connection_id(&pcx)
-        .accepter_peering_connection_options(dns.clone())
-        .send()
+    let reply = allow_dns(&world.accepter, &pcx, Side::Accepter)
         .await
         .unwrap_or_else(|e| panic!("accepter's own side: {e:?}"));
     assert_eq!(
@@ -687,16 +696,7 @@ async fn dns_resolution_needs_dns_hostnames_on_both_vpcs() {
     let world = World::new(false).await;
     let pcx = id(&world.request(&[]).await);
     world.accept(&pcx).await;
-    let err = world
-        .requester
-        .modify_vpc_peering_connection_options()
-        .vpc_peering_connection_id(&pcx)
-        .requester_peering_connection_options(
-            PeeringConnectionOptionsRequest::builder()
-                .allow_dns_resolution_from_remote_vpc(true)
-                .build(),
-        )
-        .send()
+    let err = allow_dns(&world.requester, &pcx, Side::Requester)
         .await
         .expect_err("DNS hostnames are off");
     assert_eq!(
