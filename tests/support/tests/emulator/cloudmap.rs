@@ -13,7 +13,7 @@ use aws_sdk_servicediscovery::types::{
     FilterCondition, NamespaceFilter, NamespaceFilterName, NamespaceType, OperationStatus,
     OperationTargetType, Tag,
 };
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{Pages, all_pages, emulator};
 use serde_json::json;
 
 const REGION: &str = "ap-northeast-1";
@@ -87,21 +87,36 @@ async fn namespace_of(client: &sd::Client, op: &str) -> String {
 }
 
 async fn names(client: &sd::Client, filters: Vec<NamespaceFilter>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut pages = client
-        .list_namespaces()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.unwrap_or_else(|e| panic!("list namespaces: {e:?}"));
-        out.extend(
-            page.namespaces()
+    name_pages(client, Some(filters), None).await.items()
+}
+
+/// The names of the namespaces `ListNamespaces` answers with `filters`, page by page of `max`
+/// (the service's default when `None`).
+async fn name_pages(
+    client: &sd::Client,
+    filters: Option<Vec<NamespaceFilter>>,
+    max: Option<i32>,
+) -> Pages<String> {
+    all_pages(|token| {
+        let call = client
+            .list_namespaces()
+            .set_filters(filters.clone())
+            .set_max_results(max)
+            .set_next_token(token);
+        async move {
+            let page = call
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("list namespaces: {e:?}"));
+            let names = page
+                .namespaces()
                 .iter()
-                .filter_map(|n| n.name().map(str::to_owned)),
-        );
-    }
-    out
+                .filter_map(|n| n.name().map(str::to_owned))
+                .collect();
+            (names, page.next_token)
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -360,23 +375,9 @@ async fn listing_namespaces_pages_with_max_results_and_next_token() {
     assert_eq!(second.namespaces().len(), 2);
     assert_ne!(first.namespaces()[0].id(), second.namespaces()[0].id());
 
-    let mut all = Vec::new();
-    let mut pages = client
-        .list_namespaces()
-        .max_results(2)
-        .into_paginator()
-        .send();
-    let mut count = 0;
-    while let Some(page) = pages.next().await {
-        count += 1;
-        let page = page.unwrap_or_else(|e| panic!("paginate: {e:?}"));
-        all.extend(
-            page.namespaces()
-                .iter()
-                .filter_map(|n| n.name().map(str::to_owned)),
-        );
-    }
-    assert_eq!(count, 3);
+    let pages = name_pages(&client, None, Some(2)).await;
+    assert_eq!(pages.pages.len(), 3);
+    let mut all = pages.items();
     all.sort();
     assert_eq!(all, ["ns-0", "ns-1", "ns-2", "ns-3", "ns-4"]);
 
@@ -430,22 +431,8 @@ async fn a_filtered_listing_takes_max_results_namespaces_before_filtering_them()
     assert!(first.namespaces().is_empty());
     assert!(first.next_token().is_some(), "an empty page still leads on");
 
-    let mut found = Vec::new();
-    let mut pages = client
-        .list_namespaces()
-        .max_results(1)
-        .filters(wanted)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.unwrap_or_else(|e| panic!("paginate: {e:?}"));
-        found.extend(
-            page.namespaces()
-                .iter()
-                .filter_map(|n| n.name().map(str::to_owned)),
-        );
-    }
-    assert_eq!(found, ["gamma"]);
+    let found = name_pages(&client, Some(vec![wanted]), Some(1)).await;
+    assert_eq!(found.items(), ["gamma"]);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use aws_sdk_ram::types::{
     ResourceShareStatus, Tag, TagFilter,
 };
 use aws_sdk_servicediscovery::types::{FilterCondition, NamespaceFilter, NamespaceFilterName};
-use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::{all_pages, emulator};
 use serde_json::json;
 
 use crate::cloudmap::{cloud_map, create_namespace, failure};
@@ -59,17 +59,23 @@ async fn share(
 async fn share_names(
     request: ram::operation::get_resource_shares::builders::GetResourceSharesFluentBuilder,
 ) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut pages = request.into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.unwrap_or_else(|e| panic!("get shares: {e:?}"));
-        out.extend(
-            page.resource_shares()
+    let pages = all_pages(|token| {
+        let call = request.clone().set_next_token(token);
+        async move {
+            let page = call
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("get shares: {e:?}"));
+            let names = page
+                .resource_shares()
                 .iter()
-                .filter_map(|s| s.name().map(str::to_owned)),
-        );
-    }
-    out
+                .filter_map(|s| s.name().map(str::to_owned))
+                .collect();
+            (names, page.next_token)
+        }
+    })
+    .await;
+    pages.items()
 }
 
 /// The names of the namespaces `account` sees, with an optional RESOURCE_OWNER filter.
@@ -805,24 +811,25 @@ async fn get_resource_share_associations_pages_and_filters() {
     let refs: Vec<&str> = consumers.iter().map(String::as_str).collect();
     let client = ram_client(&owner).await;
     let share_arn = share(&client, "orders-share", &namespace_arn, &refs).await;
-    let mut seen = Vec::new();
-    let mut pages = client
-        .get_resource_share_associations()
-        .association_type(ResourceShareAssociationType::Principal)
-        .max_results(2)
-        .into_paginator()
-        .send();
-    let mut count = 0;
-    while let Some(page) = pages.next().await {
-        count += 1;
-        let page = page.unwrap_or_else(|e| panic!("page: {e:?}"));
-        seen.extend(
-            page.resource_share_associations()
+    let pages = all_pages(|token| {
+        let call = client
+            .get_resource_share_associations()
+            .association_type(ResourceShareAssociationType::Principal)
+            .max_results(2)
+            .set_next_token(token);
+        async move {
+            let page = call.send().await.unwrap_or_else(|e| panic!("page: {e:?}"));
+            let entities = page
+                .resource_share_associations()
                 .iter()
-                .filter_map(|a| a.associated_entity().map(str::to_owned)),
-        );
-    }
-    assert_eq!(count, 2);
+                .filter_map(|a| a.associated_entity().map(str::to_owned))
+                .collect();
+            (entities, page.next_token)
+        }
+    })
+    .await;
+    assert_eq!(pages.pages.len(), 2);
+    let mut seen = pages.items();
     seen.sort();
     let mut expected = consumers.clone();
     expected.sort();
