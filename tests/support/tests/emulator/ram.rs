@@ -6,7 +6,7 @@ use aws_sdk_ram as ram;
 use aws_sdk_ram::operation::create_resource_share::CreateResourceShareError;
 use aws_sdk_ram::types::{
     ResourceOwner, ResourceShareAssociationStatus, ResourceShareAssociationType,
-    ResourceShareStatus, Tag, TagFilter,
+    ResourceSharePermissionSummary, ResourceShareStatus, Tag, TagFilter,
 };
 use aws_sdk_servicediscovery::types::{FilterCondition, NamespaceFilter, NamespaceFilterName};
 use ecs_topology_testkit::{all_pages, emulator};
@@ -54,6 +54,25 @@ async fn share(
         .resource_share
         .and_then(|s| s.resource_share_arn)
         .unwrap_or_else(|| panic!("create share {name}: no ARN"))
+}
+
+/// The permissions associated with the share `share_arn`.
+async fn share_permissions(
+    client: &ram::Client,
+    share_arn: &str,
+) -> Vec<ResourceSharePermissionSummary> {
+    client
+        .list_resource_share_permissions()
+        .resource_share_arn(share_arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("permissions of {share_arn}: {e:?}"))
+        .permissions
+        .unwrap_or_default()
+}
+
+fn arns_of(permissions: &[ResourceSharePermissionSummary]) -> Vec<&str> {
+    permissions.iter().filter_map(|p| p.arn()).collect()
 }
 
 async fn share_names(
@@ -176,20 +195,10 @@ async fn a_cloud_map_namespace_is_shared_with_the_permission_and_tags_asked_for(
         [(Some("ecs-topology.dev/owner"), Some("controller"))]
     );
 
-    let permissions = client
-        .list_resource_share_permissions()
-        .resource_share_arn(&share_arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("permissions: {e:?}"));
-    let arns: Vec<_> = permissions
-        .permissions()
-        .iter()
-        .filter_map(|p| p.arn())
-        .collect();
-    assert_eq!(arns, [CLOUD_MAP_PERMISSION]);
+    let permissions = share_permissions(&client, &share_arn).await;
+    assert_eq!(arns_of(&permissions), [CLOUD_MAP_PERMISSION]);
     assert_eq!(
-        permissions.permissions()[0].resource_type(),
+        permissions[0].resource_type(),
         Some("servicediscovery:Namespace")
     );
 
@@ -247,18 +256,8 @@ async fn the_cloud_map_ecs_permission_is_known_and_the_default_for_namespaces() 
         .resource_share
         .and_then(|s| s.resource_share_arn)
         .unwrap_or_default();
-    let attached = client
-        .list_resource_share_permissions()
-        .resource_share_arn(&share_arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("permissions: {e:?}"));
-    let arns: Vec<_> = attached
-        .permissions()
-        .iter()
-        .filter_map(|p| p.arn())
-        .collect();
-    assert_eq!(arns, [CLOUD_MAP_PERMISSION]);
+    let attached = share_permissions(&client, &share_arn).await;
+    assert_eq!(arns_of(&attached), [CLOUD_MAP_PERMISSION]);
 }
 
 #[tokio::test]
@@ -613,13 +612,8 @@ async fn a_resource_share_permission_is_replaced_only_when_asked_and_removed_wit
         .send()
         .await
         .unwrap_or_else(|e| panic!("disassociate permission: {e:?}"));
-    let left = client
-        .list_resource_share_permissions()
-        .resource_share_arn(&share_arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("permissions: {e:?}"));
-    assert!(left.permissions().is_empty());
+    let left = share_permissions(&client, &share_arn).await;
+    assert!(left.is_empty());
 
     let err = client
         .associate_resource_share_permission()
