@@ -44,6 +44,15 @@ fn container(image: &str) -> ExpressGatewayContainer {
         .unwrap_or_else(|e| panic!("container: {e}"))
 }
 
+/// A container of `image` without a port; `command` is left unset when `None`.
+fn app(image: &str, command: Option<&[&str]>) -> ExpressGatewayContainer {
+    ExpressGatewayContainer::builder()
+        .image(image)
+        .set_command(command.map(|c| c.iter().map(|&a| a.to_owned()).collect()))
+        .build()
+        .unwrap_or_else(|e| panic!("container: {e}"))
+}
+
 fn on_subnets(subnets: &[String]) -> ExpressGatewayServiceNetworkConfiguration {
     ExpressGatewayServiceNetworkConfiguration::builder()
         .set_subnets(Some(subnets.to_vec()))
@@ -89,6 +98,9 @@ async fn make_public(client: &ec2::Client, net: &Network) {
 
 type CreateExpress =
     ecs::operation::create_express_gateway_service::builders::CreateExpressGatewayServiceFluentBuilder;
+
+type UpdateExpress =
+    ecs::operation::update_express_gateway_service::builders::UpdateExpressGatewayServiceFluentBuilder;
 
 struct Express {
     account: String,
@@ -141,6 +153,10 @@ impl Express {
             .unwrap_or_else(|| panic!("create {name}: no service"))
     }
 
+    fn update(&self, arn: &str) -> UpdateExpress {
+        self.ecs.update_express_gateway_service().service_arn(arn)
+    }
+
     async fn describe(&self, arn: &str) -> EcsExpressGatewayService {
         self.ecs
             .describe_express_gateway_service()
@@ -186,6 +202,13 @@ fn arn_of(service: &EcsExpressGatewayService) -> String {
 
 fn status_of(service: &EcsExpressGatewayService) -> Option<ExpressGatewayServiceStatusCode> {
     service.status().and_then(|s| s.status_code()).cloned()
+}
+
+/// The primary container of `service`'s first active configuration.
+fn primary_of(service: &EcsExpressGatewayService) -> ExpressGatewayContainer {
+    first_config(service)
+        .primary_container
+        .unwrap_or_else(|| panic!("no primary container: {service:?}"))
 }
 
 fn first_config(service: &EcsExpressGatewayService) -> ExpressGatewayServiceConfiguration {
@@ -324,9 +347,7 @@ async fn an_express_primary_container_without_command_reads_back_an_empty_comman
         .unwrap_or_else(|| panic!("no container"));
     assert_eq!(primary.command, Some(Vec::new()), "AWS answers command: []");
     let described = world.describe(&arn_of(&service)).await;
-    let primary = first_config(&described)
-        .primary_container
-        .unwrap_or_else(|| panic!("no container"));
+    let primary = primary_of(&described);
     assert_eq!(primary.command, Some(Vec::new()));
 }
 
@@ -347,9 +368,7 @@ async fn express_environment_variables_read_back_sorted_by_name() {
             )
         })
         .await;
-    let primary = first_config(&service)
-        .primary_container
-        .unwrap_or_else(|| panic!("no container"));
+    let primary = primary_of(&service);
     let names: Vec<_> = primary
         .environment()
         .iter()
@@ -367,26 +386,13 @@ async fn updating_the_primary_container_without_command_clears_the_command() {
     let world = Express::new(43).await;
     let service = world
         .created_with("update-command", |call| {
-            call.primary_container(
-                ExpressGatewayContainer::builder()
-                    .image("app:1")
-                    .command("worker")
-                    .build()
-                    .unwrap_or_else(|e| panic!("container: {e}")),
-            )
+            call.primary_container(app("app:1", Some(&["worker"])))
         })
         .await;
     let arn = arn_of(&service);
     let updated = world
-        .ecs
-        .update_express_gateway_service()
-        .service_arn(&arn)
-        .primary_container(
-            ExpressGatewayContainer::builder()
-                .image("app:2")
-                .build()
-                .unwrap_or_else(|e| panic!("container: {e}")),
-        )
+        .update(&arn)
+        .primary_container(app("app:2", None))
         .send()
         .await
         .unwrap_or_else(|e| panic!("update: {e:?}"))
@@ -399,9 +405,7 @@ async fn updating_the_primary_container_without_command_clears_the_command() {
     assert_eq!(target.image(), "app:2");
     assert_eq!(target.command, Some(Vec::new()));
     let described = world.describe(&arn).await;
-    let primary = first_config(&described)
-        .primary_container
-        .unwrap_or_else(|| panic!("no container"));
+    let primary = primary_of(&described);
     assert_eq!(primary.command, Some(Vec::new()));
 }
 
@@ -410,20 +414,12 @@ async fn updating_without_a_primary_container_keeps_the_command() {
     let world = Express::new(44).await;
     let service = world
         .created_with("keep-command", |call| {
-            call.primary_container(
-                ExpressGatewayContainer::builder()
-                    .image("app:1")
-                    .command("worker")
-                    .build()
-                    .unwrap_or_else(|e| panic!("container: {e}")),
-            )
+            call.primary_container(app("app:1", Some(&["worker"])))
         })
         .await;
     let arn = arn_of(&service);
     world
-        .ecs
-        .update_express_gateway_service()
-        .service_arn(&arn)
+        .update(&arn)
         .health_check_path("/healthz")
         .scaling_target(
             ExpressGatewayScalingTarget::builder()
@@ -458,9 +454,7 @@ async fn updating_an_express_service_makes_a_new_revision_and_deployment() {
         .service_revision_arn
         .unwrap_or_default();
     let updated = world
-        .ecs
-        .update_express_gateway_service()
-        .service_arn(&arn)
+        .update(&arn)
         .cpu("2048")
         .memory("4096")
         .send()
@@ -539,9 +533,7 @@ async fn express_deployments_take_the_configured_time() {
     .await;
 
     world
-        .ecs
-        .update_express_gateway_service()
-        .service_arn(&arn)
+        .update(&arn)
         .primary_container(container("app:2"))
         .send()
         .await
@@ -976,9 +968,7 @@ async fn deleting_an_express_service_drains_for_the_configured_time_then_goes_in
         .unwrap_or_else(|e| panic!("describe services: {e:?}"));
     assert_eq!(ecs_view.services()[0].status(), Some("DRAINING"));
     let err = world
-        .ecs
-        .update_express_gateway_service()
-        .service_arn(&arn)
+        .update(&arn)
         .cpu("2048")
         .memory("4096")
         .send()
@@ -1610,19 +1600,11 @@ async fn an_express_primary_container_with_an_empty_command_reads_back_an_empty_
     let world = Express::new(75).await;
     let service = world
         .created_with("empty-command", |call| {
-            call.primary_container(
-                ExpressGatewayContainer::builder()
-                    .image("app:1")
-                    .set_command(Some(Vec::new()))
-                    .build()
-                    .unwrap_or_else(|e| panic!("container: {e}")),
-            )
+            call.primary_container(app("app:1", Some(&[])))
         })
         .await;
     let described = world.describe(&arn_of(&service)).await;
-    let primary = first_config(&described)
-        .primary_container
-        .unwrap_or_else(|| panic!("no container"));
+    let primary = primary_of(&described);
     assert_eq!(primary.command, Some(Vec::new()));
 }
 
@@ -1672,9 +1654,7 @@ fn images_of(service: &EcsExpressGatewayService) -> Vec<String> {
 
 async fn update_image(world: &Express, arn: &str, image: &str) {
     world
-        .ecs
-        .update_express_gateway_service()
-        .service_arn(arn)
+        .update(arn)
         .primary_container(container(image))
         .send()
         .await
@@ -1819,9 +1799,7 @@ async fn after_a_rollback_an_update_starts_from_the_restored_configuration() {
         .await;
 
     world
-        .ecs
-        .update_express_gateway_service()
-        .service_arn(&arn)
+        .update(&arn)
         .cpu("2048")
         .memory("4096")
         .send()
