@@ -48,6 +48,15 @@ pub enum Ignored {
     Incomplete(&'static str),
 }
 
+/// Every (`eventSource`, `eventName`) some kind observes again for: what the event rules of
+/// the target accounts must forward (`deploy/`).
+pub fn observed_events() -> BTreeSet<(&'static str, &'static str)> {
+    Kind::ALL
+        .into_iter()
+        .flat_map(|kind| for_kind!(kind, R => R::EVENTS).iter().copied())
+        .collect()
+}
+
 /// The services whose events some kind lists: the `source` label values.
 pub fn sources() -> BTreeSet<&'static str> {
     Kind::ALL

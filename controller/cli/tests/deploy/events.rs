@@ -529,3 +529,18 @@ fn the_deploy_readme_names_every_forwarded_call() {
         }
     }
 }
+
+#[test]
+fn every_event_a_kind_observes_again_for_is_forwarded_by_the_target_accounts() {
+    let listed = ecs_topology_core::events::observed_events();
+    for (event_source, name) in listed {
+        let forwarded = MUTATING_CALLS
+            .iter()
+            .find(|(_, source, _)| *source == event_source)
+            .is_some_and(|(_, _, names)| names.contains(&name));
+        assert!(
+            forwarded,
+            "{event_source} {name}: a kind observes again for it, but no rule forwards it"
+        );
+    }
+}
