@@ -95,6 +95,10 @@ pub const FAMILIES: [Family; 26] = [
     TARGETED_OBSERVATIONS,
 ];
 
+/// The families whose series exist only when change events are configured (`events`): their
+/// zeros would otherwise say that a path that does not exist is silent.
+pub const ONLY_WITH_EVENTS: [Family; 1] = [EVENTS];
+
 /// The families exported as histograms: each is read as its `_bucket` (with the label `le`),
 /// `_sum` and `_count` series.
 pub const HISTOGRAMS: [Family; 4] = [RECONCILE_DURATION, QUEUE_DURATION, WORK_DURATION, EVENT_LAG];

@@ -180,6 +180,10 @@ async fn a_change_by_hand_is_corrected_within_seconds_though_the_poll_is_ten_min
         daemon.log()
     );
     assert!(mapped(&daemon) >= 1.0, "{}", daemon.log());
+    let (_, text) = daemon.get("/metrics");
+    for family in crate::labels::ONLY_WITH_EVENTS {
+        assert!(text.contains(&format!("# TYPE {} ", family.name)));
+    }
     eventually(Duration::from_secs(15), "the queue is empty", || async {
         queued(&queue, &url).await == 0
     })
