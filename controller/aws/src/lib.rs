@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod errors;
 pub mod express;
 pub mod lease;
+pub mod peering;
 pub mod ram;
 pub mod sources;
 pub mod status_table;

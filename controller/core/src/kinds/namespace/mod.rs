@@ -159,6 +159,7 @@ impl Resource for Namespaces {
         Ok(Applied {
             gone,
             now: now.into_iter().collect(),
+            more: None,
         })
     }
 }
