@@ -14,9 +14,17 @@ EXAMPLE_IDS = {
     "endpoint_sg": "sg-0a1b2c3d4e5f60713",
     "route_table": "rtb-0a1b2c3d4e5f60714",
     "service_sg": "sg-0a1b2c3d4e5f60715",
+    "server_vpc": "vpc-0a1b2c3d4e5f60811",
+    "server_route_table": "rtb-0a1b2c3d4e5f60812",
+    "client_vpc": "vpc-0b1b2c3d4e5f60821",
+    "client_route_table": "rtb-0b1b2c3d4e5f60822",
 }
 WORKLOADS = "333333333333"
 REGION = "eu-west-1"
+# The cross-account Service Connect topology of examples/service-connect/.
+SERVER = "111111111111"
+CLIENT = "222222222222"
+SERVICE_CONNECT_REGION = "ap-northeast-1"
 
 
 def session_in(account: str, region: str) -> boto3.Session:
@@ -50,6 +58,20 @@ def private_network() -> dict:
     return {"vpc": vpc, "subnet_a": a, "subnet_b": b, "endpoint_sg": endpoints, "route_table": table, "service_sg": services}
 
 
+def peered_networks() -> dict:
+    """The server VPC (10.0.0.0/16) and the client VPC (172.31.0.0/16) of the reference topology,
+    each with DNS support and host names and one route table; returns the real ids."""
+    real = {}
+    for side, account, cidr in (("server", SERVER, "10.0.0.0/16"), ("client", CLIENT, "172.31.0.0/16")):
+        ec2 = session_in(account, SERVICE_CONNECT_REGION).client("ec2")
+        vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+        real[f"{side}_vpc"] = vpc
+        real[f"{side}_route_table"] = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    return real
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--examples", required=True)
@@ -59,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     work = pathlib.Path(args.work)
 
-    real = private_network()
+    real = private_network() | peered_networks()
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=args.bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     examples = pathlib.Path(args.examples)

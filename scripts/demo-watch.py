@@ -85,7 +85,7 @@ def session_in(account: str, region: str) -> boto3.Session:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
-    parser.add_argument("--expected", type=int, default=5)
+    parser.add_argument("--expected", type=int, default=6)
     parser.add_argument("--drift", action="store_true")
     args = parser.parse_args()
     if args.drift:

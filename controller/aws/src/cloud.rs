@@ -8,6 +8,9 @@ use ecs_topology_core::engine::{Change, Scope};
 use ecs_topology_core::kinds::endpoints::{EndpointCloud, EndpointSets};
 use ecs_topology_core::kinds::express::{ExpressCloud, ExpressServices};
 use ecs_topology_core::kinds::namespace::{NamespaceCloud, NamespaceScan, Namespaces};
+use ecs_topology_core::kinds::peering::{
+    Network, NetworkWants, ObservedPeering, PeeringApplied, PeeringCloud, PeeringField, Peerings,
+};
 use ecs_topology_core::kinds::share::{ShareCloud, Shares};
 use ecs_topology_core::model::VpcEndpointSetSpec;
 use ecs_topology_core::observed::{
@@ -178,5 +181,71 @@ impl ExpressCloud for AwsCloud {
         let clients = self.clients(change.scope).await?;
         let aws = self.aws(&clients).in_term(change.term);
         Ok(crate::express::apply(aws, &change).await?)
+    }
+}
+
+impl PeeringCloud for AwsCloud {
+    async fn observe_peerings(
+        &self,
+        scope: &Scope,
+        owner: &str,
+    ) -> Result<Vec<ObservedPeering>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        Ok(crate::peering::observe(self.aws(&clients), owner).await?)
+    }
+
+    async fn peering_look_alikes(
+        &self,
+        scope: &Scope,
+        vpcs: &BTreeSet<String>,
+        owner: &str,
+    ) -> Result<Vec<ObservedPeering>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        Ok(crate::peering::look_alikes(self.aws(&clients), vpcs, owner).await?)
+    }
+
+    async fn observe_network(
+        &self,
+        scope: &Scope,
+        wants: &NetworkWants,
+    ) -> Result<Network, ErrorInfo> {
+        if wants.vpcs.is_empty() && wants.route_tables.is_empty() {
+            return Ok(Network::default());
+        }
+        let clients = self.clients(scope).await?;
+        Ok(crate::peering::network(self.aws(&clients), wants).await?)
+    }
+
+    async fn apply_peering(
+        &self,
+        change: Change<'_, Peerings>,
+    ) -> Result<PeeringApplied, ErrorInfo> {
+        // The accepter's calls are made with the accepter account's clients, in its region.
+        let accepter = change
+            .edits
+            .iter()
+            .find_map(|e| match &e.field {
+                PeeringField::Connection { create: Some(new) } => Some(new.accepter.clone()),
+                PeeringField::Acceptance { accepter } => Some(accepter.clone()),
+                _ => None,
+            })
+            .or_else(|| {
+                change
+                    .subject
+                    .first()
+                    .filter(|c| !c.accepter.account.is_empty())
+                    .map(|c| {
+                        let region = Some(c.accepter.region.as_str())
+                            .filter(|r| !r.is_empty())
+                            .unwrap_or(&change.scope.region);
+                        Scope::new(c.accepter.account.clone(), region)
+                    })
+            })
+            .unwrap_or_else(|| change.scope.clone());
+        let requester_clients = self.clients(change.scope).await?;
+        let accepter_clients = self.clients(&accepter).await?;
+        let requester = self.aws(&requester_clients).in_term(change.term);
+        let accepter = self.aws(&accepter_clients).in_term(change.term);
+        Ok(crate::peering::apply(requester, accepter, &change).await?)
     }
 }

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod events;
 pub mod express;
 pub mod lease;
+pub mod peering;
 pub mod ram;
 pub mod sources;
 pub mod status_table;

@@ -344,6 +344,9 @@ fn load_document(
             .map(Document::VpcEndpointSet),
         Kind::ExpressService => typed(file, index, metadata.clone(), spec, &mut set.findings)
             .map(|m| Document::ExpressService(Box::new(m))),
+        Kind::VpcPeering => {
+            typed(file, index, metadata.clone(), spec, &mut set.findings).map(Document::VpcPeering)
+        }
     };
     match document {
         Some(document) if ok => set.documents.push(LoadedDocument {

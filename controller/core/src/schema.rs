@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{
     API_VERSION, CloudMapNamespaceSpec, ExpressServiceSpec, GROUP, Kind, Metadata,
-    NamespaceShareSpec, Spec, VERSION, VpcEndpointSetSpec,
+    NamespaceShareSpec, Spec, VERSION, VpcEndpointSetSpec, VpcPeeringSpec,
 };
 
 /// One generated file: its name inside the schema directory, and its contents.
@@ -29,6 +29,7 @@ pub fn render_all() -> Vec<SchemaFile> {
     files.extend(render::<NamespaceShareSpec>());
     files.extend(render::<VpcEndpointSetSpec>());
     files.extend(render::<ExpressServiceSpec>());
+    files.extend(render::<VpcPeeringSpec>());
     files
 }
 
@@ -135,6 +136,9 @@ fn description(kind: Kind) -> &'static str {
             "The interface and gateway VPC endpoints that let ECS tasks in private subnets reach AWS services without a NAT."
         }
         Kind::ExpressService => "An ECS Express Mode service with its ECS-managed load balancer.",
+        Kind::VpcPeering => {
+            "A VPC peering connection between two VPCs (across accounts and regions) with the routes to each VPC's CIDR blocks in the other's route tables."
+        }
     }
 }
 

@@ -12,6 +12,9 @@ use ecs_topology_core::engine::{Change, Daemon, Leader, Leadership, PassView, Sc
 use ecs_topology_core::kinds::endpoints::{EndpointCloud, EndpointSets};
 use ecs_topology_core::kinds::express::{ExpressCloud, ExpressServices};
 use ecs_topology_core::kinds::namespace::{NamespaceCloud, NamespaceScan, Namespaces};
+use ecs_topology_core::kinds::peering::{
+    Network, NetworkWants, ObservedPeering, PeeringApplied, PeeringCloud, Peerings,
+};
 use ecs_topology_core::kinds::share::{ShareCloud, Shares};
 use ecs_topology_core::load::SourceFile;
 use ecs_topology_core::model::{Key, Kind, VpcEndpointSetSpec};
@@ -148,6 +151,30 @@ impl ExpressCloud for FakeCloud {
         &self,
         _: Change<'_, ExpressServices>,
     ) -> Result<Option<ObservedExpressService>, ErrorInfo> {
+        unreachable!()
+    }
+}
+
+impl PeeringCloud for FakeCloud {
+    async fn observe_peerings(
+        &self,
+        _: &Scope,
+        _: &str,
+    ) -> Result<Vec<ObservedPeering>, ErrorInfo> {
+        Ok(Vec::new())
+    }
+    async fn peering_look_alikes(
+        &self,
+        _: &Scope,
+        _: &BTreeSet<String>,
+        _: &str,
+    ) -> Result<Vec<ObservedPeering>, ErrorInfo> {
+        Ok(Vec::new())
+    }
+    async fn observe_network(&self, _: &Scope, _: &NetworkWants) -> Result<Network, ErrorInfo> {
+        Ok(Network::default())
+    }
+    async fn apply_peering(&self, _: Change<'_, Peerings>) -> Result<PeeringApplied, ErrorInfo> {
         unreachable!()
     }
 }

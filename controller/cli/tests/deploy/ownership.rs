@@ -25,6 +25,7 @@ const NAMESPACE: &str = "arn:aws:servicediscovery:eu-west-1:111111111111:namespa
 const SHARE: &str = "arn:aws:ram:eu-west-1:111111111111:resource-share/s-1";
 const ENDPOINT: &str = "arn:aws:ec2:eu-west-1:111111111111:vpc-endpoint/vpce-1";
 const SERVICE: &str = "arn:aws:ecs:eu-west-1:111111111111:service/apps/web";
+const PEERING: &str = "arn:aws:ec2:eu-west-1:111111111111:vpc-peering-connection/pcx-1";
 
 // ---------------------------------------------------------------------------------------------
 // The role's statements, with the template's intrinsic functions resolved
@@ -318,7 +319,7 @@ const THEIRS_MARKED_ADOPTABLE: Tags<'static> =
 const CLAIM: Tags<'static> = &[(OWNER, CONTROLLER), (KEY, "Kind/name")];
 
 /// Per kind, with tag-based authorisation on the object: (object ARN, a change, tag, untag).
-const TAG_AUTHORISED: [(&str, &str, &str, &str); 3] = [
+const TAG_AUTHORISED: [(&str, &str, &str, &str); 4] = [
     (
         SHARE,
         "ram:UpdateResourceShare",
@@ -337,6 +338,12 @@ const TAG_AUTHORISED: [(&str, &str, &str, &str); 3] = [
         "ecs:TagResource",
         "ecs:UntagResource",
     ),
+    (
+        PEERING,
+        "ec2:ModifyVpcPeeringConnectionOptions",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+    ),
 ];
 
 #[test]
@@ -353,6 +360,9 @@ fn the_controller_creates_its_objects_with_its_owner_tag_and_nothing_without_it(
     let service = Request::new("ecs:CreateExpressGatewayService", SERVICE);
     let service_tags = Request::new("ecs:TagResource", SERVICE)
         .with("ecs:CreateAction", "CreateExpressGatewayService");
+    let peering = Request::new("ec2:CreateVpcPeeringConnection", PEERING);
+    let peering_tags = Request::new("ec2:CreateTags", PEERING)
+        .with("ec2:CreateAction", "CreateVpcPeeringConnection");
     for create in [
         namespace,
         share,
@@ -360,6 +370,8 @@ fn the_controller_creates_its_objects_with_its_owner_tag_and_nothing_without_it(
         endpoint_tags,
         service,
         service_tags,
+        peering,
+        peering_tags,
     ] {
         expect(&role, &create.clone().setting(CLAIM), true);
         expect(&role, &create.clone().setting(UNOWNED), false);
@@ -380,6 +392,7 @@ fn the_controller_changes_re_tags_and_deletes_only_what_carries_its_owner_tag() 
         ("ram:DeleteResourceShare", SHARE),
         ("ec2:DeleteVpcEndpoints", ENDPOINT),
         ("ecs:DeleteExpressGatewayService", SERVICE),
+        ("ec2:DeleteVpcPeeringConnection", PEERING),
     ];
     for (action, arn) in deletes {
         expect(&role, &Request::new(action, arn).on(OURS), true);
@@ -479,6 +492,18 @@ fn guard(statement: &Value) -> Option<&'static str> {
     {
         return Some("the object has no owner and a person marked it adoptable");
     }
+    // The accepter cannot see the requester's tags: it accepts, and sets its own side's
+    // option, only on connections into its own account's VPCs.
+    let accepts = actions(statement).iter().all(|a| {
+        [
+            "ec2:AcceptVpcPeeringConnection",
+            "ec2:ModifyVpcPeeringConnectionOptions",
+        ]
+        .contains(a)
+    });
+    if accepts && condition["ArnLike"]["ec2:AccepterVpc"].is_object() {
+        return Some("the connection is accepted into the account's own VPC");
+    }
     let creates = actions(statement).iter().all(|a| {
         let verb = a.split_once(':').map_or(*a, |(_, verb)| verb);
         verb.starts_with("Create") && verb != "CreateTags"
@@ -524,6 +549,7 @@ fn every_statement_that_changes_a_managed_object_names_the_owner_tag_or_the_adop
                     ":service/",
                     "resource-share/",
                     "namespace/",
+                    "vpc-peering-connection/",
                 ]
                 .iter()
                 .any(|p| resources.contains(p));
@@ -547,4 +573,32 @@ fn every_statement_that_changes_a_managed_object_names_the_owner_tag_or_the_adop
         }
     }
     assert!(checked >= 20, "only {checked} statements change anything");
+}
+
+#[test]
+fn the_accepter_accepts_and_sets_its_option_only_for_its_own_accounts_vpcs() {
+    let role = role_statements();
+    let own_vpc = "arn:aws:ec2:eu-west-1:111111111111:vpc/vpc-1";
+    let other_vpc = "arn:aws:ec2:eu-west-1:999999999999:vpc/vpc-9";
+    for action in [
+        "ec2:AcceptVpcPeeringConnection",
+        "ec2:ModifyVpcPeeringConnectionOptions",
+    ] {
+        let request = Request::new(action, PEERING).on(UNOWNED);
+        expect(
+            &role,
+            &request.clone().with("ec2:AccepterVpc", own_vpc),
+            true,
+        );
+        expect(
+            &role,
+            &request.clone().with("ec2:AccepterVpc", other_vpc),
+            false,
+        );
+    }
+    // Deleting stays the owner's: the accepter's view carries no owner tag.
+    let delete = Request::new("ec2:DeleteVpcPeeringConnection", PEERING)
+        .on(UNOWNED)
+        .with("ec2:AccepterVpc", own_vpc);
+    expect(&role, &delete, false);
 }

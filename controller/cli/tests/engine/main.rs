@@ -11,6 +11,7 @@ mod endpoints;
 mod express;
 mod leaks;
 mod ownership;
+mod peering;
 mod prune;
 mod scale;
 mod timeouts;

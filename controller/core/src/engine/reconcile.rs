@@ -181,6 +181,9 @@ impl<C: Cloud> Daemon<C> {
                             |o| ids.contains(R::id(o)),
                             applied.now,
                         );
+                        if let Some(more) = applied.more {
+                            more(&mut view.observation);
+                        }
                         sent = spec.and_then(|s| R::sent_digest(work.verb, s));
                         Outcome::Changed
                     }

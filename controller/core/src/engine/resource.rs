@@ -106,12 +106,24 @@ pub struct Edge {
 }
 
 /// What a change left behind.
-#[derive(Debug)]
 pub struct Applied<T> {
     /// Ids of objects that are no longer as observed (changed or gone).
     pub gone: Vec<String>,
     /// The objects as they now are.
     pub now: Vec<T>,
+    /// What else the change left behind that the kind observes beside its objects (the route
+    /// tables of a peering's two sides), as a patch of the observation.
+    pub more: Option<Patch>,
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Applied<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Applied")
+            .field("gone", &self.gone)
+            .field("now", &self.now)
+            .field("more", &self.more.is_some())
+            .finish()
+    }
 }
 
 /// One kind of AWS object the controller manages.

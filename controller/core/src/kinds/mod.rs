@@ -10,6 +10,7 @@
 pub mod endpoints;
 pub mod express;
 pub mod namespace;
+pub mod peering;
 pub mod share;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +41,10 @@ macro_rules! for_kind {
                 type $R = $crate::kinds::express::ExpressServices;
                 $body
             }
+            $crate::model::Kind::VpcPeering => {
+                type $R = $crate::kinds::peering::Peerings;
+                $body
+            }
         }
     };
 }
@@ -52,6 +57,7 @@ pub trait Cloud:
     + share::ShareCloud
     + endpoints::EndpointCloud
     + express::ExpressCloud
+    + peering::PeeringCloud
     + Send
     + Sync
     + 'static
@@ -63,6 +69,7 @@ impl<T> Cloud for T where
         + share::ShareCloud
         + endpoints::EndpointCloud
         + express::ExpressCloud
+        + peering::PeeringCloud
         + Send
         + Sync
         + 'static
@@ -78,6 +85,10 @@ pub struct Observation {
     pub endpoints: Objects<ObservedEndpoint>,
     /// Express services (ECS-managed services) of the clusters the documents name.
     pub express: Objects<ObservedExpressService>,
+    /// VPC peering connections tagged by this controller, as their requesters see them.
+    pub peerings: Objects<peering::ObservedPeering>,
+    /// The route tables and VPCs that peering documents name, by the scope they live in.
+    pub networks: BTreeMap<Scope, peering::Network>,
     /// ARNs of the namespaces that other accounts share with the scope's account, as seen from
     /// it; absent where the controller cannot look (no role for that account).
     pub visible: BTreeMap<Scope, BTreeSet<String>>,
@@ -93,6 +104,8 @@ impl Observation {
             shares: Objects::new(controller),
             endpoints: Objects::new(controller),
             express: Objects::new(controller),
+            peerings: Objects::new(controller),
+            networks: BTreeMap::new(),
             visible: BTreeMap::new(),
             failed: BTreeMap::new(),
         }

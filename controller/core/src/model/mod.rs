@@ -1,4 +1,4 @@
-//! The documents an operator writes: four kinds under `ecs-topology.dev/v1alpha1`.
+//! The documents an operator writes: five kinds under `ecs-topology.dev/v1alpha1`.
 //!
 //! A document is `apiVersion`, `kind`, `metadata` and a kind-specific `spec`. The typed forms
 //! here are what the rest of the controller plans with; [`crate::load`] turns files into them and
@@ -8,6 +8,7 @@ mod endpoints;
 mod express;
 mod metadata;
 mod namespace;
+mod peering;
 mod share;
 mod units;
 
@@ -26,6 +27,7 @@ pub use metadata::{
     Policies, SUSPEND_ANNOTATION,
 };
 pub use namespace::CloudMapNamespaceSpec;
+pub use peering::{PeeringSide, VpcPeeringSpec};
 pub use share::{CLOUD_MAP_ECS_PERMISSION, NamespaceShareSpec};
 pub use units::Units;
 
@@ -47,15 +49,17 @@ pub enum Kind {
     NamespaceShare,
     VpcEndpointSet,
     ExpressService,
+    VpcPeering,
 }
 
 impl Kind {
     /// Every kind, in dependency order (a share needs its namespace).
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::CloudMapNamespace,
         Kind::NamespaceShare,
         Kind::VpcEndpointSet,
         Kind::ExpressService,
+        Kind::VpcPeering,
     ];
 
     /// The kind's place in [`Kind::ALL`] (dependency order).
@@ -72,6 +76,7 @@ impl Kind {
             Kind::NamespaceShare => "NamespaceShare",
             Kind::VpcEndpointSet => "VpcEndpointSet",
             Kind::ExpressService => "ExpressService",
+            Kind::VpcPeering => "VpcPeering",
         }
     }
 
@@ -86,6 +91,7 @@ impl Kind {
             Kind::NamespaceShare => "namespaceshares",
             Kind::VpcEndpointSet => "vpcendpointsets",
             Kind::ExpressService => "expressservices",
+            Kind::VpcPeering => "vpcpeerings",
         }
     }
 
@@ -96,6 +102,7 @@ impl Kind {
             Kind::NamespaceShare => &["nsshare"],
             Kind::VpcEndpointSet => &["vpces"],
             Kind::ExpressService => &["xsvc"],
+            Kind::VpcPeering => &["pcx"],
         }
     }
 }
@@ -166,6 +173,7 @@ pub enum Document {
     NamespaceShare(Manifest<NamespaceShareSpec>),
     VpcEndpointSet(Manifest<VpcEndpointSetSpec>),
     ExpressService(Box<Manifest<ExpressServiceSpec>>),
+    VpcPeering(Manifest<VpcPeeringSpec>),
 }
 
 impl Document {
@@ -175,6 +183,7 @@ impl Document {
             Document::NamespaceShare(_) => Kind::NamespaceShare,
             Document::VpcEndpointSet(_) => Kind::VpcEndpointSet,
             Document::ExpressService(_) => Kind::ExpressService,
+            Document::VpcPeering(_) => Kind::VpcPeering,
         }
     }
 
@@ -184,6 +193,7 @@ impl Document {
             Document::NamespaceShare(m) => &m.metadata,
             Document::VpcEndpointSet(m) => &m.metadata,
             Document::ExpressService(m) => &m.metadata,
+            Document::VpcPeering(m) => &m.metadata,
         }
     }
 
@@ -197,6 +207,7 @@ impl Document {
             Document::NamespaceShare(m) => m.spec.account(),
             Document::VpcEndpointSet(m) => m.spec.account(),
             Document::ExpressService(m) => m.spec.account(),
+            Document::VpcPeering(m) => m.spec.account(),
         }
     }
 
@@ -206,6 +217,7 @@ impl Document {
             Document::NamespaceShare(m) => m.spec.region(),
             Document::VpcEndpointSet(m) => m.spec.region(),
             Document::ExpressService(m) => m.spec.region(),
+            Document::VpcPeering(m) => m.spec.region(),
         }
     }
 }

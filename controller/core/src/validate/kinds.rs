@@ -7,7 +7,7 @@ use super::{Report, SetView};
 use crate::config::ControllerConfig;
 use crate::model::{
     ANNOTATION_PREFIX, CLOUD_MAP_ECS_PERMISSION, CloudMapNamespaceSpec, Document,
-    ExpressServiceSpec, Key, Kind, NamespaceShareSpec, VpcEndpointSetSpec,
+    ExpressServiceSpec, Key, Kind, NamespaceShareSpec, VpcEndpointSetSpec, VpcPeeringSpec,
 };
 
 /// Interface endpoint services known by short name (`com.amazonaws.REGION.<name>`).
@@ -56,10 +56,27 @@ pub(crate) fn check_common(doc: &Document, view: &SetView<'_>, report: &mut Repo
     for e in annotation_errors {
         report.error(format!("metadata.annotations.{}", e.key), e.reason);
     }
-    let account = doc.account();
+    // A peering lives where its requester is: its place is checked at `spec.requester`.
+    let at = match doc {
+        Document::VpcPeering(_) => "spec.requester",
+        _ => "spec",
+    };
+    check_place(doc.account(), doc.region(), at, view, report);
+    let tags = match doc {
+        Document::CloudMapNamespace(m) => &m.spec.tags,
+        Document::NamespaceShare(m) => &m.spec.tags,
+        Document::VpcEndpointSet(m) => &m.spec.tags,
+        Document::ExpressService(m) => &m.spec.tags,
+        Document::VpcPeering(m) => &m.spec.tags,
+    };
+    check_tags(tags, report);
+}
+
+/// Checks an account and a region, reported at `{at}.account` and `{at}.region`.
+fn check_place(account: &str, region: &str, at: &str, view: &SetView<'_>, report: &mut Report<'_>) {
     if view.config.resolve_account(account).is_none() {
         report.error(
-            "spec.account",
+            format!("{at}.account"),
             format!(
                 "`{account}` is neither an account alias of the controller config ({}) nor a \
                  12-digit account id",
@@ -67,28 +84,56 @@ pub(crate) fn check_common(doc: &Document, view: &SetView<'_>, report: &mut Repo
             ),
         );
     }
-    let region = doc.region();
     if !rules::is_region(region) {
         report.error(
-            "spec.region",
+            format!("{at}.region"),
             format!("`{region}` is not a region name such as `eu-west-1`"),
         );
     } else if !view.config.regions.is_empty() && !view.config.regions.iter().any(|r| r == region) {
         report.error(
-            "spec.region",
+            format!("{at}.region"),
             format!(
                 "`{region}` is not one of the regions of the controller config: {}",
                 view.config.regions.join(", ")
             ),
         );
     }
-    let tags = match doc {
-        Document::CloudMapNamespace(m) => &m.spec.tags,
-        Document::NamespaceShare(m) => &m.spec.tags,
-        Document::VpcEndpointSet(m) => &m.spec.tags,
-        Document::ExpressService(m) => &m.spec.tags,
-    };
-    check_tags(tags, report);
+}
+
+pub(crate) fn check_peering(spec: &VpcPeeringSpec, view: &SetView<'_>, report: &mut Report<'_>) {
+    check_place(
+        &spec.accepter.account,
+        &spec.accepter.region,
+        "spec.accepter",
+        view,
+        report,
+    );
+    for (at, side) in [
+        ("spec.requester", &spec.requester),
+        ("spec.accepter", &spec.accepter),
+    ] {
+        if !rules::is_ec2_id("vpc", &side.vpc_id) {
+            report.error(
+                format!("{at}.vpcId"),
+                format!("`{}` is not a VPC id (vpc-...)", side.vpc_id),
+            );
+        }
+        check_ids(
+            "rtb",
+            &format!("{at}.routeTableIds"),
+            &side.route_table_ids,
+            report,
+        );
+    }
+    if spec.requester.vpc_id == spec.accepter.vpc_id {
+        report.error(
+            "spec.accepter.vpcId",
+            format!(
+                "`{}` is the requester's VPC; a VPC cannot peer with itself",
+                spec.accepter.vpc_id
+            ),
+        );
+    }
 }
 
 fn aliases(config: &ControllerConfig) -> String {
@@ -513,5 +558,24 @@ pub(crate) fn aws_identities(
             ),
             "spec.serviceName",
         )],
+        Document::VpcPeering(m) => {
+            // The same two VPCs, whichever requests: one identity.
+            let side = |s: &crate::model::PeeringSide| {
+                let account = config
+                    .resolve_account(&s.account)
+                    .unwrap_or_else(|| s.account.clone());
+                format!("{account}|{}|{}", s.region, s.vpc_id)
+            };
+            let mut pair = [side(&m.spec.requester), side(&m.spec.accepter)];
+            pair.sort();
+            vec![(
+                format!("pcx|{}|{}", pair[0], pair[1]),
+                format!(
+                    "the peering of {} and {}",
+                    m.spec.requester.vpc_id, m.spec.accepter.vpc_id
+                ),
+                "spec.accepter.vpcId",
+            )]
+        }
     }
 }

@@ -107,6 +107,7 @@ pub fn validate(mut set: DocumentSet, config: &ControllerConfig) -> DocumentSet 
             Document::NamespaceShare(m) => kinds::check_share(&m.spec, &view, &mut report),
             Document::VpcEndpointSet(m) => kinds::check_endpoints(&m.spec, &mut report),
             Document::ExpressService(m) => kinds::check_express(&m.spec, &mut report),
+            Document::VpcPeering(m) => kinds::check_peering(&m.spec, &view, &mut report),
         }
         for (id, what, path) in kinds::aws_identities(&loaded.document, config) {
             if let Some(other) = identities.get(&id) {

@@ -325,7 +325,11 @@ impl Resource for EndpointSets {
         }
         let gone = change.subject.iter().map(|e| e.id.clone()).collect();
         let now = cloud.apply_endpoints(change).await?;
-        Ok(Applied { gone, now })
+        Ok(Applied {
+            gone,
+            now,
+            more: None,
+        })
     }
 }
 

@@ -298,6 +298,7 @@ impl Resource for ExpressServices {
         Ok(Applied {
             gone,
             now: now.into_iter().collect(),
+            more: None,
         })
     }
 

@@ -167,6 +167,7 @@ impl Resource for Namespaces {
         Ok(Applied {
             gone,
             now: now.into_iter().collect(),
+            more: None,
         })
     }
 }

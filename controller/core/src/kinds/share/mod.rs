@@ -261,6 +261,7 @@ impl Resource for Shares {
         Ok(Applied {
             gone,
             now: now.into_iter().collect(),
+            more: None,
         })
     }
 

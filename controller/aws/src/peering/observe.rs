@@ -1,0 +1,265 @@
+//! Reading peering connections, route tables and VPCs, page by page, into the core's types.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ec2::types::{Filter, Route, RouteTable, Vpc, VpcPeeringConnection};
+use ecs_topology_core::kinds::peering::{
+    Network, NetworkWants, ObservedPeering, ObservedRoute, ObservedRouteTable, ObservedVpc,
+    PeeringEnd, RouteTarget,
+};
+use ecs_topology_core::model::OWNER_TAG;
+
+use crate::ApiFamily;
+use crate::call::{Aws, AwsError};
+
+/// The largest pages AWS returns.
+const PEERING_PAGE: i32 = 1000;
+const ROUTE_TABLE_PAGE: i32 = 100;
+const VPC_PAGE: i32 = 1000;
+
+/// The most values EC2 takes in one filter.
+const FILTER_VALUES: usize = 200;
+
+pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.into_iter().map(Into::into).collect()))
+        .build()
+}
+
+pub(super) async fn owned_by(aws: Aws<'_>, owner: &str) -> Result<Vec<ObservedPeering>, AwsError> {
+    describe(aws, vec![filter(&format!("tag:{OWNER_TAG}"), [owner])]).await
+}
+
+pub(super) async fn not_owned_by(
+    aws: Aws<'_>,
+    vpcs: &BTreeSet<String>,
+    owner: &str,
+) -> Result<Vec<ObservedPeering>, AwsError> {
+    let vpcs: Vec<&String> = vpcs.iter().collect();
+    let mut out = Vec::new();
+    for chunk in vpcs.chunks(FILTER_VALUES) {
+        let found = describe(
+            aws,
+            vec![filter("requester-vpc-info.vpc-id", chunk.iter().copied())],
+        )
+        .await?;
+        out.extend(
+            found
+                .into_iter()
+                .filter(|c| c.tags.get(OWNER_TAG).map(String::as_str) != Some(owner)),
+        );
+    }
+    Ok(out)
+}
+
+/// Every page of `DescribeVpcPeeringConnections` with `filters`.
+pub(super) async fn describe(
+    aws: Aws<'_>,
+    filters: Vec<Filter>,
+) -> Result<Vec<ObservedPeering>, AwsError> {
+    let ec2 = &aws.clients.ec2;
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let reply = aws
+            .call(
+                "DescribeVpcPeeringConnections",
+                ApiFamily::Ec2Describe("DescribeVpcPeeringConnections"),
+                || {
+                    ec2.describe_vpc_peering_connections()
+                        .set_filters(Some(filters.clone()))
+                        .max_results(PEERING_PAGE)
+                        .set_next_token(token.clone())
+                        .send()
+                },
+            )
+            .await?;
+        out.extend(reply.vpc_peering_connections().iter().filter_map(observed));
+        token = reply.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// A connection as AWS lists it.
+pub(super) fn observed(c: &VpcPeeringConnection) -> Option<ObservedPeering> {
+    let end = |info: Option<&aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo>| PeeringEnd {
+        account: info
+            .and_then(|i| i.owner_id())
+            .unwrap_or_default()
+            .to_owned(),
+        region: info.and_then(|i| i.region()).unwrap_or_default().to_owned(),
+        vpc_id: info.and_then(|i| i.vpc_id()).unwrap_or_default().to_owned(),
+        dns_resolution: info
+            .and_then(|i| i.peering_options())
+            .and_then(|o| o.allow_dns_resolution_from_remote_vpc())
+            .unwrap_or(false),
+    };
+    let status = c.status();
+    Some(ObservedPeering {
+        id: c.vpc_peering_connection_id()?.to_owned(),
+        status: status
+            .and_then(|s| s.code())
+            .map(|code| code.as_str().to_ascii_lowercase())
+            .unwrap_or_default(),
+        message: status
+            .and_then(|s| s.message())
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned),
+        requester: end(c.requester_vpc_info()),
+        accepter: end(c.accepter_vpc_info()),
+        tags: c
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect(),
+    })
+}
+
+pub(super) async fn network(aws: Aws<'_>, wants: &NetworkWants) -> Result<Network, AwsError> {
+    let mut network = Network::default();
+    let tables: Vec<&String> = wants.route_tables.iter().collect();
+    for chunk in tables.chunks(FILTER_VALUES) {
+        let found =
+            route_tables(aws, vec![filter("route-table-id", chunk.iter().copied())]).await?;
+        network
+            .route_tables
+            .extend(found.into_iter().map(|t| (t.id.clone(), t)));
+    }
+    let vpcs: Vec<&String> = wants.vpcs.iter().collect();
+    for chunk in vpcs.chunks(FILTER_VALUES) {
+        let found = describe_vpcs(aws, vec![filter("vpc-id", chunk.iter().copied())]).await?;
+        network
+            .vpcs
+            .extend(found.into_iter().map(|v| (v.id.clone(), v)));
+    }
+    Ok(network)
+}
+
+/// Every page of `DescribeRouteTables` with `filters`.
+pub(super) async fn route_tables(
+    aws: Aws<'_>,
+    filters: Vec<Filter>,
+) -> Result<Vec<ObservedRouteTable>, AwsError> {
+    let ec2 = &aws.clients.ec2;
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let reply = aws
+            .call(
+                "DescribeRouteTables",
+                ApiFamily::Ec2Describe("DescribeRouteTables"),
+                || {
+                    ec2.describe_route_tables()
+                        .set_filters(Some(filters.clone()))
+                        .max_results(ROUTE_TABLE_PAGE)
+                        .set_next_token(token.clone())
+                        .send()
+                },
+            )
+            .await?;
+        out.extend(reply.route_tables().iter().filter_map(route_table));
+        token = reply.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+fn route_table(t: &RouteTable) -> Option<ObservedRouteTable> {
+    Some(ObservedRouteTable {
+        id: t.route_table_id()?.to_owned(),
+        vpc_id: t.vpc_id().unwrap_or_default().to_owned(),
+        routes: t
+            .routes()
+            .iter()
+            .filter_map(|r| Some((r.destination_cidr_block()?.to_owned(), route(r))))
+            .collect::<BTreeMap<_, _>>(),
+    })
+}
+
+/// A route's target: its peering connection, or the first other target it names.
+fn route(r: &Route) -> ObservedRoute {
+    let target = match r.vpc_peering_connection_id() {
+        Some(pcx) => RouteTarget::Peering(pcx.to_owned()),
+        None => RouteTarget::Other(
+            [
+                r.gateway_id(),
+                r.nat_gateway_id(),
+                r.transit_gateway_id(),
+                r.network_interface_id(),
+                r.instance_id(),
+                r.local_gateway_id(),
+                r.carrier_gateway_id(),
+                r.egress_only_internet_gateway_id(),
+                r.core_network_arn(),
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            .unwrap_or("an unknown target")
+            .to_owned(),
+        ),
+    };
+    ObservedRoute {
+        target,
+        state: r
+            .state()
+            .map(|s| s.as_str().to_ascii_lowercase())
+            .unwrap_or_else(|| "active".into()),
+    }
+}
+
+/// Every page of `DescribeVpcs` with `filters`, each VPC with its associated IPv4 blocks.
+async fn describe_vpcs(aws: Aws<'_>, filters: Vec<Filter>) -> Result<Vec<ObservedVpc>, AwsError> {
+    let ec2 = &aws.clients.ec2;
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let reply = aws
+            .call(
+                "DescribeVpcs",
+                ApiFamily::Ec2Describe("DescribeVpcs"),
+                || {
+                    ec2.describe_vpcs()
+                        .set_filters(Some(filters.clone()))
+                        .max_results(VPC_PAGE)
+                        .set_next_token(token.clone())
+                        .send()
+                },
+            )
+            .await?;
+        out.extend(reply.vpcs().iter().filter_map(vpc));
+        token = reply.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+fn vpc(v: &Vpc) -> Option<ObservedVpc> {
+    let mut cidrs: BTreeSet<String> = v
+        .cidr_block_association_set()
+        .iter()
+        .filter(|a| {
+            a.cidr_block_state()
+                .and_then(|s| s.state())
+                .is_none_or(|s| s.as_str() == "associated")
+        })
+        .filter_map(|a| a.cidr_block().map(str::to_owned))
+        .collect();
+    if cidrs.is_empty() {
+        cidrs.extend(v.cidr_block().map(str::to_owned));
+    }
+    Some(ObservedVpc {
+        id: v.vpc_id()?.to_owned(),
+        cidrs,
+    })
+}

@@ -1,0 +1,605 @@
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::kinds::peering::{ObservedRoute, ObservedRouteTable, ObservedVpc, PeeringEnd};
+use crate::model::{DeletionPolicy, Kind, PeeringSide};
+use crate::plan::DocumentPlan;
+
+const SERVER: &str = "111111111111";
+const CLIENT: &str = "222222222222";
+const REGION: &str = "ap-northeast-1";
+
+fn spec() -> VpcPeeringSpec {
+    VpcPeeringSpec {
+        requester: PeeringSide {
+            account: "server".into(),
+            region: REGION.into(),
+            vpc_id: "vpc-server".into(),
+            route_table_ids: vec!["rtb-s1".into(), "rtb-s2".into()],
+        },
+        accepter: PeeringSide {
+            account: "client".into(),
+            region: REGION.into(),
+            vpc_id: "vpc-client".into(),
+            route_table_ids: vec!["rtb-c1".into()],
+        },
+        dns_resolution: true,
+        tags: BTreeMap::from([("env".into(), "prod".into())]),
+    }
+}
+
+fn key() -> Key {
+    Key::new(Kind::VpcPeering, "server-to-client")
+}
+
+fn server() -> Scope {
+    Scope::new(SERVER, REGION)
+}
+
+fn client() -> Scope {
+    Scope::new(CLIENT, REGION)
+}
+
+fn table(id: &str, vpc: &str, routes: &[(&str, RouteTarget, &str)]) -> ObservedRouteTable {
+    let mut all: BTreeMap<String, ObservedRoute> = routes
+        .iter()
+        .map(|(cidr, target, state)| {
+            (
+                (*cidr).to_owned(),
+                ObservedRoute {
+                    target: target.clone(),
+                    state: (*state).to_owned(),
+                },
+            )
+        })
+        .collect();
+    let local = if vpc == "vpc-server" {
+        "10.0.0.0/16"
+    } else {
+        "172.31.0.0/16"
+    };
+    all.insert(
+        local.into(),
+        ObservedRoute {
+            target: RouteTarget::Other("local".into()),
+            state: "active".into(),
+        },
+    );
+    ObservedRouteTable {
+        id: id.into(),
+        vpc_id: vpc.into(),
+        routes: all,
+    }
+}
+
+fn vpc(id: &str, cidrs: &[&str]) -> ObservedVpc {
+    ObservedVpc {
+        id: id.into(),
+        cidrs: cidrs
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect::<BTreeSet<_>>(),
+    }
+}
+
+/// The reference network: the server VPC 10.0.0.0/16 with two route tables, the client VPC
+/// 172.31.0.0/16 with one, no peering routes yet.
+fn networks() -> BTreeMap<Scope, Network> {
+    let mut server_net = Network::default();
+    server_net
+        .vpcs
+        .insert("vpc-server".into(), vpc("vpc-server", &["10.0.0.0/16"]));
+    for t in ["rtb-s1", "rtb-s2"] {
+        server_net
+            .route_tables
+            .insert(t.into(), table(t, "vpc-server", &[]));
+    }
+    let mut client_net = Network::default();
+    client_net
+        .vpcs
+        .insert("vpc-client".into(), vpc("vpc-client", &["172.31.0.0/16"]));
+    client_net
+        .route_tables
+        .insert("rtb-c1".into(), table("rtb-c1", "vpc-client", &[]));
+    BTreeMap::from([(server(), server_net), (client(), client_net)])
+}
+
+/// Every route of the reference topology, targeting `pcx`.
+fn routed(mut networks: BTreeMap<Scope, Network>, pcx: &str) -> BTreeMap<Scope, Network> {
+    let to = |cidr: &str| {
+        (
+            cidr.to_owned(),
+            ObservedRoute {
+                target: RouteTarget::Peering(pcx.into()),
+                state: "active".into(),
+            },
+        )
+    };
+    for t in networks
+        .get_mut(&server())
+        .unwrap()
+        .route_tables
+        .values_mut()
+    {
+        t.routes.extend([to("172.31.0.0/16")]);
+    }
+    for t in networks
+        .get_mut(&client())
+        .unwrap()
+        .route_tables
+        .values_mut()
+    {
+        t.routes.extend([to("10.0.0.0/16")]);
+    }
+    networks
+}
+
+fn tags(policies: &Policies) -> BTreeMap<String, String> {
+    desired_tags(&spec().tags, "ctl", &key(), policies)
+}
+
+fn connection(id: &str, status: &str, dns: bool) -> ObservedPeering {
+    ObservedPeering {
+        id: id.into(),
+        status: status.into(),
+        message: None,
+        requester: PeeringEnd {
+            account: SERVER.into(),
+            region: REGION.into(),
+            vpc_id: "vpc-server".into(),
+            dns_resolution: dns,
+        },
+        accepter: PeeringEnd {
+            account: CLIENT.into(),
+            region: REGION.into(),
+            vpc_id: "vpc-client".into(),
+            dns_resolution: dns,
+        },
+        tags: tags(&Policies::default()),
+    }
+}
+
+fn desired<'a>(spec: &'a VpcPeeringSpec, policies: &'a Policies) -> DesiredPeering<'a> {
+    DesiredPeering {
+        spec,
+        policies,
+        requester: server(),
+        accepter: client(),
+        can_accept: true,
+    }
+}
+
+fn plan_with(
+    spec: &VpcPeeringSpec,
+    policies: &Policies,
+    observed: &[ObservedPeering],
+    networks: &BTreeMap<Scope, Network>,
+) -> DocumentPlan {
+    let want = desired(spec, policies);
+    plan_peering(
+        "ctl",
+        &key(),
+        Some(&want),
+        observed,
+        networks,
+        &PruneGate::Allowed,
+    )
+    .display()
+}
+
+fn plan(observed: &[ObservedPeering], networks: &BTreeMap<Scope, Network>) -> DocumentPlan {
+    plan_with(&spec(), &Policies::default(), observed, networks)
+}
+
+fn paths(plan: &DocumentPlan) -> Vec<String> {
+    plan.drifted_fields()
+}
+
+#[test]
+fn a_peering_from_nothing_is_created_with_both_dns_options_and_every_route() {
+    let plan = plan(&[], &networks());
+    assert_eq!(plan.verb, Verb::Create);
+    assert_eq!(
+        paths(&plan),
+        [
+            "connection",
+            "requester.dnsResolution",
+            "accepter.dnsResolution",
+            "routes.requester.rtb-s1.172.31.0.0/16",
+            "routes.requester.rtb-s2.172.31.0.0/16",
+            "routes.accepter.rtb-c1.10.0.0.0/16",
+        ]
+    );
+    let connection = &plan.changes[0].to.as_ref().unwrap();
+    assert_eq!(connection["accepterAccount"], CLIENT);
+    assert_eq!(
+        connection["tags"]["ecs-topology.dev/key"],
+        "VpcPeering/server-to-client"
+    );
+}
+
+#[test]
+fn a_create_carries_the_accepter_and_the_owner_tags_in_its_typed_edit() {
+    let (spec, policies, networks) = (spec(), Policies::default(), networks());
+    let want = desired(&spec, &policies);
+    let plan = plan_peering(
+        "ctl",
+        &key(),
+        Some(&want),
+        &[],
+        &networks,
+        &PruneGate::Allowed,
+    );
+    let PeeringField::Connection { create: Some(new) } = &plan.edits[0].field else {
+        panic!("a create first: {:?}", plan.edits[0]);
+    };
+    assert_eq!(new.accepter, client());
+    assert_eq!(new.requester_vpc, "vpc-server");
+    assert_eq!(
+        new.tags.get(crate::model::OWNER_TAG).map(String::as_str),
+        Some("ctl")
+    );
+}
+
+#[test]
+fn a_pending_connection_is_accepted_when_the_controller_has_a_role_in_the_accepter_account() {
+    let plan = plan(
+        &[connection("pcx-1", "pending-acceptance", false)],
+        &networks(),
+    );
+    assert_eq!(plan.verb, Verb::Update);
+    assert_eq!(paths(&plan)[0], "acceptance");
+}
+
+#[test]
+fn a_pending_connection_waits_for_an_accepter_account_without_a_role() {
+    let (spec, policies, networks) = (spec(), Policies::default(), networks());
+    let want = DesiredPeering {
+        can_accept: false,
+        ..desired(&spec, &policies)
+    };
+    let observed = [connection("pcx-1", "pending-acceptance", false)];
+    let plan = plan_peering(
+        "ctl",
+        &key(),
+        Some(&want),
+        &observed,
+        &networks,
+        &PruneGate::Allowed,
+    );
+    assert_eq!(plan.verb, Verb::Waiting);
+    assert!(
+        plan.reason
+            .unwrap()
+            .contains("pending acceptance by account 222222222222")
+    );
+}
+
+#[test]
+fn a_provisioning_connection_waits() {
+    let plan = plan(&[connection("pcx-1", "provisioning", false)], &networks());
+    assert_eq!(plan.verb, Verb::Waiting);
+    assert_eq!(
+        plan.reason.as_deref(),
+        Some("the peering connection pcx-1 is provisioning")
+    );
+}
+
+#[test]
+fn a_converged_peering_is_in_sync_and_stays_so() {
+    let networks = routed(networks(), "pcx-1");
+    let observed = [connection("pcx-1", "active", true)];
+    assert_eq!(plan(&observed, &networks).verb, Verb::InSync);
+    assert_eq!(plan(&observed, &networks), plan(&observed, &networks));
+}
+
+#[test]
+fn a_dns_option_flipped_by_hand_is_set_back_from_its_side() {
+    let networks = routed(networks(), "pcx-1");
+    let mut c = connection("pcx-1", "active", true);
+    c.accepter.dns_resolution = false;
+    let (spec, policies) = (spec(), Policies::default());
+    let want = desired(&spec, &policies);
+    let observed = [c];
+    let plan = plan_peering(
+        "ctl",
+        &key(),
+        Some(&want),
+        &observed,
+        &networks,
+        &PruneGate::Allowed,
+    );
+    assert_eq!(plan.verb, Verb::Update);
+    assert_eq!(
+        plan.edits
+            .iter()
+            .map(|e| e.field.clone())
+            .collect::<Vec<_>>(),
+        [PeeringField::DnsResolution {
+            side: Side::Accepter,
+            scope: client()
+        }]
+    );
+    assert_eq!(plan.edits[0].to, Some(json!(true)));
+}
+
+#[test]
+fn a_missing_route_is_added() {
+    let mut networks = routed(networks(), "pcx-1");
+    let client_table = networks
+        .get_mut(&client())
+        .unwrap()
+        .route_tables
+        .get_mut("rtb-c1")
+        .unwrap();
+    client_table.routes.remove("10.0.0.0/16");
+    let plan = plan(&[connection("pcx-1", "active", true)], &networks);
+    assert_eq!(plan.verb, Verb::Update);
+    assert_eq!(paths(&plan), ["routes.accepter.rtb-c1.10.0.0.0/16"]);
+    assert_eq!(plan.changes[0].to, Some(json!("pcx-1")));
+}
+
+#[test]
+fn a_route_to_a_deleted_peering_is_replaced() {
+    let mut networks = routed(networks(), "pcx-1");
+    networks
+        .get_mut(&server())
+        .unwrap()
+        .route_tables
+        .get_mut("rtb-s2")
+        .unwrap()
+        .routes
+        .insert(
+            "172.31.0.0/16".into(),
+            ObservedRoute {
+                target: RouteTarget::Peering("pcx-old".into()),
+                state: "blackhole".into(),
+            },
+        );
+    let (spec, policies) = (spec(), Policies::default());
+    let want = desired(&spec, &policies);
+    let observed = [connection("pcx-1", "active", true)];
+    let plan = plan_peering(
+        "ctl",
+        &key(),
+        Some(&want),
+        &observed,
+        &networks,
+        &PruneGate::Allowed,
+    );
+    assert_eq!(plan.verb, Verb::Update);
+    let PeeringField::Route { replace, .. } = &plan.edits[0].field else {
+        panic!("a route: {:?}", plan.edits);
+    };
+    assert!(replace);
+    assert_eq!(plan.edits[0].from, Some(json!("pcx-old (blackhole)")));
+}
+
+#[test]
+fn a_route_to_the_peer_through_a_transit_gateway_blocks_and_is_left_alone() {
+    let mut networks = routed(networks(), "pcx-1");
+    networks
+        .get_mut(&client())
+        .unwrap()
+        .route_tables
+        .get_mut("rtb-c1")
+        .unwrap()
+        .routes
+        .insert(
+            "10.0.0.0/16".into(),
+            ObservedRoute {
+                target: RouteTarget::Other("tgw-0123".into()),
+                state: "active".into(),
+            },
+        );
+    let plan = plan(&[connection("pcx-1", "active", true)], &networks);
+    assert_eq!(plan.verb, Verb::Blocked);
+    assert!(plan.changes.is_empty());
+    let reason = plan.reason.unwrap();
+    assert!(
+        reason.contains("10.0.0.0/16 in rtb-c1 targets tgw-0123"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_route_to_another_live_peering_blocks() {
+    let mut networks = routed(networks(), "pcx-1");
+    networks
+        .get_mut(&server())
+        .unwrap()
+        .route_tables
+        .get_mut("rtb-s1")
+        .unwrap()
+        .routes
+        .insert(
+            "172.31.0.0/16".into(),
+            ObservedRoute {
+                target: RouteTarget::Peering("pcx-theirs".into()),
+                state: "active".into(),
+            },
+        );
+    let plan = plan(&[connection("pcx-1", "active", true)], &networks);
+    assert_eq!(plan.verb, Verb::Blocked);
+    assert!(
+        plan.reason
+            .unwrap()
+            .contains("pcx-theirs, which is not this document's")
+    );
+}
+
+#[test]
+fn overlapping_vpcs_are_refused_with_both_blocks_named() {
+    let mut networks = networks();
+    networks.get_mut(&client()).unwrap().vpcs.insert(
+        "vpc-client".into(),
+        vpc("vpc-client", &["172.31.0.0/16", "10.0.128.0/17"]),
+    );
+    let plan = plan(&[], &networks);
+    assert_eq!(plan.verb, Verb::Blocked);
+    let reason = plan.reason.unwrap();
+    assert!(
+        reason.contains("10.0.0.0/16 of vpc-server and 10.0.128.0/17 of vpc-client"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_route_table_of_another_vpc_is_refused() {
+    let mut networks = networks();
+    networks
+        .get_mut(&client())
+        .unwrap()
+        .route_tables
+        .insert("rtb-c1".into(), table("rtb-c1", "vpc-elsewhere", &[]));
+    let plan = plan(&[], &networks);
+    assert_eq!(plan.verb, Verb::Blocked);
+    assert_eq!(
+        plan.reason.as_deref(),
+        Some("the route table rtb-c1 belongs to vpc-elsewhere, not to the accepter VPC vpc-client")
+    );
+}
+
+#[test]
+fn a_missing_vpc_or_route_table_is_refused() {
+    let mut networks = networks();
+    networks
+        .get_mut(&server())
+        .unwrap()
+        .route_tables
+        .remove("rtb-s2");
+    let plan = plan(&[], &networks);
+    assert_eq!(plan.verb, Verb::Blocked);
+    assert!(
+        plan.reason
+            .unwrap()
+            .contains("rtb-s2 does not exist in account 111111111111")
+    );
+    let mut networks = self::networks();
+    networks.get_mut(&client()).unwrap().vpcs.clear();
+    assert!(
+        plan_with(&spec(), &Policies::default(), &[], &networks)
+            .reason
+            .unwrap()
+            .contains("the accepter VPC vpc-client does not exist")
+    );
+}
+
+#[test]
+fn a_removed_peering_deletes_its_connection_subject_to_the_prune_gate() {
+    let observed = [connection("pcx-1", "active", true)];
+    let networks = routed(networks(), "pcx-1");
+    let plan = plan_peering(
+        "ctl",
+        &key(),
+        None,
+        &observed,
+        &networks,
+        &PruneGate::Allowed,
+    );
+    assert_eq!(plan.verb, Verb::Delete);
+    assert_eq!(plan.subject.len(), 1);
+    assert_eq!(plan.display().changes[0].from, Some(json!("pcx-1")));
+    let held = PruneGate::HeldBack("too many".into());
+    let plan = plan_peering("ctl", &key(), None, &observed, &networks, &held);
+    assert_eq!(plan.verb, Verb::Blocked);
+}
+
+#[test]
+fn a_removed_peering_with_deletion_policy_retain_is_kept() {
+    let mut c = connection("pcx-1", "active", true);
+    c.tags = tags(&Policies {
+        deletion: DeletionPolicy::Retain,
+        ..Policies::default()
+    });
+    let observed = [c];
+    let plan = plan_peering(
+        "ctl",
+        &key(),
+        None,
+        &observed,
+        &networks(),
+        &PruneGate::Allowed,
+    );
+    assert_eq!(plan.verb, Verb::Retain);
+}
+
+#[test]
+fn a_removed_peering_whose_connection_is_gone_changes_nothing() {
+    let c = connection("pcx-1", "deleted", true);
+    let observed = [c];
+    let plan = plan_peering(
+        "ctl",
+        &key(),
+        None,
+        &observed,
+        &networks(),
+        &PruneGate::Allowed,
+    );
+    assert_eq!(plan.verb, Verb::InSync);
+}
+
+#[test]
+fn an_unowned_connection_between_the_same_vpcs_blocks_unless_adopted() {
+    let mut c = connection("pcx-9", "active", false);
+    c.tags = BTreeMap::new();
+    let networks = routed(networks(), "pcx-9");
+    let plan = plan(&[c.clone()], &networks);
+    assert_eq!(plan.verb, Verb::Blocked);
+    assert!(plan.reason.unwrap().contains("ecs-topology.dev/adopt"));
+    let adopt = Policies {
+        adopt: true,
+        ..Policies::default()
+    };
+    let plan = plan_with(&spec(), &adopt, &[c], &networks);
+    assert_eq!(plan.verb, Verb::Adopt);
+    let fields = paths(&plan);
+    assert!(
+        fields.contains(&"tags.ecs-topology.dev/owner".to_owned()),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"requester.dnsResolution".to_owned()),
+        "{fields:?}"
+    );
+}
+
+#[test]
+fn a_failed_connection_of_the_document_blocks_with_aws_message() {
+    let mut c = connection("pcx-1", "failed", false);
+    c.message =
+        Some("Failed due to incorrect VPC-ID, Account ID, or overlapping CIDR range".into());
+    let plan = plan(&[c], &networks());
+    assert_eq!(plan.verb, Verb::Blocked);
+    assert!(
+        plan.reason
+            .unwrap()
+            .contains("pcx-1 failed: Failed due to incorrect VPC-ID")
+    );
+}
+
+#[test]
+fn a_suspended_peering_reports_and_changes_nothing() {
+    let suspend = Policies {
+        suspend: true,
+        ..Policies::default()
+    };
+    let plan = plan_with(&spec(), &suspend, &[], &networks());
+    assert_eq!(plan.verb, Verb::Suspended);
+}
+
+#[test]
+fn a_side_without_route_tables_gets_no_routes() {
+    let mut spec = spec();
+    spec.accepter.route_table_ids.clear();
+    spec.dns_resolution = false;
+    let plan = plan_with(&spec, &Policies::default(), &[], &networks());
+    assert_eq!(
+        paths(&plan),
+        [
+            "connection",
+            "routes.requester.rtb-s1.172.31.0.0/16",
+            "routes.requester.rtb-s2.172.31.0.0/16",
+        ]
+    );
+}
