@@ -344,6 +344,10 @@ fn load_document(
             .map(Document::VpcEndpointSet),
         Kind::ExpressService => typed(file, index, metadata.clone(), spec, &mut set.findings)
             .map(|m| Document::ExpressService(Box::new(m))),
+        Kind::ServiceConnectBinding => {
+            typed(file, index, metadata.clone(), spec, &mut set.findings)
+                .map(Document::ServiceConnectBinding)
+        }
     };
     match document {
         Some(document) if ok => set.documents.push(LoadedDocument {

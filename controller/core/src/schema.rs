@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{
     API_VERSION, CloudMapNamespaceSpec, ExpressServiceSpec, GROUP, Kind, Metadata,
-    NamespaceShareSpec, Spec, VERSION, VpcEndpointSetSpec,
+    NamespaceShareSpec, ServiceConnectBindingSpec, Spec, VERSION, VpcEndpointSetSpec,
 };
 
 /// One generated file: its name inside the schema directory, and its contents.
@@ -29,6 +29,7 @@ pub fn render_all() -> Vec<SchemaFile> {
     files.extend(render::<NamespaceShareSpec>());
     files.extend(render::<VpcEndpointSetSpec>());
     files.extend(render::<ExpressServiceSpec>());
+    files.extend(render::<ServiceConnectBindingSpec>());
     files
 }
 
@@ -135,6 +136,9 @@ fn description(kind: Kind) -> &'static str {
             "The interface and gateway VPC endpoints that let ECS tasks in private subnets reach AWS services without a NAT."
         }
         Kind::ExpressService => "An ECS Express Mode service with its ECS-managed load balancer.",
+        Kind::ServiceConnectBinding => {
+            "The Service Connect configuration of an existing ECS service: the namespace it joins, by reference, once it is visible."
+        }
     }
 }
 

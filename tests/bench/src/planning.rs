@@ -109,7 +109,8 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
     for (n, (key, d)) in desired.documents.iter().enumerate() {
         let scope = d.scope();
         match &d.document {
-            Document::CloudMapNamespace(_) => {}
+            // The benchmark's sets hold no bindings.
+            Document::CloudMapNamespace(_) | Document::ServiceConnectBinding(_) => {}
             Document::NamespaceShare(m) => {
                 let principals = m
                     .spec

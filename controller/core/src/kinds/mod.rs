@@ -7,6 +7,7 @@
 //! Adding a kind adds its module and one line in each of the three lists below: [`for_kind!`],
 //! [`Cloud`] and [`Observation`].
 
+pub mod binding;
 pub mod endpoints;
 pub mod express;
 pub mod namespace;
@@ -40,6 +41,10 @@ macro_rules! for_kind {
                 type $R = $crate::kinds::express::ExpressServices;
                 $body
             }
+            $crate::model::Kind::ServiceConnectBinding => {
+                type $R = $crate::kinds::binding::Bindings;
+                $body
+            }
         }
     };
 }
@@ -52,6 +57,7 @@ pub trait Cloud:
     + share::ShareCloud
     + endpoints::EndpointCloud
     + express::ExpressCloud
+    + binding::BindingCloud
     + Send
     + Sync
     + 'static
@@ -63,6 +69,7 @@ impl<T> Cloud for T where
         + share::ShareCloud
         + endpoints::EndpointCloud
         + express::ExpressCloud
+        + binding::BindingCloud
         + Send
         + Sync
         + 'static
@@ -78,6 +85,8 @@ pub struct Observation {
     pub endpoints: Objects<ObservedEndpoint>,
     /// Express services (ECS-managed services) of the clusters the documents name.
     pub express: Objects<ObservedExpressService>,
+    /// The ECS services that bindings name or this controller claimed for one.
+    pub bindings: Objects<binding::ObservedBoundService>,
     /// ARNs of the namespaces that other accounts share with the scope's account, as seen from
     /// it; absent where the controller cannot look (no role for that account).
     pub visible: BTreeMap<Scope, BTreeSet<String>>,
@@ -93,6 +102,7 @@ impl Observation {
             shares: Objects::new(controller),
             endpoints: Objects::new(controller),
             express: Objects::new(controller),
+            bindings: Objects::new(controller),
             visible: BTreeMap::new(),
             failed: BTreeMap::new(),
         }

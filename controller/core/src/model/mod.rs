@@ -1,9 +1,10 @@
-//! The documents an operator writes: four kinds under `ecs-topology.dev/v1alpha1`.
+//! The documents an operator writes: five kinds under `ecs-topology.dev/v1alpha1`.
 //!
 //! A document is `apiVersion`, `kind`, `metadata` and a kind-specific `spec`. The typed forms
 //! here are what the rest of the controller plans with; [`crate::load`] turns files into them and
 //! [`crate::validate`] checks them.
 
+mod binding;
 mod endpoints;
 mod express;
 mod metadata;
@@ -16,6 +17,10 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+pub use binding::{
+    ClientAlias, NO_TAGS, SERVICE_CONNECT_TAG, ServiceConnectBindingSpec, ServiceConnectService,
+    namespace_arn_parts,
+};
 pub use endpoints::{GatewayService, VpcEndpointSetSpec};
 pub use express::{
     AwsLogs, Container, CpuArchitecture, EnvVar, ExpressServiceSpec, Network, Scaling,
@@ -47,15 +52,17 @@ pub enum Kind {
     NamespaceShare,
     VpcEndpointSet,
     ExpressService,
+    ServiceConnectBinding,
 }
 
 impl Kind {
     /// Every kind, in dependency order (a share needs its namespace).
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::CloudMapNamespace,
         Kind::NamespaceShare,
         Kind::VpcEndpointSet,
         Kind::ExpressService,
+        Kind::ServiceConnectBinding,
     ];
 
     /// The kind's place in [`Kind::ALL`] (dependency order).
@@ -72,6 +79,7 @@ impl Kind {
             Kind::NamespaceShare => "NamespaceShare",
             Kind::VpcEndpointSet => "VpcEndpointSet",
             Kind::ExpressService => "ExpressService",
+            Kind::ServiceConnectBinding => "ServiceConnectBinding",
         }
     }
 
@@ -86,6 +94,7 @@ impl Kind {
             Kind::NamespaceShare => "namespaceshares",
             Kind::VpcEndpointSet => "vpcendpointsets",
             Kind::ExpressService => "expressservices",
+            Kind::ServiceConnectBinding => "serviceconnectbindings",
         }
     }
 
@@ -96,6 +105,7 @@ impl Kind {
             Kind::NamespaceShare => &["nsshare"],
             Kind::VpcEndpointSet => &["vpces"],
             Kind::ExpressService => &["xsvc"],
+            Kind::ServiceConnectBinding => &["scb"],
         }
     }
 }
@@ -166,6 +176,7 @@ pub enum Document {
     NamespaceShare(Manifest<NamespaceShareSpec>),
     VpcEndpointSet(Manifest<VpcEndpointSetSpec>),
     ExpressService(Box<Manifest<ExpressServiceSpec>>),
+    ServiceConnectBinding(Manifest<ServiceConnectBindingSpec>),
 }
 
 impl Document {
@@ -175,6 +186,7 @@ impl Document {
             Document::NamespaceShare(_) => Kind::NamespaceShare,
             Document::VpcEndpointSet(_) => Kind::VpcEndpointSet,
             Document::ExpressService(_) => Kind::ExpressService,
+            Document::ServiceConnectBinding(_) => Kind::ServiceConnectBinding,
         }
     }
 
@@ -184,6 +196,7 @@ impl Document {
             Document::NamespaceShare(m) => &m.metadata,
             Document::VpcEndpointSet(m) => &m.metadata,
             Document::ExpressService(m) => &m.metadata,
+            Document::ServiceConnectBinding(m) => &m.metadata,
         }
     }
 
@@ -197,6 +210,7 @@ impl Document {
             Document::NamespaceShare(m) => m.spec.account(),
             Document::VpcEndpointSet(m) => m.spec.account(),
             Document::ExpressService(m) => m.spec.account(),
+            Document::ServiceConnectBinding(m) => m.spec.account(),
         }
     }
 
@@ -206,6 +220,7 @@ impl Document {
             Document::NamespaceShare(m) => m.spec.region(),
             Document::VpcEndpointSet(m) => m.spec.region(),
             Document::ExpressService(m) => m.spec.region(),
+            Document::ServiceConnectBinding(m) => m.spec.region(),
         }
     }
 }

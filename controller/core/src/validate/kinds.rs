@@ -87,6 +87,7 @@ pub(crate) fn check_common(doc: &Document, view: &SetView<'_>, report: &mut Repo
         Document::NamespaceShare(m) => &m.spec.tags,
         Document::VpcEndpointSet(m) => &m.spec.tags,
         Document::ExpressService(m) => &m.spec.tags,
+        Document::ServiceConnectBinding(_) => &crate::model::NO_TAGS,
     };
     check_tags(tags, report);
 }
@@ -512,6 +513,18 @@ pub(crate) fn aws_identities(
                 m.spec.service_name, m.spec.cluster
             ),
             "spec.serviceName",
+        )],
+        Document::ServiceConnectBinding(m) => vec![(
+            format!(
+                "sc|{account}|{region}|{}|{}",
+                crate::model::cluster_name(&m.spec.cluster),
+                m.spec.service
+            ),
+            format!(
+                "the Service Connect configuration of service `{}` of cluster `{}`",
+                m.spec.service, m.spec.cluster
+            ),
+            "spec.service",
         )],
     }
 }
