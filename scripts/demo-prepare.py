@@ -17,6 +17,13 @@ EXAMPLE_IDS = {
 }
 WORKLOADS = "333333333333"
 REGION = "eu-west-1"
+# The existing ECS services of the Service Connect example (its bindings' services), by account:
+# (cluster, service). Their own stacks make them; ecs-topology only binds them.
+SERVICE_CONNECT_REGION = "ap-northeast-1"
+BOUND_SERVICES = {
+    "111111111111": ("server-cluster", "sample-ecs-app"),
+    "222222222222": ("client-cluster", "client-service"),
+}
 
 
 def session_in(account: str, region: str) -> boto3.Session:
@@ -50,6 +57,33 @@ def private_network() -> dict:
     return {"vpc": vpc, "subnet_a": a, "subnet_b": b, "endpoint_sg": endpoints, "route_table": table, "service_sg": services}
 
 
+def bound_services() -> None:
+    """The services the Service Connect bindings name, as their stacks would make them: a
+    cluster, a task definition whose container offers the port `app`, the service, marked
+    adoptable for the controller's first claim."""
+    for account, (cluster, service) in BOUND_SERVICES.items():
+        ecs = session_in(account, SERVICE_CONNECT_REGION).client("ecs")
+        ecs.create_cluster(clusterName=cluster)
+        ecs.register_task_definition(
+            family=service,
+            containerDefinitions=[
+                {
+                    "name": "app",
+                    "image": "public.ecr.aws/nginx/nginx:latest",
+                    "memory": 512,
+                    "portMappings": [{"containerPort": 80, "name": "app"}],
+                }
+            ],
+        )
+        ecs.create_service(
+            cluster=cluster,
+            serviceName=service,
+            taskDefinition=service,
+            desiredCount=1,
+            tags=[{"key": "ecs-topology.dev/adoptable", "value": "true"}],
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--examples", required=True)
@@ -60,6 +94,7 @@ def main() -> None:
     work = pathlib.Path(args.work)
 
     real = private_network()
+    bound_services()
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=args.bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     examples = pathlib.Path(args.examples)
