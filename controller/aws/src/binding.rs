@@ -2,9 +2,9 @@
 //! one field a binding changes, `serviceConnectConfiguration`, with the claim tags.
 //!
 //! # Guarantees
-//! - Observation per (account, region): one `tag:GetResources` search for the services this
-//!   controller claimed (every page), then per cluster `DescribeServices` with `include: [TAGS]`
-//!   ten services a call. Nothing per service beyond that.
+//! - Observation per (account, region): when asked, one `tag:GetResources` search for the
+//!   services this controller claimed (every page), then per cluster `DescribeServices` with
+//!   `include: [TAGS]` ten services a call. Nothing per service beyond that.
 //! - A change tags the claim first (so that the target-account policy, which allows
 //!   `UpdateService` only on claimed services, admits it), then sends `UpdateService` with
 //!   `serviceConnectConfiguration` alone, then removes claim tags. The service is never created
@@ -32,15 +32,15 @@ use crate::{ApiFamily, ErrorClass};
 /// `DescribeServices` takes at most ten services.
 const DESCRIBE_BATCH: usize = 10;
 
-/// The services `named` lists (cluster to service names) and those claimed by `owner`, ordered
-/// by ARN; missing services and clusters are left out.
+/// The services `named` lists (cluster to service names) and, when `claimed_by` names a
+/// controller, those it claimed; ordered by ARN; missing services and clusters are left out.
 ///
 /// # Errors
 /// The first failed call.
 pub async fn observe(
     aws: Aws<'_>,
     named: &BTreeMap<String, BTreeSet<String>>,
-    owner: &str,
+    claimed_by: Option<&str>,
 ) -> Result<Vec<ObservedBoundService>, AwsError> {
     // By cluster name: a cluster may be named by its name and by its ARN.
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -50,7 +50,11 @@ pub async fn observe(
             .or_default()
             .extend(services.iter().cloned());
     }
-    for arn in claimed(aws, owner).await? {
+    let claims = match claimed_by {
+        Some(owner) => claimed(aws, owner).await?,
+        None => Vec::new(),
+    };
+    for arn in claims {
         if let Some(cluster) = service_cluster(&arn) {
             wanted.entry(cluster).or_default().insert(arn);
         }

@@ -187,10 +187,10 @@ impl BindingCloud for AwsCloud {
         &self,
         scope: &Scope,
         named: &BTreeMap<String, BTreeSet<String>>,
-        owner: &str,
+        claimed_by: Option<&str>,
     ) -> Result<Vec<ObservedBoundService>, ErrorInfo> {
         let clients = self.clients(scope).await?;
-        Ok(crate::binding::observe(self.aws(&clients), named, owner).await?)
+        Ok(crate::binding::observe(self.aws(&clients), named, claimed_by).await?)
     }
 
     async fn apply_binding(

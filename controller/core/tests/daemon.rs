@@ -158,7 +158,7 @@ impl BindingCloud for FakeCloud {
         &self,
         _: &Scope,
         _: &BTreeMap<String, BTreeSet<String>>,
-        _: &str,
+        _: Option<&str>,
     ) -> Result<Vec<ObservedBoundService>, ErrorInfo> {
         Ok(Vec::new())
     }

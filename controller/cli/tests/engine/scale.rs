@@ -57,10 +57,11 @@ async fn a_converged_rerun_with_a_hundred_namespaces_and_shares_makes_only_list_
         // Per account: one listing of the namespaces it owns and those shared with it (100 in
         // all, one page) + their tags, shares, two association kinds and one permission pass;
         // each fits in one page (100 / 500 a page). `apply --once` also sweeps each configured
-        // account for objects of the other kinds by the owner tag: one endpoint listing and one
-        // search for tagged ECS services (none found, so no cluster is listed).
+        // account for objects of the other kinds by the owner tag: one endpoint listing, one
+        // search for tagged ECS services (none found, so no cluster is listed) and one for ECS
+        // services claimed by Service Connect bindings (none).
         assert_eq!(calls.count(account, "ListNamespaces"), 1, "{ops:?}");
-        assert_eq!(calls.count(account, "GetResources"), 2, "{ops:?}");
+        assert_eq!(calls.count(account, "GetResources"), 3, "{ops:?}");
         assert_eq!(calls.count(account, "DescribeVpcEndpoints"), 1, "{ops:?}");
         assert_eq!(calls.count(account, "GetResourceShares"), 2, "{ops:?}");
         assert_eq!(

@@ -65,14 +65,14 @@ impl Field for BindingField {
 
 /// What the AWS side does for bindings.
 pub trait BindingCloud {
-    /// The services of the scope that `named` lists (cluster name or ARN to service names) and
-    /// those that carry a claim of the controller `owner`, with their tags and PRIMARY
-    /// deployment; missing services are left out.
+    /// The services of the scope that `named` lists (cluster name or ARN to service names) and,
+    /// when `claimed_by` names a controller, those that carry its claim (one search by tag),
+    /// with their tags and PRIMARY deployment; missing services are left out.
     fn observe_bindings(
         &self,
         scope: &Scope,
         named: &BTreeMap<String, BTreeSet<String>>,
-        owner: &str,
+        claimed_by: Option<&str>,
     ) -> impl Future<Output = Result<Vec<ObservedBoundService>, ErrorInfo>> + Send;
     /// Carries out a binding change on its service: the claim tags, then `UpdateService` with
     /// the Service Connect configuration alone; returns the service as it now is.
@@ -129,7 +129,7 @@ impl Resource for Bindings {
         cloud: &'a C,
         desired: &'a DesiredSet,
         scope: &'a Scope,
-        _sweep: bool,
+        sweep: bool,
     ) -> impl Future<Output = Result<Vec<ObservedBoundService>, ErrorInfo>> + Send + 'a {
         let mut named: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for spec in desired
@@ -141,10 +141,13 @@ impl Resource for Bindings {
                 .or_default()
                 .insert(spec.service.clone());
         }
+        // The services of removed bindings: searched by the claim on a sweep, and where no
+        // binding names anything (the scope is observed for what its removed documents left);
+        // between sweeps, a removed binding next to live ones is found by the next sweep.
+        let search = sweep || named.is_empty();
         async move {
-            cloud
-                .observe_bindings(scope, &named, &desired.controller)
-                .await
+            let claimed_by = search.then_some(desired.controller.as_str());
+            cloud.observe_bindings(scope, &named, claimed_by).await
         }
     }
 
