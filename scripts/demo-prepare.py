@@ -26,6 +26,13 @@ SERVER = "111111111111"
 CLIENT = "222222222222"
 SERVICE_CONNECT_REGION = "ap-northeast-1"
 
+# The existing ECS services of the Service Connect example (its bindings' services), by account:
+# (cluster, service). Their own stacks make them; ecs-topology only binds them.
+BOUND_SERVICES = {
+    "111111111111": ("server-cluster", "sample-ecs-app"),
+    "222222222222": ("client-cluster", "client-service"),
+}
+
 
 def session_in(account: str, region: str) -> boto3.Session:
     sts = boto3.client("sts", region_name=region)
@@ -72,6 +79,33 @@ def peered_networks() -> dict:
     return real
 
 
+def bound_services() -> None:
+    """The services the Service Connect bindings name, as their stacks would make them: a
+    cluster, a task definition whose container offers the port `app`, the service, marked
+    adoptable for the controller's first claim."""
+    for account, (cluster, service) in BOUND_SERVICES.items():
+        ecs = session_in(account, SERVICE_CONNECT_REGION).client("ecs")
+        ecs.create_cluster(clusterName=cluster)
+        ecs.register_task_definition(
+            family=service,
+            containerDefinitions=[
+                {
+                    "name": "app",
+                    "image": "public.ecr.aws/nginx/nginx:latest",
+                    "memory": 512,
+                    "portMappings": [{"containerPort": 80, "name": "app"}],
+                }
+            ],
+        )
+        ecs.create_service(
+            cluster=cluster,
+            serviceName=service,
+            taskDefinition=service,
+            desiredCount=1,
+            tags=[{"key": "ecs-topology.dev/adoptable", "value": "true"}],
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--examples", required=True)
@@ -82,6 +116,7 @@ def main() -> None:
     work = pathlib.Path(args.work)
 
     real = private_network() | peered_networks()
+    bound_services()
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=args.bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     examples = pathlib.Path(args.examples)

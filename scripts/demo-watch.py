@@ -26,9 +26,14 @@ def table(doc_status: dict) -> str:
     for doc in doc_status.get("documents", []):
         drifted = ", ".join(doc.get("driftedFields") or [])
         error = (doc.get("lastError") or {}).get("message", "")
+        # Why a document is not ready yet (a binding waiting for its share, a rollout running).
+        waiting = next(
+            (c.get("message", "") for c in doc.get("conditions", []) if c["type"] == "Ready" and c["status"] != "True"),
+            "",
+        )
         lines.append(
             f"  {doc['key']:<42} ready={condition(doc, 'Ready'):<7} "
-            f"synced={condition(doc, 'Synced'):<7} drifted={condition(doc, 'Drifted'):<7} {drifted or error}"
+            f"synced={condition(doc, 'Synced'):<7} drifted={condition(doc, 'Drifted'):<7} {drifted or error or waiting}"
         )
     return "\n".join(lines)
 

@@ -1,10 +1,11 @@
 //! The engine's [`Cloud`] over real AWS clients: one SDK client set per account and region,
 //! every call within its rate budget.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use ecs_topology_core::engine::{Change, Scope};
+use ecs_topology_core::kinds::binding::{BindingCloud, Bindings, ObservedBoundService};
 use ecs_topology_core::kinds::endpoints::{EndpointCloud, EndpointSets};
 use ecs_topology_core::kinds::express::{ExpressCloud, ExpressServices};
 use ecs_topology_core::kinds::namespace::{NamespaceCloud, NamespaceScan, Namespaces};
@@ -247,5 +248,26 @@ impl PeeringCloud for AwsCloud {
         let requester = self.aws(&requester_clients).in_term(change.term);
         let accepter = self.aws(&accepter_clients).in_term(change.term);
         Ok(crate::peering::apply(requester, accepter, &change).await?)
+    }
+}
+
+impl BindingCloud for AwsCloud {
+    async fn observe_bindings(
+        &self,
+        scope: &Scope,
+        named: &BTreeMap<String, BTreeSet<String>>,
+        claimed_by: Option<&str>,
+    ) -> Result<Vec<ObservedBoundService>, ErrorInfo> {
+        let clients = self.clients(scope).await?;
+        Ok(crate::binding::observe(self.aws(&clients), named, claimed_by).await?)
+    }
+
+    async fn apply_binding(
+        &self,
+        change: Change<'_, Bindings>,
+    ) -> Result<Option<ObservedBoundService>, ErrorInfo> {
+        let clients = self.clients(change.scope).await?;
+        let aws = self.aws(&clients).in_term(change.term);
+        Ok(crate::binding::apply(aws, &change).await?)
     }
 }

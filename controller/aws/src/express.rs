@@ -7,8 +7,8 @@
 //! [`Fingerprint`] moved since the [`ExpressCache`] last saw it costs per-service reads.
 
 mod apply;
-mod convert;
-mod observe;
+pub(crate) mod convert;
+pub(crate) mod observe;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

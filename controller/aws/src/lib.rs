@@ -3,6 +3,7 @@
 //! uses the AWS SDK.
 
 pub mod accounts;
+pub mod binding;
 pub mod budget;
 pub mod call;
 pub mod cloud;

@@ -347,6 +347,10 @@ fn load_document(
         Kind::VpcPeering => {
             typed(file, index, metadata.clone(), spec, &mut set.findings).map(Document::VpcPeering)
         }
+        Kind::ServiceConnectBinding => {
+            typed(file, index, metadata.clone(), spec, &mut set.findings)
+                .map(Document::ServiceConnectBinding)
+        }
     };
     match document {
         Some(document) if ok => set.documents.push(LoadedDocument {

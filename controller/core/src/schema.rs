@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{
     API_VERSION, CloudMapNamespaceSpec, ExpressServiceSpec, GROUP, Kind, Metadata,
-    NamespaceShareSpec, Spec, VERSION, VpcEndpointSetSpec, VpcPeeringSpec,
+    NamespaceShareSpec, ServiceConnectBindingSpec, Spec, VERSION, VpcEndpointSetSpec,
+    VpcPeeringSpec,
 };
 
 /// One generated file: its name inside the schema directory, and its contents.
@@ -30,6 +31,7 @@ pub fn render_all() -> Vec<SchemaFile> {
     files.extend(render::<VpcEndpointSetSpec>());
     files.extend(render::<ExpressServiceSpec>());
     files.extend(render::<VpcPeeringSpec>());
+    files.extend(render::<ServiceConnectBindingSpec>());
     files
 }
 
@@ -138,6 +140,9 @@ fn description(kind: Kind) -> &'static str {
         Kind::ExpressService => "An ECS Express Mode service with its ECS-managed load balancer.",
         Kind::VpcPeering => {
             "A VPC peering connection between two VPCs (across accounts and regions) with the routes to each VPC's CIDR blocks in the other's route tables."
+        }
+        Kind::ServiceConnectBinding => {
+            "The Service Connect configuration of an existing ECS service: the namespace it joins, by reference, once it is visible."
         }
     }
 }

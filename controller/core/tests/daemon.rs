@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use ecs_topology_core::config::ControllerConfig;
 use ecs_topology_core::engine::{Change, Daemon, Leader, Leadership, PassView, Scope, Silent};
+use ecs_topology_core::kinds::binding::{BindingCloud, Bindings, ObservedBoundService};
 use ecs_topology_core::kinds::endpoints::{EndpointCloud, EndpointSets};
 use ecs_topology_core::kinds::express::{ExpressCloud, ExpressServices};
 use ecs_topology_core::kinds::namespace::{NamespaceCloud, NamespaceScan, Namespaces};
@@ -175,6 +176,23 @@ impl PeeringCloud for FakeCloud {
         Ok(Network::default())
     }
     async fn apply_peering(&self, _: Change<'_, Peerings>) -> Result<PeeringApplied, ErrorInfo> {
+        unreachable!()
+    }
+}
+
+impl BindingCloud for FakeCloud {
+    async fn observe_bindings(
+        &self,
+        _: &Scope,
+        _: &BTreeMap<String, BTreeSet<String>>,
+        _: Option<&str>,
+    ) -> Result<Vec<ObservedBoundService>, ErrorInfo> {
+        Ok(Vec::new())
+    }
+    async fn apply_binding(
+        &self,
+        _: Change<'_, Bindings>,
+    ) -> Result<Option<ObservedBoundService>, ErrorInfo> {
         unreachable!()
     }
 }

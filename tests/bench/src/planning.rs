@@ -109,8 +109,10 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
     for (n, (key, d)) in desired.documents.iter().enumerate() {
         let scope = d.scope();
         match &d.document {
-            // The benchmark's document sets hold no peerings.
-            Document::CloudMapNamespace(_) | Document::VpcPeering(_) => {}
+            // The benchmark's document sets hold no peerings and no bindings.
+            Document::CloudMapNamespace(_)
+            | Document::VpcPeering(_)
+            | Document::ServiceConnectBinding(_) => {}
             Document::NamespaceShare(m) => {
                 let principals = m
                     .spec

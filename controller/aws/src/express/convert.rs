@@ -110,7 +110,7 @@ fn container(c: &ExpressGatewayContainer) -> ObservedExpressContainer {
     }
 }
 
-pub(super) fn tags(list: &[Tag]) -> BTreeMap<String, String> {
+pub(crate) fn tags(list: &[Tag]) -> BTreeMap<String, String> {
     list.iter()
         .filter_map(|t| {
             Some((
@@ -310,7 +310,7 @@ pub(super) fn cpu_architecture(spec: &ExpressServiceSpec) -> Option<ExpressCpuAr
     })
 }
 
-pub(super) fn ecs_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+pub(crate) fn ecs_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()

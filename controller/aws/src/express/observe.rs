@@ -393,7 +393,7 @@ pub async fn owned_clusters(aws: Aws<'_>, owner: &str) -> Result<BTreeSet<String
 }
 
 /// The cluster of a service ARN (`arn:aws:ecs:<region>:<account>:service/<cluster>/<name>`).
-fn service_cluster(arn: &str) -> Option<String> {
+pub(crate) fn service_cluster(arn: &str) -> Option<String> {
     let resource = arn.splitn(6, ':').nth(5)?;
     let mut parts = resource.split('/');
     match (parts.next(), parts.next(), parts.next()) {

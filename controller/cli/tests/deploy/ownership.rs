@@ -439,6 +439,39 @@ fn an_object_without_an_owner_is_changed_and_claimed_only_once_a_person_marks_it
 }
 
 #[test]
+fn a_binding_updates_only_a_service_it_claimed_and_claims_only_one_marked_adoptable() {
+    const SERVICE_CONNECT: &str = "ecs-topology.dev/service-connect";
+    const CLAIMED: Tags<'static> = &[
+        (OWNER, CONTROLLER),
+        (SERVICE_CONNECT, "ServiceConnectBinding/b"),
+    ];
+    const CLAIMED_BY_ANOTHER: Tags<'static> = &[
+        (OWNER, "another-controller"),
+        (SERVICE_CONNECT, "ServiceConnectBinding/b"),
+    ];
+    let role = role_statements();
+    let update = Request::new("ecs:UpdateService", SERVICE);
+    expect(&role, &update.clone().on(CLAIMED), true);
+    // Not an Express service of its own, nor anyone's unclaimed service.
+    for other in [
+        OURS,
+        UNOWNED,
+        ADOPTABLE_BY_A_PERSON,
+        THEIRS,
+        CLAIMED_BY_ANOTHER,
+    ] {
+        expect(&role, &update.clone().on(other), false);
+    }
+    let claim = Request::new("ecs:TagResource", SERVICE).setting(CLAIMED);
+    expect(&role, &claim.clone().on(ADOPTABLE_BY_A_PERSON), true);
+    expect(&role, &claim.clone().on(UNOWNED), false);
+    expect(&role, &claim.on(CLAIMED_BY_ANOTHER), false);
+    let release = Request::new("ecs:UntagResource", SERVICE).removing(&[OWNER, SERVICE_CONNECT]);
+    expect(&role, &release.clone().on(CLAIMED), true);
+    expect(&role, &release.on(CLAIMED_BY_ANOTHER), false);
+}
+
+#[test]
 fn ownership_tags_are_never_written_to_an_object_the_controller_does_not_own() {
     let role = role_statements();
     for (arn, _, tag, untag) in TAG_AUTHORISED {

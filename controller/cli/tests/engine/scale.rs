@@ -59,10 +59,10 @@ async fn a_converged_rerun_with_a_hundred_namespaces_and_shares_makes_only_list_
         // all, one page) + their tags, shares, two association kinds and one permission pass;
         // each fits in one page (100 / 500 a page). `apply --once` also sweeps each configured
         // account for objects of the other kinds by the owner tag: one endpoint listing, one
-        // peering listing and one search for tagged ECS services (none found, so no cluster is
-        // listed).
+        // peering listing, one search for tagged ECS services (none found, so no cluster is
+        // listed) and one for ECS services claimed by Service Connect bindings (none).
         assert_eq!(calls.count(account, "ListNamespaces"), 1, "{ops:?}");
-        assert_eq!(calls.count(account, "GetResources"), 2, "{ops:?}");
+        assert_eq!(calls.count(account, "GetResources"), 3, "{ops:?}");
         assert_eq!(calls.count(account, "DescribeVpcEndpoints"), 1, "{ops:?}");
         assert_eq!(
             calls.count(account, "DescribeVpcPeeringConnections"),

@@ -7,6 +7,7 @@
 //! Adding a kind adds its module and one line in each of the three lists below: [`for_kind!`],
 //! [`Cloud`] and [`Observation`].
 
+pub mod binding;
 pub mod endpoints;
 pub mod express;
 pub mod namespace;
@@ -45,6 +46,10 @@ macro_rules! for_kind {
                 type $R = $crate::kinds::peering::Peerings;
                 $body
             }
+            $crate::model::Kind::ServiceConnectBinding => {
+                type $R = $crate::kinds::binding::Bindings;
+                $body
+            }
         }
     };
 }
@@ -58,6 +63,7 @@ pub trait Cloud:
     + endpoints::EndpointCloud
     + express::ExpressCloud
     + peering::PeeringCloud
+    + binding::BindingCloud
     + Send
     + Sync
     + 'static
@@ -70,6 +76,7 @@ impl<T> Cloud for T where
         + endpoints::EndpointCloud
         + express::ExpressCloud
         + peering::PeeringCloud
+        + binding::BindingCloud
         + Send
         + Sync
         + 'static
@@ -89,6 +96,8 @@ pub struct Observation {
     pub peerings: Objects<peering::ObservedPeering>,
     /// The route tables and VPCs that peering documents name, by the scope they live in.
     pub networks: BTreeMap<Scope, peering::Network>,
+    /// The ECS services that bindings name or this controller claimed for one.
+    pub bindings: Objects<binding::ObservedBoundService>,
     /// ARNs of the namespaces that other accounts share with the scope's account, as seen from
     /// it; absent where the controller cannot look (no role for that account).
     pub visible: BTreeMap<Scope, BTreeSet<String>>,
@@ -106,6 +115,7 @@ impl Observation {
             express: Objects::new(controller),
             peerings: Objects::new(controller),
             networks: BTreeMap::new(),
+            bindings: Objects::new(controller),
             visible: BTreeMap::new(),
             failed: BTreeMap::new(),
         }

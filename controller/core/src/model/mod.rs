@@ -4,6 +4,7 @@
 //! here are what the rest of the controller plans with; [`crate::load`] turns files into them and
 //! [`crate::validate`] checks them.
 
+mod binding;
 mod endpoints;
 mod express;
 mod metadata;
@@ -17,6 +18,10 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+pub use binding::{
+    ClientAlias, NO_TAGS, SERVICE_CONNECT_TAG, ServiceConnectBindingSpec, ServiceConnectService,
+    namespace_arn_parts,
+};
 pub use endpoints::{GatewayService, VpcEndpointSetSpec};
 pub use express::{
     AwsLogs, Container, CpuArchitecture, EnvVar, ExpressServiceSpec, Network, Scaling,
@@ -50,16 +55,18 @@ pub enum Kind {
     VpcEndpointSet,
     ExpressService,
     VpcPeering,
+    ServiceConnectBinding,
 }
 
 impl Kind {
     /// Every kind, in dependency order (a share needs its namespace).
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::CloudMapNamespace,
         Kind::NamespaceShare,
         Kind::VpcEndpointSet,
         Kind::ExpressService,
         Kind::VpcPeering,
+        Kind::ServiceConnectBinding,
     ];
 
     /// The kind's place in [`Kind::ALL`] (dependency order).
@@ -77,6 +84,7 @@ impl Kind {
             Kind::VpcEndpointSet => "VpcEndpointSet",
             Kind::ExpressService => "ExpressService",
             Kind::VpcPeering => "VpcPeering",
+            Kind::ServiceConnectBinding => "ServiceConnectBinding",
         }
     }
 
@@ -92,6 +100,7 @@ impl Kind {
             Kind::VpcEndpointSet => "vpcendpointsets",
             Kind::ExpressService => "expressservices",
             Kind::VpcPeering => "vpcpeerings",
+            Kind::ServiceConnectBinding => "serviceconnectbindings",
         }
     }
 
@@ -103,6 +112,7 @@ impl Kind {
             Kind::VpcEndpointSet => &["vpces"],
             Kind::ExpressService => &["xsvc"],
             Kind::VpcPeering => &["pcx"],
+            Kind::ServiceConnectBinding => &["scb"],
         }
     }
 }
@@ -174,6 +184,7 @@ pub enum Document {
     VpcEndpointSet(Manifest<VpcEndpointSetSpec>),
     ExpressService(Box<Manifest<ExpressServiceSpec>>),
     VpcPeering(Manifest<VpcPeeringSpec>),
+    ServiceConnectBinding(Manifest<ServiceConnectBindingSpec>),
 }
 
 impl Document {
@@ -184,6 +195,7 @@ impl Document {
             Document::VpcEndpointSet(_) => Kind::VpcEndpointSet,
             Document::ExpressService(_) => Kind::ExpressService,
             Document::VpcPeering(_) => Kind::VpcPeering,
+            Document::ServiceConnectBinding(_) => Kind::ServiceConnectBinding,
         }
     }
 
@@ -194,6 +206,7 @@ impl Document {
             Document::VpcEndpointSet(m) => &m.metadata,
             Document::ExpressService(m) => &m.metadata,
             Document::VpcPeering(m) => &m.metadata,
+            Document::ServiceConnectBinding(m) => &m.metadata,
         }
     }
 
@@ -208,6 +221,7 @@ impl Document {
             Document::VpcEndpointSet(m) => m.spec.account(),
             Document::ExpressService(m) => m.spec.account(),
             Document::VpcPeering(m) => m.spec.account(),
+            Document::ServiceConnectBinding(m) => m.spec.account(),
         }
     }
 
@@ -218,6 +232,7 @@ impl Document {
             Document::VpcEndpointSet(m) => m.spec.region(),
             Document::ExpressService(m) => m.spec.region(),
             Document::VpcPeering(m) => m.spec.region(),
+            Document::ServiceConnectBinding(m) => m.spec.region(),
         }
     }
 }

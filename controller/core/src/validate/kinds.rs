@@ -68,6 +68,7 @@ pub(crate) fn check_common(doc: &Document, view: &SetView<'_>, report: &mut Repo
         Document::VpcEndpointSet(m) => &m.spec.tags,
         Document::ExpressService(m) => &m.spec.tags,
         Document::VpcPeering(m) => &m.spec.tags,
+        Document::ServiceConnectBinding(_) => &crate::model::NO_TAGS,
     };
     check_tags(tags, report);
 }
@@ -577,5 +578,17 @@ pub(crate) fn aws_identities(
                 "spec.accepter.vpcId",
             )]
         }
+        Document::ServiceConnectBinding(m) => vec![(
+            format!(
+                "sc|{account}|{region}|{}|{}",
+                crate::model::cluster_name(&m.spec.cluster),
+                m.spec.service
+            ),
+            format!(
+                "the Service Connect configuration of service `{}` of cluster `{}`",
+                m.spec.service, m.spec.cluster
+            ),
+            "spec.service",
+        )],
     }
 }

@@ -6,6 +6,7 @@
 //! - A document with an error is moved from [`DocumentSet::documents`] to
 //!   [`DocumentSet::rejected`]: it is neither converged nor pruned.
 
+mod binding;
 mod kinds;
 pub mod rules;
 
@@ -108,6 +109,9 @@ pub fn validate(mut set: DocumentSet, config: &ControllerConfig) -> DocumentSet 
             Document::VpcEndpointSet(m) => kinds::check_endpoints(&m.spec, &mut report),
             Document::ExpressService(m) => kinds::check_express(&m.spec, &mut report),
             Document::VpcPeering(m) => kinds::check_peering(&m.spec, &view, &mut report),
+            Document::ServiceConnectBinding(m) => {
+                binding::check_binding(&m.spec, &view, &mut report)
+            }
         }
         for (id, what, path) in kinds::aws_identities(&loaded.document, config) {
             if let Some(other) = identities.get(&id) {

@@ -22,7 +22,8 @@ pub use observed::{
 pub use plan::{DesiredPeering, NewPeering, PeeringPlan, plan_peering};
 
 use crate::engine::{
-    Applied, Change, Context, DesiredSet, Input, Objects, Observation, Patch, Plan, Resource, Scope,
+    Applied, Change, Context, DesiredSet, Edge, Input, Objects, Observation, Patch, Plan, Resource,
+    Scope, Topology,
 };
 use crate::kinds::Cloud;
 use crate::model::{Document, Key, Kind, VpcPeeringSpec};
@@ -159,6 +160,18 @@ impl Resource for Peerings {
     type Object = ObservedPeering;
     type Field = PeeringField;
     type Scan = PeeringScan;
+
+    const EVENTS: &'static [(&'static str, &'static str)] = &[
+        ("ec2.amazonaws.com", "CreateVpcPeeringConnection"),
+        ("ec2.amazonaws.com", "AcceptVpcPeeringConnection"),
+        ("ec2.amazonaws.com", "DeleteVpcPeeringConnection"),
+        ("ec2.amazonaws.com", "ModifyVpcPeeringConnectionOptions"),
+        ("ec2.amazonaws.com", "CreateRoute"),
+        ("ec2.amazonaws.com", "ReplaceRoute"),
+        ("ec2.amazonaws.com", "DeleteRoute"),
+        ("ec2.amazonaws.com", "CreateTags"),
+        ("ec2.amazonaws.com", "DeleteTags"),
+    ];
 
     fn spec(document: &Document) -> Option<&VpcPeeringSpec> {
         match document {
@@ -351,6 +364,23 @@ impl Resource for Peerings {
                     )
                 }
             }
+        }
+    }
+
+    /// In the requester's VPC, an edge to the accepter's account.
+    fn topology(cx: &Context<'_>, _key: &Key, spec: &VpcPeeringSpec) -> Topology {
+        let accepter = cx
+            .desired
+            .principal_account(&spec.accepter.account)
+            .unwrap_or_else(|| spec.accepter.account.clone());
+        Topology {
+            group: Some(format!("VPC {}", spec.requester.vpc_id)),
+            edges: vec![Edge {
+                kind: "peering",
+                account: Some(accepter),
+                document: None,
+                seen: None,
+            }],
         }
     }
 
