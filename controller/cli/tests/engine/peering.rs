@@ -236,11 +236,10 @@ async fn a_peering_across_two_accounts_goes_from_nothing_to_ready_and_a_rerun_on
     }
 }
 
-#[tokio::test]
-async fn a_route_deleted_and_a_dns_option_flipped_by_hand_are_planned_and_corrected() {
-    let (w, server, client, pcx) = peering_applied().await;
-    let client_ec2 = w.ec2(&w.client).await;
-    client_ec2
+/// Deletes the client's route to the server VPC and turns the requester's DNS option off, by hand.
+async fn drift_by_hand(w: &World, client: &Side, pcx: &str) {
+    w.ec2(&w.client)
+        .await
         .delete_route()
         .route_table_id(&client.route_table)
         .destination_cidr_block("10.0.0.0/16")
@@ -250,7 +249,7 @@ async fn a_route_deleted_and_a_dns_option_flipped_by_hand_are_planned_and_correc
     w.ec2(&w.server)
         .await
         .modify_vpc_peering_connection_options()
-        .vpc_peering_connection_id(&pcx)
+        .vpc_peering_connection_id(pcx)
         .requester_peering_connection_options(
             PeeringConnectionOptionsRequest::builder()
                 .allow_dns_resolution_from_remote_vpc(false)
@@ -259,6 +258,12 @@ async fn a_route_deleted_and_a_dns_option_flipped_by_hand_are_planned_and_correc
         .send()
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_route_deleted_and_a_dns_option_flipped_by_hand_are_planned_and_corrected() {
+    let (w, server, client, pcx) = peering_applied().await;
+    drift_by_hand(&w, &client, &pcx).await;
 
     let plan = w.planned("VpcPeering", "server-to-client");
     assert_eq!(plan["verb"], "update", "{plan}");
@@ -418,4 +423,63 @@ async fn the_service_connect_example_peering_converges_with_the_emulators_ids() 
     let status = w.status("VpcPeering/server-to-client");
     assert_eq!(condition(&status, "Ready")["status"], "True", "{status}");
     w.plan_exits(0);
+}
+
+/// `ecs-topology run` on the world's documents; killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_same_drift_is_corrected_by_run_within_one_poll() {
+    let (w, _server, client, pcx) = peering_applied().await;
+    w.write_config("pollInterval: 3s\n");
+    let port = ecs_topology_testkit::free_port();
+    let (docs, config) = (w.docs(), w.dir.join("config.yaml"));
+    let listen = format!("127.0.0.1:{port}");
+    let _daemon = Running(
+        w.command(&[
+            "run",
+            "--source",
+            docs.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            &listen,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    let ready = || ecs_topology_testkit::http::get(port, "/readyz").is_ok_and(|(s, _)| s == 200);
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    drift_by_hand(&w, &client, &pcx).await;
+    let drifted = std::time::Instant::now();
+    loop {
+        let route = w.routes(&client).await.get("10.0.0.0/16").cloned();
+        let dns_on = dns(the_connection(&w).await.requester_vpc_info()) == Some(true);
+        if route == Some((pcx.clone(), "active".to_owned())) && dns_on {
+            break;
+        }
+        // A poll (3 s), and the reconcile after it.
+        assert!(
+            drifted.elapsed() < std::time::Duration::from_secs(10),
+            "not corrected within one poll: route {route:?}, DNS on: {dns_on}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
