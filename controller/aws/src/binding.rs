@@ -27,6 +27,7 @@ use ecs_topology_core::plan::{TagEdits, Verb};
 use crate::call::{Aws, AwsError};
 use crate::express::convert;
 use crate::express::observe::service_cluster;
+use crate::tagging;
 use crate::{ApiFamily, ErrorClass};
 
 /// `DescribeServices` takes at most ten services.
@@ -71,37 +72,12 @@ pub async fn observe(
 
 /// ARNs of the ECS services that carry a claim of `owner`: every page of one search by tag.
 async fn claimed(aws: Aws<'_>, owner: &str) -> Result<Vec<String>, AwsError> {
-    use aws_sdk_resourcegroupstagging::types::TagFilter;
-    let client = &aws.clients.tagging;
     let filters = [
-        TagFilter::builder().key(OWNER_TAG).values(owner).build(),
-        TagFilter::builder().key(SERVICE_CONNECT_TAG).build(),
+        tagging::filter(OWNER_TAG, &[owner]),
+        tagging::filter(SERVICE_CONNECT_TAG, &[]),
     ];
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call("GetResources", ApiFamily::Tagging, || {
-                client
-                    .get_resources()
-                    .resource_type_filters("ecs:service")
-                    .set_tag_filters(Some(filters.to_vec()))
-                    .resources_per_page(100)
-                    .set_pagination_token(token.clone())
-                    .send()
-            })
-            .await?;
-        out.extend(
-            reply
-                .resource_tag_mapping_list()
-                .iter()
-                .filter_map(|m| m.resource_arn().map(str::to_owned)),
-        );
-        token = reply.pagination_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    let found = tagging::tagged(aws, "ecs:service", &filters).await?;
+    Ok(found.into_iter().map(|(arn, _)| arn).collect())
 }
 
 /// The services of `cluster` (names or ARNs) with their tags, ten a call; missing ones and a

@@ -93,35 +93,12 @@ pub async fn observe(aws: Aws<'_>, account: &str) -> Result<NamespaceScan, AwsEr
 async fn namespace_tags(
     aws: Aws<'_>,
 ) -> Result<HashMap<String, BTreeMap<String, String>>, AwsError> {
-    let client = &aws.clients.tagging;
-    let mut out = HashMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call("GetResources", ApiFamily::Tagging, || {
-                client
-                    .get_resources()
-                    .resource_type_filters("servicediscovery:namespace")
-                    .resources_per_page(100)
-                    .set_pagination_token(token.clone())
-                    .send()
-            })
-            .await?;
-        for mapping in reply.resource_tag_mapping_list() {
-            if let Some(arn) = mapping.resource_arn() {
-                let tags = mapping
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                    .collect();
-                out.insert(arn.to_owned(), tags);
-            }
-        }
-        token = reply.pagination_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    Ok(
+        crate::tagging::tagged(aws, "servicediscovery:namespace", &[])
+            .await?
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// ARNs of the namespaces other accounts share with `account` in this region.

@@ -17,6 +17,7 @@ pub mod peering;
 pub mod ram;
 pub mod sources;
 pub mod status_table;
+pub mod tagging;
 
 pub use accounts::{AccountError, Accounts, AccountsOptions, Clients};
 pub use budget::{ApiBudgets, ApiFamily, BudgetKey, CallObserver, CallRecord, NoObserver};

@@ -360,36 +360,15 @@ fn failed_deployment(s: &Service, failures: &Failures) -> Option<String> {
 /// # Errors
 /// The first failed call.
 pub async fn owned_clusters(aws: Aws<'_>, owner: &str) -> Result<BTreeSet<String>, AwsError> {
-    let client = &aws.clients.tagging;
-    let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
-        .key(ecs_topology_core::model::OWNER_TAG)
-        .values(owner)
-        .build();
-    let mut clusters = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call("GetResources", ApiFamily::Tagging, || {
-                client
-                    .get_resources()
-                    .resource_type_filters("ecs:service")
-                    .tag_filters(filter.clone())
-                    .resources_per_page(100)
-                    .set_pagination_token(token.clone())
-                    .send()
-            })
-            .await?;
-        clusters.extend(
-            reply
-                .resource_tag_mapping_list()
-                .iter()
-                .filter_map(|m| service_cluster(m.resource_arn()?)),
-        );
-        token = reply.pagination_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(clusters);
-        }
-    }
+    let owned = [crate::tagging::filter(
+        ecs_topology_core::model::OWNER_TAG,
+        &[owner],
+    )];
+    let found = crate::tagging::tagged(aws, "ecs:service", &owned).await?;
+    Ok(found
+        .iter()
+        .filter_map(|(arn, _)| service_cluster(arn))
+        .collect())
 }
 
 /// The cluster of a service ARN (`arn:aws:ecs:<region>:<account>:service/<cluster>/<name>`).

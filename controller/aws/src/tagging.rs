@@ -1,0 +1,58 @@
+//! The Resource Groups Tagging API's one search: every resource of a type with its tags,
+//! optionally only those carrying some tags, every page (100 a page).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_resourcegroupstagging::types::TagFilter;
+
+use crate::ApiFamily;
+use crate::call::{Aws, AwsError};
+
+/// A tag filter: `key` with one of `values`, or with any value when `values` is empty.
+pub fn filter(key: &str, values: &[&str]) -> TagFilter {
+    values
+        .iter()
+        .fold(TagFilter::builder().key(key), |b, v| b.values(*v))
+        .build()
+}
+
+/// Every resource of `resource_type` (e.g. `ecs:service`) matching all of `filters`, as
+/// (ARN, tags): every page of `tag:GetResources`.
+///
+/// # Errors
+/// The first failed call.
+pub async fn tagged(
+    aws: Aws<'_>,
+    resource_type: &str,
+    filters: &[TagFilter],
+) -> Result<Vec<(String, BTreeMap<String, String>)>, AwsError> {
+    let client = &aws.clients.tagging;
+    let filters = (!filters.is_empty()).then(|| filters.to_vec());
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let reply = aws
+            .call("GetResources", ApiFamily::Tagging, || {
+                client
+                    .get_resources()
+                    .resource_type_filters(resource_type)
+                    .set_tag_filters(filters.clone())
+                    .resources_per_page(100)
+                    .set_pagination_token(token.clone())
+                    .send()
+            })
+            .await?;
+        out.extend(reply.resource_tag_mapping_list().iter().filter_map(|m| {
+            let tags = m
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect();
+            Some((m.resource_arn()?.to_owned(), tags))
+        }));
+        token = reply.pagination_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
