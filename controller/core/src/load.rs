@@ -25,7 +25,9 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::engine::Registered;
 use crate::finding::Finding;
+use crate::kinds::for_kind;
 use crate::model::{API_VERSION, Document, Key, Kind, Manifest, Metadata, Spec};
 
 /// The name of the ignore file read at the root of a document directory.
@@ -335,23 +337,9 @@ fn load_document(
         reject(set, file, kind, metadata.as_ref());
         return;
     };
-    let document = match kind {
-        Kind::CloudMapNamespace => typed(file, index, metadata.clone(), spec, &mut set.findings)
-            .map(Document::CloudMapNamespace),
-        Kind::NamespaceShare => typed(file, index, metadata.clone(), spec, &mut set.findings)
-            .map(Document::NamespaceShare),
-        Kind::VpcEndpointSet => typed(file, index, metadata.clone(), spec, &mut set.findings)
-            .map(Document::VpcEndpointSet),
-        Kind::ExpressService => typed(file, index, metadata.clone(), spec, &mut set.findings)
-            .map(|m| Document::ExpressService(Box::new(m))),
-        Kind::VpcPeering => {
-            typed(file, index, metadata.clone(), spec, &mut set.findings).map(Document::VpcPeering)
-        }
-        Kind::ServiceConnectBinding => {
-            typed(file, index, metadata.clone(), spec, &mut set.findings)
-                .map(Document::ServiceConnectBinding)
-        }
-    };
+    let document = for_kind!(kind, R => {
+        typed(file, index, metadata.clone(), spec, &mut set.findings).map(R::document)
+    });
     match document {
         Some(document) if ok => set.documents.push(LoadedDocument {
             file: file.to_owned(),

@@ -10,11 +10,9 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
-use crate::model::{
-    API_VERSION, CloudMapNamespaceSpec, ExpressServiceSpec, GROUP, Kind, Metadata,
-    NamespaceShareSpec, ServiceConnectBindingSpec, Spec, VERSION, VpcEndpointSetSpec,
-    VpcPeeringSpec,
-};
+use crate::engine::Registered;
+use crate::kinds::for_kind;
+use crate::model::{API_VERSION, GROUP, Kind, Metadata, Spec, VERSION};
 
 /// One generated file: its name inside the schema directory, and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,14 +23,10 @@ pub struct SchemaFile {
 
 /// Every schema file, in a fixed order.
 pub fn render_all() -> Vec<SchemaFile> {
-    let mut files = Vec::new();
-    files.extend(render::<CloudMapNamespaceSpec>());
-    files.extend(render::<NamespaceShareSpec>());
-    files.extend(render::<VpcEndpointSetSpec>());
-    files.extend(render::<ExpressServiceSpec>());
-    files.extend(render::<VpcPeeringSpec>());
-    files.extend(render::<ServiceConnectBindingSpec>());
-    files
+    Kind::ALL
+        .into_iter()
+        .flat_map(|kind| for_kind!(kind, R => render::<<R as Registered>::Spec>()))
+        .collect()
 }
 
 fn render<S: Spec>() -> [SchemaFile; 2] {
@@ -62,7 +56,7 @@ pub fn json_schema<S: Spec>() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": format!("https://{GROUP}/schemas/{VERSION}/{}.schema.json", kind.plural()),
         "title": kind.as_str(),
-        "description": description(kind),
+        "description": S::DESCRIPTION,
         "type": "object",
         "required": ["apiVersion", "kind", "metadata", "spec"],
         "additionalProperties": false,
@@ -110,7 +104,7 @@ pub fn crd<S: Spec>() -> Value {
                     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
                 ],
                 "schema": {"openAPIV3Schema": {
-                    "description": description(kind),
+                    "description": S::DESCRIPTION,
                     "type": "object",
                     "required": ["spec"],
                     "properties": {
@@ -124,27 +118,6 @@ pub fn crd<S: Spec>() -> Value {
             }],
         },
     })
-}
-
-fn description(kind: Kind) -> &'static str {
-    match kind {
-        Kind::CloudMapNamespace => {
-            "A Cloud Map HTTP namespace, the namespace behind ECS Service Connect."
-        }
-        Kind::NamespaceShare => {
-            "A RAM share of a Cloud Map namespace with other accounts of the Organization, for cross-account Service Connect."
-        }
-        Kind::VpcEndpointSet => {
-            "The interface and gateway VPC endpoints that let ECS tasks in private subnets reach AWS services without a NAT."
-        }
-        Kind::ExpressService => "An ECS Express Mode service with its ECS-managed load balancer.",
-        Kind::VpcPeering => {
-            "A VPC peering connection between two VPCs (across accounts and regions) with the routes to each VPC's CIDR blocks in the other's route tables."
-        }
-        Kind::ServiceConnectBinding => {
-            "The Service Connect configuration of an existing ECS service: the namespace it joins, by reference, once it is visible."
-        }
-    }
 }
 
 fn inline_schema<T: JsonSchema>() -> Value {
@@ -253,6 +226,9 @@ fn is_int_or_string(map: &Map<String, Value>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{
+        CloudMapNamespaceSpec, ExpressServiceSpec, NamespaceShareSpec, VpcEndpointSetSpec,
+    };
 
     fn walk<'a>(v: &'a Value, out: &mut Vec<&'a Map<String, Value>>) {
         match v {

@@ -11,6 +11,7 @@
 //! - Status is sent to the status writer only when it changed.
 //! - `apply --once` ([`Daemon::converge_once`]) runs this same reconcile until every key is quiet.
 
+use crate::engine::Registered;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, RwLock};
@@ -21,7 +22,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::planning::{orphans, owned};
 use super::reconcile::Outcome;
-use super::resource::Resource;
 use super::{DesiredSet, Leadership, Observation, Scope, Search, observe};
 use crate::config::ControllerConfig;
 use crate::kinds::Cloud;

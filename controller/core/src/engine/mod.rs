@@ -36,4 +36,6 @@ pub use observe::{Search, observe};
 pub use once::{ApplyReport, KeyOutcome};
 pub use planning::{Planned, orphans, owned, plan_all, plan_key};
 pub use reconcile::{Outcome, Reconciled};
-pub use resource::{Applied, Change, Context, Edge, Input, Patch, Plan, Resource, Topology};
+pub use resource::{
+    Applied, Change, Context, Edge, Input, Patch, Plan, Registered, Resource, Topology,
+};

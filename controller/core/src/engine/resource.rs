@@ -10,14 +10,16 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use super::{Desired, DesiredSet, Objects, Observation, Scope};
+use crate::config::ControllerConfig;
 use crate::kinds::Cloud;
-use crate::model::{Document, Key, Kind};
+use crate::model::{Document, Key, Kind, Manifest};
 use crate::observed::{Seen, Tagged};
 use crate::plan::{Edit, Field, KindPlan, PruneGate, Verb};
 use crate::status::ErrorInfo;
+use crate::validate::{Identity, Report, SetView};
 
 /// A typed plan of kind `R`, borrowing the observation it was made from.
-pub type Plan<'o, R> = KindPlan<'o, <R as Resource>::Field, <R as Resource>::Object>;
+pub type Plan<'o, R> = KindPlan<'o, <R as Resource>::Field, <R as Registered>::Object>;
 
 /// A change made from the observation of an earlier moment: what a late change would act on.
 pub type Patch = Box<dyn FnOnce(&mut Observation) + Send>;
@@ -126,23 +128,47 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Applied<T> {
     }
 }
 
-/// One kind of AWS object the controller manages.
-pub trait Resource: Sized + Send + Sync + 'static {
+/// What the [`registry!`](crate::kinds) writes for a kind from its line: its place among the
+/// kinds, its document and its objects in the observation.
+pub trait Registered: Sized + Send + Sync + 'static {
     const KIND: Kind;
     /// The document's spec.
-    type Spec: Send + Sync + std::fmt::Debug + 'static;
+    type Spec: crate::model::Spec + Send + Sync + 'static;
     /// One observed AWS object.
     type Object: Tagged + Clone + std::fmt::Debug + Send + Sync + 'static;
+
+    fn spec(document: &Document) -> Option<&Self::Spec>;
+    /// The document of a manifest of the kind.
+    fn document(manifest: Manifest<Self::Spec>) -> Document;
+    fn objects(observation: &Observation) -> &Objects<Self::Object>;
+    fn objects_mut(observation: &mut Observation) -> &mut Objects<Self::Object>;
+}
+
+/// One kind of AWS object the controller manages.
+pub trait Resource: Registered {
     /// A field of the object, typed (what an edit changes).
     type Field: Field;
     /// What observing one scope yields.
     type Scan: Send + 'static;
 
-    fn spec(document: &Document) -> Option<&Self::Spec>;
     /// The tags the document's spec asks for (the operator's own).
     fn user_tags(spec: &Self::Spec) -> &BTreeMap<String, String>;
-    fn objects(observation: &Observation) -> &Objects<Self::Object>;
-    fn objects_mut(observation: &mut Observation) -> &mut Objects<Self::Object>;
+
+    /// Where a wrong account or region of the document is reported.
+    const PLACE: &'static str = "spec";
+    /// Checks a document of the kind beyond its schema: its fields' rules, and what it names in
+    /// the rest of the set or the config (`view`).
+    fn check(spec: &Self::Spec, view: &SetView<'_>, report: &mut Report<'_>);
+    /// The AWS objects the document claims (its account resolved to an id): no two documents
+    /// may claim the same one.
+    fn identities(
+        _spec: &Self::Spec,
+        _account: &str,
+        _region: &str,
+        _config: &ControllerConfig,
+    ) -> Vec<Identity> {
+        Vec::new()
+    }
     /// The object's id in its scope (a namespace id, an ARN, an endpoint id).
     fn id(object: &Self::Object) -> &str;
     /// Whether a listed object still exists (a deleted Express service stays listed a while).

@@ -78,6 +78,9 @@ pub static NO_TAGS: BTreeMap<String, String> = BTreeMap::new();
 
 impl Spec for ServiceConnectBindingSpec {
     const KIND: Kind = Kind::ServiceConnectBinding;
+    const PLURAL: &'static str = "serviceconnectbindings";
+    const SHORT_NAMES: &'static [&'static str] = &["scb"];
+    const DESCRIPTION: &'static str = "The Service Connect configuration of an existing ECS service: the namespace it joins, by reference, once it is visible.";
     fn account(&self) -> &str {
         &self.account
     }

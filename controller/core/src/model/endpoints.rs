@@ -58,6 +58,9 @@ pub struct GatewayService {
 
 impl Spec for VpcEndpointSetSpec {
     const KIND: Kind = Kind::VpcEndpointSet;
+    const PLURAL: &'static str = "vpcendpointsets";
+    const SHORT_NAMES: &'static [&'static str] = &["vpces"];
+    const DESCRIPTION: &'static str = "The interface and gateway VPC endpoints that let ECS tasks in private subnets reach AWS services without a NAT.";
     fn account(&self) -> &str {
         &self.account
     }

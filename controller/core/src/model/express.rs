@@ -171,6 +171,10 @@ pub enum CpuArchitecture {
 
 impl Spec for ExpressServiceSpec {
     const KIND: Kind = Kind::ExpressService;
+    const PLURAL: &'static str = "expressservices";
+    const SHORT_NAMES: &'static [&'static str] = &["xsvc"];
+    const DESCRIPTION: &'static str =
+        "An ECS Express Mode service with its ECS-managed load balancer.";
     fn account(&self) -> &str {
         &self.account
     }

@@ -47,28 +47,9 @@ pub const OWNER_TAG: &str = "ecs-topology.dev/owner";
 /// Tag key naming the document (`Kind/name`) an AWS object belongs to.
 pub const KEY_TAG: &str = "ecs-topology.dev/key";
 
-/// The kinds of document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Kind {
-    CloudMapNamespace,
-    NamespaceShare,
-    VpcEndpointSet,
-    ExpressService,
-    VpcPeering,
-    ServiceConnectBinding,
-}
+pub use crate::kinds::{Document, Kind};
 
 impl Kind {
-    /// Every kind, in dependency order (a share needs its namespace).
-    pub const ALL: [Kind; 6] = [
-        Kind::CloudMapNamespace,
-        Kind::NamespaceShare,
-        Kind::VpcEndpointSet,
-        Kind::ExpressService,
-        Kind::VpcPeering,
-        Kind::ServiceConnectBinding,
-    ];
-
     /// The kind's place in [`Kind::ALL`] (dependency order).
     pub fn rank(self) -> usize {
         Kind::ALL
@@ -77,43 +58,8 @@ impl Kind {
             .unwrap_or(Kind::ALL.len())
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::CloudMapNamespace => "CloudMapNamespace",
-            Kind::NamespaceShare => "NamespaceShare",
-            Kind::VpcEndpointSet => "VpcEndpointSet",
-            Kind::ExpressService => "ExpressService",
-            Kind::VpcPeering => "VpcPeering",
-            Kind::ServiceConnectBinding => "ServiceConnectBinding",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// The lower-case plural used by the CustomResourceDefinition.
-    pub fn plural(self) -> &'static str {
-        match self {
-            Kind::CloudMapNamespace => "cloudmapnamespaces",
-            Kind::NamespaceShare => "namespaceshares",
-            Kind::VpcEndpointSet => "vpcendpointsets",
-            Kind::ExpressService => "expressservices",
-            Kind::VpcPeering => "vpcpeerings",
-            Kind::ServiceConnectBinding => "serviceconnectbindings",
-        }
-    }
-
-    /// Short names for `kubectl get`.
-    pub fn short_names(self) -> &'static [&'static str] {
-        match self {
-            Kind::CloudMapNamespace => &["cmns"],
-            Kind::NamespaceShare => &["nsshare"],
-            Kind::VpcEndpointSet => &["vpces"],
-            Kind::ExpressService => &["xsvc"],
-            Kind::VpcPeering => &["pcx"],
-            Kind::ServiceConnectBinding => &["scb"],
-        }
     }
 }
 
@@ -159,6 +105,12 @@ impl fmt::Display for Key {
 /// A kind's spec type, tying the Rust type to its kind for loading and schema generation.
 pub trait Spec: Serialize + DeserializeOwned + JsonSchema + Clone + fmt::Debug {
     const KIND: Kind;
+    /// The lower-case plural used by the CustomResourceDefinition.
+    const PLURAL: &'static str;
+    /// Short names for `kubectl get`.
+    const SHORT_NAMES: &'static [&'static str];
+    /// What a document of the kind is, for the schemas.
+    const DESCRIPTION: &'static str;
     /// The account (alias or 12-digit id) the object lives in.
     fn account(&self) -> &str;
     /// The region the object lives in.
@@ -175,64 +127,8 @@ pub struct Manifest<S> {
     pub spec: S,
 }
 
-/// A document of any kind.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Document {
-    CloudMapNamespace(Manifest<CloudMapNamespaceSpec>),
-    NamespaceShare(Manifest<NamespaceShareSpec>),
-    VpcEndpointSet(Manifest<VpcEndpointSetSpec>),
-    ExpressService(Box<Manifest<ExpressServiceSpec>>),
-    VpcPeering(Manifest<VpcPeeringSpec>),
-    ServiceConnectBinding(Manifest<ServiceConnectBindingSpec>),
-}
-
 impl Document {
-    pub fn kind(&self) -> Kind {
-        match self {
-            Document::CloudMapNamespace(_) => Kind::CloudMapNamespace,
-            Document::NamespaceShare(_) => Kind::NamespaceShare,
-            Document::VpcEndpointSet(_) => Kind::VpcEndpointSet,
-            Document::ExpressService(_) => Kind::ExpressService,
-            Document::VpcPeering(_) => Kind::VpcPeering,
-            Document::ServiceConnectBinding(_) => Kind::ServiceConnectBinding,
-        }
-    }
-
-    pub fn metadata(&self) -> &Metadata {
-        match self {
-            Document::CloudMapNamespace(m) => &m.metadata,
-            Document::NamespaceShare(m) => &m.metadata,
-            Document::VpcEndpointSet(m) => &m.metadata,
-            Document::ExpressService(m) => &m.metadata,
-            Document::VpcPeering(m) => &m.metadata,
-            Document::ServiceConnectBinding(m) => &m.metadata,
-        }
-    }
-
     pub fn key(&self) -> Key {
         Key::new(self.kind(), self.metadata().name.clone())
-    }
-
-    pub fn account(&self) -> &str {
-        match self {
-            Document::CloudMapNamespace(m) => m.spec.account(),
-            Document::NamespaceShare(m) => m.spec.account(),
-            Document::VpcEndpointSet(m) => m.spec.account(),
-            Document::ExpressService(m) => m.spec.account(),
-            Document::VpcPeering(m) => m.spec.account(),
-            Document::ServiceConnectBinding(m) => m.spec.account(),
-        }
-    }
-
-    pub fn region(&self) -> &str {
-        match self {
-            Document::CloudMapNamespace(m) => m.spec.region(),
-            Document::NamespaceShare(m) => m.spec.region(),
-            Document::VpcEndpointSet(m) => m.spec.region(),
-            Document::ExpressService(m) => m.spec.region(),
-            Document::VpcPeering(m) => m.spec.region(),
-            Document::ServiceConnectBinding(m) => m.spec.region(),
-        }
     }
 }

@@ -26,6 +26,10 @@ pub struct CloudMapNamespaceSpec {
 
 impl Spec for CloudMapNamespaceSpec {
     const KIND: Kind = Kind::CloudMapNamespace;
+    const PLURAL: &'static str = "cloudmapnamespaces";
+    const SHORT_NAMES: &'static [&'static str] = &["cmns"];
+    const DESCRIPTION: &'static str =
+        "A Cloud Map HTTP namespace, the namespace behind ECS Service Connect.";
     fn account(&self) -> &str {
         &self.account
     }

@@ -45,6 +45,9 @@ pub struct PeeringSide {
 
 impl Spec for VpcPeeringSpec {
     const KIND: Kind = Kind::VpcPeering;
+    const PLURAL: &'static str = "vpcpeerings";
+    const SHORT_NAMES: &'static [&'static str] = &["pcx"];
+    const DESCRIPTION: &'static str = "A VPC peering connection between two VPCs (across accounts and regions) with the routes to each VPC's CIDR blocks in the other's route tables.";
     fn account(&self) -> &str {
         &self.requester.account
     }

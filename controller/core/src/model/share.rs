@@ -42,6 +42,9 @@ impl NamespaceShareSpec {
 
 impl Spec for NamespaceShareSpec {
     const KIND: Kind = Kind::NamespaceShare;
+    const PLURAL: &'static str = "namespaceshares";
+    const SHORT_NAMES: &'static [&'static str] = &["nsshare"];
+    const DESCRIPTION: &'static str = "A RAM share of a Cloud Map namespace with other accounts of the Organization, for cross-account Service Connect.";
     fn account(&self) -> &str {
         &self.account
     }

@@ -6,21 +6,24 @@
 //! - A document with an error is moved from [`DocumentSet::documents`] to
 //!   [`DocumentSet::rejected`]: it is neither converged nor pruned.
 
-mod binding;
-mod kinds;
+mod common;
 pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::ControllerConfig;
+use crate::engine::{Registered, Resource};
 use crate::finding::Finding;
+use crate::kinds::for_kind;
 use crate::load::{DocumentSet, LoadedDocument};
-use crate::model::{Document, Key};
+use crate::model::Key;
 
-pub use kinds::{GATEWAY_SERVICES, INTERFACE_SERVICES};
+pub use crate::kinds::endpoints::{GATEWAY_SERVICES, INTERFACE_SERVICES};
+pub(crate) use common::{check_ids, check_place};
 
 /// The findings about one document, collected while checking it.
-pub(crate) struct Report<'a> {
+#[derive(Debug)]
+pub struct Report<'a> {
     file: &'a str,
     index: usize,
     findings: Vec<Finding>,
@@ -38,8 +41,20 @@ impl Report<'_> {
     }
 }
 
+/// An AWS object a document claims: no two documents may claim the same one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// What makes it one object (kind, account, region and its name there).
+    pub id: String,
+    /// The object, for the error.
+    pub what: String,
+    /// The field that names it, where the error is reported.
+    pub path: &'static str,
+}
+
 /// What the checks of one document may look up in the rest of the set.
-pub(crate) struct SetView<'a> {
+#[derive(Debug)]
+pub struct SetView<'a> {
     pub config: &'a ControllerConfig,
     pub by_key: BTreeMap<Key, &'a LoadedDocument>,
 }
@@ -102,18 +117,19 @@ pub fn validate(mut set: DocumentSet, config: &ControllerConfig) -> DocumentSet 
             index: loaded.index,
             findings: Vec::new(),
         };
-        kinds::check_common(&loaded.document, &view, &mut report);
-        match &loaded.document {
-            Document::CloudMapNamespace(m) => kinds::check_namespace(&m.spec, &mut report),
-            Document::NamespaceShare(m) => kinds::check_share(&m.spec, &view, &mut report),
-            Document::VpcEndpointSet(m) => kinds::check_endpoints(&m.spec, &mut report),
-            Document::ExpressService(m) => kinds::check_express(&m.spec, &mut report),
-            Document::VpcPeering(m) => kinds::check_peering(&m.spec, &view, &mut report),
-            Document::ServiceConnectBinding(m) => {
-                binding::check_binding(&m.spec, &view, &mut report)
+        common::check_common(&loaded.document, &view, &mut report);
+        let document = &loaded.document;
+        let account = config
+            .resolve_account(document.account())
+            .unwrap_or_else(|| document.account().to_owned());
+        let claims = for_kind!(document.kind(), R => match R::spec(document) {
+            Some(spec) => {
+                R::check(spec, &view, &mut report);
+                R::identities(spec, &account, document.region(), config)
             }
-        }
-        for (id, what, path) in kinds::aws_identities(&loaded.document, config) {
+            None => Vec::new(),
+        });
+        for Identity { id, what, path } in claims {
             if let Some(other) = identities.get(&id) {
                 report.error(
                     path,

@@ -1,6 +1,7 @@
 //! `ServiceConnectBinding`: the Service Connect configuration of an existing ECS service — the
 //! namespace it joins, by reference, and only once the service's account sees it.
 
+mod check;
 mod observed;
 mod plan;
 
@@ -14,9 +15,10 @@ pub use plan::{
 };
 
 use super::namespace::namespace_arn;
+use crate::config::ControllerConfig;
 use crate::engine::{
-    Applied, Change, Context, DesiredSet, Edge, Input, Objects, Observation, Plan, Resource, Scope,
-    Topology,
+    Applied, Change, Context, DesiredSet, Edge, Input, Observation, Plan, Registered, Resource,
+    Scope, Topology,
 };
 use crate::kinds::Cloud;
 use crate::model::{
@@ -25,6 +27,7 @@ use crate::model::{
 use crate::observed::{Ownership, Seen, Tagged, ownership};
 use crate::plan::{Field, Verb};
 use crate::status::ErrorInfo;
+use crate::validate::{Identity, Report, SetView};
 
 /// A field of a binding, in the document's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,9 +91,6 @@ pub trait BindingCloud {
 pub struct Bindings;
 
 impl Resource for Bindings {
-    const KIND: Kind = Kind::ServiceConnectBinding;
-    type Spec = ServiceConnectBindingSpec;
-    type Object = ObservedBoundService;
     type Field = BindingField;
     type Scan = Vec<ObservedBoundService>;
 
@@ -100,23 +100,21 @@ impl Resource for Bindings {
         ("ecs.amazonaws.com", "UntagResource"),
     ];
 
-    fn spec(document: &Document) -> Option<&ServiceConnectBindingSpec> {
-        match document {
-            Document::ServiceConnectBinding(m) => Some(&m.spec),
-            _ => None,
-        }
-    }
-
     fn user_tags(_spec: &ServiceConnectBindingSpec) -> &BTreeMap<String, String> {
         &NO_TAGS
     }
 
-    fn objects(observation: &Observation) -> &Objects<ObservedBoundService> {
-        &observation.bindings
+    fn check(spec: &ServiceConnectBindingSpec, view: &SetView<'_>, report: &mut Report<'_>) {
+        check::check_binding(spec, view, report);
     }
 
-    fn objects_mut(observation: &mut Observation) -> &mut Objects<ObservedBoundService> {
-        &mut observation.bindings
+    fn identities(
+        spec: &ServiceConnectBindingSpec,
+        account: &str,
+        region: &str,
+        _config: &ControllerConfig,
+    ) -> Vec<Identity> {
+        check::identities(spec, account, region)
     }
 
     fn id(object: &ObservedBoundService) -> &str {

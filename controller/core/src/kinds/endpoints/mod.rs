@@ -1,6 +1,7 @@
 //! `VpcEndpointSet`: the interface and gateway VPC endpoints one VPC needs for ECS/Fargate in
 //! private subnets, planned as one document.
 
+mod check;
 mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,20 +9,23 @@ use std::future::Future;
 
 use serde_json::{Map, Value, json};
 
+pub use check::{GATEWAY_SERVICES, INTERFACE_SERVICES};
 pub use plan::{
     DesiredEndpointSet, EndpointSetPlan, endpoints_ready, plan_endpoint_set, service_name,
     short_service_name,
 };
 
+use crate::config::ControllerConfig;
 use crate::engine::{
-    Applied, Change, Context, DesiredSet, Input, Objects, Observation, Plan, Resource, Scope,
+    Applied, Change, Context, DesiredSet, Input, Observation, Plan, Registered, Resource, Scope,
     Topology,
 };
 use crate::kinds::Cloud;
-use crate::model::{Document, Key, Kind, VpcEndpointSetSpec};
+use crate::model::{Key, VpcEndpointSetSpec};
 use crate::observed::{EndpointType, ObservedEndpoint, Ownership, Seen, ownership};
 use crate::plan::{Field, Verb};
 use crate::status::{ErrorClass, ErrorInfo};
+use crate::validate::{Identity, Report, SetView};
 
 /// A field of an endpoint set: the endpoint of one service, whole or one of its attributes.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,9 +181,6 @@ pub trait EndpointCloud {
 pub struct EndpointSets;
 
 impl Resource for EndpointSets {
-    const KIND: Kind = Kind::VpcEndpointSet;
-    type Spec = VpcEndpointSetSpec;
-    type Object = ObservedEndpoint;
     type Field = EndpointField;
     type Scan = Vec<ObservedEndpoint>;
 
@@ -195,23 +196,21 @@ impl Resource for EndpointSets {
         ("ec2.amazonaws.com", "DeleteRoute"),
     ];
 
-    fn spec(document: &Document) -> Option<&VpcEndpointSetSpec> {
-        match document {
-            Document::VpcEndpointSet(m) => Some(&m.spec),
-            _ => None,
-        }
-    }
-
     fn user_tags(spec: &VpcEndpointSetSpec) -> &BTreeMap<String, String> {
         &spec.tags
     }
 
-    fn objects(observation: &Observation) -> &Objects<ObservedEndpoint> {
-        &observation.endpoints
+    fn check(spec: &VpcEndpointSetSpec, _view: &SetView<'_>, report: &mut Report<'_>) {
+        check::check_endpoints(spec, report);
     }
 
-    fn objects_mut(observation: &mut Observation) -> &mut Objects<ObservedEndpoint> {
-        &mut observation.endpoints
+    fn identities(
+        spec: &VpcEndpointSetSpec,
+        account: &str,
+        region: &str,
+        _config: &ControllerConfig,
+    ) -> Vec<Identity> {
+        check::identities(spec, account, region)
     }
 
     fn id(object: &ObservedEndpoint) -> &str {

@@ -1,6 +1,7 @@
 //! `ExpressService`: an ECS Express Mode service, with the load balancer ECS manages for it
 //! shown read-only.
 
+mod check;
 mod plan;
 mod shape;
 
@@ -9,15 +10,17 @@ use std::future::Future;
 
 pub use plan::{DesiredExpressService, ExpressPlan, express_ready, plan_express, spec_digest};
 
+use crate::config::ControllerConfig;
 use crate::engine::{
-    Applied, Change, Context, DesiredSet, Input, Objects, Observation, Plan, Resource, Scope,
+    Applied, Change, Context, DesiredSet, Input, Observation, Plan, Registered, Resource, Scope,
     Topology,
 };
 use crate::kinds::Cloud;
-use crate::model::{Document, ExpressServiceSpec, Key, Kind, cluster_name};
+use crate::model::{ExpressServiceSpec, Key, cluster_name};
 use crate::observed::{ObservedExpressService, Ownership, Seen, ownership};
 use crate::plan::{Field, Verb};
 use crate::status::ErrorInfo;
+use crate::validate::{Identity, Report, SetView};
 
 /// A field of an Express service, in the document's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,9 +172,6 @@ pub trait ExpressCloud {
 pub struct ExpressServices;
 
 impl Resource for ExpressServices {
-    const KIND: Kind = Kind::ExpressService;
-    type Spec = ExpressServiceSpec;
-    type Object = ObservedExpressService;
     type Field = ExpressField;
     type Scan = Vec<ObservedExpressService>;
 
@@ -185,23 +185,21 @@ impl Resource for ExpressServices {
         ("ecs.amazonaws.com", "UntagResource"),
     ];
 
-    fn spec(document: &Document) -> Option<&ExpressServiceSpec> {
-        match document {
-            Document::ExpressService(m) => Some(&m.spec),
-            _ => None,
-        }
-    }
-
     fn user_tags(spec: &ExpressServiceSpec) -> &BTreeMap<String, String> {
         &spec.tags
     }
 
-    fn objects(observation: &Observation) -> &Objects<ObservedExpressService> {
-        &observation.express
+    fn check(spec: &ExpressServiceSpec, _view: &SetView<'_>, report: &mut Report<'_>) {
+        check::check_express(spec, report);
     }
 
-    fn objects_mut(observation: &mut Observation) -> &mut Objects<ObservedExpressService> {
-        &mut observation.express
+    fn identities(
+        spec: &ExpressServiceSpec,
+        account: &str,
+        region: &str,
+        _config: &ControllerConfig,
+    ) -> Vec<Identity> {
+        check::identities(spec, account, region)
     }
 
     fn id(object: &ObservedExpressService) -> &str {

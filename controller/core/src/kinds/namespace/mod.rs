@@ -1,5 +1,6 @@
 //! `CloudMapNamespace`: a Cloud Map HTTP namespace, the namespace behind Service Connect.
 
+mod check;
 mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,14 +8,16 @@ use std::future::Future;
 
 pub use plan::{DesiredNamespace, NamespacePlan, plan_namespace};
 
+use crate::config::ControllerConfig;
 use crate::engine::{
-    Applied, Change, Context, DesiredSet, Input, Objects, Observation, Plan, Resource, Scope,
+    Applied, Change, Context, DesiredSet, Input, Observation, Plan, Resource, Scope,
 };
 use crate::kinds::Cloud;
-use crate::model::{CloudMapNamespaceSpec, Document, Key, Kind};
+use crate::model::{CloudMapNamespaceSpec, Key, Kind};
 use crate::observed::{ObservedNamespace, Ownership, Seen, ownership};
 use crate::plan::Field;
 use crate::status::ErrorInfo;
+use crate::validate::{Identity, Report, SetView};
 
 /// A field of a namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,9 +80,6 @@ pub trait NamespaceCloud {
 pub struct Namespaces;
 
 impl Resource for Namespaces {
-    const KIND: Kind = Kind::CloudMapNamespace;
-    type Spec = CloudMapNamespaceSpec;
-    type Object = ObservedNamespace;
     type Field = NamespaceField;
     type Scan = NamespaceScan;
 
@@ -91,23 +91,21 @@ impl Resource for Namespaces {
         ("servicediscovery.amazonaws.com", "UntagResource"),
     ];
 
-    fn spec(document: &Document) -> Option<&CloudMapNamespaceSpec> {
-        match document {
-            Document::CloudMapNamespace(m) => Some(&m.spec),
-            _ => None,
-        }
-    }
-
     fn user_tags(spec: &CloudMapNamespaceSpec) -> &BTreeMap<String, String> {
         &spec.tags
     }
 
-    fn objects(observation: &Observation) -> &Objects<ObservedNamespace> {
-        &observation.namespaces
+    fn check(spec: &CloudMapNamespaceSpec, _view: &SetView<'_>, report: &mut Report<'_>) {
+        check::check_namespace(spec, report);
     }
 
-    fn objects_mut(observation: &mut Observation) -> &mut Objects<ObservedNamespace> {
-        &mut observation.namespaces
+    fn identities(
+        spec: &CloudMapNamespaceSpec,
+        account: &str,
+        region: &str,
+        _config: &ControllerConfig,
+    ) -> Vec<Identity> {
+        check::identities(spec, account, region)
     }
 
     fn id(object: &ObservedNamespace) -> &str {

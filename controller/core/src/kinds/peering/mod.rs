@@ -7,6 +7,7 @@
 //! side (a side's scope that holds no document of its own is looked at after the pass, by
 //! [`Resource::observe_more`]), into [`Observation::networks`].
 
+mod check;
 mod observed;
 mod plan;
 
@@ -21,15 +22,17 @@ pub use observed::{
 };
 pub use plan::{DesiredPeering, NewPeering, PeeringPlan, plan_peering};
 
+use crate::config::ControllerConfig;
 use crate::engine::{
-    Applied, Change, Context, DesiredSet, Edge, Input, Objects, Observation, Patch, Plan, Resource,
-    Scope, Topology,
+    Applied, Change, Context, DesiredSet, Edge, Input, Observation, Patch, Plan, Registered,
+    Resource, Scope, Topology,
 };
 use crate::kinds::Cloud;
-use crate::model::{Document, Key, Kind, VpcPeeringSpec};
+use crate::model::{Key, Kind, VpcPeeringSpec};
 use crate::observed::{Ownership, Seen, ownership};
 use crate::plan::{Field, PruneGate, Verb};
 use crate::status::ErrorInfo;
+use crate::validate::{Identity, Report, SetView};
 
 /// One side of a peering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -155,9 +158,6 @@ pub struct PeeringScan {
 pub struct Peerings;
 
 impl Resource for Peerings {
-    const KIND: Kind = Kind::VpcPeering;
-    type Spec = VpcPeeringSpec;
-    type Object = ObservedPeering;
     type Field = PeeringField;
     type Scan = PeeringScan;
 
@@ -173,23 +173,23 @@ impl Resource for Peerings {
         ("ec2.amazonaws.com", "DeleteTags"),
     ];
 
-    fn spec(document: &Document) -> Option<&VpcPeeringSpec> {
-        match document {
-            Document::VpcPeering(m) => Some(&m.spec),
-            _ => None,
-        }
-    }
-
     fn user_tags(spec: &VpcPeeringSpec) -> &BTreeMap<String, String> {
         &spec.tags
     }
 
-    fn objects(observation: &Observation) -> &Objects<ObservedPeering> {
-        &observation.peerings
+    const PLACE: &'static str = "spec.requester";
+
+    fn check(spec: &VpcPeeringSpec, view: &SetView<'_>, report: &mut Report<'_>) {
+        check::check_peering(spec, view, report);
     }
 
-    fn objects_mut(observation: &mut Observation) -> &mut Objects<ObservedPeering> {
-        &mut observation.peerings
+    fn identities(
+        spec: &VpcPeeringSpec,
+        _account: &str,
+        _region: &str,
+        config: &ControllerConfig,
+    ) -> Vec<Identity> {
+        check::identities(spec, config)
     }
 
     fn id(object: &ObservedPeering) -> &str {

@@ -1,6 +1,7 @@
 //! `NamespaceShare`: a RAM resource share of a namespace with other accounts of the
 //! Organization (cross-account Service Connect).
 
+mod check;
 mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,14 +13,15 @@ pub use plan::{DesiredShare, SharePlan, plan_share};
 
 use super::namespace::namespace_arn;
 use crate::engine::{
-    Applied, Change, Context, DesiredSet, Edge, Input, Objects, Observation, Patch, Plan, Resource,
-    Scope, Topology,
+    Applied, Change, Context, DesiredSet, Edge, Input, Observation, Patch, Plan, Registered,
+    Resource, Scope, Topology,
 };
 use crate::kinds::Cloud;
-use crate::model::{Document, Key, Kind, NamespaceShareSpec, Policies};
+use crate::model::{Key, Kind, NamespaceShareSpec, Policies};
 use crate::observed::{ObservedShare, Ownership, Seen, ownership, permission_arn};
 use crate::plan::Field;
 use crate::status::ErrorInfo;
+use crate::validate::{Report, SetView};
 
 /// A field of a share.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,9 +79,6 @@ pub trait ShareCloud {
 pub struct Shares;
 
 impl Resource for Shares {
-    const KIND: Kind = Kind::NamespaceShare;
-    type Spec = NamespaceShareSpec;
-    type Object = ObservedShare;
     type Field = ShareField;
     type Scan = Vec<ObservedShare>;
 
@@ -95,23 +94,12 @@ impl Resource for Shares {
         ("ram.amazonaws.com", "UntagResource"),
     ];
 
-    fn spec(document: &Document) -> Option<&NamespaceShareSpec> {
-        match document {
-            Document::NamespaceShare(m) => Some(&m.spec),
-            _ => None,
-        }
-    }
-
     fn user_tags(spec: &NamespaceShareSpec) -> &BTreeMap<String, String> {
         &spec.tags
     }
 
-    fn objects(observation: &Observation) -> &Objects<ObservedShare> {
-        &observation.shares
-    }
-
-    fn objects_mut(observation: &mut Observation) -> &mut Objects<ObservedShare> {
-        &mut observation.shares
+    fn check(spec: &NamespaceShareSpec, view: &SetView<'_>, report: &mut Report<'_>) {
+        check::check_share(spec, view, report);
     }
 
     fn id(object: &ObservedShare) -> &str {

@@ -2,11 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use super::rules;
-use super::{Report, SetView};
 use crate::model::{
     Document, Key, Kind, ServiceConnectBindingSpec, cluster_name, namespace_arn_parts,
 };
+use crate::validate::{Identity, Report, SetView, rules};
 
 /// The most client aliases ECS takes for one service entry.
 const MAX_CLIENT_ALIASES: usize = 1;
@@ -209,4 +208,24 @@ fn check_services(spec: &ServiceConnectBindingSpec, report: &mut Report<'_>) {
             }
         }
     }
+}
+
+/// The Service Connect configuration of the service.
+pub(crate) fn identities(
+    spec: &ServiceConnectBindingSpec,
+    account: &str,
+    region: &str,
+) -> Vec<Identity> {
+    vec![Identity {
+        id: format!(
+            "sc|{account}|{region}|{}|{}",
+            cluster_name(&spec.cluster),
+            spec.service
+        ),
+        what: format!(
+            "the Service Connect configuration of service `{}` of cluster `{}`",
+            spec.service, spec.cluster
+        ),
+        path: "spec.service",
+    }]
 }
