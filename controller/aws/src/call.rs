@@ -125,4 +125,32 @@ impl<'a> Aws<'a> {
                 }
             })
     }
+
+    /// Every page of a paginated call, each within the budget of `family`: `send(token)` sends
+    /// the request of one page (`None` for the first), `take(reply)` keeps the page's objects
+    /// and returns its next token; no token, or an empty one, ends the listing.
+    ///
+    /// # Errors
+    /// The first page that failed, as [`Aws::call`] reports it.
+    pub async fn pages<R, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        family: ApiFamily,
+        send: F,
+        mut take: impl FnMut(R) -> Option<String>,
+    ) -> Result<(), AwsError>
+    where
+        F: Fn(Option<String>) -> Fut,
+        Fut: Future<Output = Result<R, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let mut token: Option<String> = None;
+        loop {
+            let reply = self.call(operation, family, || send(token.take())).await?;
+            token = take(reply).filter(|t| !t.is_empty());
+            if token.is_none() {
+                return Ok(());
+            }
+        }
+    }
 }

@@ -37,34 +37,34 @@ async fn list(aws: Aws<'_>) -> Result<Vec<ObservedNamespace>, AwsError> {
         NamespaceType::Http.as_str(),
     )?];
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call("ListNamespaces", ApiFamily::CloudMap, || {
-                cm.list_namespaces()
-                    .set_filters(Some(filters.clone()))
-                    .max_results(100)
-                    .set_next_token(token.clone())
-                    .send()
-            })
-            .await?;
-        for ns in reply.namespaces() {
-            let (Some(id), Some(arn), Some(name)) = (ns.id(), ns.arn(), ns.name()) else {
-                continue;
-            };
-            out.push(ObservedNamespace {
-                id: id.to_owned(),
-                arn: arn.to_owned(),
-                name: name.to_owned(),
-                description: normalise_text(ns.description()),
-                tags: BTreeMap::new(),
-            });
-        }
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    aws.pages(
+        "ListNamespaces",
+        ApiFamily::CloudMap,
+        |token| {
+            cm.list_namespaces()
+                .set_filters(Some(filters.clone()))
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+        },
+        |reply| {
+            for ns in reply.namespaces() {
+                let (Some(id), Some(arn), Some(name)) = (ns.id(), ns.arn(), ns.name()) else {
+                    continue;
+                };
+                out.push(ObservedNamespace {
+                    id: id.to_owned(),
+                    arn: arn.to_owned(),
+                    name: name.to_owned(),
+                    description: normalise_text(ns.description()),
+                    tags: BTreeMap::new(),
+                });
+            }
+            reply.next_token
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
 /// The account field of an ARN (`arn:partition:service:region:account:resource`).

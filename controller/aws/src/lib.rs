@@ -8,6 +8,7 @@ pub mod budget;
 pub mod call;
 pub mod cloud;
 pub mod cloudmap;
+mod ec2;
 pub mod endpoints;
 pub mod errors;
 pub mod events;

@@ -55,52 +55,52 @@ async fn shares_page_by_page(
 ) -> Result<Vec<ObservedShare>, AwsError> {
     let ram = &aws.clients.ram;
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call("GetResourceShares", ApiFamily::Ram, || {
-                ram.get_resource_shares()
-                    .resource_owner(ResourceOwner::SelfValue)
-                    .set_permission_arn(permission.cloned())
-                    .max_results(500)
-                    .set_next_token(token.clone())
-                    .send()
-            })
-            .await?;
-        for share in reply.resource_shares() {
-            if matches!(
-                share.status(),
-                Some(ResourceShareStatus::Deleted | ResourceShareStatus::Deleting)
-            ) {
-                continue;
+    aws.pages(
+        "GetResourceShares",
+        ApiFamily::Ram,
+        |token| {
+            ram.get_resource_shares()
+                .resource_owner(ResourceOwner::SelfValue)
+                .set_permission_arn(permission.cloned())
+                .max_results(500)
+                .set_next_token(token)
+                .send()
+        },
+        |reply| {
+            for share in reply.resource_shares() {
+                if matches!(
+                    share.status(),
+                    Some(ResourceShareStatus::Deleted | ResourceShareStatus::Deleting)
+                ) {
+                    continue;
+                }
+                let Some(arn) = share.resource_share_arn() else {
+                    continue;
+                };
+                out.push(ObservedShare {
+                    arn: arn.to_owned(),
+                    name: share.name().unwrap_or_default().to_owned(),
+                    tags: share
+                        .tags()
+                        .iter()
+                        .filter_map(|t| {
+                            Some((
+                                t.key()?.to_owned(),
+                                t.value().unwrap_or_default().to_owned(),
+                            ))
+                        })
+                        .collect(),
+                    allow_external_principals: share.allow_external_principals().unwrap_or(false),
+                    resources: BTreeSet::new(),
+                    principals: BTreeSet::new(),
+                    permissions: BTreeSet::new(),
+                });
             }
-            let Some(arn) = share.resource_share_arn() else {
-                continue;
-            };
-            out.push(ObservedShare {
-                arn: arn.to_owned(),
-                name: share.name().unwrap_or_default().to_owned(),
-                tags: share
-                    .tags()
-                    .iter()
-                    .filter_map(|t| {
-                        Some((
-                            t.key()?.to_owned(),
-                            t.value().unwrap_or_default().to_owned(),
-                        ))
-                    })
-                    .collect(),
-                allow_external_principals: share.allow_external_principals().unwrap_or(false),
-                resources: BTreeSet::new(),
-                principals: BTreeSet::new(),
-                permissions: BTreeSet::new(),
-            });
-        }
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+            reply.next_token
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
 /// Associated (or associating) principals or resources, by share ARN.
@@ -110,38 +110,39 @@ async fn associations(
 ) -> Result<HashMap<String, BTreeSet<String>>, AwsError> {
     let ram = &aws.clients.ram;
     let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call("GetResourceShareAssociations", ApiFamily::Ram, || {
-                ram.get_resource_share_associations()
-                    .association_type(kind.clone())
-                    .max_results(500)
-                    .set_next_token(token.clone())
-                    .send()
-            })
-            .await?;
-        for a in reply.resource_share_associations() {
-            if !matches!(
-                a.status(),
-                Some(
-                    ResourceShareAssociationStatus::Associated
-                        | ResourceShareAssociationStatus::Associating
-                )
-            ) {
-                continue;
+    aws.pages(
+        "GetResourceShareAssociations",
+        ApiFamily::Ram,
+        |token| {
+            ram.get_resource_share_associations()
+                .association_type(kind.clone())
+                .max_results(500)
+                .set_next_token(token)
+                .send()
+        },
+        |reply| {
+            for a in reply.resource_share_associations() {
+                if !matches!(
+                    a.status(),
+                    Some(
+                        ResourceShareAssociationStatus::Associated
+                            | ResourceShareAssociationStatus::Associating
+                    )
+                ) {
+                    continue;
+                }
+                if let (Some(share), Some(entity)) = (a.resource_share_arn(), a.associated_entity())
+                {
+                    out.entry(share.to_owned())
+                        .or_default()
+                        .insert(entity.to_owned());
+                }
             }
-            if let (Some(share), Some(entity)) = (a.resource_share_arn(), a.associated_entity()) {
-                out.entry(share.to_owned())
-                    .or_default()
-                    .insert(entity.to_owned());
-            }
-        }
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+            reply.next_token
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
 fn ram_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {

@@ -29,30 +29,30 @@ pub async fn tagged(
     let client = &aws.clients.tagging;
     let filters = (!filters.is_empty()).then(|| filters.to_vec());
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call("GetResources", ApiFamily::Tagging, || {
-                client
-                    .get_resources()
-                    .resource_type_filters(resource_type)
-                    .set_tag_filters(filters.clone())
-                    .resources_per_page(100)
-                    .set_pagination_token(token.clone())
-                    .send()
-            })
-            .await?;
-        out.extend(reply.resource_tag_mapping_list().iter().filter_map(|m| {
-            let tags = m
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                .collect();
-            Some((m.resource_arn()?.to_owned(), tags))
-        }));
-        token = reply.pagination_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    aws.pages(
+        "GetResources",
+        ApiFamily::Tagging,
+        |token| {
+            client
+                .get_resources()
+                .resource_type_filters(resource_type)
+                .set_tag_filters(filters.clone())
+                .resources_per_page(100)
+                .set_pagination_token(token)
+                .send()
+        },
+        |reply| {
+            out.extend(reply.resource_tag_mapping_list().iter().filter_map(|m| {
+                let tags = m
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect();
+                Some((m.resource_arn()?.to_owned(), tags))
+            }));
+            reply.pagination_token
+        },
+    )
+    .await?;
+    Ok(out)
 }

@@ -51,17 +51,20 @@ pub enum Ignored {
 /// Every (`eventSource`, `eventName`) some kind observes again for: what the event rules of
 /// the target accounts must forward (`deploy/`).
 pub fn observed_events() -> BTreeSet<(&'static str, &'static str)> {
-    Kind::ALL
-        .into_iter()
-        .flat_map(|kind| for_kind!(kind, R => R::EVENTS).iter().copied())
-        .collect()
+    Kind::ALL.into_iter().flat_map(events_of).collect()
+}
+
+/// The (`eventSource`, `eventName`) of the calls that change the objects of `kind`.
+pub fn events_of(kind: Kind) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let (source, names) = for_kind!(kind, R => (R::EVENT_SOURCE, R::EVENTS));
+    names.iter().map(move |name| (source, *name))
 }
 
 /// The services whose events some kind lists: the `source` label values.
 pub fn sources() -> BTreeSet<&'static str> {
     Kind::ALL
         .into_iter()
-        .flat_map(|kind| for_kind!(kind, R => R::EVENTS))
+        .flat_map(events_of)
         .map(|(source, _)| service_of(source))
         .collect()
 }
@@ -92,8 +95,8 @@ pub fn read_event(body: &str, own_sessions: &BTreeSet<String>) -> Result<Touch, 
     let mut kinds = BTreeSet::new();
     let mut service = None;
     for kind in Kind::ALL {
-        for (s, n) in for_kind!(kind, R => R::EVENTS) {
-            if *s == source && *n == name {
+        for (s, n) in events_of(kind) {
+            if s == source && n == name {
                 kinds.insert(kind);
                 service = Some(service_of(s));
             }

@@ -13,7 +13,7 @@ pub const UNPUBLISHED: (u32, f64) = (50, 5.0);
 /// A group of operations sharing one AWS throttling bucket per account and region.
 ///
 /// The [name](ApiFamily::name) keys `rateBudgets` in the controller config.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApiFamily {
     /// One EC2 `Describe*` API, e.g. `Ec2Describe("DescribeVpcEndpoints")`: each has its own
     /// bucket. `ec2:<Operation>`; `ec2:describe` overrides them all.

@@ -10,19 +10,10 @@ use ecs_topology_core::policy::observed_endpoint_policy;
 
 use crate::ApiFamily;
 use crate::call::{Aws, AwsError};
+use crate::ec2::{by_values, filter};
 
 /// The largest page `DescribeVpcEndpoints` returns.
 const PAGE: i32 = 1000;
-
-/// The most values EC2 takes in one filter.
-pub(super) const FILTER_VALUES: usize = 200;
-
-pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
-    Filter::builder()
-        .name(name)
-        .set_values(Some(values.into_iter().map(Into::into).collect()))
-        .build()
-}
 
 pub(super) async fn owned_by(aws: Aws<'_>, owner: &str) -> Result<Vec<ObservedEndpoint>, AwsError> {
     let all = describe(aws, vec![filter(&format!("tag:{OWNER_TAG}"), [owner])]).await?;
@@ -49,13 +40,7 @@ pub(super) async fn by_id(
     aws: Aws<'_>,
     ids: &BTreeSet<String>,
 ) -> Result<Vec<ObservedEndpoint>, AwsError> {
-    let ids: Vec<&String> = ids.iter().collect();
-    let mut out = Vec::new();
-    for chunk in ids.chunks(FILTER_VALUES) {
-        let found = describe(aws, vec![filter("vpc-endpoint-id", chunk.iter().copied())]).await?;
-        out.extend(found);
-    }
-    Ok(out)
+    by_values("vpc-endpoint-id", ids, |filters| describe(aws, filters)).await
 }
 
 /// Every page of `DescribeVpcEndpoints` with `filters`, in every state. Endpoints of types the
@@ -66,27 +51,24 @@ pub(super) async fn describe(
 ) -> Result<Vec<ObservedEndpoint>, AwsError> {
     let ec2 = &aws.clients.ec2;
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call(
-                "DescribeVpcEndpoints",
-                ApiFamily::Ec2Describe("DescribeVpcEndpoints"),
-                || {
-                    ec2.describe_vpc_endpoints()
-                        .set_filters(Some(filters.clone()))
-                        .max_results(PAGE)
-                        .set_next_token(token.clone())
-                        .send()
-                },
-            )
-            .await?;
-        out.extend(reply.vpc_endpoints().iter().filter_map(observed));
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    let operation = "DescribeVpcEndpoints";
+    aws.pages(
+        operation,
+        ApiFamily::Ec2Describe(operation),
+        |token| {
+            ec2.describe_vpc_endpoints()
+                .set_filters(Some(filters.clone()))
+                .max_results(PAGE)
+                .set_next_token(token)
+                .send()
+        },
+        |reply| {
+            out.extend(reply.vpc_endpoints().iter().filter_map(observed));
+            reply.next_token
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
 /// An endpoint as AWS lists it, normalised: the state in lower case (AWS sends `available`,

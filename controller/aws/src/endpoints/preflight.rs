@@ -21,9 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::types::{IpPermission, SecurityGroup, VpcAttributeName};
 use ecs_topology_core::model::VpcEndpointSetSpec;
 
-use super::observe::filter;
 use crate::ApiFamily;
 use crate::call::{Aws, AwsError};
+use crate::ec2::filter;
 
 const HTTPS: i32 = 443;
 
@@ -143,42 +143,38 @@ async fn subnets(
     let ec2 = &aws.clients.ec2;
     let wanted = vec![filter("subnet-id", spec.subnet_ids.iter().cloned())];
     let mut listed: BTreeSet<String> = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call(
-                "DescribeSubnets",
-                ApiFamily::Ec2Describe("DescribeSubnets"),
-                || {
-                    ec2.describe_subnets()
-                        .set_filters(Some(wanted.clone()))
-                        .set_next_token(token.clone())
-                        .send()
-                },
-            )
-            .await?;
-        for subnet in reply.subnets() {
-            let Some(id) = subnet.subnet_id() else {
-                continue;
-            };
-            listed.insert(id.to_owned());
-            let vpc = subnet.vpc_id().unwrap_or_default();
-            if vpc != spec.vpc_id {
-                problems.push(format!(
-                    "the subnet {id} is in {vpc}, not in {}",
-                    spec.vpc_id
-                ));
-                continue;
+    let operation = "DescribeSubnets";
+    aws.pages(
+        operation,
+        ApiFamily::Ec2Describe(operation),
+        |token| {
+            ec2.describe_subnets()
+                .set_filters(Some(wanted.clone()))
+                .set_next_token(token)
+                .send()
+        },
+        |reply| {
+            for subnet in reply.subnets() {
+                let Some(id) = subnet.subnet_id() else {
+                    continue;
+                };
+                listed.insert(id.to_owned());
+                let vpc = subnet.vpc_id().unwrap_or_default();
+                if vpc != spec.vpc_id {
+                    problems.push(format!(
+                        "the subnet {id} is in {vpc}, not in {}",
+                        spec.vpc_id
+                    ));
+                    continue;
+                }
+                if let Some(cidr) = subnet.cidr_block().and_then(Cidr::parse) {
+                    found.insert(id.to_owned(), cidr);
+                }
             }
-            if let Some(cidr) = subnet.cidr_block().and_then(Cidr::parse) {
-                found.insert(id.to_owned(), cidr);
-            }
-        }
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
-    }
+            reply.next_token
+        },
+    )
+    .await?;
     for id in &spec.subnet_ids {
         if !listed.contains(id) {
             problems.push(format!("the subnet {id} does not exist"));
@@ -199,26 +195,22 @@ async fn security_groups(
     }
     let ec2 = &aws.clients.ec2;
     let wanted = vec![filter("group-id", spec.security_group_ids.iter().cloned())];
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call(
-                "DescribeSecurityGroups",
-                ApiFamily::Ec2Describe("DescribeSecurityGroups"),
-                || {
-                    ec2.describe_security_groups()
-                        .set_filters(Some(wanted.clone()))
-                        .set_next_token(token.clone())
-                        .send()
-                },
-            )
-            .await?;
-        found.extend(reply.security_groups().iter().cloned());
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
-    }
+    let operation = "DescribeSecurityGroups";
+    aws.pages(
+        operation,
+        ApiFamily::Ec2Describe(operation),
+        |token| {
+            ec2.describe_security_groups()
+                .set_filters(Some(wanted.clone()))
+                .set_next_token(token)
+                .send()
+        },
+        |reply| {
+            found.extend(reply.security_groups().iter().cloned());
+            reply.next_token
+        },
+    )
+    .await?;
     for id in &spec.security_group_ids {
         match found.iter().find(|g| g.group_id() == Some(id.as_str())) {
             None => problems.push(format!("the security group {id} does not exist")),

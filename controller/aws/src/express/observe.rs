@@ -103,28 +103,28 @@ async fn observe_cluster(
 async fn list(aws: Aws<'_>, cluster: &str) -> Result<Vec<String>, AwsError> {
     let ecs = &aws.clients.ecs;
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call("ListServices", ApiFamily::EcsRead, || {
+    let listed = aws
+        .pages(
+            "ListServices",
+            ApiFamily::EcsRead,
+            |token| {
                 ecs.list_services()
                     .cluster(cluster)
                     .resource_management_type(ResourceManagementType::Ecs)
                     .max_results(LIST_PAGE)
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
-            })
-            .await;
-        let reply = match reply {
-            Ok(reply) => reply,
-            Err(e) if e.is_code("ClusterNotFoundException") => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        out.extend(reply.service_arns().iter().cloned());
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
+            },
+            |reply| {
+                out.extend(reply.service_arns().iter().cloned());
+                reply.next_token
+            },
+        )
+        .await;
+    match listed {
+        Ok(()) => Ok(out),
+        Err(e) if e.is_code("ClusterNotFoundException") => Ok(Vec::new()),
+        Err(e) => Err(e),
     }
 }
 

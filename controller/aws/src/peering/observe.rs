@@ -11,21 +11,13 @@ use ecs_topology_core::model::OWNER_TAG;
 
 use crate::ApiFamily;
 use crate::call::{Aws, AwsError};
+use crate::ec2::by_values;
+pub(super) use crate::ec2::filter;
 
 /// The largest pages AWS returns.
 const PEERING_PAGE: i32 = 1000;
 const ROUTE_TABLE_PAGE: i32 = 100;
 const VPC_PAGE: i32 = 1000;
-
-/// The most values EC2 takes in one filter.
-const FILTER_VALUES: usize = 200;
-
-pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
-    Filter::builder()
-        .name(name)
-        .set_values(Some(values.into_iter().map(Into::into).collect()))
-        .build()
-}
 
 pub(super) async fn owned_by(aws: Aws<'_>, owner: &str) -> Result<Vec<ObservedPeering>, AwsError> {
     describe(aws, vec![filter(&format!("tag:{OWNER_TAG}"), [owner])]).await
@@ -36,21 +28,14 @@ pub(super) async fn not_owned_by(
     vpcs: &BTreeSet<String>,
     owner: &str,
 ) -> Result<Vec<ObservedPeering>, AwsError> {
-    let vpcs: Vec<&String> = vpcs.iter().collect();
-    let mut out = Vec::new();
-    for chunk in vpcs.chunks(FILTER_VALUES) {
-        let found = describe(
-            aws,
-            vec![filter("requester-vpc-info.vpc-id", chunk.iter().copied())],
-        )
-        .await?;
-        out.extend(
-            found
-                .into_iter()
-                .filter(|c| c.tags.get(OWNER_TAG).map(String::as_str) != Some(owner)),
-        );
-    }
-    Ok(out)
+    let found = by_values("requester-vpc-info.vpc-id", vpcs, |filters| {
+        describe(aws, filters)
+    })
+    .await?;
+    Ok(found
+        .into_iter()
+        .filter(|c| c.tags.get(OWNER_TAG).map(String::as_str) != Some(owner))
+        .collect())
 }
 
 /// Every page of `DescribeVpcPeeringConnections` with `filters`.
@@ -60,27 +45,24 @@ pub(super) async fn describe(
 ) -> Result<Vec<ObservedPeering>, AwsError> {
     let ec2 = &aws.clients.ec2;
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call(
-                "DescribeVpcPeeringConnections",
-                ApiFamily::Ec2Describe("DescribeVpcPeeringConnections"),
-                || {
-                    ec2.describe_vpc_peering_connections()
-                        .set_filters(Some(filters.clone()))
-                        .max_results(PEERING_PAGE)
-                        .set_next_token(token.clone())
-                        .send()
-                },
-            )
-            .await?;
-        out.extend(reply.vpc_peering_connections().iter().filter_map(observed));
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    let operation = "DescribeVpcPeeringConnections";
+    aws.pages(
+        operation,
+        ApiFamily::Ec2Describe(operation),
+        |token| {
+            ec2.describe_vpc_peering_connections()
+                .set_filters(Some(filters.clone()))
+                .max_results(PEERING_PAGE)
+                .set_next_token(token)
+                .send()
+        },
+        |reply| {
+            out.extend(reply.vpc_peering_connections().iter().filter_map(observed));
+            reply.next_token
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
 /// A connection as AWS lists it.
@@ -124,23 +106,15 @@ pub(super) fn observed(c: &VpcPeeringConnection) -> Option<ObservedPeering> {
 }
 
 pub(super) async fn network(aws: Aws<'_>, wants: &NetworkWants) -> Result<Network, AwsError> {
-    let mut network = Network::default();
-    let tables: Vec<&String> = wants.route_tables.iter().collect();
-    for chunk in tables.chunks(FILTER_VALUES) {
-        let found =
-            route_tables(aws, vec![filter("route-table-id", chunk.iter().copied())]).await?;
-        network
-            .route_tables
-            .extend(found.into_iter().map(|t| (t.id.clone(), t)));
-    }
-    let vpcs: Vec<&String> = wants.vpcs.iter().collect();
-    for chunk in vpcs.chunks(FILTER_VALUES) {
-        let found = describe_vpcs(aws, vec![filter("vpc-id", chunk.iter().copied())]).await?;
-        network
-            .vpcs
-            .extend(found.into_iter().map(|v| (v.id.clone(), v)));
-    }
-    Ok(network)
+    let tables = by_values("route-table-id", &wants.route_tables, |filters| {
+        route_tables(aws, filters)
+    })
+    .await?;
+    let vpcs = by_values("vpc-id", &wants.vpcs, |filters| describe_vpcs(aws, filters)).await?;
+    Ok(Network {
+        route_tables: tables.into_iter().map(|t| (t.id.clone(), t)).collect(),
+        vpcs: vpcs.into_iter().map(|v| (v.id.clone(), v)).collect(),
+    })
 }
 
 /// Every page of `DescribeRouteTables` with `filters`.
@@ -150,27 +124,24 @@ pub(super) async fn route_tables(
 ) -> Result<Vec<ObservedRouteTable>, AwsError> {
     let ec2 = &aws.clients.ec2;
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call(
-                "DescribeRouteTables",
-                ApiFamily::Ec2Describe("DescribeRouteTables"),
-                || {
-                    ec2.describe_route_tables()
-                        .set_filters(Some(filters.clone()))
-                        .max_results(ROUTE_TABLE_PAGE)
-                        .set_next_token(token.clone())
-                        .send()
-                },
-            )
-            .await?;
-        out.extend(reply.route_tables().iter().filter_map(route_table));
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    let operation = "DescribeRouteTables";
+    aws.pages(
+        operation,
+        ApiFamily::Ec2Describe(operation),
+        |token| {
+            ec2.describe_route_tables()
+                .set_filters(Some(filters.clone()))
+                .max_results(ROUTE_TABLE_PAGE)
+                .set_next_token(token)
+                .send()
+        },
+        |reply| {
+            out.extend(reply.route_tables().iter().filter_map(route_table));
+            reply.next_token
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
 fn route_table(t: &RouteTable) -> Option<ObservedRouteTable> {
@@ -221,27 +192,24 @@ fn route(r: &Route) -> ObservedRoute {
 async fn describe_vpcs(aws: Aws<'_>, filters: Vec<Filter>) -> Result<Vec<ObservedVpc>, AwsError> {
     let ec2 = &aws.clients.ec2;
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let reply = aws
-            .call(
-                "DescribeVpcs",
-                ApiFamily::Ec2Describe("DescribeVpcs"),
-                || {
-                    ec2.describe_vpcs()
-                        .set_filters(Some(filters.clone()))
-                        .max_results(VPC_PAGE)
-                        .set_next_token(token.clone())
-                        .send()
-                },
-            )
-            .await?;
-        out.extend(reply.vpcs().iter().filter_map(vpc));
-        token = reply.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    let operation = "DescribeVpcs";
+    aws.pages(
+        operation,
+        ApiFamily::Ec2Describe(operation),
+        |token| {
+            ec2.describe_vpcs()
+                .set_filters(Some(filters.clone()))
+                .max_results(VPC_PAGE)
+                .set_next_token(token)
+                .send()
+        },
+        |reply| {
+            out.extend(reply.vpcs().iter().filter_map(vpc));
+            reply.next_token
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
 fn vpc(v: &Vpc) -> Option<ObservedVpc> {

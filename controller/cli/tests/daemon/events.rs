@@ -71,10 +71,10 @@ async fn wire(own: &str, target: &str) -> (sqs::Client, String) {
     .await;
     // The target account's rule, as deploy/target-account-role.yaml writes it for Cloud Map:
     // the events the namespace kind lists.
-    let names: Vec<&str> = <ecs_topology_core::kinds::namespace::Namespaces as ecs_topology_core::engine::Resource>::EVENTS
-        .iter()
-        .map(|(_, name)| *name)
-        .collect();
+    let names: Vec<&str> =
+        ecs_topology_core::events::events_of(ecs_topology_core::model::Kind::CloudMapNamespace)
+            .map(|(_, name)| name)
+            .collect();
     let pattern = json!({
         "detail-type": ["AWS API Call via CloudTrail"],
         "source": ["aws.servicediscovery"],

@@ -175,10 +175,12 @@ pub trait Resource: Registered {
     fn exists(_object: &Self::Object) -> bool {
         true
     }
-    /// The CloudTrail events (`eventSource`, `eventName`) of the calls that change this kind's
-    /// objects: one of them in an account and region makes the events consumer observe the kind
-    /// there again (see [`crate::events`]).
-    const EVENTS: &'static [(&'static str, &'static str)] = &[];
+    /// The CloudTrail `eventSource` of the service that holds this kind's objects.
+    const EVENT_SOURCE: &'static str = "";
+    /// The CloudTrail `eventName`s of the calls that change this kind's objects: one of them in
+    /// an account and region makes the events consumer observe the kind there again (see
+    /// [`crate::events`]).
+    const EVENTS: &'static [&'static str] = &[];
 
     /// Kinds observed wherever a document of this kind lives (a share needs its namespace).
     fn needs() -> &'static [Kind] {

@@ -66,7 +66,7 @@ fn a_change_by_hand_touches_its_kind_in_its_account_and_region() {
 #[test]
 fn every_event_a_kind_lists_maps_to_that_kind_and_the_controllers_own_are_recognised() {
     for kind in Kind::ALL {
-        for (source, name) in for_kind!(kind, R => R::EVENTS) {
+        for (source, name) in events_of(kind) {
             let touch = read_event(&event(source, name, OURS), &ours()).unwrap();
             assert!(touch.kinds.contains(&kind), "{source} {name}");
             assert!(touch.own, "{source} {name}");

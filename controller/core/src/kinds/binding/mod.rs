@@ -94,11 +94,8 @@ impl Resource for Bindings {
     type Field = BindingField;
     type Scan = Vec<ObservedBoundService>;
 
-    const EVENTS: &'static [(&'static str, &'static str)] = &[
-        ("ecs.amazonaws.com", "UpdateService"),
-        ("ecs.amazonaws.com", "TagResource"),
-        ("ecs.amazonaws.com", "UntagResource"),
-    ];
+    const EVENT_SOURCE: &'static str = "ecs.amazonaws.com";
+    const EVENTS: &'static [&'static str] = &["UpdateService", "TagResource", "UntagResource"];
 
     fn user_tags(_spec: &ServiceConnectBindingSpec) -> &BTreeMap<String, String> {
         &NO_TAGS

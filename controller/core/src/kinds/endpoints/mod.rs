@@ -185,15 +185,16 @@ impl Resource for EndpointSets {
     type Scan = Vec<ObservedEndpoint>;
 
     // Tags and routes: an endpoint's tags, and a gateway endpoint's routes.
-    const EVENTS: &'static [(&'static str, &'static str)] = &[
-        ("ec2.amazonaws.com", "CreateVpcEndpoint"),
-        ("ec2.amazonaws.com", "ModifyVpcEndpoint"),
-        ("ec2.amazonaws.com", "DeleteVpcEndpoints"),
-        ("ec2.amazonaws.com", "CreateTags"),
-        ("ec2.amazonaws.com", "DeleteTags"),
-        ("ec2.amazonaws.com", "CreateRoute"),
-        ("ec2.amazonaws.com", "ReplaceRoute"),
-        ("ec2.amazonaws.com", "DeleteRoute"),
+    const EVENT_SOURCE: &'static str = "ec2.amazonaws.com";
+    const EVENTS: &'static [&'static str] = &[
+        "CreateVpcEndpoint",
+        "ModifyVpcEndpoint",
+        "DeleteVpcEndpoints",
+        "CreateTags",
+        "DeleteTags",
+        "CreateRoute",
+        "ReplaceRoute",
+        "DeleteRoute",
     ];
 
     fn user_tags(spec: &VpcEndpointSetSpec) -> &BTreeMap<String, String> {

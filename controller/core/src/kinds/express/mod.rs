@@ -176,13 +176,14 @@ impl Resource for ExpressServices {
     type Scan = Vec<ObservedExpressService>;
 
     // `UpdateService` too: an Express service is an ECS service.
-    const EVENTS: &'static [(&'static str, &'static str)] = &[
-        ("ecs.amazonaws.com", "CreateExpressGatewayService"),
-        ("ecs.amazonaws.com", "UpdateExpressGatewayService"),
-        ("ecs.amazonaws.com", "DeleteExpressGatewayService"),
-        ("ecs.amazonaws.com", "UpdateService"),
-        ("ecs.amazonaws.com", "TagResource"),
-        ("ecs.amazonaws.com", "UntagResource"),
+    const EVENT_SOURCE: &'static str = "ecs.amazonaws.com";
+    const EVENTS: &'static [&'static str] = &[
+        "CreateExpressGatewayService",
+        "UpdateExpressGatewayService",
+        "DeleteExpressGatewayService",
+        "UpdateService",
+        "TagResource",
+        "UntagResource",
     ];
 
     fn user_tags(spec: &ExpressServiceSpec) -> &BTreeMap<String, String> {

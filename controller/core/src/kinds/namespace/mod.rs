@@ -83,12 +83,13 @@ impl Resource for Namespaces {
     type Field = NamespaceField;
     type Scan = NamespaceScan;
 
-    const EVENTS: &'static [(&'static str, &'static str)] = &[
-        ("servicediscovery.amazonaws.com", "CreateHttpNamespace"),
-        ("servicediscovery.amazonaws.com", "UpdateHttpNamespace"),
-        ("servicediscovery.amazonaws.com", "DeleteNamespace"),
-        ("servicediscovery.amazonaws.com", "TagResource"),
-        ("servicediscovery.amazonaws.com", "UntagResource"),
+    const EVENT_SOURCE: &'static str = "servicediscovery.amazonaws.com";
+    const EVENTS: &'static [&'static str] = &[
+        "CreateHttpNamespace",
+        "UpdateHttpNamespace",
+        "DeleteNamespace",
+        "TagResource",
+        "UntagResource",
     ];
 
     fn user_tags(spec: &CloudMapNamespaceSpec) -> &BTreeMap<String, String> {

@@ -161,16 +161,17 @@ impl Resource for Peerings {
     type Field = PeeringField;
     type Scan = PeeringScan;
 
-    const EVENTS: &'static [(&'static str, &'static str)] = &[
-        ("ec2.amazonaws.com", "CreateVpcPeeringConnection"),
-        ("ec2.amazonaws.com", "AcceptVpcPeeringConnection"),
-        ("ec2.amazonaws.com", "DeleteVpcPeeringConnection"),
-        ("ec2.amazonaws.com", "ModifyVpcPeeringConnectionOptions"),
-        ("ec2.amazonaws.com", "CreateRoute"),
-        ("ec2.amazonaws.com", "ReplaceRoute"),
-        ("ec2.amazonaws.com", "DeleteRoute"),
-        ("ec2.amazonaws.com", "CreateTags"),
-        ("ec2.amazonaws.com", "DeleteTags"),
+    const EVENT_SOURCE: &'static str = "ec2.amazonaws.com";
+    const EVENTS: &'static [&'static str] = &[
+        "CreateVpcPeeringConnection",
+        "AcceptVpcPeeringConnection",
+        "DeleteVpcPeeringConnection",
+        "ModifyVpcPeeringConnectionOptions",
+        "CreateRoute",
+        "ReplaceRoute",
+        "DeleteRoute",
+        "CreateTags",
+        "DeleteTags",
     ];
 
     fn user_tags(spec: &VpcPeeringSpec) -> &BTreeMap<String, String> {

@@ -82,16 +82,17 @@ impl Resource for Shares {
     type Field = ShareField;
     type Scan = Vec<ObservedShare>;
 
-    const EVENTS: &'static [(&'static str, &'static str)] = &[
-        ("ram.amazonaws.com", "CreateResourceShare"),
-        ("ram.amazonaws.com", "UpdateResourceShare"),
-        ("ram.amazonaws.com", "DeleteResourceShare"),
-        ("ram.amazonaws.com", "AssociateResourceShare"),
-        ("ram.amazonaws.com", "DisassociateResourceShare"),
-        ("ram.amazonaws.com", "AssociateResourceSharePermission"),
-        ("ram.amazonaws.com", "DisassociateResourceSharePermission"),
-        ("ram.amazonaws.com", "TagResource"),
-        ("ram.amazonaws.com", "UntagResource"),
+    const EVENT_SOURCE: &'static str = "ram.amazonaws.com";
+    const EVENTS: &'static [&'static str] = &[
+        "CreateResourceShare",
+        "UpdateResourceShare",
+        "DeleteResourceShare",
+        "AssociateResourceShare",
+        "DisassociateResourceShare",
+        "AssociateResourceSharePermission",
+        "DisassociateResourceSharePermission",
+        "TagResource",
+        "UntagResource",
     ];
 
     fn user_tags(spec: &NamespaceShareSpec) -> &BTreeMap<String, String> {
