@@ -27,18 +27,27 @@ fn service(short: &str) -> String {
     format!("com.amazonaws.{REGION}.{short}")
 }
 
-use crate::failure;
+use crate::{assert_fails_with, failure};
 
-fn filter(name: &str, value: &str) -> Filter {
+pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
-fn tags(pairs: &[(&str, &str)]) -> TagSpecification {
-    let mut spec = TagSpecification::builder().resource_type(ResourceType::VpcEndpoint);
+pub(crate) fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build()
+}
+
+/// The tags `pairs` given to a new resource of type `resource`.
+pub(crate) fn tags_of(resource: ResourceType, pairs: &[(&str, &str)]) -> TagSpecification {
+    let mut spec = TagSpecification::builder().resource_type(resource);
     for (key, value) in pairs {
-        spec = spec.tags(Tag::builder().key(*key).value(*value).build());
+        spec = spec.tags(tag(key, value));
     }
     spec.build()
+}
+
+fn tags(pairs: &[(&str, &str)]) -> TagSpecification {
+    tags_of(ResourceType::VpcEndpoint, pairs)
 }
 
 fn state(endpoint: &VpcEndpoint) -> String {
@@ -67,14 +76,14 @@ async fn new_network(octet: u8, dns: bool) -> (ec2::Client, Network) {
     (client, net)
 }
 
-/// Creates a VPC `10.<octet>.0.0/16`; `dns` turns on DNS support and hostnames.
-pub(crate) async fn network(client: &ec2::Client, octet: u8, dns: bool) -> Network {
+/// Creates a VPC with `cidr`; `dns` turns on DNS support and DNS hostnames.
+pub(crate) async fn vpc(client: &ec2::Client, cidr: &str, dns: bool) -> String {
     let vpc = client
         .create_vpc()
-        .cidr_block(format!("10.{octet}.0.0/16"))
+        .cidr_block(cidr)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("create vpc: {e:?}"))
+        .unwrap_or_else(|e| panic!("create vpc {cidr}: {e:?}"))
         .vpc
         .and_then(|v| v.vpc_id)
         .unwrap_or_else(|| panic!("create vpc: no id"));
@@ -94,6 +103,25 @@ pub(crate) async fn network(client: &ec2::Client, octet: u8, dns: bool) -> Netwo
                 .unwrap_or_else(|e| panic!("modify vpc attribute: {e:?}"));
         }
     }
+    vpc
+}
+
+/// Creates a route table of `vpc`; its id.
+pub(crate) async fn route_table(client: &ec2::Client, vpc: &str) -> String {
+    client
+        .create_route_table()
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create route table: {e:?}"))
+        .route_table
+        .and_then(|r| r.route_table_id)
+        .unwrap_or_else(|| panic!("create route table: no id"))
+}
+
+/// Creates a VPC `10.<octet>.0.0/16`; `dns` turns on DNS support and hostnames.
+pub(crate) async fn network(client: &ec2::Client, octet: u8, dns: bool) -> Network {
+    let vpc = vpc(client, &format!("10.{octet}.0.0/16"), dns).await;
     let mut subnets = Vec::new();
     for (i, zone) in ["a", "b", "c"].iter().enumerate() {
         let subnet = client
@@ -109,15 +137,7 @@ pub(crate) async fn network(client: &ec2::Client, octet: u8, dns: bool) -> Netwo
             .unwrap_or_else(|| panic!("create subnet: no id"));
         subnets.push(subnet);
     }
-    let route_table = client
-        .create_route_table()
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create route table: {e:?}"))
-        .route_table
-        .and_then(|r| r.route_table_id)
-        .unwrap_or_else(|| panic!("create route table: no id"));
+    let route_table = route_table(client, &vpc).await;
     let group = client
         .create_security_group()
         .vpc_id(&vpc)
@@ -651,14 +671,16 @@ async fn private_dns_requires_dns_support_and_hostnames_on_the_vpc() {
         .unwrap_or_else(|| panic!("no endpoint"));
     assert_eq!(without.private_dns_enabled(), Some(false));
 
-    let err = client
-        .modify_vpc_endpoint()
-        .vpc_endpoint_id(id(&without))
-        .private_dns_enabled(true)
-        .send()
-        .await
-        .expect_err("turning private DNS on needs the VPC attributes too");
-    assert_eq!(failure(&err).0, "InvalidParameter");
+    assert_fails_with(
+        client
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(id(&without))
+            .private_dns_enabled(true)
+            .send()
+            .await,
+        "InvalidParameter",
+        "turning private DNS on needs the VPC attributes too",
+    );
 }
 
 #[tokio::test]
@@ -900,13 +922,15 @@ async fn deleted_endpoints_are_gone_from_describe_by_default() {
         .await
         .unwrap_or_else(|e| panic!("describe: {e:?}"));
     assert!(all.vpc_endpoints().is_empty());
-    let err = client
-        .describe_vpc_endpoints()
-        .vpc_endpoint_ids(id(&endpoint))
-        .send()
-        .await
-        .expect_err("a deleted endpoint is unknown");
-    assert_eq!(failure(&err).0, "InvalidVpcEndpointId.NotFound");
+    assert_fails_with(
+        client
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(id(&endpoint))
+            .send()
+            .await,
+        "InvalidVpcEndpointId.NotFound",
+        "a deleted endpoint is unknown",
+    );
     let routes = client
         .describe_route_tables()
         .route_table_ids(&net.route_table)

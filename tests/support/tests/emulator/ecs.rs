@@ -30,7 +30,7 @@ async fn clients(account: &str) -> (ecs::Client, ec2::Client) {
     (ecs::Client::new(&config), ec2::Client::new(&config))
 }
 
-use crate::failure;
+use crate::{assert_fails_with, failure};
 
 fn role(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
@@ -155,6 +155,44 @@ impl Express {
 
     fn update(&self, arn: &str) -> UpdateExpress {
         self.ecs.update_express_gateway_service().service_arn(arn)
+    }
+
+    /// The service as `update(arn)`, as `change` changes the call, answers it.
+    async fn updated(
+        &self,
+        arn: &str,
+        change: impl FnOnce(UpdateExpress) -> UpdateExpress,
+    ) -> ecs::types::UpdatedExpressGatewayService {
+        change(self.update(arn))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("update {arn}: {e:?}"))
+            .service
+            .unwrap_or_else(|| panic!("update {arn}: no service"))
+    }
+
+    /// The service as `DeleteExpressGatewayService` of `arn` answers it.
+    async fn deleted(&self, arn: &str) -> EcsExpressGatewayService {
+        self.ecs
+            .delete_express_gateway_service()
+            .service_arn(arn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete {arn}: {e:?}"))
+            .service
+            .unwrap_or_else(|| panic!("delete {arn}: no service"))
+    }
+
+    /// The account's clusters named `default`, as `DescribeClusters` answers.
+    async fn default_clusters(&self) -> Vec<ecs::types::Cluster> {
+        self.ecs
+            .describe_clusters()
+            .clusters("default")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe clusters: {e:?}"))
+            .clusters()
+            .to_vec()
     }
 
     async fn describe(&self, arn: &str) -> EcsExpressGatewayService {
@@ -391,13 +429,8 @@ async fn updating_the_primary_container_without_command_clears_the_command() {
         .await;
     let arn = arn_of(&service);
     let updated = world
-        .update(&arn)
-        .primary_container(app("app:2", None))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("update: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+        .updated(&arn, |call| call.primary_container(app("app:2", None)))
+        .await;
     let target = updated
         .target_configuration()
         .and_then(|c| c.primary_container.clone())
@@ -419,16 +452,14 @@ async fn updating_without_a_primary_container_keeps_the_command() {
         .await;
     let arn = arn_of(&service);
     world
-        .update(&arn)
-        .health_check_path("/healthz")
-        .scaling_target(
-            ExpressGatewayScalingTarget::builder()
-                .max_task_count(4)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("update: {e:?}"));
+        .updated(&arn, |call| {
+            call.health_check_path("/healthz").scaling_target(
+                ExpressGatewayScalingTarget::builder()
+                    .max_task_count(4)
+                    .build(),
+            )
+        })
+        .await;
     let config = first_config(&world.describe(&arn).await);
     assert_eq!(config.health_check_path(), Some("/healthz"));
     let primary = config
@@ -454,14 +485,8 @@ async fn updating_an_express_service_makes_a_new_revision_and_deployment() {
         .service_revision_arn
         .unwrap_or_default();
     let updated = world
-        .update(&arn)
-        .cpu("2048")
-        .memory("4096")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("update: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+        .updated(&arn, |call| call.cpu("2048").memory("4096"))
+        .await;
     let target = updated
         .target_configuration()
         .cloned()
@@ -533,11 +558,8 @@ async fn express_deployments_take_the_configured_time() {
     .await;
 
     world
-        .update(&arn)
-        .primary_container(container("app:2"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("update: {e:?}"));
+        .updated(&arn, |call| call.primary_container(container("app:2")))
+        .await;
     let during = world.describe(&arn).await;
     assert!(during.current_deployment().is_some());
     let images: Vec<_> = during
@@ -552,15 +574,8 @@ async fn express_deployments_take_the_configured_time() {
             "public.ecr.aws/nginx/nginx:1.27".to_owned()
         ]
     );
-    let ecs_view = world
-        .ecs
-        .describe_services()
-        .cluster("default")
-        .services(&arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("describe services: {e:?}"));
-    let rollouts: Vec<_> = ecs_view.services()[0]
+    let ecs_view = ecs_service(&world, &arn).await;
+    let rollouts: Vec<_> = ecs_view
         .deployments()
         .iter()
         .filter_map(|d| d.rollout_state().map(|r| r.as_str().to_owned()))
@@ -760,26 +775,14 @@ async fn express_services_add_their_managed_security_group_to_the_network_config
 #[tokio::test]
 async fn creating_an_express_service_creates_the_default_cluster() {
     let world = Express::new(53).await;
-    let before = world
-        .ecs
-        .describe_clusters()
-        .clusters("default")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("describe clusters: {e:?}"));
-    assert!(before.clusters().is_empty());
+    let before = world.default_clusters().await;
+    assert!(before.is_empty());
     world.created("first").await;
-    let after = world
-        .ecs
-        .describe_clusters()
-        .clusters("default")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("describe clusters: {e:?}"));
-    assert_eq!(after.clusters().len(), 1);
-    assert_eq!(after.clusters()[0].status(), Some("ACTIVE"));
+    let after = world.default_clusters().await;
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].status(), Some("ACTIVE"));
     assert!(
-        after.clusters()[0]
+        after[0]
             .capacity_providers()
             .contains(&"FARGATE".to_owned())
     );
@@ -819,16 +822,18 @@ async fn creating_an_express_service_with_an_invalid_cpu_and_memory_fails_with_c
 #[tokio::test]
 async fn creating_an_express_service_with_a_task_definition_and_a_primary_container_fails() {
     let world = Express::new(56).await;
-    let err = world
-        .create("both")
-        .task_definition_arn(format!(
-            "arn:aws:ecs:{REGION}:{}:task-definition/x:1",
-            world.account
-        ))
-        .send()
-        .await
-        .expect_err("taskDefinitionArn excludes primaryContainer");
-    assert_eq!(failure(&err).0, "InvalidParameterException");
+    assert_fails_with(
+        world
+            .create("both")
+            .task_definition_arn(format!(
+                "arn:aws:ecs:{REGION}:{}:task-definition/x:1",
+                world.account
+            ))
+            .send()
+            .await,
+        "InvalidParameterException",
+        "taskDefinitionArn excludes primaryContainer",
+    );
 }
 
 #[tokio::test]
@@ -849,13 +854,7 @@ async fn creating_an_express_service_with_the_name_of_an_active_service_fails() 
 async fn an_inactive_express_service_name_can_be_reused() {
     let world = Express::new(58).await;
     let first = world.created("again").await;
-    world
-        .ecs
-        .delete_express_gateway_service()
-        .service_arn(arn_of(&first))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    world.deleted(&arn_of(&first)).await;
     let second = world.created("again").await;
     assert_eq!(arn_of(&second), arn_of(&first));
     assert_eq!(
@@ -892,15 +891,7 @@ async fn deleting_an_express_service_makes_it_inactive_at_once_by_default() {
     let world = Express::new(60).await;
     let service = world.created("gone").await;
     let arn = arn_of(&service);
-    let deleted = world
-        .ecs
-        .delete_express_gateway_service()
-        .service_arn(&arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("delete: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+    let deleted = world.deleted(&arn).await;
     assert_eq!(
         status_of(&deleted),
         Some(ExpressGatewayServiceStatusCode::Inactive)
@@ -923,18 +914,20 @@ async fn deleting_an_express_service_makes_it_inactive_at_once_by_default() {
         message,
         "Cannot perform this operation on a service in INACTIVE status"
     );
-    let err = world
-        .ecs
-        .describe_service_revisions()
-        .service_revision_arns(
-            first_config(&service)
-                .service_revision_arn
-                .unwrap_or_default(),
-        )
-        .send()
-        .await
-        .expect_err("revisions of inactive services are not described");
-    assert_eq!(failure(&err).0, "InvalidParameterException");
+    assert_fails_with(
+        world
+            .ecs
+            .describe_service_revisions()
+            .service_revision_arns(
+                first_config(&service)
+                    .service_revision_arn
+                    .unwrap_or_default(),
+            )
+            .send()
+            .await,
+        "InvalidParameterException",
+        "revisions of inactive services are not described",
+    );
 }
 
 #[tokio::test]
@@ -945,28 +938,13 @@ async fn deleting_an_express_service_drains_for_the_configured_time_then_goes_in
         .await;
     let service = world.created("draining").await;
     let arn = arn_of(&service);
-    let deleted = world
-        .ecs
-        .delete_express_gateway_service()
-        .service_arn(&arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("delete: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+    let deleted = world.deleted(&arn).await;
     assert_eq!(
         status_of(&deleted),
         Some(ExpressGatewayServiceStatusCode::Draining)
     );
-    let ecs_view = world
-        .ecs
-        .describe_services()
-        .cluster("default")
-        .services(&arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("describe services: {e:?}"));
-    assert_eq!(ecs_view.services()[0].status(), Some("DRAINING"));
+    let ecs_view = ecs_service(&world, &arn).await;
+    assert_eq!(ecs_view.status(), Some("DRAINING"));
     let err = world
         .update(&arn)
         .cpu("2048")
@@ -994,13 +972,7 @@ async fn deleting_the_last_express_service_of_a_load_balancer_removes_its_securi
     let service = world.created("last").await;
     let revision = world.current_revision(&service).await;
     let lb_group = load_balancer_of(&revision).security_group_ids()[0].clone();
-    world
-        .ecs
-        .delete_express_gateway_service()
-        .service_arn(arn_of(&service))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    world.deleted(&arn_of(&service)).await;
     let err = world
         .ec2
         .describe_security_groups()
@@ -1080,15 +1052,8 @@ async fn describe_services_returns_an_express_service_with_its_tags_when_asked()
     );
     assert_eq!(seen.load_balancers()[0].container_name(), Some("Main"));
     assert_eq!(seen.desired_count(), 1);
-    let without = world
-        .ecs
-        .describe_services()
-        .cluster("default")
-        .services(&arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("describe services: {e:?}"));
-    assert!(without.services()[0].tags().is_empty());
+    let without = ecs_service(&world, &arn).await;
+    assert!(without.tags().is_empty());
     let express = world.describe(&arn).await;
     assert_eq!(express.tags().len(), 1);
 }
@@ -1097,13 +1062,7 @@ async fn describe_services_returns_an_express_service_with_its_tags_when_asked()
 async fn inactive_services_are_not_listed() {
     let world = Express::new(65).await;
     let service = world.created("listed").await;
-    world
-        .ecs
-        .delete_express_gateway_service()
-        .service_arn(arn_of(&service))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    world.deleted(&arn_of(&service)).await;
     assert!(list(&world.ecs, "default", None).await.is_empty());
 }
 
@@ -1259,13 +1218,11 @@ async fn list_services_rejects_more_than_a_hundred_results() {
     let account = emulator().new_account();
     let (client, _) = clients(&account).await;
     ensure_cluster(&client, "default").await;
-    let err = client
-        .list_services()
-        .max_results(101)
-        .send()
-        .await
-        .expect_err("maxResults is 1..100");
-    assert_eq!(failure(&err).0, "InvalidParameterException");
+    assert_fails_with(
+        client.list_services().max_results(101).send().await,
+        "InvalidParameterException",
+        "maxResults is 1..100",
+    );
 }
 
 #[tokio::test]
@@ -1799,12 +1756,8 @@ async fn after_a_rollback_an_update_starts_from_the_restored_configuration() {
         .await;
 
     world
-        .update(&arn)
-        .cpu("2048")
-        .memory("4096")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("update: {e:?}"));
+        .updated(&arn, |call| call.cpu("2048").memory("4096"))
+        .await;
     wait_deployed(&world, &arn).await;
 
     let service = world.describe(&arn).await;

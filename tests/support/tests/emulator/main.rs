@@ -30,3 +30,21 @@ pub(crate) fn failure<E: ProvideErrorMetadata + std::fmt::Debug>(
         other => panic!("expected a service error, got {other:?}"),
     }
 }
+
+/// How a call that must fail (`why` says why) failed: its error code, message and HTTP status.
+pub(crate) fn refused<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    reply: Result<T, SdkError<E, HttpResponse>>,
+    why: &str,
+) -> (String, String, u16) {
+    failure(&reply.expect_err(why))
+}
+
+/// Asserts that a call that must fail (`why` says why) failed with the error code `code`.
+#[track_caller]
+pub(crate) fn assert_fails_with<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    reply: Result<T, SdkError<E, HttpResponse>>,
+    code: &str,
+    why: &str,
+) {
+    assert_eq!(refused(reply, why).0, code, "{why}");
+}

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use aws_sdk_ec2 as ec2;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, PeeringConnectionOptionsRequest, ResourceType, RouteState, Tag,
-    TagSpecification, VpcPeeringConnection,
+    Filter, PeeringConnectionOptionsRequest, ResourceType, RouteState, TagSpecification,
+    VpcPeeringConnection,
 };
 use ecs_topology_testkit::{Pages, all_pages, emulator};
 use serde_json::json;
 
-use crate::failure;
+use crate::ec2::{filter, route_table, tag, tags_of, vpc};
+use crate::{assert_fails_with, failure, refused};
 
 const REQUESTER_REGION: &str = "eu-west-1";
 const ACCEPTER_REGION: &str = "us-east-1";
@@ -25,20 +26,8 @@ async fn client(account: &str, region: &str) -> ec2::Client {
     ec2::Client::new(&emulator().sdk_config(account, region).await)
 }
 
-fn filter(name: &str, value: &str) -> Filter {
-    Filter::builder().name(name).values(value).build()
-}
-
-fn tag(key: &str, value: &str) -> Tag {
-    Tag::builder().key(key).value(value).build()
-}
-
 fn tags(pairs: &[(&str, &str)]) -> TagSpecification {
-    let mut spec = TagSpecification::builder().resource_type(ResourceType::VpcPeeringConnection);
-    for (key, value) in pairs {
-        spec = spec.tags(tag(key, value));
-    }
-    spec.build()
+    tags_of(ResourceType::VpcPeeringConnection, pairs)
 }
 
 fn code(pcx: &VpcPeeringConnection) -> String {
@@ -71,48 +60,6 @@ fn tag_pairs(pcx: &VpcPeeringConnection) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// Creates a VPC with `cidr`; `dns` turns on DNS support and DNS hostnames.
-async fn vpc(client: &ec2::Client, cidr: &str, dns: bool) -> String {
-    let vpc = client
-        .create_vpc()
-        .cidr_block(cidr)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create vpc {cidr}: {e:?}"))
-        .vpc
-        .and_then(|v| v.vpc_id)
-        .unwrap_or_else(|| panic!("create vpc: no id"));
-    if dns {
-        for (support, hostnames) in [(Some(true), None), (None, Some(true))] {
-            client
-                .modify_vpc_attribute()
-                .vpc_id(&vpc)
-                .set_enable_dns_support(
-                    support.map(|v| AttributeBooleanValue::builder().value(v).build()),
-                )
-                .set_enable_dns_hostnames(
-                    hostnames.map(|v| AttributeBooleanValue::builder().value(v).build()),
-                )
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("modify vpc attribute: {e:?}"));
-        }
-    }
-    vpc
-}
-
-async fn route_table(client: &ec2::Client, vpc: &str) -> String {
-    client
-        .create_route_table()
-        .vpc_id(vpc)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create route table: {e:?}"))
-        .route_table
-        .and_then(|r| r.route_table_id)
-        .unwrap_or_else(|| panic!("create route table: no id"))
 }
 
 /// Two accounts, each with a VPC in its own region, that may peer (the CIDRs do not overlap).
@@ -204,6 +151,59 @@ async fn allow_dns(
     }
     .send()
     .await
+}
+
+/// `client` accepts `pcx`: what EC2 answers.
+async fn accept_by(
+    client: &ec2::Client,
+    pcx: &str,
+) -> Result<
+    ec2::operation::accept_vpc_peering_connection::AcceptVpcPeeringConnectionOutput,
+    ec2::error::SdkError<
+        ec2::operation::accept_vpc_peering_connection::AcceptVpcPeeringConnectionError,
+    >,
+> {
+    client
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id(pcx)
+        .send()
+        .await
+}
+
+/// `client` deletes `pcx`: what EC2 answers.
+async fn delete_by(
+    client: &ec2::Client,
+    pcx: &str,
+) -> Result<
+    ec2::operation::delete_vpc_peering_connection::DeleteVpcPeeringConnectionOutput,
+    ec2::error::SdkError<
+        ec2::operation::delete_vpc_peering_connection::DeleteVpcPeeringConnectionError,
+    >,
+> {
+    client
+        .delete_vpc_peering_connection()
+        .vpc_peering_connection_id(pcx)
+        .send()
+        .await
+}
+
+/// `client` routes `cidr` in `table` through `pcx`: what EC2 answers.
+async fn route_through(
+    client: &ec2::Client,
+    table: &str,
+    cidr: &str,
+    pcx: &str,
+) -> Result<
+    ec2::operation::create_route::CreateRouteOutput,
+    ec2::error::SdkError<ec2::operation::create_route::CreateRouteError>,
+> {
+    client
+        .create_route()
+        .route_table_id(table)
+        .destination_cidr_block(cidr)
+        .vpc_peering_connection_id(pcx)
+        .send()
+        .await
 }
 
 /// The connection `pcx` as `client`'s account sees it.
@@ -349,14 +349,10 @@ async fn only_the_accepter_account_in_the_accepter_region_may_accept() {
     let world = World::new(false).await;
     let pcx = id(&world.request(&[]).await);
 
-    let err = world
-        .requester
-        .accept_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
-        .send()
-        .await
-        .expect_err("the requester cannot accept");
-    let (code_, text, status) = failure(&err);
+    let (code_, text, status) = refused(
+        accept_by(&world.requester, &pcx).await,
+        "the requester cannot accept",
+    );
     assert_eq!((code_.as_str(), status), ("OperationNotPermitted", 400));
     assert_eq!(
         text,
@@ -383,16 +379,12 @@ async fn only_the_accepter_account_in_the_accepter_region_may_accept() {
         .vpc_peering_connection
         .map(|p| id(&p))
         .unwrap();
-    let err = west
-        .accept_vpc_peering_connection()
-        .vpc_peering_connection_id(&own)
-        .send()
-        .await
-        .expect_err("accepted in the requester's region");
-    assert_eq!(failure(&err).0, "OperationNotPermitted");
-    east.accept_vpc_peering_connection()
-        .vpc_peering_connection_id(&own)
-        .send()
+    assert_fails_with(
+        accept_by(&west, &own).await,
+        "OperationNotPermitted",
+        "accepted in the requester's region",
+    );
+    accept_by(&east, &own)
         .await
         .unwrap_or_else(|e| panic!("accept in {ACCEPTER_REGION}: {e:?}"));
     assert_eq!(code(&describe(&west, &own).await), "active");
@@ -404,34 +396,30 @@ async fn accepting_anything_but_a_pending_request_is_an_invalid_state_transition
     let pcx = id(&world.request(&[]).await);
     let rejected = id(&world.request(&[]).await);
     world.accept(&pcx).await;
-    let err = world
-        .accepter
-        .accept_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
-        .send()
-        .await
-        .expect_err("accepted twice");
-    assert_eq!(failure(&err).0, "InvalidStateTransition");
+    assert_fails_with(
+        accept_by(&world.accepter, &pcx).await,
+        "InvalidStateTransition",
+        "accepted twice",
+    );
 
-    let err = world
-        .accepter
-        .accept_vpc_peering_connection()
-        .vpc_peering_connection_id(&rejected)
-        .send()
-        .await
-        .expect_err("a second connection between the same VPCs while one is active");
-    assert_eq!(failure(&err).0, "VpcPeeringConnectionAlreadyExists");
-    let err = world
-        .requester
-        .create_vpc_peering_connection()
-        .vpc_id(&world.requester_vpc)
-        .peer_vpc_id(&world.accepter_vpc)
-        .peer_owner_id(&world.accepter_account)
-        .peer_region(ACCEPTER_REGION)
-        .send()
-        .await
-        .expect_err("a new request between actively peered VPCs");
-    assert_eq!(failure(&err).0, "VpcPeeringConnectionAlreadyExists");
+    assert_fails_with(
+        accept_by(&world.accepter, &rejected).await,
+        "VpcPeeringConnectionAlreadyExists",
+        "a second connection between the same VPCs while one is active",
+    );
+    assert_fails_with(
+        world
+            .requester
+            .create_vpc_peering_connection()
+            .vpc_id(&world.requester_vpc)
+            .peer_vpc_id(&world.accepter_vpc)
+            .peer_owner_id(&world.accepter_account)
+            .peer_region(ACCEPTER_REGION)
+            .send()
+            .await,
+        "VpcPeeringConnectionAlreadyExists",
+        "a new request between actively peered VPCs",
+    );
     world
         .accepter
         .reject_vpc_peering_connection()
@@ -443,25 +431,16 @@ async fn accepting_anything_but_a_pending_request_is_an_invalid_state_transition
         code(&describe(&world.requester, &rejected).await),
         "rejected"
     );
-    let err = world
-        .accepter
-        .accept_vpc_peering_connection()
-        .vpc_peering_connection_id(&rejected)
-        .send()
-        .await
-        .expect_err("accepting a rejected request");
-    assert_eq!(failure(&err).0, "InvalidStateTransition");
+    assert_fails_with(
+        accept_by(&world.accepter, &rejected).await,
+        "InvalidStateTransition",
+        "accepting a rejected request",
+    );
 
-    let unknown = world
-        .accepter
-        .accept_vpc_peering_connection()
-        .vpc_peering_connection_id("pcx-0123456789abcdef0")
-        .send()
-        .await
-        .expect_err("unknown connection");
-    assert_eq!(
-        failure(&unknown).0,
-        "InvalidVpcPeeringConnectionID.NotFound"
+    assert_fails_with(
+        accept_by(&world.accepter, "pcx-0123456789abcdef0").await,
+        "InvalidVpcPeeringConnectionID.NotFound",
+        "unknown connection",
     );
 }
 
@@ -476,13 +455,7 @@ async fn provisioning_lasts_as_long_as_the_setting_says_and_routes_are_blackhole
         .await;
     let pcx = id(&world.request(&[]).await);
     let table = route_table(&world.requester, &world.requester_vpc).await;
-    world
-        .requester
-        .create_route()
-        .route_table_id(&table)
-        .destination_cidr_block("10.20.0.0/16")
-        .vpc_peering_connection_id(&pcx)
-        .send()
+    route_through(&world.requester, &table, "10.20.0.0/16", &pcx)
         .await
         .unwrap_or_else(|e| panic!("route to a pending peering: {e:?}"));
     assert_eq!(
@@ -593,14 +566,11 @@ async fn overlapping_cidrs_fail_the_request_even_through_a_secondary_block() {
             .is_empty(),
         "a failed request is the requester's only"
     );
-    let err = world
-        .requester
-        .delete_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
-        .send()
-        .await
-        .expect_err("a failed connection cannot be deleted");
-    assert_eq!(failure(&err).0, "InvalidStateTransition");
+    assert_fails_with(
+        delete_by(&world.requester, &pcx).await,
+        "InvalidStateTransition",
+        "a failed connection cannot be deleted",
+    );
 }
 
 #[tokio::test]
@@ -623,15 +593,17 @@ async fn a_peer_vpc_missing_in_the_peer_account_and_region_fails_the_request() {
         ("failed".to_owned(), FAILED.to_owned())
     );
 
-    let err = world
-        .requester
-        .create_vpc_peering_connection()
-        .vpc_id("vpc-0123456789abcdef0")
-        .peer_vpc_id(&world.accepter_vpc)
-        .send()
-        .await
-        .expect_err("the requester's own VPC must exist");
-    assert_eq!(failure(&err).0, "InvalidVpcID.NotFound");
+    assert_fails_with(
+        world
+            .requester
+            .create_vpc_peering_connection()
+            .vpc_id("vpc-0123456789abcdef0")
+            .peer_vpc_id(&world.accepter_vpc)
+            .send()
+            .await,
+        "InvalidVpcID.NotFound",
+        "the requester's own VPC must exist",
+    );
 }
 
 #[tokio::test]
@@ -664,10 +636,11 @@ async fn each_side_sets_only_its_own_options_and_only_on_an_active_connection() 
             world.requester_account
         )
     );
-    let err = allow_dns(&world.accepter, &pcx, Side::Requester)
-        .await
-        .expect_err("the accepter sets the requester's side");
-    assert_eq!(failure(&err).0, "OperationNotPermitted");
+    assert_fails_with(
+        allow_dns(&world.accepter, &pcx, Side::Requester).await,
+        "OperationNotPermitted",
+        "the accepter sets the requester's side",
+    );
 
     let reply = allow_dns(&world.accepter, &pcx, Side::Accepter)
         .await
@@ -696,12 +669,10 @@ async fn dns_resolution_needs_dns_hostnames_on_both_vpcs() {
     let world = World::new(false).await;
     let pcx = id(&world.request(&[]).await);
     world.accept(&pcx).await;
-    let err = allow_dns(&world.requester, &pcx, Side::Requester)
-        .await
-        .expect_err("DNS hostnames are off");
-    assert_eq!(
-        failure(&err).0,
-        "InvalidVpcPeeringConnectionState.DnsHostnamesDisabled"
+    assert_fails_with(
+        allow_dns(&world.requester, &pcx, Side::Requester).await,
+        "InvalidVpcPeeringConnectionState.DnsHostnamesDisabled",
+        "DNS hostnames are off",
     );
 }
 
@@ -709,14 +680,11 @@ async fn dns_resolution_needs_dns_hostnames_on_both_vpcs() {
 async fn deleting_turns_routes_into_blackholes_and_the_connection_stays_listed_as_deleted() {
     let world = World::new(false).await;
     let pcx = id(&world.request(&[]).await);
-    let err = world
-        .accepter
-        .delete_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
-        .send()
-        .await
-        .expect_err("the accepter cannot delete a pending request");
-    assert_eq!(failure(&err).0, "OperationNotPermitted");
+    assert_fails_with(
+        delete_by(&world.accepter, &pcx).await,
+        "OperationNotPermitted",
+        "the accepter cannot delete a pending request",
+    );
     world.accept(&pcx).await;
 
     let requester_table = route_table(&world.requester, &world.requester_vpc).await;
@@ -725,12 +693,7 @@ async fn deleting_turns_routes_into_blackholes_and_the_connection_stays_listed_a
         (&world.requester, &requester_table, "10.20.0.0/16"),
         (&world.accepter, &accepter_table, "10.10.0.0/16"),
     ] {
-        client
-            .create_route()
-            .route_table_id(table)
-            .destination_cidr_block(cidr)
-            .vpc_peering_connection_id(&pcx)
-            .send()
+        route_through(client, table, cidr, &pcx)
             .await
             .unwrap_or_else(|e| panic!("route: {e:?}"));
         assert_eq!(
@@ -739,11 +702,7 @@ async fn deleting_turns_routes_into_blackholes_and_the_connection_stays_listed_a
         );
     }
 
-    world
-        .accepter
-        .delete_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
-        .send()
+    delete_by(&world.accepter, &pcx)
         .await
         .unwrap_or_else(|e| panic!("delete: {e:?}"));
     for client in [&world.requester, &world.accepter] {
@@ -766,24 +725,16 @@ async fn deleting_turns_routes_into_blackholes_and_the_connection_stays_listed_a
             .0,
         RouteState::Blackhole
     );
-    let err = world
-        .requester
-        .delete_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
-        .send()
-        .await
-        .expect_err("deleted twice");
-    assert_eq!(failure(&err).0, "InvalidStateTransition");
-    let err = world
-        .requester
-        .create_route()
-        .route_table_id(&requester_table)
-        .destination_cidr_block("10.99.0.0/16")
-        .vpc_peering_connection_id(&pcx)
-        .send()
-        .await
-        .expect_err("a route to a deleted peering");
-    assert_eq!(failure(&err).0, "InvalidVpcPeeringConnectionID.NotFound");
+    assert_fails_with(
+        delete_by(&world.requester, &pcx).await,
+        "InvalidStateTransition",
+        "deleted twice",
+    );
+    assert_fails_with(
+        route_through(&world.requester, &requester_table, "10.99.0.0/16", &pcx).await,
+        "InvalidVpcPeeringConnectionID.NotFound",
+        "a route to a deleted peering",
+    );
 }
 
 #[tokio::test]
@@ -796,23 +747,21 @@ async fn an_ended_connection_is_gone_after_the_visibility_setting() {
         )
         .await;
     let pcx = id(&world.request(&[]).await);
-    world
-        .requester
-        .delete_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
-        .send()
+    delete_by(&world.requester, &pcx)
         .await
         .unwrap_or_else(|e| panic!("delete a pending request: {e:?}"));
     assert_eq!(code(&describe(&world.accepter, &pcx).await), "deleted");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     for client in [&world.requester, &world.accepter] {
-        let err = client
-            .describe_vpc_peering_connections()
-            .vpc_peering_connection_ids(&pcx)
-            .send()
-            .await
-            .expect_err("gone");
-        assert_eq!(failure(&err).0, "InvalidVpcPeeringConnectionID.NotFound");
+        assert_fails_with(
+            client
+                .describe_vpc_peering_connections()
+                .vpc_peering_connection_ids(&pcx)
+                .send()
+                .await,
+            "InvalidVpcPeeringConnectionID.NotFound",
+            "gone",
+        );
         assert!(
             ids_with(client, "status-code", "deleted").await.is_empty(),
             "nothing listed"
@@ -834,14 +783,11 @@ async fn an_unaccepted_request_expires() {
     for client in [&world.requester, &world.accepter] {
         assert_eq!(code(&describe(client, &pcx).await), "expired");
     }
-    let err = world
-        .accepter
-        .accept_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
-        .send()
-        .await
-        .expect_err("an expired request");
-    assert_eq!(failure(&err).0, "InvalidStateTransition");
+    assert_fails_with(
+        accept_by(&world.accepter, &pcx).await,
+        "InvalidStateTransition",
+        "an expired request",
+    );
 }
 
 #[tokio::test]
@@ -850,26 +796,15 @@ async fn routes_target_only_a_peering_of_their_own_vpc() {
     let pcx = id(&world.request(&[]).await);
     let elsewhere = vpc(&world.requester, "10.50.0.0/16", false).await;
     let table = route_table(&world.requester, &elsewhere).await;
-    let err = world
-        .requester
-        .create_route()
-        .route_table_id(&table)
-        .destination_cidr_block("10.20.0.0/16")
-        .vpc_peering_connection_id(&pcx)
-        .send()
-        .await
-        .expect_err("the peering joins other VPCs");
-    assert_eq!(failure(&err).0, "InvalidParameterValue");
+    assert_fails_with(
+        route_through(&world.requester, &table, "10.20.0.0/16", &pcx).await,
+        "InvalidParameterValue",
+        "the peering joins other VPCs",
+    );
 
     world.accept(&pcx).await;
     let own = route_table(&world.requester, &world.requester_vpc).await;
-    world
-        .requester
-        .create_route()
-        .route_table_id(&own)
-        .destination_cidr_block("10.20.0.0/24")
-        .vpc_peering_connection_id(&pcx)
-        .send()
+    route_through(&world.requester, &own, "10.20.0.0/24", &pcx)
         .await
         .unwrap();
     world
@@ -928,13 +863,11 @@ async fn describe_route_tables_pages_with_max_results_and_next_token() {
     assert_eq!(pages.sizes(), vec![5, 5, 2]);
     let seen: BTreeSet<String> = pages.items().into_iter().collect();
     assert!(seen.is_superset(&created));
-    let err = client
-        .describe_route_tables()
-        .max_results(4)
-        .send()
-        .await
-        .expect_err("below the minimum");
-    assert_eq!(failure(&err).0, "InvalidParameterValue");
+    assert_fails_with(
+        client.describe_route_tables().max_results(4).send().await,
+        "InvalidParameterValue",
+        "below the minimum",
+    );
 }
 
 #[tokio::test]
@@ -1002,22 +935,26 @@ async fn describe_filters_by_vpc_status_tag_and_id_and_pages() {
         13
     );
 
-    let err = world
-        .requester
-        .describe_vpc_peering_connections()
-        .max_results(4)
-        .send()
-        .await
-        .expect_err("below the minimum");
-    assert_eq!(failure(&err).0, "InvalidParameterValue");
-    let err = world
-        .requester
-        .describe_vpc_peering_connections()
-        .filters(filter("owner", "x"))
-        .send()
-        .await
-        .expect_err("an unknown filter");
-    assert_eq!(failure(&err).0, "InvalidParameterValue");
+    assert_fails_with(
+        world
+            .requester
+            .describe_vpc_peering_connections()
+            .max_results(4)
+            .send()
+            .await,
+        "InvalidParameterValue",
+        "below the minimum",
+    );
+    assert_fails_with(
+        world
+            .requester
+            .describe_vpc_peering_connections()
+            .filters(filter("owner", "x"))
+            .send()
+            .await,
+        "InvalidParameterValue",
+        "an unknown filter",
+    );
 }
 
 #[tokio::test]
@@ -1053,23 +990,13 @@ async fn peering_and_route_changes_share_the_default_mutating_bucket() {
         .await;
     let pcx = id(&world.request(&[]).await);
     let table = route_table(&world.requester, &world.requester_vpc).await;
-    world
-        .requester
-        .create_route()
-        .route_table_id(&table)
-        .destination_cidr_block("10.20.0.0/16")
-        .vpc_peering_connection_id(&pcx)
-        .send()
+    route_through(&world.requester, &table, "10.20.0.0/16", &pcx)
         .await
         .unwrap_or_else(|e| panic!("second call of the bucket: {e:?}"));
-    let err = world
-        .requester
-        .delete_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
-        .send()
-        .await
-        .expect_err("the bucket is empty");
-    let (code_, _, status) = failure(&err);
+    let (code_, _, status) = refused(
+        delete_by(&world.requester, &pcx).await,
+        "the bucket is empty",
+    );
     assert_eq!((code_.as_str(), status), ("RequestLimitExceeded", 503));
     describe(&world.requester, &pcx).await;
     emulator()

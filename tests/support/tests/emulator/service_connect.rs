@@ -17,7 +17,7 @@ use aws_sdk_servicediscovery as sd;
 use ecs_topology_testkit::emulator;
 use serde_json::json;
 
-use crate::failure;
+use crate::{assert_fails_with, failure};
 
 const REGION: &str = "eu-central-1";
 const CLUSTER: &str = "apps";
@@ -396,17 +396,19 @@ async fn a_namespace_no_longer_shared_is_not_found() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("disassociate: {e:?}"));
-    let err = consumer
-        .ecs
-        .create_service()
-        .cluster(CLUSTER)
-        .service_name("late")
-        .task_definition("app:1")
-        .service_connect_configuration(connect_to(&namespace, None))
-        .send()
-        .await
-        .expect_err("the share no longer reaches the consumer");
-    assert_eq!(failure(&err).0, "NamespaceNotFoundException");
+    assert_fails_with(
+        consumer
+            .ecs
+            .create_service()
+            .cluster(CLUSTER)
+            .service_name("late")
+            .task_definition("app:1")
+            .service_connect_configuration(connect_to(&namespace, None))
+            .send()
+            .await,
+        "NamespaceNotFoundException",
+        "the share no longer reaches the consumer",
+    );
     let listed = consumer
         .ecs
         .list_services()
@@ -423,13 +425,15 @@ async fn a_namespace_of_another_region_is_not_found() {
     let namespace = world.namespace("regional").await;
     world.service("elsewhere").await;
     let other_region = namespace.replace(REGION, "us-west-2");
-    let err = world
-        .update("elsewhere")
-        .service_connect_configuration(connect_to(&other_region, None))
-        .send()
-        .await
-        .expect_err("the namespace must be in the service's Region");
-    assert_eq!(failure(&err).0, "NamespaceNotFoundException");
+    assert_fails_with(
+        world
+            .update("elsewhere")
+            .service_connect_configuration(connect_to(&other_region, None))
+            .send()
+            .await,
+        "NamespaceNotFoundException",
+        "the namespace must be in the service's Region",
+    );
 }
 
 #[tokio::test]
@@ -447,13 +451,15 @@ async fn a_port_name_missing_from_the_task_definition_is_refused() {
                 .unwrap_or_else(|e| panic!("service: {e}")),
         )
         .build();
-    let err = world
-        .update("portless")
-        .service_connect_configuration(config)
-        .send()
-        .await
-        .expect_err("grpc is no port mapping of the task definition");
-    assert_eq!(failure(&err).0, "InvalidParameterException");
+    assert_fails_with(
+        world
+            .update("portless")
+            .service_connect_configuration(config)
+            .send()
+            .await,
+        "InvalidParameterException",
+        "grpc is no port mapping of the task definition",
+    );
 }
 
 #[tokio::test]
@@ -709,15 +715,17 @@ async fn service_tags_are_added_listed_and_removed_by_service_arn() {
         listed.tags().iter().map(|t| (t.key(), t.value())).collect();
     assert_eq!(tags, vec![(Some("ecs-topology.dev/owner"), Some("ctl"))]);
 
-    let err = world
-        .ecs
-        .tag_resource()
-        .resource_arn(arn.replace("labelled", "unknown"))
-        .tags(Tag::builder().key("k").value("v").build())
-        .send()
-        .await
-        .expect_err("no such service");
-    assert_eq!(failure(&err).0, "ResourceNotFoundException");
+    assert_fails_with(
+        world
+            .ecs
+            .tag_resource()
+            .resource_arn(arn.replace("labelled", "unknown"))
+            .tags(Tag::builder().key("k").value("v").build())
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        "no such service",
+    );
 }
 
 #[tokio::test]
@@ -740,16 +748,18 @@ async fn service_changes_share_one_bucket_and_reads_another() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("the first change passes: {e:?}"));
-    let err = world
-        .ecs
-        .create_service()
-        .cluster(CLUSTER)
-        .service_name("second")
-        .task_definition("app:1")
-        .send()
-        .await
-        .expect_err("CreateService draws on the bucket UpdateService emptied");
-    assert_eq!(failure(&err).0, "ThrottlingException");
+    assert_fails_with(
+        world
+            .ecs
+            .create_service()
+            .cluster(CLUSTER)
+            .service_name("second")
+            .task_definition("app:1")
+            .send()
+            .await,
+        "ThrottlingException",
+        "CreateService draws on the bucket UpdateService emptied",
+    );
     world
         .ecs
         .list_services()
@@ -757,15 +767,17 @@ async fn service_changes_share_one_bucket_and_reads_another() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("reads have their own bucket: {e:?}"));
-    let err = world
-        .ecs
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("busy")
-        .send()
-        .await
-        .expect_err("DescribeServices shares the bucket ListServices emptied");
-    assert_eq!(failure(&err).0, "ThrottlingException");
+    assert_fails_with(
+        world
+            .ecs
+            .describe_services()
+            .cluster(CLUSTER)
+            .services("busy")
+            .send()
+            .await,
+        "ThrottlingException",
+        "DescribeServices shares the bucket ListServices emptied",
+    );
     emulator().set_profile(&[&world.account], json!(null)).await;
 
     let calls = emulator().calls().await.since(&before);
