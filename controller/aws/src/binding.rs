@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ecs::types::{
-    self as ecs_types, DeploymentRolloutState, ResourceManagementType, Service, ServiceField,
+    self as ecs_types, DeploymentRolloutState, ResourceManagementType, Service,
 };
 use ecs_topology_core::engine::Change;
 use ecs_topology_core::kinds::binding::{
@@ -25,13 +25,11 @@ use ecs_topology_core::model::{
 use ecs_topology_core::plan::{TagEdits, Verb};
 
 use crate::call::{Aws, AwsError};
+use crate::ecs;
 use crate::express::convert;
 use crate::express::observe::service_cluster;
 use crate::tagging;
 use crate::{ApiFamily, ErrorClass};
-
-/// `DescribeServices` takes at most ten services.
-const DESCRIBE_BATCH: usize = 10;
 
 /// The services `named` lists (cluster to service names) and, when `claimed_by` names a
 /// controller, those it claimed; ordered by ARN; missing services and clusters are left out.
@@ -87,25 +85,11 @@ async fn describe(
     cluster: &str,
     services: &[String],
 ) -> Result<Vec<ObservedBoundService>, AwsError> {
-    let ecs = &aws.clients.ecs;
-    let mut out = Vec::new();
-    for batch in services.chunks(DESCRIBE_BATCH) {
-        let reply = aws
-            .call("DescribeServices", ApiFamily::EcsRead, || {
-                ecs.describe_services()
-                    .cluster(cluster)
-                    .set_services(Some(batch.to_vec()))
-                    .include(ServiceField::Tags)
-                    .send()
-            })
-            .await;
-        match reply {
-            Ok(reply) => out.extend(reply.services().iter().filter_map(observed)),
-            Err(e) if e.is_code("ClusterNotFoundException") => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        }
+    match ecs::describe_services(aws, cluster, services).await {
+        Ok(found) => Ok(found.iter().filter_map(observed).collect()),
+        Err(e) if e.is_code("ClusterNotFoundException") => Ok(Vec::new()),
+        Err(e) => Err(e),
     }
-    Ok(out)
 }
 
 /// A service as a binding observes it.
@@ -213,16 +197,7 @@ pub async fn apply(
     let ecs = &aws.clients.ecs;
     let arn = service.arn.as_str();
     let tags = TagEdits::of(change.edits);
-    if !tags.put.is_empty() {
-        let list = convert::ecs_tags(&tags.put);
-        aws.call("TagResource", ApiFamily::EcsTags, || {
-            ecs.tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(list))
-                .send()
-        })
-        .await?;
-    }
+    ecs::tag(aws, arn, &tags.put).await?;
     if change.edits.iter().any(|e| e.field.is_config()) {
         let wanted = match change.verb {
             Verb::Delete => ObservedServiceConnect::default(),
@@ -238,15 +213,7 @@ pub async fn apply(
         })
         .await?;
     }
-    if !tags.remove.is_empty() {
-        aws.call("UntagResource", ApiFamily::EcsTags, || {
-            ecs.untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(tags.remove.clone()))
-                .send()
-        })
-        .await?;
-    }
+    ecs::untag(aws, arn, &tags.remove).await?;
     Ok(
         describe(aws, &service.cluster, std::slice::from_ref(&service.arn))
             .await?

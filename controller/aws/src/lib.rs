@@ -9,6 +9,7 @@ pub mod call;
 pub mod cloud;
 pub mod cloudmap;
 mod ec2;
+mod ecs;
 pub mod endpoints;
 pub mod errors;
 pub mod events;

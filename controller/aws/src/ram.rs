@@ -17,6 +17,7 @@ use ecs_topology_core::observed::ObservedShare;
 use ecs_topology_core::plan::{Edit, TagEdits, Verb, string_set};
 
 use crate::call::{Aws, AwsError};
+use crate::tagging::tag_map;
 use crate::{ApiFamily, ErrorClass};
 
 /// Every share the account owns in the region (not deleted), with associations, tags and which
@@ -80,16 +81,7 @@ async fn shares_page_by_page(
                 out.push(ObservedShare {
                     arn: arn.to_owned(),
                     name: share.name().unwrap_or_default().to_owned(),
-                    tags: share
-                        .tags()
-                        .iter()
-                        .filter_map(|t| {
-                            Some((
-                                t.key()?.to_owned(),
-                                t.value().unwrap_or_default().to_owned(),
-                            ))
-                        })
-                        .collect(),
+                    tags: tag_map(share.tags().iter().map(|t| (t.key(), t.value()))),
                     allow_external_principals: share.allow_external_principals().unwrap_or(false),
                     resources: BTreeSet::new(),
                     principals: BTreeSet::new(),

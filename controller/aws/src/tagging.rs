@@ -56,3 +56,14 @@ pub async fn tagged(
     .await?;
     Ok(out)
 }
+
+/// The tags of an AWS object as a map, from its (key, value) pairs; a tag without a key is left
+/// out, one without a value has the empty one.
+pub(crate) fn tag_map<'t>(
+    pairs: impl IntoIterator<Item = (Option<&'t str>, Option<&'t str>)>,
+) -> BTreeMap<String, String> {
+    pairs
+        .into_iter()
+        .filter_map(|(key, value)| Some((key?.to_owned(), value.unwrap_or_default().to_owned())))
+        .collect()
+}

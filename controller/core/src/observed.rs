@@ -131,6 +131,18 @@ impl<'a, T> Seen<'a, T> {
     }
 }
 
+impl<'a, T: Tagged> Seen<'a, T> {
+    /// The document's own objects: those whose owner tag is `controller`'s and whose key tag is
+    /// `key`.
+    pub fn ours<'c>(self, controller: &'c str, key: &'c Key) -> impl Iterator<Item = &'a T> + 'c
+    where
+        'a: 'c,
+    {
+        self.candidates()
+            .filter(move |o| ownership(o.tags(), controller, key) == Ownership::Ours)
+    }
+}
+
 impl<'a, T> From<&'a [T]> for Seen<'a, T> {
     fn from(all: &'a [T]) -> Self {
         Seen { all, keyed: None }

@@ -1,7 +1,7 @@
 //! Reading VPC endpoints: `DescribeVpcEndpoints` page by page, 1,000 a page, into
 //! [`ObservedEndpoint`]s.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use aws_sdk_ec2::types::{Filter, VpcEndpoint};
 use ecs_topology_core::model::OWNER_TAG;
@@ -11,6 +11,7 @@ use ecs_topology_core::policy::observed_endpoint_policy;
 use crate::ApiFamily;
 use crate::call::{Aws, AwsError};
 use crate::ec2::{by_values, filter};
+use crate::tagging::tag_map;
 
 /// The largest page `DescribeVpcEndpoints` returns.
 const PAGE: i32 = 1000;
@@ -122,15 +123,6 @@ pub(super) fn observed(ep: &VpcEndpoint) -> Option<ObservedEndpoint> {
                     .unwrap_or_else(|_| serde_json::Value::String(text.into())),
             )
         }),
-        tags: ep
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect::<BTreeMap<_, _>>(),
+        tags: tag_map(ep.tags().iter().map(|t| (t.key(), t.value()))),
     })
 }

@@ -16,6 +16,7 @@ use ecs_topology_core::plan::{Edit, TagEdits, Verb};
 use super::convert;
 use super::observe::{attach_managed, describe_express, gone};
 use crate::call::{Aws, AwsError};
+use crate::ecs;
 use crate::{ApiFamily, ErrorClass};
 
 /// Carries out an Express plan; returns the service as ECS now describes it (`None` once
@@ -200,28 +201,10 @@ async fn retag(
     service: &ObservedExpressService,
     edits: &[Edit<ExpressField>],
 ) -> Result<BTreeMap<String, String>, AwsError> {
-    let ecs = &aws.clients.ecs;
     let arn = service.arn.as_str();
     let tags = TagEdits::of(edits);
-    if !tags.put.is_empty() {
-        let list = convert::ecs_tags(&tags.put);
-        aws.call("TagResource", ApiFamily::EcsTags, || {
-            ecs.tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(list))
-                .send()
-        })
-        .await?;
-    }
-    if !tags.remove.is_empty() {
-        aws.call("UntagResource", ApiFamily::EcsTags, || {
-            ecs.untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(tags.remove.clone()))
-                .send()
-        })
-        .await?;
-    }
+    ecs::tag(aws, arn, &tags.put).await?;
+    ecs::untag(aws, arn, &tags.remove).await?;
     Ok(tags.applied_to(&service.tags))
 }
 

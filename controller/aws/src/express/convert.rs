@@ -111,14 +111,7 @@ fn container(c: &ExpressGatewayContainer) -> ObservedExpressContainer {
 }
 
 pub(crate) fn tags(list: &[Tag]) -> BTreeMap<String, String> {
-    list.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
+    crate::tagging::tag_map(list.iter().map(|t| (t.key(), t.value())))
 }
 
 /// The resources ECS manages for a service (type to ARN or URL, see

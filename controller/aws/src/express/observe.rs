@@ -3,9 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use aws_sdk_ecs::types::{
-    ExpressGatewayServiceInclude, ResourceManagementType, Service, ServiceField,
-};
+use aws_sdk_ecs::types::{ExpressGatewayServiceInclude, ResourceManagementType, Service};
 use ecs_topology_core::observed::ObservedExpressService;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -13,11 +11,10 @@ use super::convert;
 use super::{ExpressCache, Fingerprint, Seen};
 use crate::ApiFamily;
 use crate::call::{Aws, AwsError};
+use crate::ecs;
 
 /// `ListServices` page size (AWS's maximum).
 const LIST_PAGE: i32 = 100;
-/// `DescribeServices` takes at most ten services.
-const DESCRIBE_BATCH: usize = 10;
 /// `DescribeServiceRevisions` and `DescribeServiceDeployments` take at most twenty ARNs.
 const REVISION_BATCH: usize = 20;
 /// `DescribeExpressGatewayService` calls in flight at once (each within the rate budget).
@@ -134,27 +131,9 @@ async fn describe_services(
     cluster: &str,
     arns: &[String],
 ) -> Result<Vec<Service>, AwsError> {
-    let ecs = &aws.clients.ecs;
-    let mut out = Vec::new();
-    for batch in arns.chunks(DESCRIBE_BATCH) {
-        let reply = aws
-            .call("DescribeServices", ApiFamily::EcsRead, || {
-                ecs.describe_services()
-                    .cluster(cluster)
-                    .set_services(Some(batch.to_vec()))
-                    .include(ServiceField::Tags)
-                    .send()
-            })
-            .await?;
-        out.extend(
-            reply
-                .services
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|s| s.status() != Some("INACTIVE")),
-        );
-    }
-    Ok(out)
+    let mut found = ecs::describe_services(aws, cluster, arns).await?;
+    found.retain(|s| s.status() != Some("INACTIVE"));
+    Ok(found)
 }
 
 /// The per-service reads of the services that changed.

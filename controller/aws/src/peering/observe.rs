@@ -13,6 +13,7 @@ use crate::ApiFamily;
 use crate::call::{Aws, AwsError};
 use crate::ec2::by_values;
 pub(super) use crate::ec2::filter;
+use crate::tagging::tag_map;
 
 /// The largest pages AWS returns.
 const PEERING_PAGE: i32 = 1000;
@@ -92,16 +93,7 @@ pub(super) fn observed(c: &VpcPeeringConnection) -> Option<ObservedPeering> {
             .map(str::to_owned),
         requester: end(c.requester_vpc_info()),
         accepter: end(c.accepter_vpc_info()),
-        tags: c
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect(),
+        tags: tag_map(c.tags().iter().map(|t| (t.key(), t.value()))),
     })
 }
 

@@ -24,7 +24,7 @@ use crate::kinds::Cloud;
 use crate::model::{
     Document, Key, Kind, NO_TAGS, ServiceConnectBindingSpec, cluster_name, namespace_arn_parts,
 };
-use crate::observed::{Ownership, Seen, Tagged, ownership};
+use crate::observed::Seen;
 use crate::plan::{Field, Verb};
 use crate::status::ErrorInfo;
 use crate::validate::{Identity, Report, SetView};
@@ -294,9 +294,7 @@ fn own<'o>(
     key: &Key,
     seen: Seen<'o, ObservedBoundService>,
 ) -> Option<&'o ObservedBoundService> {
-    seen.candidates()
-        .filter(|s| s.is_live())
-        .find(|s| ownership(s.tags(), cx.controller(), key) == Ownership::Ours)
+    seen.ours(cx.controller(), key).find(|s| s.is_live())
 }
 
 /// Where the binding's namespace stands, seen from the service's account (`scope`).

@@ -106,11 +106,8 @@ pub fn plan_binding<'o>(
 ) -> BindingPlan<'o> {
     let observed = observed.into();
     let ours: Vec<&ObservedBoundService> = observed
-        .candidates()
+        .ours(controller, key)
         .filter(|s| s.is_live())
-        .filter(|s| {
-            ownership(crate::observed::Tagged::tags(*s), controller, key) == Ownership::Ours
-        })
         .collect();
     if ours.len() > 1 {
         let ids: Vec<&str> = ours.iter().map(|s| s.arn.as_str()).collect();

@@ -287,7 +287,7 @@ impl Resource for EndpointSets {
         else {
             return (false, "the document was removed".into());
         };
-        let ours: Vec<ObservedEndpoint> = own(cx, key, seen).cloned().collect();
+        let ours: Vec<ObservedEndpoint> = seen.ours(cx.controller(), key).cloned().collect();
         endpoints_ready(spec, &ours)
     }
 
@@ -296,7 +296,7 @@ impl Resource for EndpointSets {
         key: &Key,
         seen: Seen<'_, ObservedEndpoint>,
     ) -> BTreeMap<String, String> {
-        own(cx, key, seen)
+        seen.ours(cx.controller(), key)
             .map(|e| {
                 (
                     format!("endpoint.{}", e.service_name),
@@ -331,15 +331,4 @@ impl Resource for EndpointSets {
             more: None,
         })
     }
-}
-
-/// The set's own endpoints.
-fn own<'o>(
-    cx: &Context<'_>,
-    key: &'o Key,
-    seen: Seen<'o, ObservedEndpoint>,
-) -> impl Iterator<Item = &'o ObservedEndpoint> + 'o {
-    let controller = cx.controller().to_owned();
-    seen.candidates()
-        .filter(move |e| ownership(&e.tags, &controller, key) == Ownership::Ours)
 }

@@ -17,7 +17,7 @@ use crate::engine::{
 };
 use crate::kinds::Cloud;
 use crate::model::{ExpressServiceSpec, Key, cluster_name};
-use crate::observed::{ObservedExpressService, Ownership, Seen, ownership};
+use crate::observed::{ObservedExpressService, Seen};
 use crate::plan::{Field, Verb};
 use crate::status::ErrorInfo;
 use crate::validate::{Identity, Report, SetView};
@@ -312,9 +312,7 @@ fn own<'o>(
     key: &Key,
     seen: Seen<'o, ObservedExpressService>,
 ) -> Option<&'o ObservedExpressService> {
-    seen.candidates()
-        .filter(|s| s.status.is_live())
-        .find(|s| ownership(&s.tags, cx.controller(), key) == Ownership::Ours)
+    seen.ours(cx.controller(), key).find(|s| s.status.is_live())
 }
 
 /// Whether `service` is the one `spec` names: the same service name in the same cluster (by

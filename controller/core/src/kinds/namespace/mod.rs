@@ -14,7 +14,7 @@ use crate::engine::{
 };
 use crate::kinds::Cloud;
 use crate::model::{CloudMapNamespaceSpec, Key, Kind};
-use crate::observed::{ObservedNamespace, Ownership, Seen, ownership};
+use crate::observed::{ObservedNamespace, Seen};
 use crate::plan::Field;
 use crate::status::ErrorInfo;
 use crate::validate::{Identity, Report, SetView};
@@ -177,8 +177,7 @@ fn own<'o>(
     key: &Key,
     seen: Seen<'o, ObservedNamespace>,
 ) -> Option<&'o ObservedNamespace> {
-    seen.candidates()
-        .find(|ns| ownership(&ns.tags, cx.controller(), key) == Ownership::Ours)
+    seen.ours(cx.controller(), key).next()
 }
 
 /// The ARN of the namespace that the `CloudMapNamespace` document `name` created (or adopted),

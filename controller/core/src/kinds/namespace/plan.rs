@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::NamespaceField;
 use crate::model::{CloudMapNamespaceSpec, Key, Policies};
-use crate::observed::{ObservedNamespace, Ownership, Seen, normalise_text, ownership};
+use crate::observed::{ObservedNamespace, Seen, normalise_text, ownership};
 use crate::plan::{
     Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
     unless_suspended,
@@ -31,10 +31,7 @@ pub fn plan_namespace<'o>(
     gate: &PruneGate,
 ) -> NamespacePlan<'o> {
     let observed = observed.into();
-    let ours: Vec<&ObservedNamespace> = observed
-        .candidates()
-        .filter(|ns| ownership(&ns.tags, controller, key) == Ownership::Ours)
-        .collect();
+    let ours: Vec<&ObservedNamespace> = observed.ours(controller, key).collect();
     if ours.len() > 1 {
         let ids: Vec<&str> = ours.iter().map(|ns| ns.id.as_str()).collect();
         return owns_several(key, &ids);

@@ -323,7 +323,7 @@ impl Resource for Peerings {
         else {
             return (false, "an account of the document is unknown".into());
         };
-        let Some(c) = own(cx, key, seen).find(|c| c.is_live()) else {
+        let Some(c) = seen.ours(cx.controller(), key).find(|c| c.is_live()) else {
             return (false, "no peering connection yet".into());
         };
         match c.life() {
@@ -390,9 +390,10 @@ impl Resource for Peerings {
         key: &Key,
         seen: Seen<'_, ObservedPeering>,
     ) -> BTreeMap<String, String> {
-        let Some(c) = own(cx, key, seen)
+        let Some(c) = seen
+            .ours(cx.controller(), key)
             .find(|c| c.is_live())
-            .or_else(|| own(cx, key, seen).next())
+            .or_else(|| seen.ours(cx.controller(), key).next())
         else {
             return BTreeMap::new();
         };
@@ -500,15 +501,4 @@ pub fn desired_peering<'a>(
         accepter,
         can_accept,
     })
-}
-
-/// The document's own connections.
-fn own<'o>(
-    cx: &Context<'_>,
-    key: &'o Key,
-    seen: Seen<'o, ObservedPeering>,
-) -> impl Iterator<Item = &'o ObservedPeering> + 'o {
-    let controller = cx.controller().to_owned();
-    seen.candidates()
-        .filter(move |c| ownership(&c.tags, &controller, key) == Ownership::Ours)
 }

@@ -86,10 +86,7 @@ pub fn plan_peering<'o>(
     gate: &PruneGate,
 ) -> PeeringPlan<'o> {
     let observed = observed.into();
-    let ours: Vec<&'o ObservedPeering> = observed
-        .candidates()
-        .filter(|c| ownership(&c.tags, controller, key) == Ownership::Ours)
-        .collect();
+    let ours: Vec<&'o ObservedPeering> = observed.ours(controller, key).collect();
     let live: Vec<&'o ObservedPeering> = ours.iter().copied().filter(|c| c.is_live()).collect();
     let Some(want) = desired else {
         return match live.first() {

@@ -18,7 +18,7 @@ use crate::engine::{
 };
 use crate::kinds::Cloud;
 use crate::model::{Key, Kind, NamespaceShareSpec, Policies};
-use crate::observed::{ObservedShare, Ownership, Seen, ownership, permission_arn};
+use crate::observed::{ObservedShare, Seen, permission_arn};
 use crate::plan::Field;
 use crate::status::ErrorInfo;
 use crate::validate::{Report, SetView};
@@ -209,8 +209,8 @@ impl Resource for Shares {
         key: &Key,
         seen: Seen<'_, ObservedShare>,
     ) -> BTreeMap<String, String> {
-        seen.candidates()
-            .find(|s| ownership(&s.tags, cx.controller(), key) == Ownership::Ours)
+        seen.ours(cx.controller(), key)
+            .next()
             .map(|s| BTreeMap::from([("arn".to_owned(), s.arn.clone())]))
             .unwrap_or_default()
     }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::ShareField;
 use crate::model::{Key, Kind, NamespaceShareSpec, Policies};
-use crate::observed::{ObservedShare, Ownership, Seen, ownership};
+use crate::observed::{ObservedShare, Seen, ownership};
 use crate::plan::{
     Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
     unless_suspended,
@@ -37,10 +37,7 @@ pub fn plan_share<'o>(
     gate: &PruneGate,
 ) -> SharePlan<'o> {
     let observed = observed.into();
-    let ours: Vec<&ObservedShare> = observed
-        .candidates()
-        .filter(|s| ownership(&s.tags, controller, key) == Ownership::Ours)
-        .collect();
+    let ours: Vec<&ObservedShare> = observed.ours(controller, key).collect();
     if ours.len() > 1 {
         let ids: Vec<&str> = ours.iter().map(|s| s.arn.as_str()).collect();
         return owns_several(key, &ids);
