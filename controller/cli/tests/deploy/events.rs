@@ -9,7 +9,10 @@
 //! `source` / `eventSource` pairs follow the EventBridge events reference, e.g.
 //! <https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-servicediscovery.html>.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use ecs_topology_core::events::{events_of, observed_events};
+use ecs_topology_core::model::Kind;
 
 use serde_json::{Value, json};
 
@@ -17,66 +20,26 @@ use crate::{actions, resource, resources_of_type, statements, strings, template}
 
 const API_CALL: &str = "AWS API Call via CloudTrail";
 
-/// The calls that change an object of a managed kind, by service: `source`, `eventSource` and
-/// the event names. The one list the templates are checked against.
-const MUTATING_CALLS: [(&str, &str, &[&str]); 4] = [
-    (
-        "aws.servicediscovery",
-        "servicediscovery.amazonaws.com",
-        &[
-            "CreateHttpNamespace",
-            "UpdateHttpNamespace",
-            "DeleteNamespace",
-            "TagResource",
-            "UntagResource",
-        ],
-    ),
-    (
-        "aws.ram",
-        "ram.amazonaws.com",
-        &[
-            "CreateResourceShare",
-            "UpdateResourceShare",
-            "DeleteResourceShare",
-            "AssociateResourceShare",
-            "DisassociateResourceShare",
-            "AssociateResourceSharePermission",
-            "DisassociateResourceSharePermission",
-            "TagResource",
-            "UntagResource",
-        ],
-    ),
-    (
-        "aws.ec2",
-        "ec2.amazonaws.com",
-        &[
-            "CreateVpcEndpoint",
-            "ModifyVpcEndpoint",
-            "DeleteVpcEndpoints",
-            "CreateVpcPeeringConnection",
-            "AcceptVpcPeeringConnection",
-            "DeleteVpcPeeringConnection",
-            "ModifyVpcPeeringConnectionOptions",
-            "CreateRoute",
-            "ReplaceRoute",
-            "DeleteRoute",
-            "CreateTags",
-            "DeleteTags",
-        ],
-    ),
-    (
-        "aws.ecs",
-        "ecs.amazonaws.com",
-        &[
-            "CreateExpressGatewayService",
-            "UpdateExpressGatewayService",
-            "DeleteExpressGatewayService",
-            "UpdateService",
-            "TagResource",
-            "UntagResource",
-        ],
-    ),
-];
+/// The calls that change an object of a managed kind, by service, as the kinds list them
+/// (`Resource::EVENTS`, what the events consumer observes again for): `source`, `eventSource`
+/// and the event names. The one list the templates are checked against.
+fn mutating_calls() -> Vec<(String, &'static str, Vec<&'static str>)> {
+    let mut by_source: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
+    for (event_source, name) in observed_events() {
+        by_source.entry(event_source).or_default().insert(name);
+    }
+    by_source
+        .into_iter()
+        .map(|(event_source, names)| {
+            let service = event_source.trim_end_matches(".amazonaws.com");
+            (
+                format!("aws.{service}"),
+                event_source,
+                names.into_iter().collect(),
+            )
+        })
+        .collect()
+}
 
 /// The forwarding rules of a template on the default bus, by their `source`.
 fn forwarding_rules(template: &Value) -> Vec<(&String, &Value)> {
@@ -107,8 +70,9 @@ fn assert_forwards_exactly_the_mutating_calls(
     role: &str,
 ) {
     let rules = forwarding_rules(template);
-    assert_eq!(rules.len(), MUTATING_CALLS.len(), "one rule per service");
-    for (source, event_source, names) in MUTATING_CALLS {
+    let calls = mutating_calls();
+    assert_eq!(rules.len(), calls.len(), "one rule per service");
+    for (source, event_source, names) in calls {
         let (name, rule) = rules
             .iter()
             .find(|(_, rule)| rule["Properties"]["EventPattern"]["source"] == json!([source]))
@@ -194,11 +158,12 @@ fn each_target_account_forwards_exactly_the_mutating_calls_of_the_managed_servic
 }
 
 #[test]
-fn the_mutating_calls_are_distinct_and_none_is_read_only() {
-    for (source, _, names) in MUTATING_CALLS {
+fn each_kind_lists_its_mutating_calls_once_and_none_is_read_only() {
+    for kind in Kind::ALL {
+        let names: Vec<&str> = events_of(kind).map(|(_, name)| name).collect();
         let distinct: BTreeSet<&str> = names.iter().copied().collect();
-        assert_eq!(distinct.len(), names.len(), "{source} lists a call twice");
-        assert!(!names.iter().any(|n| read_only(n)), "{source}: {names:?}");
+        assert_eq!(distinct.len(), names.len(), "{kind} lists a call twice");
+        assert!(!names.iter().any(|n| read_only(n)), "{kind}: {names:?}");
     }
 }
 
@@ -344,7 +309,8 @@ fn the_central_bus_queues_the_api_calls_of_the_managed_services() {
     let pattern = &properties["EventPattern"];
     assert_eq!(pattern["detail-type"], json!([API_CALL]));
     let sources: BTreeSet<&str> = strings(&pattern["source"]).into_iter().collect();
-    let expected: BTreeSet<&str> = MUTATING_CALLS.iter().map(|(s, _, _)| *s).collect();
+    let calls = mutating_calls();
+    let expected: BTreeSet<&str> = calls.iter().map(|(s, _, _)| s.as_str()).collect();
     assert_eq!(sources, expected);
     assert_eq!(
         properties["Targets"],
@@ -520,27 +486,12 @@ fn the_deploy_readme_names_every_forwarded_call() {
     let (_, section) = readme
         .split_once("## Events")
         .expect("the README has an events section");
-    for (source, _, names) in MUTATING_CALLS {
+    for (source, _, names) in mutating_calls() {
         for name in names {
             assert!(
                 section.contains(&format!("`{name}`")),
                 "the README does not name {source} {name}"
             );
         }
-    }
-}
-
-#[test]
-fn every_event_a_kind_observes_again_for_is_forwarded_by_the_target_accounts() {
-    let listed = ecs_topology_core::events::observed_events();
-    for (event_source, name) in listed {
-        let forwarded = MUTATING_CALLS
-            .iter()
-            .find(|(_, source, _)| *source == event_source)
-            .is_some_and(|(_, _, names)| names.contains(&name));
-        assert!(
-            forwarded,
-            "{event_source} {name}: a kind observes again for it, but no rule forwards it"
-        );
     }
 }
