@@ -5,8 +5,6 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_servicediscovery as sd;
-use aws_sdk_servicediscovery::config::http::HttpResponse;
-use aws_sdk_servicediscovery::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_servicediscovery::operation::create_http_namespace::CreateHttpNamespaceError;
 use aws_sdk_servicediscovery::operation::delete_namespace::DeleteNamespaceError;
 use aws_sdk_servicediscovery::types::{
@@ -16,23 +14,12 @@ use aws_sdk_servicediscovery::types::{
 use ecs_topology_testkit::{Pages, all_pages, emulator};
 use serde_json::json;
 
+use crate::{assert_fails_with_status, code_and_status};
+
 const REGION: &str = "ap-northeast-1";
 
 pub(crate) async fn cloud_map(account: &str) -> sd::Client {
     sd::Client::new(&emulator().sdk_config(account, REGION).await)
-}
-
-/// The error code and HTTP status of a failed call.
-pub(crate) fn failure<E: ProvideErrorMetadata + std::fmt::Debug>(
-    err: &SdkError<E, HttpResponse>,
-) -> (String, u16) {
-    match err {
-        SdkError::ServiceError(e) => (
-            e.err().code().unwrap_or_default().to_owned(),
-            e.raw().status().as_u16(),
-        ),
-        other => panic!("expected a service error, got {other:?}"),
-    }
 }
 
 fn tag(key: &str, value: &str) -> Tag {
@@ -54,16 +41,38 @@ fn filter(name: NamespaceFilterName, condition: FilterCondition, value: &str) ->
 
 /// Creates an HTTP namespace and returns (operation id, namespace id).
 pub(crate) async fn create_namespace(client: &sd::Client, name: &str) -> (String, String) {
-    let op = client
-        .create_http_namespace()
-        .name(name)
+    let op = create_with(client, name, |call| call).await;
+    let id = namespace_of(client, &op).await;
+    (op, id)
+}
+
+type CreateNamespace =
+    sd::operation::create_http_namespace::builders::CreateHttpNamespaceFluentBuilder;
+
+/// The operation id `CreateHttpNamespace` of `name`, as `change` changes the call, answers.
+async fn create_with(
+    client: &sd::Client,
+    name: &str,
+    change: impl FnOnce(CreateNamespace) -> CreateNamespace,
+) -> String {
+    change(client.create_http_namespace().name(name))
         .send()
         .await
         .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
         .operation_id
-        .unwrap_or_else(|| panic!("create {name}: no OperationId"));
-    let id = namespace_of(client, &op).await;
-    (op, id)
+        .unwrap_or_else(|| panic!("create {name}: no OperationId"))
+}
+
+/// The namespace `GetNamespace` answers for `id` (an id or an ARN).
+async fn get(client: &sd::Client, id: &str) -> sd::types::Namespace {
+    client
+        .get_namespace()
+        .id(id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get {id}: {e:?}"))
+        .namespace
+        .unwrap_or_else(|| panic!("get {id}: no Namespace"))
 }
 
 async fn operation(client: &sd::Client, op: &str) -> sd::types::Operation {
@@ -125,14 +134,12 @@ async fn creating_a_namespace_twice_with_the_same_creator_request_id_creates_one
     let client = cloud_map(&account).await;
     let mut operations = Vec::new();
     for _ in 0..2 {
-        let reply = client
-            .create_http_namespace()
-            .name("orders")
-            .creator_request_id("orders-rev-1")
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("create: {e:?}"));
-        operations.push(reply.operation_id.unwrap_or_default());
+        operations.push(
+            create_with(&client, "orders", |call| {
+                call.creator_request_id("orders-rev-1")
+            })
+            .await,
+        );
     }
     assert_eq!(operations[0], operations[1]);
     assert!(!operations[0].is_empty());
@@ -143,15 +150,7 @@ async fn creating_a_namespace_twice_with_the_same_creator_request_id_creates_one
 async fn reusing_a_creator_request_id_for_another_name_is_a_duplicate_request() {
     let account = emulator().new_account();
     let client = cloud_map(&account).await;
-    let first = client
-        .create_http_namespace()
-        .name("orders")
-        .creator_request_id("token-1")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .operation_id
-        .unwrap_or_default();
+    let first = create_with(&client, "orders", |call| call.creator_request_id("token-1")).await;
     let err = client
         .create_http_namespace()
         .name("payments")
@@ -159,7 +158,7 @@ async fn reusing_a_creator_request_id_for_another_name_is_a_duplicate_request() 
         .send()
         .await
         .expect_err("a reused token for another name must fail");
-    assert_eq!(failure(&err), ("DuplicateRequest".to_owned(), 409));
+    assert_eq!(code_and_status(&err), ("DuplicateRequest".to_owned(), 409));
     match err.into_service_error() {
         CreateHttpNamespaceError::DuplicateRequest(e) => {
             assert_eq!(e.duplicate_operation_id(), Some(first.as_str()));
@@ -173,13 +172,7 @@ async fn reusing_a_creator_request_id_for_another_name_is_a_duplicate_request() 
 async fn creating_a_namespace_with_a_taken_name_fails_with_namespace_already_exists() {
     let account = emulator().new_account();
     let client = cloud_map(&account).await;
-    client
-        .create_http_namespace()
-        .name("orders")
-        .creator_request_id("first")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"));
+    create_with(&client, "orders", |call| call.creator_request_id("first")).await;
     let existing = client
         .list_namespaces()
         .send()
@@ -196,7 +189,10 @@ async fn creating_a_namespace_with_a_taken_name_fails_with_namespace_already_exi
         .send()
         .await
         .expect_err("a taken name must fail");
-    assert_eq!(failure(&err), ("NamespaceAlreadyExists".to_owned(), 400));
+    assert_eq!(
+        code_and_status(&err),
+        ("NamespaceAlreadyExists".to_owned(), 400)
+    );
     match err.into_service_error() {
         CreateHttpNamespaceError::NamespaceAlreadyExists(e) => {
             assert_eq!(e.creator_request_id(), Some("first"));
@@ -220,25 +216,13 @@ async fn the_same_name_in_another_account_or_region_is_not_taken() {
 async fn a_namespace_is_read_by_id_or_arn_with_its_owner_and_creator_request_id() {
     let account = emulator().new_account();
     let client = cloud_map(&account).await;
-    let op = client
-        .create_http_namespace()
-        .name("orders")
-        .description("Service Connect namespace")
-        .creator_request_id("orders-rev-1")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .operation_id
-        .unwrap_or_default();
+    let op = create_with(&client, "orders", |call| {
+        call.description("Service Connect namespace")
+            .creator_request_id("orders-rev-1")
+    })
+    .await;
     let id = namespace_of(&client, &op).await;
-    let by_id = client
-        .get_namespace()
-        .id(&id)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("get by id: {e:?}"))
-        .namespace
-        .unwrap_or_else(|| panic!("no Namespace"));
+    let by_id = get(&client, &id).await;
     let arn = by_id.arn().unwrap_or_default().to_owned();
     assert_eq!(
         arn,
@@ -257,23 +241,19 @@ async fn a_namespace_is_read_by_id_or_arn_with_its_owner_and_creator_request_id(
             .and_then(|h| h.http_name()),
         Some("orders")
     );
-    let by_arn = client
-        .get_namespace()
-        .id(&arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("get by arn: {e:?}"))
-        .namespace
-        .unwrap_or_else(|| panic!("no Namespace"));
+    let by_arn = get(&client, &arn).await;
     assert_eq!(by_arn, by_id);
 
-    let err = client
-        .get_namespace()
-        .id("ns-doesnotexist0000000")
-        .send()
-        .await
-        .expect_err("an unknown id must fail");
-    assert_eq!(failure(&err), ("NamespaceNotFound".to_owned(), 404));
+    assert_fails_with_status(
+        client
+            .get_namespace()
+            .id("ns-doesnotexist0000000")
+            .send()
+            .await,
+        "NamespaceNotFound",
+        404,
+        "an unknown id must fail",
+    );
 }
 
 #[tokio::test]
@@ -338,13 +318,12 @@ async fn listing_namespaces_with_a_filter_the_reference_does_not_allow_is_invali
         filter(NamespaceFilterName::Type, FilterCondition::Between, "HTTP"),
     ];
     for f in not_allowed {
-        let err = client
-            .list_namespaces()
-            .filters(f.clone())
-            .send()
-            .await
-            .expect_err("the filter must be rejected");
-        assert_eq!(failure(&err), ("InvalidInput".to_owned(), 400), "{f:?}");
+        assert_fails_with_status(
+            client.list_namespaces().filters(f.clone()).send().await,
+            "InvalidInput",
+            400,
+            &format!("the filter must be rejected ({f:?})"),
+        );
     }
 }
 
@@ -381,13 +360,16 @@ async fn listing_namespaces_pages_with_max_results_and_next_token() {
     all.sort();
     assert_eq!(all, ["ns-0", "ns-1", "ns-2", "ns-3", "ns-4"]);
 
-    let err = client
-        .list_namespaces()
-        .next_token("not-a-token")
-        .send()
-        .await
-        .expect_err("a bogus token must fail");
-    assert_eq!(failure(&err), ("InvalidInput".to_owned(), 400));
+    assert_fails_with_status(
+        client
+            .list_namespaces()
+            .next_token("not-a-token")
+            .send()
+            .await,
+        "InvalidInput",
+        400,
+        "a bogus token must fail",
+    );
 }
 
 #[tokio::test]
@@ -463,14 +445,7 @@ async fn a_namespace_appears_only_when_its_create_operation_succeeds_after_the_d
         .await;
     let client = cloud_map(&account).await;
     let started = Instant::now();
-    let op = client
-        .create_http_namespace()
-        .name("orders")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .operation_id
-        .unwrap_or_default();
+    let op = create_with(&client, "orders", |call| call).await;
     let id = namespace_of(&client, &op).await;
     let mut seen: Vec<OperationStatus> = Vec::new();
     loop {
@@ -540,14 +515,7 @@ async fn updating_an_http_namespace_changes_its_description_and_answers_an_opera
         op.r#type(),
         Some(&sd::types::OperationType::UpdateNamespace)
     );
-    let ns = client
-        .get_namespace()
-        .id(&id)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("get: {e:?}"))
-        .namespace
-        .unwrap_or_else(|| panic!("no Namespace"));
+    let ns = get(&client, &id).await;
     assert_eq!(ns.description(), Some("v2"));
 }
 
@@ -571,19 +539,12 @@ async fn deleting_a_namespace_that_still_has_services_fails_with_resource_in_use
         .send()
         .await
         .expect_err("a namespace with services cannot go");
-    assert_eq!(failure(&err), ("ResourceInUse".to_owned(), 409));
+    assert_eq!(code_and_status(&err), ("ResourceInUse".to_owned(), 409));
     assert!(matches!(
         err.into_service_error(),
         DeleteNamespaceError::ResourceInUse(_)
     ));
-    let ns = client
-        .get_namespace()
-        .id(&id)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("get: {e:?}"))
-        .namespace
-        .unwrap_or_else(|| panic!("no Namespace"));
+    let ns = get(&client, &id).await;
     assert_eq!(ns.service_count(), Some(1));
 
     client
@@ -627,7 +588,7 @@ async fn a_namespace_being_deleted_stays_listed_until_its_operation_succeeds() {
         .send()
         .await
         .expect_err("a second delete while the first runs must fail");
-    assert_eq!(failure(&err), ("DuplicateRequest".to_owned(), 409));
+    assert_eq!(code_and_status(&err), ("DuplicateRequest".to_owned(), 409));
     match err.into_service_error() {
         DeleteNamespaceError::DuplicateRequest(e) => {
             assert_eq!(e.duplicate_operation_id(), Some(op.as_str()));
@@ -640,29 +601,23 @@ async fn a_namespace_being_deleted_stays_listed_until_its_operation_succeeds() {
         Some(&OperationStatus::Success)
     );
     assert!(names(&client, vec![]).await.is_empty());
-    let err = client
-        .get_namespace()
-        .id(&id)
-        .send()
-        .await
-        .expect_err("a deleted namespace is gone");
-    assert_eq!(failure(&err), ("NamespaceNotFound".to_owned(), 404));
+    assert_fails_with_status(
+        client.get_namespace().id(&id).send().await,
+        "NamespaceNotFound",
+        404,
+        "a deleted namespace is gone",
+    );
 }
 
 #[tokio::test]
 async fn namespace_tags_are_kept_changed_and_listed() {
     let account = emulator().new_account();
     let client = cloud_map(&account).await;
-    let op = client
-        .create_http_namespace()
-        .name("orders")
-        .tags(tag("ecs-topology.dev/owner", "controller"))
-        .tags(tag("env", "prod"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .operation_id
-        .unwrap_or_default();
+    let op = create_with(&client, "orders", |call| {
+        call.tags(tag("ecs-topology.dev/owner", "controller"))
+            .tags(tag("env", "prod"))
+    })
+    .await;
     let id = namespace_of(&client, &op).await;
     let arn = format!("arn:aws:servicediscovery:{REGION}:{account}:namespace/{id}");
     let tags = |client: sd::Client, arn: String| async move {
@@ -715,19 +670,25 @@ async fn tagging_an_unknown_namespace_fails_with_resource_not_found() {
     let account = emulator().new_account();
     let client = cloud_map(&account).await;
     let arn = format!("arn:aws:servicediscovery:{REGION}:{account}:namespace/ns-missing0000000000");
-    let err = client
-        .tag_resource()
-        .resource_arn(&arn)
-        .tags(tag("env", "prod"))
-        .send()
-        .await
-        .expect_err("an unknown resource cannot be tagged");
-    assert_eq!(failure(&err), ("ResourceNotFoundException".to_owned(), 404));
-    let err = client
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .expect_err("an unknown resource has no tags");
-    assert_eq!(failure(&err), ("ResourceNotFoundException".to_owned(), 404));
+    assert_fails_with_status(
+        client
+            .tag_resource()
+            .resource_arn(&arn)
+            .tags(tag("env", "prod"))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        404,
+        "an unknown resource cannot be tagged",
+    );
+    assert_fails_with_status(
+        client
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        404,
+        "an unknown resource has no tags",
+    );
 }

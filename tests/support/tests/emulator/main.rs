@@ -48,3 +48,27 @@ pub(crate) fn assert_fails_with<T: std::fmt::Debug, E: ProvideErrorMetadata + st
 ) {
     assert_eq!(refused(reply, why).0, code, "{why}");
 }
+
+/// The error code and HTTP status of a failed call (see [`failure`]).
+pub(crate) fn code_and_status<E: ProvideErrorMetadata + std::fmt::Debug>(
+    err: &SdkError<E, HttpResponse>,
+) -> (String, u16) {
+    let (code, _, status) = failure(err);
+    (code, status)
+}
+
+/// Asserts that a call that must fail (`why` says why) failed with the error code `code` and
+/// the HTTP status `status`.
+#[track_caller]
+pub(crate) fn assert_fails_with_status<
+    T: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::fmt::Debug,
+>(
+    reply: Result<T, SdkError<E, HttpResponse>>,
+    code: &str,
+    status: u16,
+    why: &str,
+) {
+    let (code_, _, status_) = refused(reply, why);
+    assert_eq!((code_.as_str(), status_), (code, status), "{why}");
+}

@@ -12,7 +12,8 @@ use aws_sdk_servicediscovery::types::{FilterCondition, NamespaceFilter, Namespac
 use ecs_topology_testkit::{all_pages, emulator};
 use serde_json::json;
 
-use crate::cloudmap::{cloud_map, create_namespace, failure};
+use crate::cloudmap::{cloud_map, create_namespace};
+use crate::{assert_fails_with, assert_fails_with_status, code_and_status};
 
 const REGION: &str = "ap-northeast-1";
 const CLOUD_MAP_PERMISSION: &str =
@@ -41,13 +42,25 @@ async fn share(
     namespace_arn: &str,
     principals: &[&str],
 ) -> String {
-    client
-        .create_resource_share()
-        .name(name)
-        .resource_arns(namespace_arn)
-        .set_principals(Some(principals.iter().map(|p| (*p).to_owned()).collect()))
-        .permission_arns(CLOUD_MAP_PERMISSION)
-        .allow_external_principals(false)
+    created_share(client, name, |call| {
+        call.resource_arns(namespace_arn)
+            .set_principals(Some(principals.iter().map(|p| (*p).to_owned()).collect()))
+            .permission_arns(CLOUD_MAP_PERMISSION)
+            .allow_external_principals(false)
+    })
+    .await
+}
+
+type CreateShare =
+    ram::operation::create_resource_share::builders::CreateResourceShareFluentBuilder;
+
+/// The ARN of the share `CreateResourceShare` of `name`, as `change` changes the call, creates.
+async fn created_share(
+    client: &ram::Client,
+    name: &str,
+    change: impl FnOnce(CreateShare) -> CreateShare,
+) -> String {
+    change(client.create_resource_share().name(name))
         .send()
         .await
         .unwrap_or_else(|e| panic!("create share {name}: {e:?}"))
@@ -246,16 +259,10 @@ async fn the_cloud_map_ecs_permission_is_known_and_the_default_for_namespaces() 
             .contains("servicediscovery:")
     );
 
-    let share_arn = client
-        .create_resource_share()
-        .name("no-permission-given")
-        .resource_arns(&namespace_arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create share: {e:?}"))
-        .resource_share
-        .and_then(|s| s.resource_share_arn)
-        .unwrap_or_default();
+    let share_arn = created_share(&client, "no-permission-given", |call| {
+        call.resource_arns(&namespace_arn)
+    })
+    .await;
     let attached = share_permissions(&client, &share_arn).await;
     assert_eq!(arns_of(&attached), [CLOUD_MAP_PERMISSION]);
 }
@@ -273,7 +280,10 @@ async fn sharing_a_namespace_that_does_not_exist_fails_with_unknown_resource() {
         .send()
         .await
         .expect_err("a missing namespace cannot be shared");
-    assert_eq!(failure(&err), ("UnknownResourceException".to_owned(), 400));
+    assert_eq!(
+        code_and_status(&err),
+        ("UnknownResourceException".to_owned(), 400)
+    );
     assert!(matches!(
         err.into_service_error(),
         CreateResourceShareError::UnknownResourceException(_)
@@ -327,23 +337,17 @@ async fn creating_a_resource_share_twice_with_the_same_client_token_creates_one(
 async fn reusing_a_client_token_with_other_parameters_fails_with_idempotent_parameter_mismatch() {
     let account = emulator().new_account();
     let client = ram_client(&account).await;
-    client
-        .create_resource_share()
-        .name("first")
-        .client_token("token-1")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create share: {e:?}"));
-    let err = client
-        .create_resource_share()
-        .name("second")
-        .client_token("token-1")
-        .send()
-        .await
-        .expect_err("a reused token with other parameters must fail");
-    assert_eq!(
-        failure(&err),
-        ("IdempotentParameterMismatchException".to_owned(), 400)
+    created_share(&client, "first", |call| call.client_token("token-1")).await;
+    assert_fails_with_status(
+        client
+            .create_resource_share()
+            .name("second")
+            .client_token("token-1")
+            .send()
+            .await,
+        "IdempotentParameterMismatchException",
+        400,
+        "a reused token with other parameters must fail",
     );
 }
 
@@ -454,14 +458,17 @@ async fn a_namespace_shared_with_another_account_is_listed_there_until_disassoci
         .await
         .unwrap_or_else(|e| panic!("disassociate: {e:?}"));
     assert!(visible_namespaces(&consumer, None).await.is_empty());
-    let err = cloud_map(&consumer)
-        .await
-        .get_namespace()
-        .id(&namespace_arn)
-        .send()
-        .await
-        .expect_err("an unshared namespace is not found");
-    assert_eq!(failure(&err), ("NamespaceNotFound".to_owned(), 404));
+    assert_fails_with_status(
+        cloud_map(&consumer)
+            .await
+            .get_namespace()
+            .id(&namespace_arn)
+            .send()
+            .await,
+        "NamespaceNotFound",
+        404,
+        "an unshared namespace is not found",
+    );
 }
 
 #[tokio::test]
@@ -525,20 +532,17 @@ async fn a_shared_namespace_is_read_by_arn_from_the_consumer_and_cannot_be_chang
     assert_eq!(ns.id(), Some(id.as_str()));
     assert_eq!(ns.resource_owner(), Some(owner.as_str()));
 
-    let err = client
-        .get_namespace()
-        .id(&id)
-        .send()
-        .await
-        .expect_err("a shared namespace is read by ARN only");
-    assert_eq!(failure(&err), ("NamespaceNotFound".to_owned(), 404));
-    let err = client
-        .delete_namespace()
-        .id(&namespace_arn)
-        .send()
-        .await
-        .expect_err("a consumer cannot delete the owner's namespace");
-    assert_eq!(failure(&err).0, "AccessDeniedException");
+    assert_fails_with_status(
+        client.get_namespace().id(&id).send().await,
+        "NamespaceNotFound",
+        404,
+        "a shared namespace is read by ARN only",
+    );
+    assert_fails_with(
+        client.delete_namespace().id(&namespace_arn).send().await,
+        "AccessDeniedException",
+        "a consumer cannot delete the owner's namespace",
+    );
 }
 
 #[tokio::test]
@@ -553,14 +557,17 @@ async fn a_namespace_is_invisible_to_accounts_it_is_not_shared_with() {
     )
     .await;
     assert!(visible_namespaces(&stranger, None).await.is_empty());
-    let err = cloud_map(&stranger)
-        .await
-        .get_namespace()
-        .id(&namespace_arn)
-        .send()
-        .await
-        .expect_err("not shared with the stranger");
-    assert_eq!(failure(&err), ("NamespaceNotFound".to_owned(), 404));
+    assert_fails_with_status(
+        cloud_map(&stranger)
+            .await
+            .get_namespace()
+            .id(&namespace_arn)
+            .send()
+            .await,
+        "NamespaceNotFound",
+        404,
+        "not shared with the stranger",
+    );
     assert_eq!(
         visible_namespaces(&owner, Some("SELF")).await,
         [("orders".to_owned(), owner.clone())]
@@ -589,14 +596,16 @@ async fn a_resource_share_permission_is_replaced_only_when_asked_and_removed_wit
     assert_eq!(same.return_value(), Some(true));
 
     // A namespace is still in the share: its permission cannot go.
-    let err = client
-        .disassociate_resource_share_permission()
-        .resource_share_arn(&share_arn)
-        .permission_arn(CLOUD_MAP_PERMISSION)
-        .send()
-        .await
-        .expect_err("the permission of a shared resource type must stay");
-    assert_eq!(failure(&err).0, "OperationNotPermittedException");
+    assert_fails_with(
+        client
+            .disassociate_resource_share_permission()
+            .resource_share_arn(&share_arn)
+            .permission_arn(CLOUD_MAP_PERMISSION)
+            .send()
+            .await,
+        "OperationNotPermittedException",
+        "the permission of a shared resource type must stay",
+    );
 
     client
         .disassociate_resource_share()
@@ -615,14 +624,16 @@ async fn a_resource_share_permission_is_replaced_only_when_asked_and_removed_wit
     let left = share_permissions(&client, &share_arn).await;
     assert!(left.is_empty());
 
-    let err = client
-        .associate_resource_share_permission()
-        .resource_share_arn(&share_arn)
-        .permission_arn("arn:aws:ram::aws:permission/AWSRAMNoSuchPermission")
-        .send()
-        .await
-        .expect_err("an unknown permission cannot be associated");
-    assert_eq!(failure(&err).0, "UnknownResourceException");
+    assert_fails_with(
+        client
+            .associate_resource_share_permission()
+            .resource_share_arn(&share_arn)
+            .permission_arn("arn:aws:ram::aws:permission/AWSRAMNoSuchPermission")
+            .send()
+            .await,
+        "UnknownResourceException",
+        "an unknown permission cannot be associated",
+    );
     client
         .associate_resource_share_permission()
         .resource_share_arn(&share_arn)
@@ -646,17 +657,11 @@ async fn get_resource_shares_filters_by_name_tags_status_arn_and_permission() {
     let client = ram_client(&owner).await;
     let mut arns = Vec::new();
     for (name, team) in [("a", "payments"), ("b", "payments"), ("c", "search")] {
-        let arn = client
-            .create_resource_share()
-            .name(name)
-            .tags(tag("team", team))
-            .tags(tag("ecs-topology.dev/owner", "controller"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
-            .resource_share
-            .and_then(|s| s.resource_share_arn)
-            .unwrap_or_default();
+        let arn = created_share(&client, name, |call| {
+            call.tags(tag("team", team))
+                .tags(tag("ecs-topology.dev/owner", "controller"))
+        })
+        .await;
         arns.push(arn);
     }
     share(&client, "d", &namespace_arn, &[]).await;
@@ -708,15 +713,7 @@ async fn get_resource_shares_filters_by_name_tags_status_arn_and_permission() {
 async fn deleted_resource_shares_are_listed_only_when_asked_for_by_status() {
     let account = emulator().new_account();
     let client = ram_client(&account).await;
-    let arn = client
-        .create_resource_share()
-        .name("short-lived")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .resource_share
-        .and_then(|s| s.resource_share_arn)
-        .unwrap_or_default();
+    let arn = created_share(&client, "short-lived", |call| call).await;
     client
         .delete_resource_share()
         .resource_share_arn(&arn)
@@ -755,12 +752,7 @@ async fn get_resource_shares_pages_with_max_results_and_next_token() {
     let account = emulator().new_account();
     let client = ram_client(&account).await;
     for i in 0..5 {
-        client
-            .create_resource_share()
-            .name(format!("share-{i}"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("create: {e:?}"));
+        created_share(&client, &format!("share-{i}"), |call| call).await;
     }
     let first = client
         .get_resource_shares()
@@ -780,22 +772,28 @@ async fn get_resource_shares_pages_with_max_results_and_next_token() {
     .await;
     all.sort();
     assert_eq!(all, ["share-0", "share-1", "share-2", "share-3", "share-4"]);
-    let err = client
-        .get_resource_shares()
-        .resource_owner(ResourceOwner::SelfValue)
-        .max_results(501)
-        .send()
-        .await
-        .expect_err("more than 500 a page is not allowed");
-    assert_eq!(failure(&err), ("InvalidParameterException".to_owned(), 400));
-    let err = client
-        .get_resource_shares()
-        .resource_owner(ResourceOwner::SelfValue)
-        .next_token("bogus")
-        .send()
-        .await
-        .expect_err("a bogus token must fail");
-    assert_eq!(failure(&err), ("InvalidNextTokenException".to_owned(), 400));
+    assert_fails_with_status(
+        client
+            .get_resource_shares()
+            .resource_owner(ResourceOwner::SelfValue)
+            .max_results(501)
+            .send()
+            .await,
+        "InvalidParameterException",
+        400,
+        "more than 500 a page is not allowed",
+    );
+    assert_fails_with_status(
+        client
+            .get_resource_shares()
+            .resource_owner(ResourceOwner::SelfValue)
+            .next_token("bogus")
+            .send()
+            .await,
+        "InvalidNextTokenException",
+        400,
+        "a bogus token must fail",
+    );
 }
 
 #[tokio::test]
@@ -849,30 +847,26 @@ async fn get_resource_share_associations_pages_and_filters() {
         .await
         .unwrap_or_else(|e| panic!("by resource: {e:?}"));
     assert_eq!(by_resource.resource_share_associations().len(), 1);
-    let err = client
-        .get_resource_share_associations()
-        .association_type(ResourceShareAssociationType::Principal)
-        .resource_arn(&namespace_arn)
-        .send()
-        .await
-        .expect_err("a resource filter with PRINCIPAL associations is invalid");
-    assert_eq!(failure(&err).0, "InvalidParameterException");
+    assert_fails_with(
+        client
+            .get_resource_share_associations()
+            .association_type(ResourceShareAssociationType::Principal)
+            .resource_arn(&namespace_arn)
+            .send()
+            .await,
+        "InvalidParameterException",
+        "a resource filter with PRINCIPAL associations is invalid",
+    );
 }
 
 #[tokio::test]
 async fn updating_a_resource_share_without_a_name_keeps_its_name() {
     let account = emulator().new_account();
     let client = ram_client(&account).await;
-    let arn = client
-        .create_resource_share()
-        .name("keep-me")
-        .allow_external_principals(true)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .resource_share
-        .and_then(|s| s.resource_share_arn)
-        .unwrap_or_default();
+    let arn = created_share(&client, "keep-me", |call| {
+        call.allow_external_principals(true)
+    })
+    .await;
     let updated = client
         .update_resource_share()
         .resource_share_arn(&arn)
@@ -901,16 +895,7 @@ async fn updating_a_resource_share_without_a_name_keeps_its_name() {
 async fn resource_share_tags_are_added_and_removed() {
     let account = emulator().new_account();
     let client = ram_client(&account).await;
-    let arn = client
-        .create_resource_share()
-        .name("tagged")
-        .tags(tag("env", "prod"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"))
-        .resource_share
-        .and_then(|s| s.resource_share_arn)
-        .unwrap_or_default();
+    let arn = created_share(&client, "tagged", |call| call.tags(tag("env", "prod"))).await;
     client
         .tag_resource()
         .resource_share_arn(&arn)
