@@ -89,113 +89,47 @@ impl NamespaceCloud for FakeCloud {
     }
 }
 
-impl ShareCloud for FakeCloud {
-    async fn observe_shares(
-        &self,
-        _: &Scope,
-        _: &BTreeSet<String>,
-    ) -> Result<Vec<ObservedShare>, ErrorInfo> {
-        Ok(Vec::new())
-    }
-    async fn apply_share(&self, _: Change<'_, Shares>) -> Result<Option<ObservedShare>, ErrorInfo> {
-        unreachable!("no shares in these tests")
-    }
+/// The cloud of a kind these tests write no documents of: every read finds nothing (its type's
+/// default) and a change is never asked for.
+macro_rules! nothing_of_this_kind {
+    ($cloud:ident { $($read:ident($($arg:ty),*) -> $found:ty;)* } $apply:ident($change:ty) -> $applied:ty) => {
+        impl $cloud for FakeCloud {
+            $(
+                async fn $read(&self, $(_: $arg),*) -> Result<$found, ErrorInfo> {
+                    Ok(<$found>::default())
+                }
+            )*
+            async fn $apply(&self, _: $change) -> Result<$applied, ErrorInfo> {
+                unreachable!("no {} documents in these tests", stringify!($cloud))
+            }
+        }
+    };
 }
 
-impl EndpointCloud for FakeCloud {
-    async fn observe_endpoints(
-        &self,
-        _: &Scope,
-        _: &str,
-    ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
-        Ok(Vec::new())
-    }
-    async fn endpoint_look_alikes(
-        &self,
-        _: &Scope,
-        _: &str,
-        _: &str,
-    ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
-        Ok(Vec::new())
-    }
-    async fn endpoint_preflight(
-        &self,
-        _: &Scope,
-        _: &VpcEndpointSetSpec,
-    ) -> Result<Vec<String>, ErrorInfo> {
-        Ok(Vec::new())
-    }
-    async fn apply_endpoints(
-        &self,
-        _: Change<'_, EndpointSets>,
-    ) -> Result<Vec<ObservedEndpoint>, ErrorInfo> {
-        unreachable!()
-    }
-}
+nothing_of_this_kind!(ShareCloud {
+    observe_shares(&Scope, &BTreeSet<String>) -> Vec<ObservedShare>;
+} apply_share(Change<'_, Shares>) -> Option<ObservedShare>);
 
-impl ExpressCloud for FakeCloud {
-    async fn observe_express(
-        &self,
-        _: &Scope,
-        _: &BTreeSet<String>,
-    ) -> Result<Vec<ObservedExpressService>, ErrorInfo> {
-        Ok(Vec::new())
-    }
-    async fn owned_express_clusters(
-        &self,
-        _: &Scope,
-        _: &str,
-    ) -> Result<BTreeSet<String>, ErrorInfo> {
-        Ok(BTreeSet::new())
-    }
-    async fn apply_express(
-        &self,
-        _: Change<'_, ExpressServices>,
-    ) -> Result<Option<ObservedExpressService>, ErrorInfo> {
-        unreachable!()
-    }
-}
+nothing_of_this_kind!(EndpointCloud {
+    observe_endpoints(&Scope, &str) -> Vec<ObservedEndpoint>;
+    endpoint_look_alikes(&Scope, &str, &str) -> Vec<ObservedEndpoint>;
+    endpoint_preflight(&Scope, &VpcEndpointSetSpec) -> Vec<String>;
+} apply_endpoints(Change<'_, EndpointSets>) -> Vec<ObservedEndpoint>);
 
-impl PeeringCloud for FakeCloud {
-    async fn observe_peerings(
-        &self,
-        _: &Scope,
-        _: &str,
-    ) -> Result<Vec<ObservedPeering>, ErrorInfo> {
-        Ok(Vec::new())
-    }
-    async fn peering_look_alikes(
-        &self,
-        _: &Scope,
-        _: &BTreeSet<String>,
-        _: &str,
-    ) -> Result<Vec<ObservedPeering>, ErrorInfo> {
-        Ok(Vec::new())
-    }
-    async fn observe_network(&self, _: &Scope, _: &NetworkWants) -> Result<Network, ErrorInfo> {
-        Ok(Network::default())
-    }
-    async fn apply_peering(&self, _: Change<'_, Peerings>) -> Result<PeeringApplied, ErrorInfo> {
-        unreachable!()
-    }
-}
+nothing_of_this_kind!(ExpressCloud {
+    observe_express(&Scope, &BTreeSet<String>) -> Vec<ObservedExpressService>;
+    owned_express_clusters(&Scope, &str) -> BTreeSet<String>;
+} apply_express(Change<'_, ExpressServices>) -> Option<ObservedExpressService>);
 
-impl BindingCloud for FakeCloud {
-    async fn observe_bindings(
-        &self,
-        _: &Scope,
-        _: &BTreeMap<String, BTreeSet<String>>,
-        _: Option<&str>,
-    ) -> Result<Vec<ObservedBoundService>, ErrorInfo> {
-        Ok(Vec::new())
-    }
-    async fn apply_binding(
-        &self,
-        _: Change<'_, Bindings>,
-    ) -> Result<Option<ObservedBoundService>, ErrorInfo> {
-        unreachable!()
-    }
-}
+nothing_of_this_kind!(PeeringCloud {
+    observe_peerings(&Scope, &str) -> Vec<ObservedPeering>;
+    peering_look_alikes(&Scope, &BTreeSet<String>, &str) -> Vec<ObservedPeering>;
+    observe_network(&Scope, &NetworkWants) -> Network;
+} apply_peering(Change<'_, Peerings>) -> PeeringApplied);
+
+nothing_of_this_kind!(BindingCloud {
+    observe_bindings(&Scope, &BTreeMap<String, BTreeSet<String>>, Option<&str>) -> Vec<ObservedBoundService>;
+} apply_binding(Change<'_, Bindings>) -> Option<ObservedBoundService>);
 
 const DOC: &str = "apiVersion: ecs-topology.dev/v1alpha1
 kind: CloudMapNamespace
@@ -223,26 +157,38 @@ async fn start_with(leading: bool, poll: Duration, fail: Option<ErrorClass>) -> 
     start_on(cloud, leading, poll).await
 }
 
-async fn start_on(cloud: FakeCloud, leading: bool, poll: Duration) -> Running {
-    let mut config = ControllerConfig::default();
-    config.poll_interval.0 = poll;
+/// A daemon, not started, over `cloud`, with `config` and `leadership`, whose desired store holds
+/// [`DOC`].
+fn daemon_over(
+    cloud: &Arc<FakeCloud>,
+    config: ControllerConfig,
+    leadership: Leadership,
+) -> Arc<Daemon<FakeCloud>> {
     let (mut writer, reader) = desired_store(1, config.clone());
     writer.replace(0, vec![SourceFile::new("ns.yaml", DOC)]);
-    let leader = Leader::new(leading);
+    // Let the writer live as long as the test: dropping it ends nothing here.
+    std::mem::forget(writer);
     let (status_tx, _status_rx) = mpsc::unbounded_channel();
-    let cloud = Arc::new(cloud);
-    let daemon = Arc::new(Daemon {
+    Arc::new(Daemon {
         cloud: cloud.clone(),
         config,
         desired: reader,
         queue: Daemon::<FakeCloud>::queue(Arc::new(NoObserver)),
         view: Arc::new(RwLock::new(PassView::default())),
         statuses: Arc::default(),
-        leadership: leader.subscribe(),
+        leadership,
         status_changes: status_tx,
         observer: Arc::new(Silent),
         deletions: Default::default(),
-    });
+    })
+}
+
+async fn start_on(cloud: FakeCloud, leading: bool, poll: Duration) -> Running {
+    let mut config = ControllerConfig::default();
+    config.poll_interval.0 = poll;
+    let leader = Leader::new(leading);
+    let cloud = Arc::new(cloud);
+    let daemon = daemon_over(&cloud, config, leader.subscribe());
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(daemon.clone().observe_loop(shutdown.clone(), || {}));
@@ -251,8 +197,6 @@ async fn start_on(cloud: FakeCloud, leading: bool, poll: Duration) -> Running {
             .clone()
             .run_workers(shutdown.clone(), Duration::from_secs(5)),
     );
-    // Let the writer live as long as the test: dropping it ends nothing here.
-    std::mem::forget(writer);
     Running {
         cloud,
         daemon,
@@ -264,29 +208,45 @@ async fn start_on(cloud: FakeCloud, leading: bool, poll: Duration) -> Running {
 
 /// A daemon over a fresh fake cloud, not started: `apply --once` drives it itself.
 fn once() -> (Arc<FakeCloud>, Arc<Daemon<FakeCloud>>) {
-    let config = ControllerConfig::default();
-    let (mut writer, reader) = desired_store(1, config.clone());
-    writer.replace(0, vec![SourceFile::new("ns.yaml", DOC)]);
-    std::mem::forget(writer);
-    let (status_tx, _status_rx) = mpsc::unbounded_channel();
     let cloud = Arc::new(FakeCloud::default());
-    let daemon = Arc::new(Daemon {
-        cloud: cloud.clone(),
-        config,
-        desired: reader,
-        queue: Daemon::<FakeCloud>::queue(Arc::new(NoObserver)),
-        view: Arc::new(RwLock::new(PassView::default())),
-        statuses: Arc::default(),
-        leadership: Leadership::always(),
-        status_changes: status_tx,
-        observer: Arc::new(Silent),
-        deletions: Default::default(),
-    });
+    let daemon = daemon_over(&cloud, ControllerConfig::default(), Leadership::always());
     (cloud, daemon)
 }
 
 fn key() -> Key {
     Key::new(Kind::CloudMapNamespace, "payments")
+}
+
+impl FakeCloud {
+    /// Every namespace of every scope.
+    fn all_namespaces(&self) -> Vec<ObservedNamespace> {
+        let all = self.namespaces.lock().unwrap();
+        all.values().flatten().cloned().collect()
+    }
+
+    /// How many changes were made.
+    fn changes(&self) -> u32 {
+        *self.changes.lock().unwrap()
+    }
+
+    /// How many changes were begun, failed ones included.
+    fn attempts(&self) -> u32 {
+        *self.attempts.lock().unwrap()
+    }
+}
+
+impl Running {
+    /// Shuts the daemon down and waits for its tasks to end.
+    async fn stop(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Waits past the next poll (the default interval, 30 s) and lets what it started settle.
+async fn next_poll() {
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    settle().await;
 }
 
 async fn settle() {
@@ -298,40 +258,34 @@ async fn settle() {
 
 #[tokio::test(start_paused = true)]
 async fn the_leader_converges_the_documents() {
-    let mut r = start(true).await;
+    let r = start(true).await;
     settle().await;
     let names: Vec<String> = r
         .cloud
-        .namespaces
-        .lock()
-        .unwrap()
-        .values()
-        .flatten()
-        .map(|n| n.name.clone())
+        .all_namespaces()
+        .into_iter()
+        .map(|n| n.name)
         .collect();
     assert_eq!(names, ["payments.internal"]);
     let statuses = r.daemon.statuses.read().unwrap().clone();
     assert_eq!(statuses[&key()].status.observed_revision.len(), 16);
-    r.shutdown.cancel();
-    while r.tasks.join_next().await.is_some() {}
+    r.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_follower_observes_and_reports_but_changes_nothing_until_it_leads() {
-    let mut r = start(false).await;
+    let r = start(false).await;
     settle().await;
-    assert_eq!(*r.cloud.changes.lock().unwrap(), 0);
+    assert_eq!(r.cloud.changes(), 0);
     assert!(
         r.daemon.statuses.read().unwrap().contains_key(&key()),
         "it reports status"
     );
     r.leader.set(true);
     // The next poll (or resync) reconciles again, now as the leader.
-    tokio::time::sleep(Duration::from_secs(31)).await;
-    settle().await;
-    assert_eq!(*r.cloud.changes.lock().unwrap(), 1);
-    r.shutdown.cancel();
-    while r.tasks.join_next().await.is_some() {}
+    next_poll().await;
+    assert_eq!(r.cloud.changes(), 1);
+    r.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -341,60 +295,38 @@ async fn a_leader_deposed_mid_change_makes_no_further_call_and_the_next_term_car
         stall: Mutex::new(Some(stall.clone())),
         ..FakeCloud::default()
     };
-    let mut r = start_on(cloud, true, Duration::from_secs(30)).await;
+    let r = start_on(cloud, true, Duration::from_secs(30)).await;
     settle().await;
-    assert_eq!(*r.cloud.attempts.lock().unwrap(), 1, "the create began");
+    assert_eq!(r.cloud.attempts(), 1, "the create began");
     // The lease is lost while the change waits; then the wait ends.
     r.leader.set(false);
     settle().await;
     *r.cloud.stall.lock().unwrap() = None;
     stall.notify_waiters();
     settle().await;
-    assert_eq!(
-        *r.cloud.changes.lock().unwrap(),
-        0,
-        "nothing done after the term ended"
-    );
+    assert_eq!(r.cloud.changes(), 0, "nothing done after the term ended");
     // Leading again is a new term: the next reconcile makes the change.
     r.leader.set(true);
-    tokio::time::sleep(Duration::from_secs(31)).await;
-    settle().await;
-    assert_eq!(*r.cloud.changes.lock().unwrap(), 1);
-    assert_eq!(*r.cloud.attempts.lock().unwrap(), 2);
-    r.shutdown.cancel();
-    while r.tasks.join_next().await.is_some() {}
+    next_poll().await;
+    assert_eq!(r.cloud.changes(), 1);
+    assert_eq!(r.cloud.attempts(), 2);
+    r.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn drift_made_by_another_client_is_corrected_within_one_poll() {
-    let mut r = start(true).await;
+    let r = start(true).await;
     settle().await;
     for ns in r.cloud.namespaces.lock().unwrap().values_mut().flatten() {
         ns.description = Some("changed by hand".into());
     }
-    tokio::time::sleep(Duration::from_secs(31)).await;
-    settle().await;
-    let description = r
-        .cloud
-        .namespaces
-        .lock()
-        .unwrap()
-        .values()
-        .flatten()
-        .next()
-        .unwrap()
-        .description
-        .clone();
+    next_poll().await;
+    let description = r.cloud.all_namespaces()[0].description.clone();
     assert_eq!(description.as_deref(), Some("Payments"));
-    assert_eq!(
-        *r.cloud.changes.lock().unwrap(),
-        2,
-        "one create, one correction"
-    );
+    assert_eq!(r.cloud.changes(), 2, "one create, one correction");
     let view = r.daemon.view.read().unwrap().clone();
     assert!(view.gate.is_some());
-    r.shutdown.cancel();
-    while r.tasks.join_next().await.is_some() {}
+    r.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -404,7 +336,7 @@ async fn apply_once_runs_the_daemons_reconcile_until_every_key_is_quiet() {
     let outcome = &report.outcomes[&key()];
     assert!(outcome.converged, "{outcome:?}");
     assert_eq!(outcome.applied, [ecs_topology_core::plan::Verb::Create]);
-    assert_eq!(*cloud.changes.lock().unwrap(), 1);
+    assert_eq!(cloud.changes(), 1);
     // The status comes from the daemon's reconcile: Ready once the namespace exists.
     let statuses = daemon.statuses.read().unwrap().clone();
     let ready = statuses[&key()]
@@ -418,10 +350,10 @@ async fn apply_once_runs_the_daemons_reconcile_until_every_key_is_quiet() {
 #[tokio::test(start_paused = true)]
 async fn a_key_that_cannot_pass_retries_following_its_backoff_not_every_poll() {
     let poll = Duration::from_secs(1);
-    let mut r = start_with(true, poll, Some(ErrorClass::AccessDenied)).await;
+    let r = start_with(true, poll, Some(ErrorClass::AccessDenied)).await;
     let span = Duration::from_millis(10_500);
     tokio::time::sleep(span).await;
-    let attempts = *r.cloud.attempts.lock().unwrap();
+    let attempts = r.cloud.attempts();
     // The retries of a failure that does not pass by itself start at the poll interval and
     // double, less at most the policy's jitter: count how many fit into the span either way.
     let policy = RetryPolicy::default();
@@ -441,6 +373,5 @@ async fn a_key_that_cannot_pass_retries_following_its_backoff_not_every_poll() {
         span.as_secs() + 1
     );
     assert!(attempts < 10, "the pass re-added the key every poll");
-    r.shutdown.cancel();
-    while r.tasks.join_next().await.is_some() {}
+    r.stop().await;
 }
