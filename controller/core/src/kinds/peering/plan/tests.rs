@@ -43,15 +43,7 @@ fn client() -> Scope {
 fn table(id: &str, vpc: &str, routes: &[(&str, RouteTarget, &str)]) -> ObservedRouteTable {
     let mut all: BTreeMap<String, ObservedRoute> = routes
         .iter()
-        .map(|(cidr, target, state)| {
-            (
-                (*cidr).to_owned(),
-                ObservedRoute {
-                    target: target.clone(),
-                    state: (*state).to_owned(),
-                },
-            )
-        })
+        .map(|(cidr, target, state)| ((*cidr).to_owned(), route(target.clone(), state)))
         .collect();
     let local = if vpc == "vpc-server" {
         "10.0.0.0/16"
@@ -60,10 +52,7 @@ fn table(id: &str, vpc: &str, routes: &[(&str, RouteTarget, &str)]) -> ObservedR
     };
     all.insert(
         local.into(),
-        ObservedRoute {
-            target: RouteTarget::Other("local".into()),
-            state: "active".into(),
-        },
+        route(RouteTarget::Other("local".into()), "active"),
     );
     ObservedRouteTable {
         id: id.into(),
@@ -104,15 +93,47 @@ fn networks() -> BTreeMap<Scope, Network> {
     BTreeMap::from([(server(), server_net), (client(), client_net)])
 }
 
+/// The route table `id` of the network of `scope`.
+fn route_table<'n>(
+    networks: &'n mut BTreeMap<Scope, Network>,
+    scope: &Scope,
+    id: &str,
+) -> &'n mut ObservedRouteTable {
+    networks
+        .get_mut(scope)
+        .unwrap()
+        .route_tables
+        .get_mut(id)
+        .unwrap()
+}
+
+/// Puts the route to `cidr` into the route table `id` of `scope`, replacing any route there.
+fn put_route(
+    networks: &mut BTreeMap<Scope, Network>,
+    scope: &Scope,
+    id: &str,
+    cidr: &str,
+    to: ObservedRoute,
+) {
+    route_table(networks, scope, id)
+        .routes
+        .insert(cidr.into(), to);
+}
+
+/// A route as AWS reports it: to `target`, in `state`.
+fn route(target: RouteTarget, state: &str) -> ObservedRoute {
+    ObservedRoute {
+        target,
+        state: state.into(),
+    }
+}
+
 /// Every route of the reference topology, targeting `pcx`.
 fn routed(mut networks: BTreeMap<Scope, Network>, pcx: &str) -> BTreeMap<Scope, Network> {
     let to = |cidr: &str| {
         (
             cidr.to_owned(),
-            ObservedRoute {
-                target: RouteTarget::Peering(pcx.into()),
-                state: "active".into(),
-            },
+            route(RouteTarget::Peering(pcx.into()), "active"),
         )
     };
     for t in networks
@@ -169,6 +190,30 @@ fn desired<'a>(spec: &'a VpcPeeringSpec, policies: &'a Policies) -> DesiredPeeri
     }
 }
 
+/// The typed plan of the document wanting `want` (`None`: removed) over `observed`, behind `gate`.
+fn typed_plan<'o>(
+    want: Option<&DesiredPeering<'_>>,
+    observed: &'o [ObservedPeering],
+    networks: &BTreeMap<Scope, Network>,
+    gate: &PruneGate,
+) -> PeeringPlan<'o> {
+    plan_peering("ctl", &key(), want, observed, networks, gate)
+}
+
+/// The typed plan of the reference document (`spec()`) over `observed`, the prune gate open.
+fn typed_plan_of_spec<'o>(
+    observed: &'o [ObservedPeering],
+    networks: &BTreeMap<Scope, Network>,
+) -> PeeringPlan<'o> {
+    let (spec, policies) = (spec(), Policies::default());
+    typed_plan(
+        Some(&desired(&spec, &policies)),
+        observed,
+        networks,
+        &PruneGate::Allowed,
+    )
+}
+
 fn plan_with(
     spec: &VpcPeeringSpec,
     policies: &Policies,
@@ -176,15 +221,7 @@ fn plan_with(
     networks: &BTreeMap<Scope, Network>,
 ) -> DocumentPlan {
     let want = desired(spec, policies);
-    plan_peering(
-        "ctl",
-        &key(),
-        Some(&want),
-        observed,
-        networks,
-        &PruneGate::Allowed,
-    )
-    .display()
+    typed_plan(Some(&want), observed, networks, &PruneGate::Allowed).display()
 }
 
 fn plan(observed: &[ObservedPeering], networks: &BTreeMap<Scope, Network>) -> DocumentPlan {
@@ -220,16 +257,7 @@ fn a_peering_from_nothing_is_created_with_both_dns_options_and_every_route() {
 
 #[test]
 fn a_create_carries_the_accepter_and_the_owner_tags_in_its_typed_edit() {
-    let (spec, policies, networks) = (spec(), Policies::default(), networks());
-    let want = desired(&spec, &policies);
-    let plan = plan_peering(
-        "ctl",
-        &key(),
-        Some(&want),
-        &[],
-        &networks,
-        &PruneGate::Allowed,
-    );
+    let plan = typed_plan_of_spec(&[], &networks());
     let PeeringField::Connection { create: Some(new) } = &plan.edits[0].field else {
         panic!("a create first: {:?}", plan.edits[0]);
     };
@@ -259,14 +287,7 @@ fn a_pending_connection_waits_for_an_accepter_account_without_a_role() {
         ..desired(&spec, &policies)
     };
     let observed = [connection("pcx-1", "pending-acceptance", false)];
-    let plan = plan_peering(
-        "ctl",
-        &key(),
-        Some(&want),
-        &observed,
-        &networks,
-        &PruneGate::Allowed,
-    );
+    let plan = typed_plan(Some(&want), &observed, &networks, &PruneGate::Allowed);
     assert_eq!(plan.verb, Verb::Waiting);
     assert!(
         plan.reason
@@ -298,17 +319,8 @@ fn a_dns_option_flipped_by_hand_is_set_back_from_its_side() {
     let networks = routed(networks(), "pcx-1");
     let mut c = connection("pcx-1", "active", true);
     c.accepter.dns_resolution = false;
-    let (spec, policies) = (spec(), Policies::default());
-    let want = desired(&spec, &policies);
     let observed = [c];
-    let plan = plan_peering(
-        "ctl",
-        &key(),
-        Some(&want),
-        &observed,
-        &networks,
-        &PruneGate::Allowed,
-    );
+    let plan = typed_plan_of_spec(&observed, &networks);
     assert_eq!(plan.verb, Verb::Update);
     assert_eq!(
         plan.edits
@@ -326,13 +338,9 @@ fn a_dns_option_flipped_by_hand_is_set_back_from_its_side() {
 #[test]
 fn a_missing_route_is_added() {
     let mut networks = routed(networks(), "pcx-1");
-    let client_table = networks
-        .get_mut(&client())
-        .unwrap()
-        .route_tables
-        .get_mut("rtb-c1")
-        .unwrap();
-    client_table.routes.remove("10.0.0.0/16");
+    route_table(&mut networks, &client(), "rtb-c1")
+        .routes
+        .remove("10.0.0.0/16");
     let plan = plan(&[connection("pcx-1", "active", true)], &networks);
     assert_eq!(plan.verb, Verb::Update);
     assert_eq!(paths(&plan), ["routes.accepter.rtb-c1.10.0.0.0/16"]);
@@ -342,31 +350,15 @@ fn a_missing_route_is_added() {
 #[test]
 fn a_route_to_a_deleted_peering_is_replaced() {
     let mut networks = routed(networks(), "pcx-1");
-    networks
-        .get_mut(&server())
-        .unwrap()
-        .route_tables
-        .get_mut("rtb-s2")
-        .unwrap()
-        .routes
-        .insert(
-            "172.31.0.0/16".into(),
-            ObservedRoute {
-                target: RouteTarget::Peering("pcx-old".into()),
-                state: "blackhole".into(),
-            },
-        );
-    let (spec, policies) = (spec(), Policies::default());
-    let want = desired(&spec, &policies);
-    let observed = [connection("pcx-1", "active", true)];
-    let plan = plan_peering(
-        "ctl",
-        &key(),
-        Some(&want),
-        &observed,
-        &networks,
-        &PruneGate::Allowed,
+    put_route(
+        &mut networks,
+        &server(),
+        "rtb-s2",
+        "172.31.0.0/16",
+        route(RouteTarget::Peering("pcx-old".into()), "blackhole"),
     );
+    let observed = [connection("pcx-1", "active", true)];
+    let plan = typed_plan_of_spec(&observed, &networks);
     assert_eq!(plan.verb, Verb::Update);
     let PeeringField::Route { replace, .. } = &plan.edits[0].field else {
         panic!("a route: {:?}", plan.edits);
@@ -378,20 +370,13 @@ fn a_route_to_a_deleted_peering_is_replaced() {
 #[test]
 fn a_route_to_the_peer_through_a_transit_gateway_blocks_and_is_left_alone() {
     let mut networks = routed(networks(), "pcx-1");
-    networks
-        .get_mut(&client())
-        .unwrap()
-        .route_tables
-        .get_mut("rtb-c1")
-        .unwrap()
-        .routes
-        .insert(
-            "10.0.0.0/16".into(),
-            ObservedRoute {
-                target: RouteTarget::Other("tgw-0123".into()),
-                state: "active".into(),
-            },
-        );
+    put_route(
+        &mut networks,
+        &client(),
+        "rtb-c1",
+        "10.0.0.0/16",
+        route(RouteTarget::Other("tgw-0123".into()), "active"),
+    );
     let plan = plan(&[connection("pcx-1", "active", true)], &networks);
     assert_eq!(plan.verb, Verb::Blocked);
     assert!(plan.changes.is_empty());
@@ -405,20 +390,13 @@ fn a_route_to_the_peer_through_a_transit_gateway_blocks_and_is_left_alone() {
 #[test]
 fn a_route_to_another_live_peering_blocks() {
     let mut networks = routed(networks(), "pcx-1");
-    networks
-        .get_mut(&server())
-        .unwrap()
-        .route_tables
-        .get_mut("rtb-s1")
-        .unwrap()
-        .routes
-        .insert(
-            "172.31.0.0/16".into(),
-            ObservedRoute {
-                target: RouteTarget::Peering("pcx-theirs".into()),
-                state: "active".into(),
-            },
-        );
+    put_route(
+        &mut networks,
+        &server(),
+        "rtb-s1",
+        "172.31.0.0/16",
+        route(RouteTarget::Peering("pcx-theirs".into()), "active"),
+    );
     let plan = plan(&[connection("pcx-1", "active", true)], &networks);
     assert_eq!(plan.verb, Verb::Blocked);
     assert!(
@@ -489,19 +467,12 @@ fn a_missing_vpc_or_route_table_is_refused() {
 fn a_removed_peering_deletes_its_connection_subject_to_the_prune_gate() {
     let observed = [connection("pcx-1", "active", true)];
     let networks = routed(networks(), "pcx-1");
-    let plan = plan_peering(
-        "ctl",
-        &key(),
-        None,
-        &observed,
-        &networks,
-        &PruneGate::Allowed,
-    );
+    let plan = typed_plan(None, &observed, &networks, &PruneGate::Allowed);
     assert_eq!(plan.verb, Verb::Delete);
     assert_eq!(plan.subject.len(), 1);
     assert_eq!(plan.display().changes[0].from, Some(json!("pcx-1")));
     let held = PruneGate::HeldBack("too many".into());
-    let plan = plan_peering("ctl", &key(), None, &observed, &networks, &held);
+    let plan = typed_plan(None, &observed, &networks, &held);
     assert_eq!(plan.verb, Verb::Blocked);
 }
 
@@ -513,14 +484,7 @@ fn a_removed_peering_with_deletion_policy_retain_is_kept() {
         ..Policies::default()
     });
     let observed = [c];
-    let plan = plan_peering(
-        "ctl",
-        &key(),
-        None,
-        &observed,
-        &networks(),
-        &PruneGate::Allowed,
-    );
+    let plan = typed_plan(None, &observed, &networks(), &PruneGate::Allowed);
     assert_eq!(plan.verb, Verb::Retain);
 }
 
@@ -528,14 +492,7 @@ fn a_removed_peering_with_deletion_policy_retain_is_kept() {
 fn a_removed_peering_whose_connection_is_gone_changes_nothing() {
     let c = connection("pcx-1", "deleted", true);
     let observed = [c];
-    let plan = plan_peering(
-        "ctl",
-        &key(),
-        None,
-        &observed,
-        &networks(),
-        &PruneGate::Allowed,
-    );
+    let plan = typed_plan(None, &observed, &networks(), &PruneGate::Allowed);
     assert_eq!(plan.verb, Verb::InSync);
 }
 
