@@ -167,20 +167,7 @@ async fn namespace_share_and_binding_applied_together_join_without_namespace_not
 async fn bound_server() -> World {
     let w = World::new();
     w.operator_service(&w.server, "sample-ecs-app").await;
-    w.write(
-        "ns.yaml",
-        &crate::world::namespace_doc("payments", "server", "", "Payments"),
-    );
-    w.write(
-        "bound.yaml",
-        &binding_doc(
-            "sample-ecs-app",
-            "server",
-            "sample-ecs-app",
-            "payments",
-            SERVER_ENTRIES,
-        ),
-    );
+    w.write_server_binding("sample-ecs-app", "payments", SERVER_ENTRIES);
     w.apply_exits(0);
     deployed().await;
     w
@@ -210,20 +197,7 @@ async fn a_failed_rollout_is_not_sent_again_until_the_document_changes() {
         "ecs.service_fail_services": ["sample-ecs-app"]
     });
     emulator().set_settings(&[&w.server], failing).await;
-    w.write(
-        "ns.yaml",
-        &crate::world::namespace_doc("payments", "server", "", "Payments"),
-    );
-    w.write(
-        "bound.yaml",
-        &binding_doc(
-            "sample-ecs-app",
-            "server",
-            "sample-ecs-app",
-            "payments",
-            SERVER_ENTRIES,
-        ),
-    );
+    w.write_server_binding("sample-ecs-app", "payments", SERVER_ENTRIES);
     let (_, calls) = w.apply_counted_any().await;
     assert_eq!(calls.count(&w.server, "UpdateService"), 1);
     // Failed, then rolled back.
@@ -243,15 +217,10 @@ async fn a_failed_rollout_is_not_sent_again_until_the_document_changes() {
     );
     w.assert_condition("ServiceConnectBinding/sample-ecs-app", "Ready", "False");
     // A changed document is sent at once.
-    w.write(
-        "bound.yaml",
-        &binding_doc(
-            "sample-ecs-app",
-            "server",
-            "sample-ecs-app",
-            "payments",
-            "[{portName: app, discoveryName: api}]",
-        ),
+    w.write_bound(
+        "sample-ecs-app",
+        "payments",
+        "[{portName: app, discoveryName: api}]",
     );
     let (_, calls) = w.apply_counted_any().await;
     assert_eq!(calls.count(&w.server, "UpdateService"), 1);
@@ -276,20 +245,7 @@ async fn a_removed_binding_disables_service_connect_and_drops_the_claim() {
 async fn a_service_claimed_by_another_controller_is_blocked_and_names_it() {
     let w = bound_server().await;
     let second = World::same_accounts(&w, "second-controller");
-    second.write(
-        "ns.yaml",
-        &crate::world::namespace_doc("payments2", "server", "", "Payments"),
-    );
-    second.write(
-        "bound.yaml",
-        &binding_doc(
-            "sample-ecs-app",
-            "server",
-            "sample-ecs-app",
-            "payments2",
-            "[]",
-        ),
-    );
+    second.write_server_binding("sample-ecs-app", "payments2", "[]");
     let (_, calls) = second.apply_counted_any().await;
     assert_eq!(calls.count(&w.server, "UpdateService"), 0);
     let plan = second.planned("ServiceConnectBinding", "sample-ecs-app");
@@ -310,14 +266,7 @@ async fn a_service_claimed_by_another_controller_is_blocked_and_names_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_service_is_reported_and_never_created() {
     let w = World::new();
-    w.write(
-        "ns.yaml",
-        &crate::world::namespace_doc("payments", "server", "", "Payments"),
-    );
-    w.write(
-        "bound.yaml",
-        &binding_doc("ghost", "server", "ghost", "payments", "[]"),
-    );
+    w.write_server_binding("ghost", "payments", "[]");
     let (_, calls) = w.apply_counted_any().await;
     assert_eq!(calls.count(&w.server, "CreateService"), 0);
     let plan = w.planned("ServiceConnectBinding", "ghost");
@@ -332,6 +281,25 @@ async fn a_missing_service_is_reported_and_never_created() {
 }
 
 impl World {
+    /// Writes the namespace document `namespace` of the server account (`ns.yaml`) and the
+    /// binding of the server's service `service` to it (`bound.yaml`, see [`World::write_bound`]).
+    fn write_server_binding(&self, service: &str, namespace: &str, services: &str) {
+        self.write(
+            "ns.yaml",
+            &crate::world::namespace_doc(namespace, "server", "", "Payments"),
+        );
+        self.write_bound(service, namespace, services);
+    }
+
+    /// Writes `bound.yaml`: the binding `service` of the server's service `service` to the
+    /// namespace document `namespace`, with the entries `services` (a YAML flow list).
+    fn write_bound(&self, service: &str, namespace: &str, services: &str) {
+        self.write(
+            "bound.yaml",
+            &binding_doc(service, "server", service, namespace, services),
+        );
+    }
+
     /// Runs `apply --once` whatever its exit code; what it printed and the calls it made.
     async fn apply_counted_any(&self) -> (String, ecs_topology_testkit::Calls) {
         let before = self.calls().await;

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, PeeringConnectionOptionsRequest, VpcPeeringConnection,
-};
+use aws_sdk_ec2::types::{Filter, PeeringConnectionOptionsRequest, VpcPeeringConnection};
 
 use crate::world::*;
 
@@ -20,34 +18,8 @@ struct Side {
 impl World {
     async fn peering_side(&self, account: &str, cidr: &str) -> Side {
         let ec2 = self.ec2(account).await;
-        let vpc = ec2
-            .create_vpc()
-            .cidr_block(cidr)
-            .send()
-            .await
-            .unwrap()
-            .vpc
-            .unwrap()
-            .vpc_id
-            .unwrap();
-        let on = AttributeBooleanValue::builder().value(true).build();
-        let modify = || ec2.modify_vpc_attribute().vpc_id(&vpc);
-        for change in [
-            modify().enable_dns_support(on.clone()),
-            modify().enable_dns_hostnames(on.clone()),
-        ] {
-            change.send().await.unwrap();
-        }
-        let route_table = ec2
-            .create_route_table()
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .unwrap()
-            .route_table
-            .unwrap()
-            .route_table_id
-            .unwrap();
+        let vpc = dns_vpc(&ec2, cidr, true).await;
+        let route_table = new_route_table(&ec2, &vpc).await;
         Side {
             account: account.to_owned(),
             vpc,

@@ -383,26 +383,9 @@ impl World {
         n: u8,
         dns_hostnames: bool,
     ) -> Network {
-        use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+        use aws_sdk_ec2::types::{IpPermission, IpRange};
         let ec2 = self.ec2_in(account, region).await;
-        let vpc = ec2
-            .create_vpc()
-            .cidr_block(format!("10.{n}.0.0/16"))
-            .send()
-            .await
-            .unwrap()
-            .vpc
-            .unwrap()
-            .vpc_id
-            .unwrap();
-        let on = |v: bool| AttributeBooleanValue::builder().value(v).build();
-        let modify = || ec2.modify_vpc_attribute().vpc_id(&vpc);
-        for change in [
-            modify().enable_dns_support(on(true)),
-            modify().enable_dns_hostnames(on(dns_hostnames)),
-        ] {
-            change.send().await.unwrap();
-        }
+        let vpc = dns_vpc(&ec2, &format!("10.{n}.0.0/16"), dns_hostnames).await;
         let mut subnets = Vec::new();
         for (i, zone) in ["a", "c"].into_iter().enumerate() {
             let subnet = ec2
@@ -415,16 +398,7 @@ impl World {
                 .unwrap();
             subnets.push(subnet.subnet.unwrap().subnet_id.unwrap());
         }
-        let route_table = ec2
-            .create_route_table()
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .unwrap()
-            .route_table
-            .unwrap()
-            .route_table_id
-            .unwrap();
+        let route_table = new_route_table(&ec2, &vpc).await;
         let mut security_groups = Vec::new();
         for name in ["endpoints", "audit"] {
             let id = ec2
@@ -498,6 +472,44 @@ impl World {
             .find(|e| e.service_name() == Some(name.as_str()))
             .unwrap_or_else(|| panic!("no {short} endpoint in {}", net.vpc))
     }
+}
+
+/// A new VPC of `cidr` where `ec2` points, with DNS support on and DNS host names as asked; its
+/// id.
+pub async fn dns_vpc(ec2: &aws_sdk_ec2::Client, cidr: &str, dns_hostnames: bool) -> String {
+    use aws_sdk_ec2::types::AttributeBooleanValue;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block(cidr)
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let on = |v: bool| AttributeBooleanValue::builder().value(v).build();
+    let modify = || ec2.modify_vpc_attribute().vpc_id(&vpc);
+    for change in [
+        modify().enable_dns_support(on(true)),
+        modify().enable_dns_hostnames(on(dns_hostnames)),
+    ] {
+        change.send().await.unwrap();
+    }
+    vpc
+}
+
+/// A new route table of `vpc`; its id.
+pub async fn new_route_table(ec2: &aws_sdk_ec2::Client, vpc: &str) -> String {
+    ec2.create_route_table()
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .route_table
+        .unwrap()
+        .route_table_id
+        .unwrap()
 }
 
 /// A `VpcEndpointSet` document over `net`, in `account` (an alias), with both security groups,
