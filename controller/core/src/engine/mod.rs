@@ -32,7 +32,7 @@ pub use desired::{Desired, DesiredSet, create_token, digest};
 pub use inspect::{TopologyNode, TopologyPage, topology};
 pub use leadership::{Leader, Leadership, Term};
 pub use objects::{Objects, Scope};
-pub use observe::{Search, observe};
+pub use observe::{Search, look_per_scope, observe};
 pub use once::{ApplyReport, KeyOutcome};
 pub use planning::{Planned, orphans, owned, plan_all, plan_key};
 pub use reconcile::{Outcome, Reconciled};

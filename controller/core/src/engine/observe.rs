@@ -1,6 +1,7 @@
 //! One batched observation pass.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 
 use futures::stream::{self, StreamExt};
 
@@ -115,4 +116,35 @@ pub(crate) async fn observe_scope<R: Resource, C: Cloud>(
             o.failed.insert((scope, R::KIND), e);
         }),
     }
+}
+
+/// Looks at each of `scopes`, `concurrency` at a time, and makes a patch that keeps what each
+/// look found (`keep`); `None` when there is nothing to look at. For what a kind observes after
+/// every scope was (`Resource::observe_more`).
+pub async fn look_per_scope<T, Fut>(
+    scopes: BTreeSet<Scope>,
+    concurrency: usize,
+    look: impl Fn(Scope) -> Fut,
+    keep: fn(&mut Observation, Scope, T),
+) -> Option<Patch>
+where
+    Fut: Future<Output = T>,
+    T: Send + 'static,
+{
+    if scopes.is_empty() {
+        return None;
+    }
+    let results: Vec<(Scope, T)> = stream::iter(scopes)
+        .map(|scope| {
+            let found = look(scope.clone());
+            async move { (scope, found.await) }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    Some(Box::new(move |observation: &mut Observation| {
+        for (scope, found) in results {
+            keep(observation, scope, found);
+        }
+    }))
 }

@@ -14,7 +14,7 @@ mod plan;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
-use futures::stream::{self, StreamExt};
+use crate::engine::look_per_scope;
 
 pub use observed::{
     Network, ObservedPeering, ObservedRoute, ObservedRouteTable, ObservedVpc, PeeringEnd,
@@ -261,33 +261,22 @@ impl Resource for Peerings {
             .filter_map(|spec| side_scope(desired, &spec.accepter))
             .filter(|scope| !observation.networks.contains_key(scope))
             .collect();
-        async move {
-            if scopes.is_empty() {
-                return None;
-            }
-            let results: Vec<_> = stream::iter(scopes)
-                .map(|scope| async move {
-                    let wants = network_wants(desired, &scope);
-                    let r = cloud.observe_network(&scope, &wants).await;
-                    (scope, r)
-                })
-                .buffer_unordered(concurrency.max(1))
-                .collect()
-                .await;
-            let patch: Patch = Box::new(move |observation: &mut Observation| {
-                for (scope, result) in results {
-                    match result {
-                        Ok(network) => {
-                            observation.networks.insert(scope, network);
-                        }
-                        Err(e) => {
-                            observation.failed.insert((scope, Kind::VpcPeering), e);
-                        }
-                    }
+        look_per_scope(
+            scopes,
+            concurrency,
+            move |scope| async move {
+                let wants = network_wants(desired, &scope);
+                cloud.observe_network(&scope, &wants).await
+            },
+            |observation, scope, found| match found {
+                Ok(network) => {
+                    observation.networks.insert(scope, network);
                 }
-            });
-            Some(patch)
-        }
+                Err(e) => {
+                    observation.failed.insert((scope, Kind::VpcPeering), e);
+                }
+            },
+        )
     }
 
     fn plan<'o>(cx: &Context<'o>, input: Input<'o, Self>) -> Plan<'o, Self> {

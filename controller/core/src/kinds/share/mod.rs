@@ -7,7 +7,7 @@ mod plan;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
-use futures::stream::{self, StreamExt};
+use crate::engine::look_per_scope;
 
 pub use plan::{DesiredShare, SharePlan, plan_share};
 
@@ -302,31 +302,19 @@ async fn visibility<C: Cloud>(
     consumers: BTreeSet<Scope>,
     concurrency: usize,
 ) -> Option<Patch> {
-    {
-        if consumers.is_empty() {
-            return None;
-        }
-        let results: Vec<_> = stream::iter(consumers)
-            .map(|scope| async move {
-                let r = cloud.visible_namespaces(&scope).await;
-                (scope, r)
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        let patch: Patch = Box::new(move |observation: &mut Observation| {
-            for (scope, result) in results {
-                match result {
-                    Ok(Some(arns)) => {
-                        observation.visible.insert(scope, arns);
-                    }
-                    // No way in, or an error: visibility only decides readiness; it is unknown.
-                    Ok(None) | Err(_) => {
-                        observation.visible.remove(&scope);
-                    }
-                }
+    look_per_scope(
+        consumers,
+        concurrency,
+        |scope| async move { cloud.visible_namespaces(&scope).await },
+        |observation, scope, found| match found {
+            Ok(Some(arns)) => {
+                observation.visible.insert(scope, arns);
             }
-        });
-        Some(patch)
-    }
+            // No way in, or an error: visibility only decides readiness; it is unknown.
+            Ok(None) | Err(_) => {
+                observation.visible.remove(&scope);
+            }
+        },
+    )
+    .await
 }
