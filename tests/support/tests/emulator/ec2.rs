@@ -27,7 +27,7 @@ fn service(short: &str) -> String {
     format!("com.amazonaws.{REGION}.{short}")
 }
 
-use crate::{assert_fails_with, failure};
+use crate::{assert_fails_with, assert_fails_with_status, failure};
 
 pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -158,10 +158,7 @@ pub(crate) async fn network(client: &ec2::Client, octet: u8, dns: bool) -> Netwo
 
 /// A gateway endpoint (the default type) for `short` routed in `net`'s route table.
 async fn routed(client: &ec2::Client, net: &Network, short: &str) -> VpcEndpoint {
-    client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service(short))
+    create(client, net, service(short))
         .route_table_ids(&net.route_table)
         .send()
         .await
@@ -171,10 +168,7 @@ async fn routed(client: &ec2::Client, net: &Network, short: &str) -> VpcEndpoint
 }
 
 async fn gateway(client: &ec2::Client, net: &Network, short: &str, owner: &str) -> VpcEndpoint {
-    client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service(short))
+    create(client, net, service(short))
         .vpc_endpoint_type(VpcEndpointType::Gateway)
         .tag_specifications(tags(&[("owner", owner)]))
         .send()
@@ -185,10 +179,7 @@ async fn gateway(client: &ec2::Client, net: &Network, short: &str, owner: &str) 
 }
 
 async fn interface(client: &ec2::Client, net: &Network, short: &str) -> VpcEndpoint {
-    client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service(short))
+    create(client, net, service(short))
         .vpc_endpoint_type(VpcEndpointType::Interface)
         .subnet_ids(&net.subnets[0])
         .subnet_ids(&net.subnets[1])
@@ -211,6 +202,31 @@ async fn describe_one(client: &ec2::Client, endpoint_id: &str) -> VpcEndpoint {
         .first()
         .cloned()
         .unwrap_or_else(|| panic!("describe {endpoint_id}: nothing"))
+}
+
+type CreateEndpoint = ec2::operation::create_vpc_endpoint::builders::CreateVpcEndpointFluentBuilder;
+
+/// `CreateVpcEndpoint` of the service `name` (its full name) in the VPC of `net`, not yet sent.
+fn create(client: &ec2::Client, net: &Network, name: impl Into<String>) -> CreateEndpoint {
+    client
+        .create_vpc_endpoint()
+        .vpc_id(&net.vpc)
+        .service_name(name)
+}
+
+type ModifyEndpoint = ec2::operation::modify_vpc_endpoint::builders::ModifyVpcEndpointFluentBuilder;
+
+/// `ModifyVpcEndpoint` of `endpoint`, as `change` changes the call.
+async fn modify(
+    client: &ec2::Client,
+    endpoint: &VpcEndpoint,
+    change: impl FnOnce(ModifyEndpoint) -> ModifyEndpoint,
+) {
+    let endpoint_id = id(endpoint);
+    change(client.modify_vpc_endpoint().vpc_endpoint_id(&endpoint_id))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("modify {endpoint_id}: {e:?}"));
 }
 
 /// The ids of every endpoint matching `filters`, `max` a page.
@@ -307,14 +323,12 @@ async fn describe_vpc_endpoints_without_max_results_returns_everything_in_one_re
 async fn describe_vpc_endpoints_rejects_max_results_below_five() {
     let account = emulator().new_account();
     let client = client(&account).await;
-    let err = client
-        .describe_vpc_endpoints()
-        .max_results(4)
-        .send()
-        .await
-        .expect_err("MaxResults 4 is below the minimum");
-    let (code, _, status) = failure(&err);
-    assert_eq!((code.as_str(), status), ("InvalidParameterValue", 400));
+    assert_fails_with_status(
+        client.describe_vpc_endpoints().max_results(4).send().await,
+        "InvalidParameterValue",
+        400,
+        "MaxResults 4 is below the minimum",
+    );
 }
 
 #[tokio::test]
@@ -382,10 +396,7 @@ async fn describe_vpc_endpoints_filters_by_tag_and_tag_key() {
     let (client, net) = new_network(16, false).await;
     let mine = gateway(&client, &net, "s3", "controller-a").await;
     let theirs = gateway(&client, &net, "dynamodb", "controller-b").await;
-    let untagged = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("s3"))
+    let untagged = create(&client, &net, service("s3"))
         .send()
         .await
         .unwrap_or_else(|e| panic!("create: {e:?}"))
@@ -433,10 +444,7 @@ async fn describe_vpc_endpoints_rejects_an_unknown_filter() {
 async fn create_vpc_endpoint_with_the_same_client_token_returns_the_same_endpoint() {
     let (client, net) = new_network(17, false).await;
     let create = || {
-        client
-            .create_vpc_endpoint()
-            .vpc_id(&net.vpc)
-            .service_name(service("s3"))
+        create(&client, &net, service("s3"))
             .route_table_ids(&net.route_table)
             .client_token("ecs-topology/VpcEndpointSet/a@1")
             .send()
@@ -463,26 +471,19 @@ async fn create_vpc_endpoint_with_the_same_client_token_returns_the_same_endpoin
 #[tokio::test]
 async fn create_vpc_endpoint_with_a_reused_client_token_and_other_parameters_fails() {
     let (client, net) = new_network(18, false).await;
-    client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("s3"))
+    create(&client, &net, service("s3"))
         .client_token("token-1")
         .send()
         .await
         .unwrap_or_else(|e| panic!("first: {e:?}"));
-    let err = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("dynamodb"))
-        .client_token("token-1")
-        .send()
-        .await
-        .expect_err("same token, other service");
-    let (code, _, status) = failure(&err);
-    assert_eq!(
-        (code.as_str(), status),
-        ("IdempotentParameterMismatch", 400)
+    assert_fails_with_status(
+        create(&client, &net, service("dynamodb"))
+            .client_token("token-1")
+            .send()
+            .await,
+        "IdempotentParameterMismatch",
+        400,
+        "same token, other service",
     );
 }
 
@@ -527,10 +528,7 @@ async fn new_endpoints_are_pending_for_the_configured_time_then_available() {
 async fn create_vpc_endpoint_rejects_an_unknown_service_name() {
     let (client, net) = new_network(21, true).await;
     let name = service("ecs-agnet");
-    let err = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(&name)
+    let err = create(&client, &net, &name)
         .vpc_endpoint_type(VpcEndpointType::Interface)
         .subnet_ids(&net.subnets[0])
         .send()
@@ -547,10 +545,7 @@ async fn create_vpc_endpoint_rejects_an_unknown_service_name() {
 #[tokio::test]
 async fn create_vpc_endpoint_rejects_a_type_the_service_does_not_offer() {
     let (client, net) = new_network(22, false).await;
-    let err = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("logs"))
+    let err = create(&client, &net, service("logs"))
         .vpc_endpoint_type(VpcEndpointType::Gateway)
         .route_table_ids(&net.route_table)
         .send()
@@ -615,10 +610,7 @@ async fn interface_endpoints_get_dns_entries_network_interfaces_and_groups() {
 #[tokio::test]
 async fn interface_endpoints_use_the_vpc_default_security_group_when_none_is_given() {
     let (client, net) = new_network(24, true).await;
-    let endpoint = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("ecs"))
+    let endpoint = create(&client, &net, service("ecs"))
         .vpc_endpoint_type(VpcEndpointType::Interface)
         .subnet_ids(&net.subnets[0])
         .send()
@@ -637,10 +629,7 @@ async fn interface_endpoints_use_the_vpc_default_security_group_when_none_is_giv
 #[tokio::test]
 async fn private_dns_requires_dns_support_and_hostnames_on_the_vpc() {
     let (client, net) = new_network(25, false).await;
-    let err = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("ecs-agent"))
+    let err = create(&client, &net, service("ecs-agent"))
         .vpc_endpoint_type(VpcEndpointType::Interface)
         .subnet_ids(&net.subnets[0])
         .send()
@@ -657,10 +646,7 @@ async fn private_dns_requires_dns_support_and_hostnames_on_the_vpc() {
         )
     );
 
-    let without = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("ecs-agent"))
+    let without = create(&client, &net, service("ecs-agent"))
         .vpc_endpoint_type(VpcEndpointType::Interface)
         .subnet_ids(&net.subnets[0])
         .private_dns_enabled(false)
@@ -687,10 +673,7 @@ async fn private_dns_requires_dns_support_and_hostnames_on_the_vpc() {
 async fn a_second_private_dns_endpoint_for_a_service_in_the_same_vpc_is_rejected() {
     let (client, net) = new_network(26, true).await;
     interface(&client, &net, "logs").await;
-    let err = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("logs"))
+    let err = create(&client, &net, service("logs"))
         .vpc_endpoint_type(VpcEndpointType::Interface)
         .subnet_ids(&net.subnets[2])
         .send()
@@ -705,13 +688,7 @@ async fn a_second_private_dns_endpoint_for_a_service_in_the_same_vpc_is_rejected
 async fn modify_vpc_endpoint_applies_private_dns_enabled() {
     let (client, net) = new_network(27, true).await;
     let endpoint = interface(&client, &net, "ecr.dkr").await;
-    client
-        .modify_vpc_endpoint()
-        .vpc_endpoint_id(id(&endpoint))
-        .private_dns_enabled(false)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("modify: {e:?}"));
+    modify(&client, &endpoint, |call| call.private_dns_enabled(false)).await;
     let off = describe_one(&client, &id(&endpoint)).await;
     assert_eq!(off.private_dns_enabled(), Some(false));
     assert_eq!(
@@ -720,13 +697,7 @@ async fn modify_vpc_endpoint_applies_private_dns_enabled() {
         "regional and two zonal names remain"
     );
 
-    client
-        .modify_vpc_endpoint()
-        .vpc_endpoint_id(id(&endpoint))
-        .private_dns_enabled(true)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("modify: {e:?}"));
+    modify(&client, &endpoint, |call| call.private_dns_enabled(true)).await;
     let on = describe_one(&client, &id(&endpoint)).await;
     assert_eq!(on.private_dns_enabled(), Some(true));
     let last = on.dns_entries().last().and_then(|d| d.dns_name());
@@ -741,26 +712,14 @@ async fn modify_vpc_endpoint_reset_policy_restores_the_default_policy() {
     let (client, net) = new_network(28, false).await;
     let endpoint = gateway(&client, &net, "s3", "x").await;
     let custom = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
-    client
-        .modify_vpc_endpoint()
-        .vpc_endpoint_id(id(&endpoint))
-        .policy_document(custom)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("modify policy: {e:?}"));
+    modify(&client, &endpoint, |call| call.policy_document(custom)).await;
     assert_eq!(
         describe_one(&client, &id(&endpoint))
             .await
             .policy_document(),
         Some(custom)
     );
-    client
-        .modify_vpc_endpoint()
-        .vpc_endpoint_id(id(&endpoint))
-        .reset_policy(true)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("reset policy: {e:?}"));
+    modify(&client, &endpoint, |call| call.reset_policy(true)).await;
     assert_eq!(
         describe_one(&client, &id(&endpoint))
             .await
@@ -783,16 +742,13 @@ async fn modify_vpc_endpoint_adds_and_removes_subnets_and_security_groups() {
         .unwrap_or_else(|e| panic!("group: {e:?}"))
         .group_id
         .unwrap_or_else(|| panic!("no group id"));
-    client
-        .modify_vpc_endpoint()
-        .vpc_endpoint_id(id(&endpoint))
-        .add_subnet_ids(&net.subnets[2])
-        .remove_subnet_ids(&net.subnets[0])
-        .add_security_group_ids(&extra)
-        .remove_security_group_ids(&net.group)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("modify: {e:?}"));
+    modify(&client, &endpoint, |call| {
+        call.add_subnet_ids(&net.subnets[2])
+            .remove_subnet_ids(&net.subnets[0])
+            .add_security_group_ids(&extra)
+            .remove_security_group_ids(&net.group)
+    })
+    .await;
     let now = describe_one(&client, &id(&endpoint)).await;
     assert_eq!(
         now.subnet_ids(),
@@ -839,14 +795,11 @@ async fn modify_vpc_endpoint_adds_and_removes_route_tables_with_their_routes() {
         .and_then(|r| r.route_table_id)
         .unwrap_or_else(|| panic!("no route table id"));
     let endpoint = routed(&client, &net, "s3").await;
-    client
-        .modify_vpc_endpoint()
-        .vpc_endpoint_id(id(&endpoint))
-        .add_route_table_ids(&second)
-        .remove_route_table_ids(&net.route_table)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("modify: {e:?}"));
+    modify(&client, &endpoint, |call| {
+        call.add_route_table_ids(&second)
+            .remove_route_table_ids(&net.route_table)
+    })
+    .await;
     assert_eq!(
         describe_one(&client, &id(&endpoint))
             .await
@@ -876,10 +829,7 @@ async fn modify_vpc_endpoint_adds_and_removes_route_tables_with_their_routes() {
 #[tokio::test]
 async fn tag_specifications_on_create_are_returned_by_describe() {
     let (client, net) = new_network(32, false).await;
-    let created = client
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .service_name(service("s3"))
+    let created = create(&client, &net, service("s3"))
         .tag_specifications(tags(&[
             ("ecs-topology.dev/owner", "prod-controller"),
             ("ecs-topology.dev/key", "VpcEndpointSet/private"),

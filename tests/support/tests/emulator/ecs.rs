@@ -30,7 +30,7 @@ async fn clients(account: &str) -> (ecs::Client, ec2::Client) {
     (ecs::Client::new(&config), ec2::Client::new(&config))
 }
 
-use crate::{assert_fails_with, failure};
+use crate::{assert_fails_with, assert_fails_with_status, failure};
 
 fn role(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
@@ -791,14 +791,12 @@ async fn creating_an_express_service_creates_the_default_cluster() {
 #[tokio::test]
 async fn creating_an_express_service_in_a_missing_named_cluster_fails_with_cluster_not_found() {
     let world = Express::new(54).await;
-    let err = world
-        .create("nowhere")
-        .cluster("payments")
-        .send()
-        .await
-        .expect_err("the cluster payments does not exist");
-    let (code, _, status) = failure(&err);
-    assert_eq!((code.as_str(), status), ("ClusterNotFoundException", 400));
+    assert_fails_with_status(
+        world.create("nowhere").cluster("payments").send().await,
+        "ClusterNotFoundException",
+        400,
+        "the cluster payments does not exist",
+    );
 }
 
 #[tokio::test]
