@@ -13,9 +13,10 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::config::ControllerConfig;
-use crate::engine::DesiredSet;
+use crate::engine::{DesiredSet, Registered, Resource};
+use crate::kinds::for_kind;
 use crate::load::{self, DocumentSet, SourceFile};
-use crate::model::{Document, Key, Kind};
+use crate::model::Key;
 use crate::validate::validate;
 
 /// What readers see: the validated set, or `None` before every source has loaded once.
@@ -124,17 +125,12 @@ fn changed_keys(before: Option<&DesiredSet>, after: &DesiredSet) -> BTreeSet<Key
     let dependents: Vec<Key> = after
         .documents
         .iter()
-        .filter_map(|(key, d)| match &d.document {
-            Document::NamespaceShare(m)
-                if changed.contains(&Key::new(
-                    Kind::CloudMapNamespace,
-                    m.spec.namespace_ref.clone(),
-                )) =>
-            {
-                Some(key.clone())
-            }
-            _ => None,
+        .filter(|(_, d)| {
+            let document = &d.document;
+            let references = for_kind!(document.kind(), R => R::spec(document).map(R::references));
+            references.is_some_and(|keys| keys.iter().any(|k| changed.contains(k)))
         })
+        .map(|(key, _)| key.clone())
         .collect();
     changed.extend(dependents);
     changed
@@ -143,6 +139,7 @@ fn changed_keys(before: Option<&DesiredSet>, after: &DesiredSet) -> BTreeSet<Key
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Kind;
 
     fn file(name: &str, text: &str) -> SourceFile {
         SourceFile::new(name, text)
@@ -157,6 +154,12 @@ mod tests {
     fn share(name: &str, namespace: &str) -> String {
         format!(
             "apiVersion: ecs-topology.dev/v1alpha1\nkind: NamespaceShare\nmetadata: {{name: {name}}}\nspec: {{account: '111111111111', region: eu-west-1, namespaceRef: {namespace}, principals: ['222222222222']}}\n"
+        )
+    }
+
+    fn binding(name: &str, namespace: &str) -> String {
+        format!(
+            "apiVersion: ecs-topology.dev/v1alpha1\nkind: ServiceConnectBinding\nmetadata: {{name: {name}}}\nspec: {{account: '111111111111', region: eu-west-1, cluster: c, service: {name}, namespaceRef: {namespace}, services: []}}\n"
         )
     }
 
@@ -188,6 +191,8 @@ mod tests {
                 file("b.yaml", &ns("b", "B")),
                 file("s.yaml", &share("s", "a")),
                 file("t.yaml", &share("t", "b")),
+                file("u.yaml", &binding("u", "a")),
+                file("v.yaml", &binding("v", "b")),
             ]
         };
         writer.replace(0, files("A"));
@@ -196,7 +201,8 @@ mod tests {
             changed,
             BTreeSet::from([
                 key(Kind::CloudMapNamespace, "a"),
-                key(Kind::NamespaceShare, "s")
+                key(Kind::NamespaceShare, "s"),
+                key(Kind::ServiceConnectBinding, "u")
             ])
         );
         assert_eq!(reader.snapshot().generation, 2);

@@ -182,6 +182,12 @@ pub trait Resource: Registered {
     /// [`crate::events`]).
     const EVENTS: &'static [&'static str] = &[];
 
+    /// The documents this one is planned against (a share's namespace): a change to one of
+    /// them reconciles this one again.
+    fn references(_spec: &Self::Spec) -> Vec<Key> {
+        Vec::new()
+    }
+
     /// Kinds observed wherever a document of this kind lives (a share needs its namespace).
     fn needs() -> &'static [Kind] {
         &[]

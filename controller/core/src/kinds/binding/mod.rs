@@ -101,6 +101,13 @@ impl Resource for Bindings {
         &NO_TAGS
     }
 
+    fn references(spec: &ServiceConnectBindingSpec) -> Vec<Key> {
+        spec.namespace_ref
+            .iter()
+            .map(|name| Key::new(Kind::CloudMapNamespace, name.clone()))
+            .collect()
+    }
+
     fn check(spec: &ServiceConnectBindingSpec, view: &SetView<'_>, report: &mut Report<'_>) {
         check::check_binding(spec, view, report);
     }

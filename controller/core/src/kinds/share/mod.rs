@@ -107,6 +107,13 @@ impl Resource for Shares {
         &object.arn
     }
 
+    fn references(spec: &NamespaceShareSpec) -> Vec<Key> {
+        vec![Key::new(
+            Kind::CloudMapNamespace,
+            spec.namespace_ref.clone(),
+        )]
+    }
+
     fn needs() -> &'static [Kind] {
         // A share is planned against its namespace, which lives in the same scope.
         &[Kind::CloudMapNamespace]
