@@ -15,12 +15,8 @@ impl World {
     /// Creates, in `account`, the cluster `apps`, a task definition whose container offers the
     /// port `app`, and the service `name` running it; returns the service's ARN.
     async fn operator_service(&self, account: &str, name: &str) -> String {
+        self.cluster(account, CLUSTER).await;
         let ecs = self.ecs(account).await;
-        ecs.create_cluster()
-            .cluster_name(CLUSTER)
-            .send()
-            .await
-            .unwrap();
         ecs.register_task_definition()
             .family(name)
             .container_definitions(
@@ -206,14 +202,11 @@ async fn a_failed_rollout_is_not_sent_again_until_the_document_changes() {
         let (out, calls) = w.apply_counted_any().await;
         assert_eq!(calls.count(&w.server, "UpdateService"), 0, "{out}");
     }
-    let plan = w.planned("ServiceConnectBinding", "sample-ecs-app");
-    assert_eq!(plan["verb"], "blocked", "{plan}");
-    assert!(
-        plan["reason"]
-            .as_str()
-            .unwrap()
-            .contains("deployment failed"),
-        "{plan}"
+    w.assert_planned_because(
+        "ServiceConnectBinding",
+        "sample-ecs-app",
+        "blocked",
+        "deployment failed",
     );
     w.assert_condition("ServiceConnectBinding/sample-ecs-app", "Ready", "False");
     // A changed document is sent at once.
@@ -248,10 +241,12 @@ async fn a_service_claimed_by_another_controller_is_blocked_and_names_it() {
     second.write_server_binding("sample-ecs-app", "payments2", "[]");
     let (_, calls) = second.apply_counted_any().await;
     assert_eq!(calls.count(&w.server, "UpdateService"), 0);
-    let plan = second.planned("ServiceConnectBinding", "sample-ecs-app");
-    assert_eq!(plan["verb"], "blocked", "{plan}");
-    let reason = plan["reason"].as_str().unwrap();
-    assert!(reason.contains(&format!("`{}`", w.controller)), "{reason}");
+    second.assert_planned_because(
+        "ServiceConnectBinding",
+        "sample-ecs-app",
+        "blocked",
+        &format!("`{}`", w.controller),
+    );
     // The first claimant keeps the service, in sync and ready.
     w.apply_exits(0);
     let ready = condition(&w.status("ServiceConnectBinding/sample-ecs-app"), "Ready").clone();
@@ -269,14 +264,11 @@ async fn a_missing_service_is_reported_and_never_created() {
     w.write_server_binding("ghost", "payments", "[]");
     let (_, calls) = w.apply_counted_any().await;
     assert_eq!(calls.count(&w.server, "CreateService"), 0);
-    let plan = w.planned("ServiceConnectBinding", "ghost");
-    assert_eq!(plan["verb"], "waiting", "{plan}");
-    assert!(
-        plan["reason"]
-            .as_str()
-            .unwrap()
-            .contains("never creates it"),
-        "{plan}"
+    w.assert_planned_because(
+        "ServiceConnectBinding",
+        "ghost",
+        "waiting",
+        "never creates it",
     );
 }
 

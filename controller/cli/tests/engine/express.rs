@@ -413,13 +413,7 @@ async fn a_service_whose_deployment_is_running_is_not_ready_and_nothing_is_sent_
 async fn a_service_of_the_same_name_in_another_cluster_is_never_changed() {
     let w = World::new();
     let net = w.network(&w.server, 40, true).await;
-    w.ecs(&w.server)
-        .await
-        .create_cluster()
-        .cluster_name("web")
-        .send()
-        .await
-        .unwrap();
+    w.cluster(&w.server, "web").await;
     for cluster in ["default", "web"] {
         create_unowned(&w, &net, cluster, "api", "public.ecr.aws/example/api:0.1").await;
     }

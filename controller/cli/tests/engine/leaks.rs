@@ -54,13 +54,7 @@ async fn a_removed_document_is_pruned_after_the_status_store_was_lost() {
 async fn the_removed_only_service_of_a_cluster_no_document_names_is_deleted() {
     let w = World::new();
     let net = w.network(&w.server, 44, true).await;
-    w.ecs(&w.server)
-        .await
-        .create_cluster()
-        .cluster_name("payments")
-        .send()
-        .await
-        .unwrap();
+    w.cluster(&w.server, "payments").await;
     w.write(
         "api.yaml",
         &express_doc("api", "server", &net, "", "  cluster: payments\n"),

@@ -151,6 +151,15 @@ impl World {
             .clone()
     }
 
+    /// Asserts that the plan of the document `kind`/`name` has the verb `verb` and a reason that
+    /// contains `reason`.
+    pub fn assert_planned_because(&self, kind: &str, name: &str, verb: &str, reason: &str) {
+        let plan = self.planned(kind, name);
+        assert_eq!(plan["verb"], verb, "{plan}");
+        let because = plan["reason"].as_str().unwrap_or_default();
+        assert!(because.contains(reason), "{plan}");
+    }
+
     pub fn plan_json(&self) -> serde_json::Value {
         let out = self.run(&["plan", "--output", "json"]);
         serde_json::from_slice(&out.stdout).unwrap()
@@ -551,6 +560,17 @@ pub fn endpoint_set_doc(
 impl World {
     pub async fn ecs(&self, account: &str) -> aws_sdk_ecs::Client {
         self.ecs_in(account, REGION).await
+    }
+
+    /// Creates the ECS cluster `name` in `account` (the test region), as an operator would.
+    pub async fn cluster(&self, account: &str, name: &str) {
+        self.ecs(account)
+            .await
+            .create_cluster()
+            .cluster_name(name)
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn ecs_in(&self, account: &str, region: &str) -> aws_sdk_ecs::Client {
