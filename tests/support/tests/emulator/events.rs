@@ -20,28 +20,41 @@ use crate::cloudmap::{cloud_map, create_namespace};
 
 const REGION: &str = "ap-northeast-1";
 
-/// What the controller's rules match: Cloud Map's namespace changes.
-fn namespace_changes() -> Value {
+/// The pattern of a rule that matches the CloudTrail records of the calls `names` of the
+/// service `service` (as in `aws.<service>` and `<service>.amazonaws.com`).
+fn calls_of(service: &str, names: &[&str]) -> Value {
     json!({
         "detail-type": ["AWS API Call via CloudTrail"],
-        "source": ["aws.servicediscovery"],
+        "source": [format!("aws.{service}")],
         "detail": {
-            "eventSource": ["servicediscovery.amazonaws.com"],
-            "eventName": ["CreateHttpNamespace", "UpdateHttpNamespace", "DeleteNamespace"]
+            "eventSource": [format!("{service}.amazonaws.com")],
+            "eventName": names
         }
     })
 }
 
+/// What the controller's rules match: Cloud Map's namespace changes.
+fn namespace_changes() -> Value {
+    calls_of(
+        "servicediscovery",
+        &[
+            "CreateHttpNamespace",
+            "UpdateHttpNamespace",
+            "DeleteNamespace",
+        ],
+    )
+}
+
 /// EC2's VPC endpoint changes.
 fn endpoint_changes() -> Value {
-    json!({
-        "detail-type": ["AWS API Call via CloudTrail"],
-        "source": ["aws.ec2"],
-        "detail": {
-            "eventSource": ["ec2.amazonaws.com"],
-            "eventName": ["CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints"]
-        }
-    })
+    calls_of(
+        "ec2",
+        &[
+            "CreateVpcEndpoint",
+            "ModifyVpcEndpoint",
+            "DeleteVpcEndpoints",
+        ],
+    )
 }
 
 /// Every CloudTrail event of Cloud Map, reads included if there were any.
@@ -115,55 +128,56 @@ async fn wire(pattern: &Value, admit: bool) -> Wiring {
             .await
             .unwrap();
     }
-    central_events
-        .put_rule()
-        .name("to-queue")
-        .event_bus_name("ecs-topology")
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .unwrap();
-    central_events
-        .put_targets()
-        .rule("to-queue")
-        .event_bus_name("ecs-topology")
-        .targets(
-            Target::builder()
-                .id("queue")
-                .arn(queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-
-    let target_events = events_of(&target).await;
-    target_events
-        .put_rule()
-        .name("to-central")
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .unwrap();
-    target_events
-        .put_targets()
-        .rule("to-central")
-        .targets(
-            Target::builder()
-                .id("central")
-                .arn(bus_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let to_queue = Target::builder().id("queue").arn(queue_arn);
+    forward(
+        &central_events,
+        Some("ecs-topology"),
+        "to-queue",
+        pattern,
+        to_queue,
+    )
+    .await;
+    let to_central = Target::builder().id("central").arn(bus_arn);
+    forward(
+        &events_of(&target).await,
+        None,
+        "to-central",
+        pattern,
+        to_central,
+    )
+    .await;
     Wiring {
         target,
         queue,
         queue_url,
     }
+}
+
+/// Puts the rule `rule` matching `pattern` on the bus `bus` (the default bus when `None`) and
+/// makes `target` its one target.
+async fn forward(
+    events: &eb::Client,
+    bus: Option<&str>,
+    rule: &str,
+    pattern: &Value,
+    target: aws_sdk_eventbridge::types::builders::TargetBuilder,
+) {
+    events
+        .put_rule()
+        .name(rule)
+        .set_event_bus_name(bus.map(str::to_owned))
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(rule)
+        .set_event_bus_name(bus.map(str::to_owned))
+        .targets(target.build().unwrap())
+        .send()
+        .await
+        .unwrap();
 }
 
 impl Wiring {
@@ -365,24 +379,8 @@ async fn the_delivery_delay_holds_each_event_back() {
 async fn vpc_endpoint_changes_arrive_as_ec2_records_them_with_the_endpoint_id() {
     let wiring = wire(&endpoint_changes(), true).await;
     let ec2 = ec2::Client::new(&emulator().sdk_config(&wiring.target, REGION).await);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.42.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .and_then(|v| v.vpc_id)
-        .unwrap();
-    let route_table = ec2
-        .create_route_table()
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .route_table
-        .and_then(|r| r.route_table_id)
-        .unwrap();
+    let vpc = crate::ec2::vpc(&ec2, "10.42.0.0/16", false).await;
+    let route_table = crate::ec2::route_table(&ec2, &vpc).await;
 
     let endpoint = ec2
         .create_vpc_endpoint()

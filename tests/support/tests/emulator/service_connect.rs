@@ -17,7 +17,7 @@ use aws_sdk_servicediscovery as sd;
 use ecs_topology_testkit::emulator;
 use serde_json::json;
 
-use crate::{assert_fails_with, failure};
+use crate::{assert_fails_with, failure, refused};
 
 const REGION: &str = "eu-central-1";
 const CLUSTER: &str = "apps";
@@ -193,6 +193,18 @@ impl World {
     }
 }
 
+/// Asserts that the first of `resources` was registered as a Cloud Map service of `account`.
+#[track_caller]
+fn assert_discovered_in(resources: &[ecs::types::ServiceConnectServiceResource], account: &str) {
+    let prefix = format!("arn:aws:servicediscovery:{REGION}:{account}:service/srv-");
+    assert!(
+        resources[0]
+            .discovery_arn()
+            .is_some_and(|a| a.starts_with(&prefix)),
+        "not a Cloud Map service of {account}: {resources:?}"
+    );
+}
+
 /// Service Connect in `namespace` offering the port `http` under `alias` (if any; an empty DNS
 /// name leaves it to ECS).
 fn connect_to(namespace: &str, alias: Option<(i32, &str)>) -> ServiceConnectConfiguration {
@@ -304,16 +316,7 @@ async fn service_connect_reads_back_with_the_defaults_ecs_fills_in() {
     let resources = primary.service_connect_resources();
     assert_eq!(resources.len(), 1);
     assert_eq!(resources[0].discovery_name(), Some("http"));
-    let prefix = format!(
-        "arn:aws:servicediscovery:{REGION}:{}:service/srv-",
-        world.account
-    );
-    assert!(
-        resources[0]
-            .discovery_arn()
-            .is_some_and(|a| a.starts_with(&prefix)),
-        "{resources:?}"
-    );
+    assert_discovered_in(resources, &world.account);
 }
 
 #[tokio::test]
@@ -332,14 +335,15 @@ async fn a_namespace_shared_with_the_cloud_map_ecs_permission_is_joined_by_arn()
     let namespace = owner.namespace("shared-payments").await;
     consumer.service("checkout").await;
 
-    let err = consumer
-        .update("checkout")
-        .service_connect_configuration(connect_to(&namespace, None))
-        .send()
-        .await
-        .expect_err("not shared yet");
     assert_eq!(
-        failure(&err),
+        refused(
+            consumer
+                .update("checkout")
+                .service_connect_configuration(connect_to(&namespace, None))
+                .send()
+                .await,
+            "not shared yet"
+        ),
         (
             "NamespaceNotFoundException".to_owned(),
             NAMESPACE_NOT_FOUND.to_owned(),
@@ -353,16 +357,8 @@ async fn a_namespace_shared_with_the_cloud_map_ecs_permission_is_joined_by_arn()
         .await;
     assert_eq!(namespace_of(&deployments[0]), Some(namespace.as_str()));
     let resources = deployments[0].service_connect_resources();
-    let prefix = format!(
-        "arn:aws:servicediscovery:{REGION}:{}:service/srv-",
-        consumer.account
-    );
-    assert!(
-        resources[0]
-            .discovery_arn()
-            .is_some_and(|a| a.starts_with(&prefix)),
-        "the Cloud Map service belongs to the consumer: {resources:?}"
-    );
+    // The Cloud Map service belongs to the consumer.
+    assert_discovered_in(resources, &consumer.account);
 }
 
 #[tokio::test]
