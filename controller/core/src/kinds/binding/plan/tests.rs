@@ -144,23 +144,23 @@ fn a_client_only_binding_matches_a_configuration_without_services() {
 }
 
 #[test]
-fn a_changed_alias_port_is_an_update_of_that_service_entry_only() {
+fn a_changed_alias_port_or_a_disabled_configuration_is_an_update_of_that_field_only() {
     let (s, p) = (spec(), Policies::default());
-    let mut config = configured();
-    config.services[1].client_aliases[0].port = 8080;
-    let plan = plan(Some(&desired(&s, &p, None)), &[ours(Some(config))]);
-    assert_eq!(plan.verb, Verb::Update);
-    assert_eq!(plan.drifted_fields(), ["services.app"]);
-}
-
-#[test]
-fn a_disabled_configuration_is_drift() {
-    let (s, p) = (spec(), Policies::default());
-    let mut config = configured();
-    config.enabled = false;
-    let plan = plan(Some(&desired(&s, &p, None)), &[ours(Some(config))]);
-    assert_eq!(plan.verb, Verb::Update);
-    assert_eq!(plan.drifted_fields(), ["enabled"]);
+    let cases: [(&str, fn(&mut ObservedServiceConnect), &str); 2] = [
+        (
+            "a changed alias port",
+            |c| c.services[1].client_aliases[0].port = 8080,
+            "services.app",
+        ),
+        ("a disabled configuration", |c| c.enabled = false, "enabled"),
+    ];
+    for (case, drift, field) in cases {
+        let mut config = configured();
+        drift(&mut config);
+        let plan = plan(Some(&desired(&s, &p, None)), &[ours(Some(config))]);
+        assert_eq!(plan.verb, Verb::Update, "{case}");
+        assert_eq!(plan.drifted_fields(), [field], "{case}");
+    }
 }
 
 #[test]

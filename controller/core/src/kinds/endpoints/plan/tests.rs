@@ -112,6 +112,16 @@ fn find<'a>(observed: &'a mut [ObservedEndpoint], short: &str) -> &'a mut Observ
         .expect("the endpoint is listed")
 }
 
+/// Asserts that the first change of `plan` deletes the endpoint `id`.
+#[track_caller]
+fn assert_first_change_deletes(plan: &DocumentPlan, id: &str) {
+    assert_eq!(
+        plan.changes[0].from.as_ref().map(|f| &f["id"]),
+        Some(&json!(id))
+    );
+    assert_eq!(plan.changes[0].to, None);
+}
+
 #[test]
 fn service_names_and_short_names_are_each_others_inverse() {
     assert_eq!(
@@ -477,11 +487,7 @@ fn a_service_dropped_from_the_spec_deletes_its_endpoint_as_an_update() {
     let plan = plan(&spec, &Policies::default(), &observed);
     assert_eq!(plan.verb, Verb::Update);
     assert_eq!(plan.drifted_fields(), ["endpoints.ecr.dkr"]);
-    assert_eq!(
-        plan.changes[0].from.as_ref().map(|f| &f["id"]),
-        Some(&json!("vpce-1"))
-    );
-    assert_eq!(plan.changes[0].to, None);
+    assert_first_change_deletes(&plan, "vpce-1");
 }
 
 #[test]
@@ -494,11 +500,7 @@ fn a_second_endpoint_of_the_set_for_one_service_is_deleted() {
     observed.push(twin);
     let plan = plan(&spec, &Policies::default(), &observed);
     assert_eq!(plan.drifted_fields(), ["endpoints.logs"]);
-    assert_eq!(
-        plan.changes[0].from.as_ref().map(|f| &f["id"]),
-        Some(&json!("vpce-twin"))
-    );
-    assert_eq!(plan.changes[0].to, None);
+    assert_first_change_deletes(&plan, "vpce-twin");
 }
 
 #[test]

@@ -232,6 +232,15 @@ fn paths(plan: &DocumentPlan) -> Vec<String> {
     plan.drifted_fields()
 }
 
+/// Asserts that a plan has the verb `want` (blocked or waiting) for a reason that contains
+/// `part`.
+#[track_caller]
+fn assert_held(verb: &Verb, reason: Option<&str>, want: Verb, part: &str) {
+    assert_eq!(*verb, want, "{reason:?}");
+    let reason = reason.unwrap_or_else(|| panic!("no reason for {verb:?}"));
+    assert!(reason.contains(part), "{reason}");
+}
+
 #[test]
 fn a_peering_from_nothing_is_created_with_both_dns_options_and_every_route() {
     let plan = plan(&[], &networks());
@@ -288,11 +297,11 @@ fn a_pending_connection_waits_for_an_accepter_account_without_a_role() {
     };
     let observed = [connection("pcx-1", "pending-acceptance", false)];
     let plan = typed_plan(Some(&want), &observed, &networks, &PruneGate::Allowed);
-    assert_eq!(plan.verb, Verb::Waiting);
-    assert!(
-        plan.reason
-            .unwrap()
-            .contains("pending acceptance by account 222222222222")
+    assert_held(
+        &plan.verb,
+        plan.reason.as_deref(),
+        Verb::Waiting,
+        "pending acceptance by account 222222222222",
     );
 }
 
@@ -398,11 +407,11 @@ fn a_route_to_another_live_peering_blocks() {
         route(RouteTarget::Peering("pcx-theirs".into()), "active"),
     );
     let plan = plan(&[connection("pcx-1", "active", true)], &networks);
-    assert_eq!(plan.verb, Verb::Blocked);
-    assert!(
-        plan.reason
-            .unwrap()
-            .contains("pcx-theirs, which is not this document's")
+    assert_held(
+        &plan.verb,
+        plan.reason.as_deref(),
+        Verb::Blocked,
+        "pcx-theirs, which is not this document's",
     );
 }
 
@@ -414,11 +423,11 @@ fn overlapping_vpcs_are_refused_with_both_blocks_named() {
         vpc("vpc-client", &["172.31.0.0/16", "10.0.128.0/17"]),
     );
     let plan = plan(&[], &networks);
-    assert_eq!(plan.verb, Verb::Blocked);
-    let reason = plan.reason.unwrap();
-    assert!(
-        reason.contains("10.0.0.0/16 of vpc-server and 10.0.128.0/17 of vpc-client"),
-        "{reason}"
+    assert_held(
+        &plan.verb,
+        plan.reason.as_deref(),
+        Verb::Blocked,
+        "10.0.0.0/16 of vpc-server and 10.0.128.0/17 of vpc-client",
     );
 }
 
@@ -447,11 +456,11 @@ fn a_missing_vpc_or_route_table_is_refused() {
         .route_tables
         .remove("rtb-s2");
     let plan = plan(&[], &networks);
-    assert_eq!(plan.verb, Verb::Blocked);
-    assert!(
-        plan.reason
-            .unwrap()
-            .contains("rtb-s2 does not exist in account 111111111111")
+    assert_held(
+        &plan.verb,
+        plan.reason.as_deref(),
+        Verb::Blocked,
+        "rtb-s2 does not exist in account 111111111111",
     );
     let mut networks = self::networks();
     networks.get_mut(&client()).unwrap().vpcs.clear();
@@ -502,8 +511,12 @@ fn an_unowned_connection_between_the_same_vpcs_blocks_unless_adopted() {
     c.tags = BTreeMap::new();
     let networks = routed(networks(), "pcx-9");
     let plan = plan(&[c.clone()], &networks);
-    assert_eq!(plan.verb, Verb::Blocked);
-    assert!(plan.reason.unwrap().contains("ecs-topology.dev/adopt"));
+    assert_held(
+        &plan.verb,
+        plan.reason.as_deref(),
+        Verb::Blocked,
+        "ecs-topology.dev/adopt",
+    );
     let adopt = Policies {
         adopt: true,
         ..Policies::default()
@@ -527,11 +540,11 @@ fn a_failed_connection_of_the_document_blocks_with_aws_message() {
     c.message =
         Some("Failed due to incorrect VPC-ID, Account ID, or overlapping CIDR range".into());
     let plan = plan(&[c], &networks());
-    assert_eq!(plan.verb, Verb::Blocked);
-    assert!(
-        plan.reason
-            .unwrap()
-            .contains("pcx-1 failed: Failed due to incorrect VPC-ID")
+    assert_held(
+        &plan.verb,
+        plan.reason.as_deref(),
+        Verb::Blocked,
+        "pcx-1 failed: Failed due to incorrect VPC-ID",
     );
 }
 
