@@ -146,7 +146,8 @@ fn a_client_only_binding_matches_a_configuration_without_services() {
 #[test]
 fn a_changed_alias_port_or_a_disabled_configuration_is_an_update_of_that_field_only() {
     let (s, p) = (spec(), Policies::default());
-    let cases: [(&str, fn(&mut ObservedServiceConnect), &str); 2] = [
+    type Drift = fn(&mut ObservedServiceConnect);
+    let cases: [(&str, Drift, &str); 2] = [
         (
             "a changed alias port",
             |c| c.services[1].client_aliases[0].port = 8080,
