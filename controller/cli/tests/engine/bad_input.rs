@@ -23,11 +23,9 @@ async fn a_file_that_is_not_utf8_is_reported_and_the_other_documents_still_conve
         w.remove("a.yaml");
     })
     .await;
-    assert!(
-        out.contains(
-            "b.yaml: error: is not UTF-8 text: invalid byte 0xE0 at line 9, column 23 (save it as UTF-8)"
-        ),
-        "{out}"
+    assert_has(
+        &out,
+        "b.yaml: error: is not UTF-8 text: invalid byte 0xE0 at line 9, column 23 (save it as UTF-8)",
     );
     assert_eq!(calls.count(&w.server, "DeleteNamespace"), 0);
 }
@@ -45,10 +43,10 @@ async fn a_file_over_the_size_limit_is_reported_unread_and_nothing_is_pruned() {
     .await;
     let size = std::fs::metadata(w.docs().join("b.yaml")).unwrap().len();
     assert!(size > 2048);
-    assert!(
-        out.contains(&format!(
+    assert_has(
+        &out,
+        &format!(
             "b.yaml: error: is {size} bytes, more than the 2048 a document file may have (source.maxFileBytes)"
-        )),
-        "{out}"
+        ),
     );
 }

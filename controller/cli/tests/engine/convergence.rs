@@ -6,11 +6,8 @@ async fn from_nothing_to_converged_in_two_accounts_and_the_consumer_sees_the_nam
     w.write_shared_namespace("payments", "Payments");
 
     let plan = w.plan_exits(2);
-    assert!(plan.contains("create CloudMapNamespace/payments"), "{plan}");
-    assert!(
-        plan.contains("waiting NamespaceShare/payments-to-client"),
-        "{plan}"
-    );
+    assert_has(&plan, "create CloudMapNamespace/payments");
+    assert_has(&plan, "waiting NamespaceShare/payments-to-client");
 
     w.apply_exits(0);
     let namespaces = w.namespaces(&w.server).await;

@@ -49,20 +49,11 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
         .unwrap();
 
     let plan = w.plan_exits(2);
-    assert!(plan.contains("update CloudMapNamespace/billing"), "{plan}");
-    assert!(
-        plan.contains("~ description: \"changed by hand\" -> \"Billing\""),
-        "{plan}"
-    );
-    assert!(plan.contains("+ tags.team: \"payments\""), "{plan}");
-    assert!(
-        plan.contains("update NamespaceShare/billing-to-client"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains(&format!("+ principals: [\"{}\"]", w.client)),
-        "{plan}"
-    );
+    assert_has(&plan, "update CloudMapNamespace/billing");
+    assert_has(&plan, "~ description: \"changed by hand\" -> \"Billing\"");
+    assert_has(&plan, "+ tags.team: \"payments\"");
+    assert_has(&plan, "update NamespaceShare/billing-to-client");
+    assert_has(&plan, &format!("+ principals: [\"{}\"]", w.client));
     let ns_plan = w.planned("CloudMapNamespace", "billing");
     assert_eq!(ns_plan["verb"], "update");
     assert_eq!(change_paths(&ns_plan).len(), 2);
@@ -85,7 +76,7 @@ async fn a_deleted_namespace_is_recreated_and_reshared() {
         .unwrap();
 
     let plan = w.plan_exits(2);
-    assert!(plan.contains("create CloudMapNamespace/ledger"), "{plan}");
+    assert_has(&plan, "create CloudMapNamespace/ledger");
     w.apply_exits(0);
     let (_, arn) = w.namespaces(&w.server).await["ledger.internal"].clone();
     assert_ne!(arn, old_arn);
@@ -113,11 +104,8 @@ async fn a_suspended_document_reports_its_drift_and_changes_nothing() {
         ),
     );
     let plan = w.plan_exits(2);
-    assert!(
-        plan.contains("suspended CloudMapNamespace/paused"),
-        "{plan}"
-    );
-    assert!(plan.contains("+ tags.team"), "{plan}");
+    assert_has(&plan, "suspended CloudMapNamespace/paused");
+    assert_has(&plan, "+ tags.team");
     let before = w.calls().await;
     let (_, out) = w.apply();
     assert_eq!(

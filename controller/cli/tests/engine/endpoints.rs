@@ -76,14 +76,14 @@ async fn a_private_vpc_gets_its_endpoints_in_order_and_a_converged_rerun_only_re
     .await;
 
     let plan = w.plan_exits(2);
-    assert!(plan.contains("create VpcEndpointSet/private"), "{plan}");
+    assert_has(&plan, "create VpcEndpointSet/private");
     let at = |s: &str| plan.find(s).unwrap_or_else(|| panic!("{s} in {plan}"));
     assert!(at("+ endpoints.ecs-agent:") < at("+ endpoints.ecs-telemetry:"));
     assert!(at("+ endpoints.ecs-telemetry:") < at("+ endpoints.ecs:"));
 
     // Four endpoints fit AWS's burst of endpoint changes: the default budget is used.
     let out = w.apply_exits(0);
-    assert!(out.contains("VpcEndpointSet/private: created"), "{out}");
+    assert_has(&out, "VpcEndpointSet/private: created");
     let endpoints = w.vpc_endpoints(&net).await;
     assert_eq!(endpoints.len(), 4, "{endpoints:?}");
     assert!(endpoints.iter().all(|e| state(e) == "available"));
@@ -178,22 +178,19 @@ async fn drift_by_another_client_is_planned_field_by_field_and_corrected_in_plac
     }
 
     let plan = w.plan_exits(2);
-    assert!(plan.contains("update VpcEndpointSet/drifting"), "{plan}");
+    assert_has(&plan, "update VpcEndpointSet/drifting");
     let mut groups = net.security_groups.clone();
     groups.sort();
-    assert!(
-        plan.contains(&format!(
+    assert_has(
+        &plan,
+        &format!(
             "~ endpoints.logs.securityGroupIds: [\"{}\"] -> {}",
             net.security_groups[0],
             json!(groups)
-        )),
-        "{plan}"
+        ),
     );
-    assert!(
-        plan.contains("~ endpoints.ecr.api.privateDns: false -> true"),
-        "{plan}"
-    );
-    assert!(plan.contains("- endpoints.ecr.dkr.policy: "), "{plan}");
+    assert_has(&plan, "~ endpoints.ecr.api.privateDns: false -> true");
+    assert_has(&plan, "- endpoints.ecr.dkr.policy: ");
     assert_eq!(
         change_paths(&w.planned("VpcEndpointSet", "drifting")),
         [
@@ -204,7 +201,7 @@ async fn drift_by_another_client_is_planned_field_by_field_and_corrected_in_plac
     );
 
     let (out, calls) = w.apply_counted(0).await;
-    assert!(out.contains("VpcEndpointSet/drifting: updated"), "{out}");
+    assert_has(&out, "VpcEndpointSet/drifting: updated");
     let ops = calls.operations(&w.server);
     assert_eq!(ops.get("ModifyVpcEndpoint"), Some(&3), "{ops:?}");
     assert_eq!(ops.get("CreateVpcEndpoint"), None, "in place: {ops:?}");
@@ -277,7 +274,7 @@ async fn a_policy_differing_only_in_formatting_or_statement_order_is_not_drift()
     assert_ne!(denied, same);
     set_policy(&denied).await.unwrap();
     let plan = w.plan_exits(2);
-    assert!(plan.contains("~ endpoints.ecr.api.policy: "), "{plan}");
+    assert_has(&plan, "~ endpoints.ecr.api.policy: ");
 }
 
 #[tokio::test]
@@ -303,14 +300,14 @@ async fn a_removed_set_is_pruned_and_one_recording_retain_is_kept() {
     w.remove("pruned.yaml");
     w.remove("kept.yaml");
     let plan = w.plan_exits(2);
-    assert!(plan.contains("delete VpcEndpointSet/pruned"), "{plan}");
-    assert!(plan.contains("- endpoints.logs: "), "{plan}");
-    assert!(plan.contains("- endpoints.s3: "), "{plan}");
-    assert!(plan.contains("retain VpcEndpointSet/kept"), "{plan}");
+    assert_has(&plan, "delete VpcEndpointSet/pruned");
+    assert_has(&plan, "- endpoints.logs: ");
+    assert_has(&plan, "- endpoints.s3: ");
+    assert_has(&plan, "retain VpcEndpointSet/kept");
 
     let (out, calls) = w.apply_counted(0).await;
-    assert!(out.contains("VpcEndpointSet/pruned: deleted"), "{out}");
-    assert!(out.contains("VpcEndpointSet/kept: retained"), "{out}");
+    assert_has(&out, "VpcEndpointSet/pruned: deleted");
+    assert_has(&out, "VpcEndpointSet/kept: retained");
     assert_eq!(
         calls.count(&w.server, "DeleteVpcEndpoints"),
         1,
@@ -355,11 +352,11 @@ async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
     w.write("endpoints.yaml", &doc(""));
 
     let plan = w.plan_exits(2);
-    assert!(plan.contains("blocked VpcEndpointSet/logs"), "{plan}");
-    assert!(plan.contains(&manual), "{plan}");
-    assert!(plan.contains("not managed by ecs-topology"), "{plan}");
+    assert_has(&plan, "blocked VpcEndpointSet/logs");
+    assert_has(&plan, &manual);
+    assert_has(&plan, "not managed by ecs-topology");
     let (out, calls) = w.apply_counted(1).await;
-    assert!(out.contains("VpcEndpointSet/logs: blocked"), "{out}");
+    assert_has(&out, "VpcEndpointSet/logs: blocked");
     calls.assert_read_only(&w.server);
     let endpoints = w.vpc_endpoints(&net).await;
     assert_eq!(endpoints.len(), 1, "nothing created beside it");
@@ -373,9 +370,9 @@ async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
         &doc("  annotations: {ecs-topology.dev/adopt: \"true\"}\n"),
     );
     let plan = w.plan_exits(2);
-    assert!(plan.contains("adopt VpcEndpointSet/logs"), "{plan}");
+    assert_has(&plan, "adopt VpcEndpointSet/logs");
     let out = w.apply_exits(0);
-    assert!(out.contains("VpcEndpointSet/logs: adopted"), "{out}");
+    assert_has(&out, "VpcEndpointSet/logs: adopted");
     let logs = w.vpc_endpoint(&net, "logs").await;
     assert_eq!(logs.vpc_endpoint_id(), Some(manual.as_str()), "taken over");
     assert_owned(&w, &logs, "VpcEndpointSet/logs");
@@ -390,13 +387,13 @@ async fn preflight_problems_fail_the_set_with_a_clear_message_and_change_nothing
     let net = w.network(&w.server, 18, false).await;
     w.write("endpoints.yaml", &set_doc("no-dns", &net, &["logs"], &[]));
     let (out, calls) = w.apply_counted(1).await;
-    assert!(out.contains("VpcEndpointSet/no-dns: failed"), "{out}");
+    assert_has(&out, "VpcEndpointSet/no-dns: failed");
     let expected = format!(
         "private DNS needs the VPC attributes enableDnsSupport and enableDnsHostnames, and \
          enableDnsHostnames of {} is off",
         net.vpc
     );
-    assert!(out.contains(&expected), "{out}");
+    assert_has(&out, &expected);
     calls.assert_read_only(&w.server);
     let status = w.status("VpcEndpointSet/no-dns");
     let synced = condition(&status, "Synced");
@@ -416,12 +413,12 @@ async fn preflight_problems_fail_the_set_with_a_clear_message_and_change_nothing
     );
     w.write("endpoints.yaml", &audit_only);
     let out = w.apply_exits(1);
-    assert!(
-        out.contains(&format!(
+    assert_has(
+        &out,
+        &format!(
             "the security groups {} do not admit TCP 443 from {} (10.18.1.0/24), {} (10.18.2.0/24)",
             net.security_groups[1], net.subnets[0], net.subnets[1]
-        )),
-        "{out}"
+        ),
     );
     assert!(w.vpc_endpoints(&net).await.is_empty());
 
@@ -519,10 +516,7 @@ async fn the_private_vpc_example_converges_with_its_ids_replaced_by_the_emulator
     w.write("endpoints.yaml", &doc);
 
     let plan = w.plan_exits(2);
-    assert!(
-        plan.contains("create VpcEndpointSet/workloads-private"),
-        "{plan}"
-    );
+    assert_has(&plan, "create VpcEndpointSet/workloads-private");
     w.apply_exits(0);
     assert_eq!(
         services(&w, &net).await,
@@ -556,8 +550,8 @@ async fn services_added_and_dropped_change_the_set_and_a_move_to_another_vpc_rep
 
     w.write("endpoints.yaml", &doc(&first, &["logs", "sts"]));
     let plan = w.plan_exits(2);
-    assert!(plan.contains("- endpoints.secretsmanager: "), "{plan}");
-    assert!(plan.contains("+ endpoints.sts: "), "{plan}");
+    assert_has(&plan, "- endpoints.secretsmanager: ");
+    assert_has(&plan, "+ endpoints.sts: ");
     w.apply_exits(0);
     assert_eq!(services(&w, &first).await, ["logs", "s3", "sts"]);
     assert_eq!(
@@ -568,10 +562,7 @@ async fn services_added_and_dropped_change_the_set_and_a_move_to_another_vpc_rep
 
     w.write("endpoints.yaml", &doc(&second, &["logs", "sts"]));
     let plan = w.plan_exits(2);
-    assert!(
-        plan.contains("an endpoint cannot move to another VPC"),
-        "{plan}"
-    );
+    assert_has(&plan, "an endpoint cannot move to another VPC");
     let (_, calls) = w.apply_counted(0).await;
     let ops = calls.operations(&w.server);
     assert_eq!(ops.get("DeleteVpcEndpoints"), Some(&1), "{ops:?}");
@@ -596,16 +587,10 @@ async fn an_endpoint_whose_type_changes_is_replaced_in_the_same_vpc() {
 
     w.write("endpoints.yaml", &doc(&[], &["s3"]));
     let plan = w.plan_exits(2);
-    assert!(
-        plan.contains("an endpoint cannot change its type"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains(&format!(
-            "\"replaces\":\"{}\"",
-            old.vpc_endpoint_id().unwrap()
-        )),
-        "{plan}"
+    assert_has(&plan, "an endpoint cannot change its type");
+    assert_has(
+        &plan,
+        &format!("\"replaces\":\"{}\"", old.vpc_endpoint_id().unwrap()),
     );
     w.apply_exits(0);
     let endpoints = w.vpc_endpoints(&net).await;
@@ -643,7 +628,7 @@ async fn an_endpoint_deleted_by_hand_is_created_again_though_its_token_names_the
         .unwrap();
 
     let plan = w.plan_exits(2);
-    assert!(plan.contains("+ endpoints.logs: "), "{plan}");
+    assert_has(&plan, "+ endpoints.logs: ");
     let (_, calls) = w.apply_counted(0).await;
     let ops = calls.operations(&w.server);
     assert_eq!(

@@ -76,14 +76,14 @@ async fn an_express_service_goes_from_nothing_to_ready() {
     w.write("web.yaml", &express_doc("checkout", "server", &net, "", ""));
 
     let plan = w.plan_exits(2);
-    assert!(plan.contains("create ExpressService/checkout"), "{plan}");
-    assert!(
-        plan.contains("+ primaryContainer.image: \"public.ecr.aws/example/checkout:1.4.2\""),
-        "{plan}"
+    assert_has(&plan, "create ExpressService/checkout");
+    assert_has(
+        &plan,
+        "+ primaryContainer.image: \"public.ecr.aws/example/checkout:1.4.2\"",
     );
 
     let (out, calls) = w.apply_counted(0).await;
-    assert!(out.contains("ExpressService/checkout: created"), "{out}");
+    assert_has(&out, "ExpressService/checkout: created");
     assert_eq!(
         calls.mutating_operations(&w.server),
         ["CreateExpressGatewayService"],
@@ -201,7 +201,7 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
         .unwrap();
 
     let plan = w.plan_exits(2);
-    assert!(plan.contains("update ExpressService/checkout"), "{plan}");
+    assert_has(&plan, "update ExpressService/checkout");
     for line in [
         "+ tags.team: \"checkout\"",
         "~ primaryContainer.image: \"public.ecr.aws/example/checkout:hotfix\" -> \"public.ecr.aws/example/checkout:1.4.2\"",
@@ -226,7 +226,7 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
     );
 
     let (out, calls) = w.apply_counted(0).await;
-    assert!(out.contains("ExpressService/checkout: updated"), "{out}");
+    assert_has(&out, "ExpressService/checkout: updated");
     assert_eq!(
         calls.mutating_operations(&w.server),
         ["TagResource", "UpdateExpressGatewayService"]
@@ -252,7 +252,7 @@ async fn an_express_spec_without_a_command_is_stable_over_ten_passes() {
     for pass in 0..10 {
         let (code, out) = w.apply();
         assert_eq!(code, 0, "pass {pass}: {out}");
-        assert!(out.contains("ExpressService/checkout: in sync"), "{out}");
+        assert_has(&out, "ExpressService/checkout: in sync");
     }
     let calls = w.calls().await.since(&before);
     assert_eq!(calls.count(&w.server, "UpdateExpressGatewayService"), 0);
@@ -277,7 +277,7 @@ async fn a_removed_service_is_deleted_or_retained_by_its_policy_and_ecs_resource
     w.remove("gone.yaml");
     w.remove("kept.yaml");
     let plan = w.plan_exits(2);
-    assert!(plan.contains("delete ExpressService/gone"), "{plan}");
+    assert_has(&plan, "delete ExpressService/gone");
     assert!(!plan.contains("delete ExpressService/kept"), "{plan}");
 
     let (_, calls) = w.apply_counted(0).await;
@@ -308,8 +308,8 @@ async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
         &express_doc("legacy", "server", &net, "", ""),
     );
     let (out, calls) = w.apply_counted(1).await;
-    assert!(out.contains("ExpressService/legacy: blocked"), "{out}");
-    assert!(out.contains("not managed by ecs-topology"), "{out}");
+    assert_has(&out, "ExpressService/legacy: blocked");
+    assert_has(&out, "not managed by ecs-topology");
     calls.assert_read_only(&w.server);
     let services = w.express_services(&w.server, REGION, "default").await;
     assert!(services["legacy"].tags().is_empty(), "untouched");
@@ -319,13 +319,13 @@ async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
         &express_doc("legacy", "server", &net, ADOPT, ""),
     );
     let plan = w.plan_exits(2);
-    assert!(plan.contains("adopt ExpressService/legacy"), "{plan}");
-    assert!(
-        plan.contains("~ primaryContainer.image: \"public.ecr.aws/example/legacy:0.9\""),
-        "{plan}"
+    assert_has(&plan, "adopt ExpressService/legacy");
+    assert_has(
+        &plan,
+        "~ primaryContainer.image: \"public.ecr.aws/example/legacy:0.9\"",
     );
     let out = w.apply_exits(0);
-    assert!(out.contains("ExpressService/legacy: adopted"), "{out}");
+    assert_has(&out, "ExpressService/legacy: adopted");
     let services = w.express_services(&w.server, REGION, "default").await;
     let service = &services["legacy"];
     assert!(
@@ -405,7 +405,7 @@ async fn a_service_whose_deployment_is_running_is_not_ready_and_nothing_is_sent_
     assert_eq!(ready["message"], "a deployment is in progress", "{status}");
 
     let (out, calls) = w.apply_counted(0).await;
-    assert!(out.contains("ExpressService/checkout: in sync"), "{out}");
+    assert_has(&out, "ExpressService/checkout: in sync");
     calls.assert_read_only(&w.server);
 }
 

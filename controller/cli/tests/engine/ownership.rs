@@ -20,8 +20,8 @@ async fn an_unowned_namespace_of_the_same_name_is_reported_and_left_alone() {
     let id = create_unowned(&w, "shared.internal").await;
     w.write("ns.yaml", &namespace_doc("shared", "server", "", "Shared"));
     let (out, calls) = w.apply_counted(1).await;
-    assert!(out.contains("CloudMapNamespace/shared: blocked"), "{out}");
-    assert!(out.contains("not managed by ecs-topology"), "{out}");
+    assert_has(&out, "CloudMapNamespace/shared: blocked");
+    assert_has(&out, "not managed by ecs-topology");
     calls.assert_read_only(&w.server);
     let cm = w.cloud_map(&w.server).await;
     let ns = cm
@@ -49,7 +49,7 @@ async fn an_unowned_namespace_is_taken_over_when_the_document_says_adopt() {
         ),
     );
     let plan = w.plan_exits(2);
-    assert!(plan.contains("adopt CloudMapNamespace/legacy"), "{plan}");
+    assert_has(&plan, "adopt CloudMapNamespace/legacy");
     w.apply_exits(0);
     assert_eq!(
         w.namespaces(&w.server).await["legacy.internal"].0,
@@ -77,7 +77,7 @@ async fn a_namespace_owned_by_another_controller_is_never_touched() {
     );
     let (code, out) = other.apply();
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("managed by the controller"), "{out}");
+    assert_has(&out, "managed by the controller");
     let ns = w.namespaces(&w.server).await;
     assert!(ns.contains_key("theirs.internal"));
     assert_eq!(w.plan().0, 0, "still as its own controller left it");

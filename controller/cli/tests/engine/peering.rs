@@ -113,10 +113,7 @@ async fn peering_applied() -> (World, Side, Side, String) {
     let w = World::new();
     let (server, client) = w.peering_written("172.31.0.0/16").await;
     let out = w.apply_exits(0);
-    assert!(
-        out.contains("VpcPeering/server-to-client: created"),
-        "{out}"
-    );
+    assert_has(&out, "VpcPeering/server-to-client: created");
     let pcx = the_connection(&w).await.vpc_peering_connection_id.unwrap();
     (w, server, client, pcx)
 }
@@ -127,22 +124,13 @@ async fn a_peering_across_two_accounts_goes_from_nothing_to_ready_and_a_rerun_on
     let (server, client) = w.peering_written("172.31.0.0/16").await;
 
     let plan = w.plan_exits(2);
-    assert!(
-        plan.contains("create VpcPeering/server-to-client"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains(&format!(
-            "routes.accepter.{}.10.0.0.0/16",
-            client.route_table
-        )),
-        "{plan}"
+    assert_has(&plan, "create VpcPeering/server-to-client");
+    assert_has(
+        &plan,
+        &format!("routes.accepter.{}.10.0.0.0/16", client.route_table),
     );
     let (out, calls) = w.apply_counted(0).await;
-    assert!(
-        out.contains("VpcPeering/server-to-client: created"),
-        "{out}"
-    );
+    assert_has(&out, "VpcPeering/server-to-client: created");
     assert_eq!(
         calls.mutating_operations(&w.client),
         [
@@ -278,10 +266,7 @@ async fn a_removed_peering_takes_its_routes_on_both_sides_then_its_connection() 
     w.apply_exits(0);
     w.remove("peering.yaml");
     let plan = w.plan_exits(2);
-    assert!(
-        plan.contains("delete VpcPeering/server-to-client"),
-        "{plan}"
-    );
+    assert_has(&plan, "delete VpcPeering/server-to-client");
 
     let (_, calls) = w.apply_counted(0).await;
     assert_eq!(
@@ -328,22 +313,16 @@ async fn a_route_to_the_peer_through_a_gateway_is_left_alone_and_blocks() {
         .unwrap();
 
     let plan = w.plan_exits(2);
-    assert!(
-        plan.contains("blocked VpcPeering/server-to-client"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains(&format!(
+    assert_has(&plan, "blocked VpcPeering/server-to-client");
+    assert_has(
+        &plan,
+        &format!(
             "the route to 10.0.0.0/16 in {} targets {igw}, not a peering connection",
             client.route_table
-        )),
-        "{plan}"
+        ),
     );
     let (out, calls) = w.apply_counted(1).await;
-    assert!(
-        out.contains("VpcPeering/server-to-client: blocked"),
-        "{out}"
-    );
+    assert_has(&out, "VpcPeering/server-to-client: blocked");
     calls.assert_read_only(&w.server);
     calls.assert_read_only(&w.client);
     assert!(w.peerings(&w.server).await.is_empty(), "nothing requested");
@@ -356,10 +335,7 @@ async fn overlapping_vpcs_are_refused_at_plan_time_with_both_blocks() {
     let w = World::new();
     w.peering_written("10.0.128.0/17").await;
     let plan = w.plan_exits(2);
-    assert!(
-        plan.contains("blocked VpcPeering/server-to-client"),
-        "{plan}"
-    );
+    assert_has(&plan, "blocked VpcPeering/server-to-client");
     assert!(
         plan.contains("overlap: 10.0.0.0/16 of vpc-") && plan.contains("and 10.0.128.0/17 of vpc-"),
         "{plan}"

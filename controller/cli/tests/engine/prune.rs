@@ -18,11 +18,8 @@ async fn a_removed_document_is_pruned_or_retained_by_its_policy() {
     w.remove("gone.yaml");
     w.remove("share.yaml");
     let plan = w.plan_exits(2);
-    assert!(plan.contains("delete CloudMapNamespace/gone"), "{plan}");
-    assert!(
-        plan.contains("delete NamespaceShare/gone-to-client"),
-        "{plan}"
-    );
+    assert_has(&plan, "delete CloudMapNamespace/gone");
+    assert_has(&plan, "delete NamespaceShare/gone-to-client");
     assert!(!plan.contains("delete CloudMapNamespace/kept"), "{plan}");
 
     w.apply_exits(0);
@@ -40,10 +37,7 @@ async fn an_empty_source_prunes_nothing_and_says_why() {
     let before = w.calls().await;
     let (code, out) = w.apply();
     assert_ne!(code, 0, "{out}");
-    assert!(
-        out.contains("prune held back: the source lists no documents"),
-        "{out}"
-    );
+    assert_has(&out, "prune held back: the source lists no documents");
     assert_eq!(w.calls().await.since(&before).mutating(&w.server), 0);
     assert!(w.namespaces(&w.server).await.contains_key("alpha.internal"));
 }
@@ -58,9 +52,9 @@ async fn an_invalid_document_next_to_valid_ones_is_reported_and_nothing_of_it_is
         w.write("b.yaml", &misspelt);
     })
     .await;
-    assert!(
-        out.contains("b.yaml (document 1) spec.descripton: error: unknown field"),
-        "{out}"
+    assert_has(
+        &out,
+        "b.yaml (document 1) spec.descripton: error: unknown field",
     );
 }
 
@@ -86,12 +80,10 @@ async fn a_swapped_prefix_of_new_documents_does_not_let_the_owned_objects_be_pru
     }
     let plan = w.plan_exits(2);
     assert!(!plan.contains("delete CloudMapNamespace/"), "{plan}");
-    assert!(
-        plan.contains(
-            "blocked CloudMapNamespace/one: the document was removed, but pruning is held back: \
-             the documents of 4 of the 4 objects the controller owns disappeared at once"
-        ),
-        "{plan}"
+    assert_has(
+        &plan,
+        "blocked CloudMapNamespace/one: the document was removed, but pruning is held back: \
+             the documents of 4 of the 4 objects the controller owns disappeared at once",
     );
 }
 

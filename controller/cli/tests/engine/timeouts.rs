@@ -69,7 +69,7 @@ async fn a_create_aws_never_answers_fails_as_transient_within_the_configured_tim
         .lines()
         .find(|l| l.starts_with("CloudMapNamespace/chi:"))
         .unwrap_or_else(|| panic!("no line for the namespace: {out}"));
-    assert!(line.contains("failed: CreateHttpNamespace"), "{line}");
+    assert_has(line, "failed: CreateHttpNamespace");
     assert!(line.ends_with("(transient)"), "{line}");
     assert!(line.to_lowercase().contains("timeout"), "{line}");
     // Six attempts of the reconcile, each ended by the 2s operation timeout.

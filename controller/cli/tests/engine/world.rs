@@ -255,6 +255,12 @@ pub fn change_paths(plan: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that `text` (what a command printed, a plan, a reason) contains `part`.
+#[track_caller]
+pub fn assert_has(text: &str, part: &str) {
+    assert!(text.contains(part), "{part:?} is not in:\n{text}");
+}
+
 impl Drop for World {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -322,7 +328,7 @@ pub async fn spoil_pears_and_apply(w: &World, spoil: impl FnOnce()) -> (String, 
     spoil();
     w.write("c.yaml", &namespace_doc("plums", "server", "", "Plums"));
     let (out, calls) = w.apply_counted(1).await;
-    assert!(out.contains("CloudMapNamespace/plums: created"), "{out}");
+    assert_has(&out, "CloudMapNamespace/plums: created");
     let names: Vec<String> = w.namespaces(&w.server).await.into_keys().collect();
     assert_eq!(
         names,
