@@ -37,5 +37,5 @@ pub use once::{ApplyReport, KeyOutcome};
 pub use planning::{Planned, orphans, owned, plan_all, plan_key};
 pub use reconcile::{Outcome, Reconciled};
 pub use resource::{
-    Applied, Change, Context, Edge, Input, Patch, Plan, Registered, Resource, Topology,
+    Applied, Change, Context, Edge, Input, Patch, Plan, Registered, Resource, Rules, Topology,
 };

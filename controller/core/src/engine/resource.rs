@@ -144,16 +144,9 @@ pub trait Registered: Sized + Send + Sync + 'static {
     fn objects_mut(observation: &mut Observation) -> &mut Objects<Self::Object>;
 }
 
-/// One kind of AWS object the controller manages.
-pub trait Resource: Registered {
-    /// A field of the object, typed (what an edit changes).
-    type Field: Field;
-    /// What observing one scope yields.
-    type Scan: Send + 'static;
-
-    /// The tags the document's spec asks for (the operator's own).
-    fn user_tags(spec: &Self::Spec) -> &BTreeMap<String, String>;
-
+/// A kind's rules for its documents, beyond their schema (each kind's `check.rs`): what
+/// validation checks, and which AWS objects two documents may not both claim.
+pub trait Rules: Registered {
     /// Where a wrong account or region of the document is reported.
     const PLACE: &'static str = "spec";
     /// Checks a document of the kind beyond its schema: its fields' rules, and what it names in
@@ -169,6 +162,18 @@ pub trait Resource: Registered {
     ) -> Vec<Identity> {
         Vec::new()
     }
+}
+
+/// One kind of AWS object the controller manages.
+pub trait Resource: Registered + Rules {
+    /// A field of the object, typed (what an edit changes).
+    type Field: Field;
+    /// What observing one scope yields.
+    type Scan: Send + 'static;
+
+    /// The tags the document's spec asks for (the operator's own).
+    fn user_tags(spec: &Self::Spec) -> &BTreeMap<String, String>;
+
     /// The object's id in its scope (a namespace id, an ARN, an endpoint id).
     fn id(object: &Self::Object) -> &str;
     /// Whether a listed object still exists (a deleted Express service stays listed a while).

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::rules;
 use super::{Report, SetView};
 use crate::config::ControllerConfig;
-use crate::engine::{Registered, Resource};
+use crate::engine::{Registered, Resource, Rules};
 use crate::kinds::for_kind;
 use crate::model::{ANNOTATION_PREFIX, Document};
 

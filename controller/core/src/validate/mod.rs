@@ -12,7 +12,7 @@ pub mod rules;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::ControllerConfig;
-use crate::engine::{Registered, Resource};
+use crate::engine::{Registered, Rules};
 use crate::finding::Finding;
 use crate::kinds::for_kind;
 use crate::load::{DocumentSet, LoadedDocument};

@@ -2,6 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use super::Bindings;
+use crate::config::ControllerConfig;
+use crate::engine::Rules;
 use crate::model::{
     Document, Key, Kind, ServiceConnectBindingSpec, cluster_name, namespace_arn_parts,
 };
@@ -10,77 +13,96 @@ use crate::validate::{Identity, Report, SetView, rules};
 /// The most client aliases ECS takes for one service entry.
 const MAX_CLIENT_ALIASES: usize = 1;
 
-pub(crate) fn check_binding(
-    spec: &ServiceConnectBindingSpec,
-    view: &SetView<'_>,
-    report: &mut Report<'_>,
-) {
-    if !rules::is_cluster(&spec.cluster) {
-        report.error(
-            "spec.cluster",
-            format!(
-                "`{}` is neither a cluster name (letters, digits, '-' and '_', at most 255 \
-                 characters) nor a cluster ARN",
-                spec.cluster
-            ),
-        );
-    }
-    if !rules::is_ecs_name(&spec.service) {
-        report.error(
-            "spec.service",
-            format!(
-                "`{}` is not an ECS service name (letters, digits, '-' and '_', at most 255 \
-                 characters)",
-                spec.service
-            ),
-        );
-    }
-    if let Some(region) = spec
-        .cluster
-        .starts_with("arn:")
-        .then(|| spec.cluster.split(':').nth(3))
-        .flatten()
-        .filter(|r| *r != spec.region)
-    {
-        report.error(
-            "spec.cluster",
-            format!(
-                "cluster `{}` is in region {region}, not {}",
-                cluster_name(&spec.cluster),
-                spec.region
-            ),
-        );
-    }
-    match (&spec.namespace_ref, &spec.namespace_arn) {
-        (Some(_), Some(_)) => report.error(
-            "spec.namespaceArn",
-            "give either namespaceRef or namespaceArn, not both",
-        ),
-        (None, None) => report.error(
-            "spec.namespaceRef",
-            "one of namespaceRef (a CloudMapNamespace of this set) or namespaceArn is required",
-        ),
-        (Some(name), None) => check_namespace_ref(spec, name, view, report),
-        (None, Some(arn)) => match namespace_arn_parts(arn) {
-            None => report.error(
-                "spec.namespaceArn",
+impl Rules for Bindings {
+    fn check(spec: &ServiceConnectBindingSpec, view: &SetView<'_>, report: &mut Report<'_>) {
+        if !rules::is_cluster(&spec.cluster) {
+            report.error(
+                "spec.cluster",
                 format!(
-                    "`{arn}` is not a Cloud Map namespace ARN \
-                     (arn:aws:servicediscovery:REGION:ACCOUNT:namespace/ns-...)"
+                    "`{}` is neither a cluster name (letters, digits, '-' and '_', at most 255 \
+                     characters) nor a cluster ARN",
+                    spec.cluster
                 ),
-            ),
-            Some((region, _)) if region != spec.region => report.error(
-                "spec.namespaceArn",
+            );
+        }
+        if !rules::is_ecs_name(&spec.service) {
+            report.error(
+                "spec.service",
                 format!(
-                    "the namespace is in region {region}; Service Connect joins a namespace of \
-                     the service's region {}",
+                    "`{}` is not an ECS service name (letters, digits, '-' and '_', at most 255 \
+                     characters)",
+                    spec.service
+                ),
+            );
+        }
+        if let Some(region) = spec
+            .cluster
+            .starts_with("arn:")
+            .then(|| spec.cluster.split(':').nth(3))
+            .flatten()
+            .filter(|r| *r != spec.region)
+        {
+            report.error(
+                "spec.cluster",
+                format!(
+                    "cluster `{}` is in region {region}, not {}",
+                    cluster_name(&spec.cluster),
                     spec.region
                 ),
+            );
+        }
+        match (&spec.namespace_ref, &spec.namespace_arn) {
+            (Some(_), Some(_)) => report.error(
+                "spec.namespaceArn",
+                "give either namespaceRef or namespaceArn, not both",
             ),
-            Some(_) => {}
-        },
+            (None, None) => report.error(
+                "spec.namespaceRef",
+                "one of namespaceRef (a CloudMapNamespace of this set) or namespaceArn is required",
+            ),
+            (Some(name), None) => check_namespace_ref(spec, name, view, report),
+            (None, Some(arn)) => match namespace_arn_parts(arn) {
+                None => report.error(
+                    "spec.namespaceArn",
+                    format!(
+                        "`{arn}` is not a Cloud Map namespace ARN \
+                         (arn:aws:servicediscovery:REGION:ACCOUNT:namespace/ns-...)"
+                    ),
+                ),
+                Some((region, _)) if region != spec.region => report.error(
+                    "spec.namespaceArn",
+                    format!(
+                        "the namespace is in region {region}; Service Connect joins a namespace of \
+                         the service's region {}",
+                        spec.region
+                    ),
+                ),
+                Some(_) => {}
+            },
+        }
+        check_services(spec, report);
     }
-    check_services(spec, report);
+
+    /// The Service Connect configuration of the service.
+    fn identities(
+        spec: &ServiceConnectBindingSpec,
+        account: &str,
+        region: &str,
+        _config: &ControllerConfig,
+    ) -> Vec<Identity> {
+        vec![Identity {
+            id: format!(
+                "sc|{account}|{region}|{}|{}",
+                cluster_name(&spec.cluster),
+                spec.service
+            ),
+            what: format!(
+                "the Service Connect configuration of service `{}` of cluster `{}`",
+                spec.service, spec.cluster
+            ),
+            path: "spec.service",
+        }]
+    }
 }
 
 /// A namespace of this set, in the binding's region, and shared with the binding's account by a
@@ -208,24 +230,4 @@ fn check_services(spec: &ServiceConnectBindingSpec, report: &mut Report<'_>) {
             }
         }
     }
-}
-
-/// The Service Connect configuration of the service.
-pub(crate) fn identities(
-    spec: &ServiceConnectBindingSpec,
-    account: &str,
-    region: &str,
-) -> Vec<Identity> {
-    vec![Identity {
-        id: format!(
-            "sc|{account}|{region}|{}|{}",
-            cluster_name(&spec.cluster),
-            spec.service
-        ),
-        what: format!(
-            "the Service Connect configuration of service `{}` of cluster `{}`",
-            spec.service, spec.cluster
-        ),
-        path: "spec.service",
-    }]
 }

@@ -15,7 +15,6 @@ pub use plan::{
 };
 
 use super::namespace::namespace_arn;
-use crate::config::ControllerConfig;
 use crate::engine::{
     Applied, Change, Context, DesiredSet, Edge, Input, Observation, Plan, Registered, Resource,
     Scope, Topology,
@@ -27,7 +26,6 @@ use crate::model::{
 use crate::observed::Seen;
 use crate::plan::{Field, Verb};
 use crate::status::ErrorInfo;
-use crate::validate::{Identity, Report, SetView};
 
 /// A field of a binding, in the document's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,19 +104,6 @@ impl Resource for Bindings {
             .iter()
             .map(|name| Key::new(Kind::CloudMapNamespace, name.clone()))
             .collect()
-    }
-
-    fn check(spec: &ServiceConnectBindingSpec, view: &SetView<'_>, report: &mut Report<'_>) {
-        check::check_binding(spec, view, report);
-    }
-
-    fn identities(
-        spec: &ServiceConnectBindingSpec,
-        account: &str,
-        region: &str,
-        _config: &ControllerConfig,
-    ) -> Vec<Identity> {
-        check::identities(spec, account, region)
     }
 
     fn id(object: &ObservedBoundService) -> &str {

@@ -2,8 +2,11 @@
 
 use std::collections::BTreeSet;
 
+use super::EndpointSets;
+use crate::config::ControllerConfig;
+use crate::engine::Rules;
 use crate::model::VpcEndpointSetSpec;
-use crate::validate::{Identity, Report, check_ids, rules};
+use crate::validate::{Identity, Report, SetView, check_ids, rules};
 
 const ECS_TRIO: [&str; 3] = ["ecs-agent", "ecs-telemetry", "ecs"];
 
@@ -34,136 +37,143 @@ pub const INTERFACE_SERVICES: [&str; 20] = [
     "s3",
 ];
 
-pub(crate) fn check_endpoints(spec: &VpcEndpointSetSpec, report: &mut Report<'_>) {
-    if !rules::is_ec2_id("vpc", &spec.vpc_id) {
-        report.error(
-            "spec.vpcId",
-            format!("`{}` is not a VPC id (vpc-...)", spec.vpc_id),
-        );
-    }
-    check_ids("subnet", "spec.subnetIds", &spec.subnet_ids, report);
-    check_ids(
-        "sg",
-        "spec.securityGroupIds",
-        &spec.security_group_ids,
-        report,
-    );
-    if spec.interface_services.is_empty() && spec.gateway_services.is_empty() {
-        report.error(
-            "spec",
-            "an endpoint set needs interfaceServices or gatewayServices",
-        );
-    }
-    let mut seen = BTreeSet::new();
-    for (i, service) in spec.interface_services.iter().enumerate() {
-        let path = format!("spec.interfaceServices[{i}]");
-        if !INTERFACE_SERVICES.contains(&service.as_str()) {
+impl Rules for EndpointSets {
+    fn check(spec: &VpcEndpointSetSpec, _view: &SetView<'_>, report: &mut Report<'_>) {
+        if !rules::is_ec2_id("vpc", &spec.vpc_id) {
             report.error(
-                path,
-                format!(
-                    "unknown interface service `{service}`; known: {}",
-                    INTERFACE_SERVICES.join(", ")
-                ),
-            );
-        } else if !seen.insert(service.as_str()) {
-            report.error(path, format!("`{service}` is listed twice"));
-        }
-    }
-    let present: Vec<_> = ECS_TRIO.iter().filter(|s| seen.contains(**s)).collect();
-    if !present.is_empty() && present.len() < ECS_TRIO.len() {
-        let missing: Vec<_> = ECS_TRIO
-            .iter()
-            .filter(|s| !seen.contains(**s))
-            .copied()
-            .collect();
-        report.error(
-            "spec.interfaceServices",
-            format!(
-                "ecs-agent, ecs-telemetry and ecs come together or not at all; missing: {}",
-                missing.join(", ")
-            ),
-        );
-    }
-    if !spec.interface_services.is_empty() {
-        if spec.subnet_ids.is_empty() {
-            report.error(
-                "spec.subnetIds",
-                "interface endpoints need at least one subnet",
+                "spec.vpcId",
+                format!("`{}` is not a VPC id (vpc-...)", spec.vpc_id),
             );
         }
-        if spec.security_group_ids.is_empty() {
-            report.error(
-                "spec.securityGroupIds",
-                "interface endpoints need at least one security group",
-            );
-        }
-    }
-    let mut gateways = BTreeSet::new();
-    for (i, gateway) in spec.gateway_services.iter().enumerate() {
-        let path = format!("spec.gatewayServices[{i}]");
-        if !GATEWAY_SERVICES.contains(&gateway.service.as_str()) {
-            report.error(
-                format!("{path}.service"),
-                format!(
-                    "unknown gateway service `{}`; known: {}",
-                    gateway.service,
-                    GATEWAY_SERVICES.join(", ")
-                ),
-            );
-        } else if !gateways.insert(gateway.service.as_str()) {
-            report.error(
-                format!("{path}.service"),
-                format!("`{}` is listed twice", gateway.service),
-            );
-        }
-        if gateway.route_table_ids.is_empty() {
-            report.error(
-                format!("{path}.routeTableIds"),
-                "a gateway endpoint needs at least one route table",
-            );
-        }
+        check_ids("subnet", "spec.subnetIds", &spec.subnet_ids, report);
         check_ids(
-            "rtb",
-            &format!("{path}.routeTableIds"),
-            &gateway.route_table_ids,
+            "sg",
+            "spec.securityGroupIds",
+            &spec.security_group_ids,
             report,
         );
-    }
-    let pulls_images = seen.contains("ecr.api") || seen.contains("ecr.dkr");
-    if pulls_images && !gateways.contains("s3") && !seen.contains("s3") {
-        report.warning(
-            "spec.gatewayServices",
-            "ecr.api/ecr.dkr without an s3 gateway endpoint: image layers are pulled from S3, so \
-             tasks in private subnets cannot pull images",
-        );
-    }
-    if let Some(policy) = &spec.policy {
-        let parsed = match policy {
-            serde_json::Value::String(s) => serde_json::from_str(s).ok(),
-            other => Some(other.clone()),
-        };
-        match parsed {
-            Some(serde_json::Value::Object(map)) if map.contains_key("Statement") => {}
-            Some(serde_json::Value::Object(_)) => {
-                report.error("spec.policy", "an endpoint policy needs a `Statement`")
+        if spec.interface_services.is_empty() && spec.gateway_services.is_empty() {
+            report.error(
+                "spec",
+                "an endpoint set needs interfaceServices or gatewayServices",
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, service) in spec.interface_services.iter().enumerate() {
+            let path = format!("spec.interfaceServices[{i}]");
+            if !INTERFACE_SERVICES.contains(&service.as_str()) {
+                report.error(
+                    path,
+                    format!(
+                        "unknown interface service `{service}`; known: {}",
+                        INTERFACE_SERVICES.join(", ")
+                    ),
+                );
+            } else if !seen.insert(service.as_str()) {
+                report.error(path, format!("`{service}` is listed twice"));
             }
-            _ => report.error(
-                "spec.policy",
-                "an endpoint policy is a JSON object (a mapping, or a string holding JSON)",
-            ),
+        }
+        let present: Vec<_> = ECS_TRIO.iter().filter(|s| seen.contains(**s)).collect();
+        if !present.is_empty() && present.len() < ECS_TRIO.len() {
+            let missing: Vec<_> = ECS_TRIO
+                .iter()
+                .filter(|s| !seen.contains(**s))
+                .copied()
+                .collect();
+            report.error(
+                "spec.interfaceServices",
+                format!(
+                    "ecs-agent, ecs-telemetry and ecs come together or not at all; missing: {}",
+                    missing.join(", ")
+                ),
+            );
+        }
+        if !spec.interface_services.is_empty() {
+            if spec.subnet_ids.is_empty() {
+                report.error(
+                    "spec.subnetIds",
+                    "interface endpoints need at least one subnet",
+                );
+            }
+            if spec.security_group_ids.is_empty() {
+                report.error(
+                    "spec.securityGroupIds",
+                    "interface endpoints need at least one security group",
+                );
+            }
+        }
+        let mut gateways = BTreeSet::new();
+        for (i, gateway) in spec.gateway_services.iter().enumerate() {
+            let path = format!("spec.gatewayServices[{i}]");
+            if !GATEWAY_SERVICES.contains(&gateway.service.as_str()) {
+                report.error(
+                    format!("{path}.service"),
+                    format!(
+                        "unknown gateway service `{}`; known: {}",
+                        gateway.service,
+                        GATEWAY_SERVICES.join(", ")
+                    ),
+                );
+            } else if !gateways.insert(gateway.service.as_str()) {
+                report.error(
+                    format!("{path}.service"),
+                    format!("`{}` is listed twice", gateway.service),
+                );
+            }
+            if gateway.route_table_ids.is_empty() {
+                report.error(
+                    format!("{path}.routeTableIds"),
+                    "a gateway endpoint needs at least one route table",
+                );
+            }
+            check_ids(
+                "rtb",
+                &format!("{path}.routeTableIds"),
+                &gateway.route_table_ids,
+                report,
+            );
+        }
+        let pulls_images = seen.contains("ecr.api") || seen.contains("ecr.dkr");
+        if pulls_images && !gateways.contains("s3") && !seen.contains("s3") {
+            report.warning(
+                "spec.gatewayServices",
+                "ecr.api/ecr.dkr without an s3 gateway endpoint: image layers are pulled from S3, so \
+                 tasks in private subnets cannot pull images",
+            );
+        }
+        if let Some(policy) = &spec.policy {
+            let parsed = match policy {
+                serde_json::Value::String(s) => serde_json::from_str(s).ok(),
+                other => Some(other.clone()),
+            };
+            match parsed {
+                Some(serde_json::Value::Object(map)) if map.contains_key("Statement") => {}
+                Some(serde_json::Value::Object(_)) => {
+                    report.error("spec.policy", "an endpoint policy needs a `Statement`")
+                }
+                _ => report.error(
+                    "spec.policy",
+                    "an endpoint policy is a JSON object (a mapping, or a string holding JSON)",
+                ),
+            }
         }
     }
-}
 
-/// Each service's endpoint in the VPC.
-pub(crate) fn identities(spec: &VpcEndpointSetSpec, account: &str, region: &str) -> Vec<Identity> {
-    spec.interface_services
-        .iter()
-        .chain(spec.gateway_services.iter().map(|g| &g.service))
-        .map(|service| Identity {
-            id: format!("vpce|{account}|{region}|{}|{service}", spec.vpc_id),
-            what: format!("the `{service}` endpoint of {}", spec.vpc_id),
-            path: "spec.vpcId",
-        })
-        .collect()
+    /// Each service's endpoint in the VPC.
+    fn identities(
+        spec: &VpcEndpointSetSpec,
+        account: &str,
+        region: &str,
+        _config: &ControllerConfig,
+    ) -> Vec<Identity> {
+        spec.interface_services
+            .iter()
+            .chain(spec.gateway_services.iter().map(|g| &g.service))
+            .map(|service| Identity {
+                id: format!("vpce|{account}|{region}|{}|{service}", spec.vpc_id),
+                what: format!("the `{service}` endpoint of {}", spec.vpc_id),
+                path: "spec.vpcId",
+            })
+            .collect()
+    }
 }

@@ -15,7 +15,6 @@ pub use plan::{
     short_service_name,
 };
 
-use crate::config::ControllerConfig;
 use crate::engine::{
     Applied, Change, Context, DesiredSet, Input, Observation, Plan, Registered, Resource, Scope,
     Topology,
@@ -25,7 +24,6 @@ use crate::model::{Key, VpcEndpointSetSpec};
 use crate::observed::{EndpointType, ObservedEndpoint, Ownership, Seen, ownership};
 use crate::plan::{Field, Verb};
 use crate::status::{ErrorClass, ErrorInfo};
-use crate::validate::{Identity, Report, SetView};
 
 /// A field of an endpoint set: the endpoint of one service, whole or one of its attributes.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,19 +197,6 @@ impl Resource for EndpointSets {
 
     fn user_tags(spec: &VpcEndpointSetSpec) -> &BTreeMap<String, String> {
         &spec.tags
-    }
-
-    fn check(spec: &VpcEndpointSetSpec, _view: &SetView<'_>, report: &mut Report<'_>) {
-        check::check_endpoints(spec, report);
-    }
-
-    fn identities(
-        spec: &VpcEndpointSetSpec,
-        account: &str,
-        region: &str,
-        _config: &ControllerConfig,
-    ) -> Vec<Identity> {
-        check::identities(spec, account, region)
     }
 
     fn id(object: &ObservedEndpoint) -> &str {

@@ -10,7 +10,6 @@ use std::future::Future;
 
 pub use plan::{DesiredExpressService, ExpressPlan, express_ready, plan_express, spec_digest};
 
-use crate::config::ControllerConfig;
 use crate::engine::{
     Applied, Change, Context, DesiredSet, Input, Observation, Plan, Registered, Resource, Scope,
     Topology,
@@ -20,7 +19,6 @@ use crate::model::{ExpressServiceSpec, Key, cluster_name};
 use crate::observed::{ObservedExpressService, Seen};
 use crate::plan::{Field, Verb};
 use crate::status::ErrorInfo;
-use crate::validate::{Identity, Report, SetView};
 
 /// A field of an Express service, in the document's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,19 +186,6 @@ impl Resource for ExpressServices {
 
     fn user_tags(spec: &ExpressServiceSpec) -> &BTreeMap<String, String> {
         &spec.tags
-    }
-
-    fn check(spec: &ExpressServiceSpec, _view: &SetView<'_>, report: &mut Report<'_>) {
-        check::check_express(spec, report);
-    }
-
-    fn identities(
-        spec: &ExpressServiceSpec,
-        account: &str,
-        region: &str,
-        _config: &ControllerConfig,
-    ) -> Vec<Identity> {
-        check::identities(spec, account, region)
     }
 
     fn id(object: &ObservedExpressService) -> &str {

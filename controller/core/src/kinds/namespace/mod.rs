@@ -8,7 +8,6 @@ use std::future::Future;
 
 pub use plan::{DesiredNamespace, NamespacePlan, plan_namespace};
 
-use crate::config::ControllerConfig;
 use crate::engine::{
     Applied, Change, Context, DesiredSet, Input, Observation, Plan, Resource, Scope,
 };
@@ -17,7 +16,6 @@ use crate::model::{CloudMapNamespaceSpec, Key, Kind};
 use crate::observed::{ObservedNamespace, Seen};
 use crate::plan::Field;
 use crate::status::ErrorInfo;
-use crate::validate::{Identity, Report, SetView};
 
 /// A field of a namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,19 +92,6 @@ impl Resource for Namespaces {
 
     fn user_tags(spec: &CloudMapNamespaceSpec) -> &BTreeMap<String, String> {
         &spec.tags
-    }
-
-    fn check(spec: &CloudMapNamespaceSpec, _view: &SetView<'_>, report: &mut Report<'_>) {
-        check::check_namespace(spec, report);
-    }
-
-    fn identities(
-        spec: &CloudMapNamespaceSpec,
-        account: &str,
-        region: &str,
-        _config: &ControllerConfig,
-    ) -> Vec<Identity> {
-        check::identities(spec, account, region)
     }
 
     fn id(object: &ObservedNamespace) -> &str {

@@ -22,7 +22,6 @@ pub use observed::{
 };
 pub use plan::{DesiredPeering, NewPeering, PeeringPlan, plan_peering};
 
-use crate::config::ControllerConfig;
 use crate::engine::{
     Applied, Change, Context, DesiredSet, Edge, Input, Observation, Patch, Plan, Registered,
     Resource, Scope, Topology,
@@ -32,7 +31,6 @@ use crate::model::{Key, Kind, VpcPeeringSpec};
 use crate::observed::{Ownership, Seen, ownership};
 use crate::plan::{Field, PruneGate, Verb};
 use crate::status::ErrorInfo;
-use crate::validate::{Identity, Report, SetView};
 
 /// One side of a peering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -176,21 +174,6 @@ impl Resource for Peerings {
 
     fn user_tags(spec: &VpcPeeringSpec) -> &BTreeMap<String, String> {
         &spec.tags
-    }
-
-    const PLACE: &'static str = "spec.requester";
-
-    fn check(spec: &VpcPeeringSpec, view: &SetView<'_>, report: &mut Report<'_>) {
-        check::check_peering(spec, view, report);
-    }
-
-    fn identities(
-        spec: &VpcPeeringSpec,
-        _account: &str,
-        _region: &str,
-        config: &ControllerConfig,
-    ) -> Vec<Identity> {
-        check::identities(spec, config)
     }
 
     fn id(object: &ObservedPeering) -> &str {

@@ -21,7 +21,6 @@ use crate::model::{Key, Kind, NamespaceShareSpec, Policies};
 use crate::observed::{ObservedShare, Seen, permission_arn};
 use crate::plan::Field;
 use crate::status::ErrorInfo;
-use crate::validate::{Report, SetView};
 
 /// A field of a share.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,10 +96,6 @@ impl Resource for Shares {
 
     fn user_tags(spec: &NamespaceShareSpec) -> &BTreeMap<String, String> {
         &spec.tags
-    }
-
-    fn check(spec: &NamespaceShareSpec, view: &SetView<'_>, report: &mut Report<'_>) {
-        check::check_share(spec, view, report);
     }
 
     fn id(object: &ObservedShare) -> &str {
