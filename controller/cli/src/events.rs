@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecs_topology_aws::AwsCloud;
-use ecs_topology_aws::events::EventQueue;
+use ecs_topology_aws::events::{EventQueue, Received};
 use ecs_topology_core::engine::Daemon;
 use ecs_topology_core::events::{Debounce, read_event};
 use tokio_util::sync::CancellationToken;
@@ -97,6 +97,7 @@ pub async fn consume(
                 }
             }
         };
+        metrics.set_event_queue_age(oldest(&messages, SystemTime::now()));
         let mut done = Vec::new();
         for message in messages {
             match read_event(&message.body, &own) {
@@ -120,6 +121,16 @@ pub async fn consume(
     }
 }
 
+/// How long the oldest of `messages` had been in the queue at `now` (zero for none, or when SQS
+/// did not say).
+fn oldest(messages: &[Received], now: SystemTime) -> Duration {
+    messages
+        .iter()
+        .filter_map(|m| now.duration_since(m.sent_at?).ok())
+        .max()
+        .unwrap_or_default()
+}
+
 async fn delete(queue: &EventQueue, metrics: &Metrics, handles: &[String]) {
     if handles.is_empty() {
         return;
@@ -127,5 +138,35 @@ async fn delete(queue: &EventQueue, metrics: &Metrics, handles: &[String]) {
     if let Err(e) = queue.delete(handles).await {
         metrics.event_queue_failed();
         tracing::warn!(error = %e, "cannot delete events; they come back and are observed again");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use ecs_topology_aws::events::Received;
+
+    use super::oldest;
+
+    fn sent(at: Option<SystemTime>) -> Received {
+        Received {
+            body: "{}".into(),
+            receipt_handle: "r".into(),
+            sent_at: at,
+        }
+    }
+
+    #[test]
+    fn the_queue_age_is_that_of_the_oldest_message_received_and_zero_for_none() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let messages = [
+            sent(Some(now - Duration::from_secs(3))),
+            sent(None),
+            sent(Some(now - Duration::from_secs(40))),
+        ];
+        assert_eq!(oldest(&messages, now), Duration::from_secs(40));
+        assert_eq!(oldest(&[], now), Duration::ZERO);
+        assert_eq!(oldest(&[sent(None)], now), Duration::ZERO);
     }
 }

@@ -119,6 +119,7 @@ pub struct Metrics {
     events_ignored: IntCounter,
     event_lag: Histogram,
     event_failures: IntCounter,
+    event_queue_age: Gauge,
     targeted: IntCounterVec,
     /// Account ids to aliases, so that an account is labelled by its alias when it has one.
     aliases: RwLock<BTreeMap<String, String>>,
@@ -300,6 +301,14 @@ impl Metrics {
                 IntCounter::new(
                     labels::EVENT_FAILURES.name,
                     "Failed calls to the events queue (receive or delete); retried.",
+                )?,
+            )?,
+            event_queue_age: register(
+                &r,
+                Gauge::new(
+                    labels::EVENT_QUEUE_AGE.name,
+                    "Age of the oldest message the last receive from the events queue returned \
+                     (0 when it returned none): how far behind its queue the controller is.",
                 )?,
             )?,
             targeted: counter_vec(
@@ -490,6 +499,12 @@ impl Metrics {
     /// Counts a failed call to the events queue.
     pub fn event_queue_failed(&self) {
         self.event_failures.inc();
+    }
+
+    /// Sets the age of the oldest message a receive from the events queue returned; zero when
+    /// it returned none.
+    pub fn set_event_queue_age(&self, age: Duration) {
+        self.event_queue_age.set(age.as_secs_f64());
     }
 
     /// Counts an observation of `kind` in one scope made for change events.

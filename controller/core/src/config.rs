@@ -67,7 +67,9 @@ pub struct ControllerConfig {
 pub struct EventsConfig {
     /// The SQS queue the central event bus delivers to, in the controller's own account.
     pub queue_url: String,
-    /// How long a burst of events is coalesced before what it touches is observed once.
+    /// The shortest time between two observations for events: a change after a quiet spell is
+    /// observed at once; the events that arrive within this time of an observation are
+    /// coalesced and observed together once it has passed.
     #[serde(default = "default_debounce")]
     pub debounce: HumanDuration,
 }

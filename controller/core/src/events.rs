@@ -9,9 +9,10 @@
 //!   queue.
 //! - An event caused by the controller itself (its own role session in a target account) is
 //!   recognised: the change that made it already updated what the controller knows.
-//! - A burst of events coalesces: [`Debounce`] hands out each (scope, kind) once per window.
+//! - A burst of events coalesces: [`Debounce`] hands out each (scope, kind) at most once per
+//!   window, and a lone change at once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -161,47 +162,64 @@ pub fn epoch_seconds(time: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
 }
 
-/// Coalesces the (scope, kind) pairs of a burst of events: the first event of a burst opens a
-/// window; when it closes, every pair seen meanwhile is observed once.
+/// Coalesces the (scope, kind) pairs of a burst of events, handing them out at most once per
+/// window and never holding back a lone change: an event that comes after a quiet window is due
+/// at once; events that come within the window after the last hand-out wait until it has passed
+/// and are then handed out together.
+///
+/// # Guarantees
+/// - A lone change waits for nothing: its delivery delay is all the latency events add to
+///   the targeted observation.
+/// - However many events arrive, the pairs are handed out at most once per window; a burst
+///   costs at most two observations of each pair it touches (its first event's and the rest's).
 #[derive(Debug)]
 pub struct Debounce {
     window: Duration,
-    pending: BTreeMap<(Scope, Kind), ()>,
+    pending: BTreeSet<(Scope, Kind)>,
+    /// When the first pending event arrived; `None` when nothing is pending.
     opened: Option<tokio::time::Instant>,
+    /// When pairs were last handed out; `None` before the first time.
+    taken: Option<tokio::time::Instant>,
 }
 
 impl Debounce {
     pub fn new(window: Duration) -> Debounce {
         Debounce {
             window,
-            pending: BTreeMap::new(),
+            pending: BTreeSet::new(),
             opened: None,
+            taken: None,
         }
     }
 
     /// Notes what an event touches.
     pub fn add(&mut self, touch: &Touch, now: tokio::time::Instant) {
         for kind in &touch.kinds {
-            self.pending.insert((touch.scope.clone(), *kind), ());
+            self.pending.insert((touch.scope.clone(), *kind));
         }
         if !touch.kinds.is_empty() {
             self.opened.get_or_insert(now);
         }
     }
 
-    /// How long until the open window closes (`None`: nothing pending).
+    /// How long until the pending pairs are due (`None`: nothing pending).
     pub fn due_in(&self, now: tokio::time::Instant) -> Option<Duration> {
-        self.opened
-            .map(|at| (at + self.window).saturating_duration_since(now))
+        let opened = self.opened?;
+        let due = match self.taken {
+            Some(taken) => opened.max(taken + self.window),
+            None => opened,
+        };
+        Some(due.saturating_duration_since(now))
     }
 
-    /// The pairs to observe once the window has closed; empties the window.
+    /// The pending pairs once they are due; empties them and starts a window.
     pub fn take_due(&mut self, now: tokio::time::Instant) -> Option<BTreeSet<(Scope, Kind)>> {
         if self.due_in(now)? > Duration::ZERO {
             return None;
         }
         self.opened = None;
-        Some(std::mem::take(&mut self.pending).into_keys().collect())
+        self.taken = Some(now);
+        Some(std::mem::take(&mut self.pending))
     }
 }
 

@@ -19,14 +19,18 @@ pub(crate) struct Daemon {
 }
 
 impl Daemon {
+    /// Starts `ecs-topology run` on `docs` with `config`, logging to `<work dir>/<name>.log`,
+    /// with `env` on top of the emulator's environment and the options' `daemon_env`.
     pub(crate) fn start(
         emulator: &Emulator,
         options: &Options,
+        name: &str,
         docs: &Path,
         config: &Path,
+        env: &[(String, String)],
     ) -> anyhow::Result<Daemon> {
         let port = free_port();
-        let log = options.work_dir.join("daemon.log");
+        let log = options.work_dir.join(format!("{name}.log"));
         let child = emulator
             .command(&options.binary, "us-east-1")
             .args(["run", "--source"])
@@ -36,12 +40,38 @@ impl Daemon {
             .args(["--listen", &format!("127.0.0.1:{port}"), "--grace", "5s"])
             .env("ECS_TOPOLOGY_LOG", "info")
             .envs(options.daemon_env.iter().map(|(k, v)| (k, v)))
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)
             .current_dir(&options.work_dir)
             .spawn()
             .map_err(|e| anyhow::anyhow!("{}: {e}", options.binary.display()))?;
         Ok(Daemon { child, port, log })
+    }
+
+    /// Waits until `documents` documents are Ready; fails when the daemon exits or `limit`
+    /// passes first.
+    pub(crate) async fn until_ready(
+        &mut self,
+        documents: usize,
+        limit: Duration,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            let ready = self.ready_documents();
+            if ready >= documents {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!("the daemon exited ({status}); log {}", self.log.display());
+            }
+            anyhow::ensure!(
+                started.elapsed() < limit,
+                "not converged within {limit:?}: {ready} of {documents} Ready; log {}",
+                self.log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     /// Documents whose `Ready` condition is true in `/status`.

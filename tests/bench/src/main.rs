@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use ecs_topology_bench::compare::EventsOptions;
 use ecs_topology_bench::run::{Options, controller_binary, run, target_dir};
 use ecs_topology_bench::table;
 
 /// Benchmarks the ecs-topology daemon against the project's AWS emulator: API calls per
 /// observation pass, initial convergence under AWS's throttling, drift-to-correction time, peak
-/// memory and planning speed, each next to its physical limit.
+/// memory and planning speed, each next to its physical limit; with `--compare-events`, polling
+/// versus change events side by side.
 #[derive(Debug, Parser)]
 struct Args {
     /// Documents of the topology (40 % namespaces, 30 % shares, 20 % endpoint sets, 10 % Express).
@@ -50,6 +52,34 @@ struct Args {
     /// How long the initial convergence may take, in seconds.
     #[arg(long, default_value_t = 3_600)]
     converge_limit: u64,
+    /// Also run the same topology with change events (CloudTrail through EventBridge to the
+    /// daemon's SQS queue, as `deploy/` wires them) and a rare poll, and report both side by
+    /// side: drift to correction and API calls per hour. Use with `--poll 60`.
+    #[arg(long)]
+    compare_events: bool,
+    /// With `--compare-events`: the daemon's pollInterval with events, in seconds.
+    #[arg(long, default_value_t = 600)]
+    events_poll: u64,
+    /// With `--compare-events`: the emulator's CloudTrail delivery delay, in seconds.
+    #[arg(long, default_value_t = 1.0)]
+    events_delay: f64,
+    /// With `--compare-events`: the daemon's `events.debounce` (e.g. `500ms`); default: the
+    /// controller's default.
+    #[arg(long)]
+    events_debounce: Option<String>,
+    /// With `--compare-events`: drift samples with events.
+    #[arg(long, default_value_t = 20)]
+    events_drift_samples: usize,
+    /// With `--compare-events`: the drift samples with events are spread over this many
+    /// seconds (the phases of the daemon's 20 s long poll).
+    #[arg(long, default_value_t = 20.0)]
+    events_drift_spread: f64,
+    /// With `--compare-events`: poll passes in polling's calls-per-hour window.
+    #[arg(long, default_value_t = 3)]
+    poll_window_passes: usize,
+    /// With `--compare-events`: long polls (about 20 s each) in the events' calls-per-hour window.
+    #[arg(long, default_value_t = 9)]
+    events_window_polls: usize,
     /// The JSON report.
     #[arg(long, default_value = "bench.json")]
     out: PathBuf,
@@ -90,6 +120,15 @@ async fn main() -> anyhow::Result<()> {
             .join(format!("run-{}", args.documents)),
         converge_limit: Duration::from_secs(args.converge_limit),
         daemon_env: args.daemon_env,
+        events: args.compare_events.then_some(EventsOptions {
+            poll_seconds: args.events_poll,
+            delivery_delay: args.events_delay,
+            debounce: args.events_debounce,
+            poll_cycles: args.poll_window_passes,
+            events_cycles: args.events_window_polls,
+            drift_samples: args.events_drift_samples,
+            drift_spread_seconds: args.events_drift_spread,
+        }),
     };
     let emulator = ecs_topology_testkit::emulator();
     let report = run(emulator, &options).await?;

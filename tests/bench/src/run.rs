@@ -2,17 +2,25 @@
 //! measurements of the report.
 
 pub use crate::daemon::{controller_binary, target_dir};
+pub use crate::meter::total;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use std::time::{Duration, Instant};
 
-use ecs_topology_testkit::{Calls, Emulator};
+use ecs_topology_testkit::Emulator;
 use serde_json::{Value, json};
 
+use crate::compare::{
+    Comparison, EventsOptions, ModeReport, calls_over_cycles, events_mode, polling_hourly,
+};
 use crate::daemon::Daemon;
+pub use crate::drift::DriftReport;
+use crate::drift::{Sampling, measure_drift};
+use crate::events::OwnAccount;
 use crate::limits;
+use crate::meter::Meter;
 use crate::planning::{PlanningResult, bench_planning};
 use crate::topology::{Account, Mix, Networks, Topology};
 
@@ -40,6 +48,8 @@ pub struct Options {
     pub converge_limit: Duration,
     /// Environment variables of the daemon beyond the emulator's.
     pub daemon_env: Vec<(String, String)>,
+    /// Also run the topology with change events and compare (see [`crate::compare`]).
+    pub events: Option<EventsOptions>,
 }
 
 /// The report: every figure with the limit it is judged against.
@@ -57,6 +67,8 @@ pub struct Report {
     pub drift: DriftReport,
     pub memory: MemoryReport,
     pub planning: Option<PlanningResult>,
+    /// Polling versus change events, when asked.
+    pub comparison: Option<Comparison>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -111,16 +123,6 @@ pub struct ConvergenceReport {
 
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DriftReport {
-    pub poll_seconds: u64,
-    /// Seconds from the hand-made `UpdateHttpNamespace` until the emulator saw the controller's.
-    pub samples: Vec<f64>,
-    pub p50_seconds: f64,
-    pub max_seconds: f64,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct MemoryReport {
     pub vm_hwm_kib: u64,
     pub vm_rss_kib: u64,
@@ -166,11 +168,20 @@ pub async fn run(emulator: &Emulator, options: &Options) -> anyhow::Result<Repor
             .set_profile(&["*"], json!({"throttle": true}))
             .await;
     }
-    let result = measure(emulator, options, &topology, &docs, &config).await;
+    let own = OwnAccount::new(emulator).await?;
+    let meter = Meter::new(
+        emulator,
+        topology
+            .accounts
+            .iter()
+            .map(|a| a.id.clone())
+            .chain([own.id.clone()]),
+    );
+    let result = measure(&meter, &own, options, &topology, &docs, &config).await;
     if options.throttle {
         emulator.set_profile(&["*"], Value::Null).await;
     }
-    let (pass, convergence, drift, memory) = result?;
+    let (pass, convergence, drift, memory, comparison) = result?;
 
     let planning = if options.plan_documents > 0 {
         eprintln!(
@@ -214,42 +225,37 @@ pub async fn run(emulator: &Emulator, options: &Options) -> anyhow::Result<Repor
         drift,
         memory,
         planning,
+        comparison,
     })
 }
 
-type Measured = (PassReport, ConvergenceReport, DriftReport, MemoryReport);
+type Measured = (
+    PassReport,
+    ConvergenceReport,
+    DriftReport,
+    MemoryReport,
+    Option<Comparison>,
+);
 
 async fn measure(
-    emulator: &Emulator,
+    meter: &Meter<'_>,
+    own: &OwnAccount,
     options: &Options,
     topology: &Topology,
     docs: &Path,
     config: &Path,
 ) -> anyhow::Result<Measured> {
-    let before = emulator.calls().await;
+    let emulator = meter.emulator();
+    let before = meter.calls().await;
     let started = Instant::now();
-    let mut daemon = Daemon::start(emulator, options, docs, config)?;
+    let mut daemon = Daemon::start(emulator, options, "daemon", docs, config, &own.env)?;
 
     // (b) Initial convergence.
-    let documents = topology.mix.total();
-    loop {
-        let ready = daemon.ready_documents();
-        if ready >= documents {
-            break;
-        }
-        if let Some(status) = daemon.child.try_wait()? {
-            anyhow::bail!("the daemon exited ({status}); log {}", daemon.log.display());
-        }
-        anyhow::ensure!(
-            started.elapsed() < options.converge_limit,
-            "not converged within {:?}: {ready} of {documents} Ready; log {}",
-            options.converge_limit,
-            daemon.log.display()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    daemon
+        .until_ready(topology.mix.total(), options.converge_limit)
+        .await?;
     let converge_seconds = started.elapsed().as_secs_f64();
-    let converged = emulator.calls().await.since(&before);
+    let converged = meter.calls().await.since(&before);
     eprintln!("bench: converged in {converge_seconds:.1} s");
     let creates = limits::creates(topology);
     let (throttle_minimum_seconds, bound_by) = limits::throttle_minimum(&creates);
@@ -280,12 +286,12 @@ async fn measure(
     // (a) One observation pass on the converged topology: from one quiet moment to the next.
     let quiet = Duration::from_millis(1_500);
     let limit = Duration::from_secs(options.poll_seconds * 3 + 60);
-    let (start_calls, _) = wait_quiet(emulator, quiet, limit).await?;
+    let (start_calls, _) = meter.wait_quiet(quiet, limit).await?;
     let start_total = total(&start_calls);
     let cpu_before = daemon.cpu_seconds();
     let deadline = Instant::now() + limit;
     let pass_started = loop {
-        let now = emulator.calls().await;
+        let now = meter.calls().await;
         if total(&now) != start_total {
             break Instant::now();
         }
@@ -295,7 +301,7 @@ async fn measure(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let (end_calls, last_change) = wait_quiet(emulator, quiet, limit).await?;
+    let (end_calls, last_change) = meter.wait_quiet(quiet, limit).await?;
     let cpu = daemon.cpu_seconds() - cpu_before;
     let pass = end_calls.since(&start_calls);
     let minimum = limits::batch_minimum(topology);
@@ -339,128 +345,59 @@ async fn measure(
     );
 
     // (c) Drift to correction.
-    let drift = measure_drift(emulator, options, topology).await?;
+    #[allow(clippy::cast_precision_loss)]
+    let drift = measure_drift(
+        meter,
+        topology,
+        Sampling {
+            samples: options.drift_samples,
+            spread_seconds: options.poll_seconds as f64,
+            limit: Duration::from_secs(options.poll_seconds * 3 + 30),
+            poll_seconds: options.poll_seconds,
+        },
+    )
+    .await?;
 
-    // (d) Memory with the topology converged.
+    // (d) With events to compare: polling's calls per hour over whole passes.
+    let polling = match &options.events {
+        Some(events) => {
+            let window = calls_over_cycles(meter, events.poll_cycles, limit).await?;
+            eprintln!(
+                "bench: polling window: {} calls over {:.1} s",
+                window.calls, window.seconds
+            );
+            Some(ModeReport {
+                poll_seconds: options.poll_seconds,
+                drift: drift.clone(),
+                calls_per_hour: polling_hourly(window),
+            })
+        }
+        None => None,
+    };
+
+    // (e) Memory with the topology converged.
     let memory = daemon.memory();
     daemon.stop();
-    Ok((pass_report, convergence, drift, memory))
-}
 
-async fn measure_drift(
-    emulator: &Emulator,
-    options: &Options,
-    topology: &Topology,
-) -> anyhow::Result<DriftReport> {
-    use aws_sdk_servicediscovery::types::HttpNamespaceChange;
-    let mut samples = Vec::new();
-    let count = topology.namespaces.len();
-    for k in 0..options.drift_samples.min(count) {
-        let ns = &topology.namespaces[(k * 7919) % count];
-        let client = aws_sdk_servicediscovery::Client::new(
-            &emulator.sdk_config(&ns.account, &ns.region).await,
-        );
-        let id = namespace_id(&client, &ns.cloud_map_name).await?;
-        // Spread the samples over the phases of the poll interval.
-        #[allow(clippy::cast_precision_loss)]
-        let phase = ((k as f64) * 0.382).fract() * options.poll_seconds as f64;
-        tokio::time::sleep(Duration::from_secs_f64(phase)).await;
-        let change = HttpNamespaceChange::builder()
-            .description(format!("changed by hand {k}"))
-            .build()?;
-        client
-            .update_http_namespace()
-            .id(&id)
-            .namespace(change)
-            .send()
-            .await?;
-        let drifted = Instant::now();
-        let made = emulator
-            .calls()
-            .await
-            .count(&ns.account, "UpdateHttpNamespace");
-        let deadline = drifted + Duration::from_secs(options.poll_seconds * 3 + 30);
-        loop {
-            let now = emulator
-                .calls()
-                .await
-                .count(&ns.account, "UpdateHttpNamespace");
-            if now > made {
-                samples.push(drifted.elapsed().as_secs_f64());
-                break;
-            }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "drift of {} not corrected",
-                ns.name
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    // (f) The same topology with events and the rare poll.
+    let comparison = match (polling, &options.events) {
+        (Some(polling), Some(events)) => {
+            let per_pass = polling.calls_per_hour.pass_calls;
+            let (with_events, queue_left) =
+                events_mode(meter, own, options, events, topology, docs, per_pass).await?;
+            Some(Comparison {
+                calls_ratio: with_events.calls_per_hour.per_hour
+                    / polling.calls_per_hour.per_hour.max(f64::EPSILON),
+                polling,
+                events: with_events,
+                delivery_delay_seconds: events.delivery_delay,
+                debounce: events.debounce.clone().unwrap_or_else(|| "default".into()),
+                queue_left,
+            })
         }
-        eprintln!(
-            "bench: drift {k} corrected after {:.2} s",
-            samples[samples.len() - 1]
-        );
-    }
-    let mut sorted = samples.clone();
-    sorted.sort_by(f64::total_cmp);
-    Ok(DriftReport {
-        poll_seconds: options.poll_seconds,
-        p50_seconds: sorted.get(sorted.len() / 2).copied().unwrap_or(0.0),
-        max_seconds: sorted.last().copied().unwrap_or(0.0),
-        samples,
-    })
-}
-
-async fn namespace_id(
-    client: &aws_sdk_servicediscovery::Client,
-    name: &str,
-) -> anyhow::Result<String> {
-    let mut token = None;
-    loop {
-        let reply = client
-            .list_namespaces()
-            .set_next_token(token)
-            .send()
-            .await?;
-        if let Some(id) = reply
-            .namespaces()
-            .iter()
-            .find(|n| n.name() == Some(name))
-            .and_then(|n| n.id())
-        {
-            return Ok(id.to_owned());
-        }
-        token = reply.next_token;
-        anyhow::ensure!(token.is_some(), "namespace {name} not found");
-    }
-}
-
-/// Every call in the snapshot, all accounts.
-pub fn total(calls: &Calls) -> u64 {
-    calls.rows.iter().map(|r| r.calls).sum()
-}
-
-/// Waits until the emulator has served no call for `quiet`; the snapshot and when the count
-/// last changed.
-async fn wait_quiet(
-    emulator: &Emulator,
-    quiet: Duration,
-    limit: Duration,
-) -> anyhow::Result<(Calls, Instant)> {
-    let deadline = Instant::now() + limit;
-    let mut last = emulator.calls().await;
-    let mut changed = Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = emulator.calls().await;
-        if total(&now) != total(&last) {
-            last = now;
-            changed = Instant::now();
-        } else if changed.elapsed() >= quiet {
-            return Ok((last, changed));
-        }
-        anyhow::ensure!(Instant::now() < deadline, "the emulator never went quiet");
-    }
+        _ => None,
+    };
+    Ok((pass_report, convergence, drift, memory, comparison))
 }
 
 fn machine() -> Value {

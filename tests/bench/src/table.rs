@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::compare::Comparison;
 use crate::run::Report;
 
 /// One line per figure: measured, limit, target, verdict.
@@ -24,11 +25,7 @@ pub fn render(r: &Report) -> String {
     );
     let mut line =
         |name: &str, measured: String, limit: String, target: &str, met: Option<bool>| {
-            let verdict = match met {
-                Some(true) => "yes",
-                Some(false) => "NO",
-                None => "-",
-            };
+            let verdict = verdict(met);
             let _ = writeln!(
                 out,
                 "{name:<38} {measured:>12} {limit:>14} {target:>10} {verdict:>6}"
@@ -97,5 +94,84 @@ pub fn render(r: &Report) -> String {
             Some(pl.median_ms <= 100.0),
         );
     }
+    if let Some(c) = &r.comparison {
+        out.push_str(&comparison(c));
+    }
     out
+}
+
+/// Polling and events side by side: drift to correction and calls per hour, with the targets
+/// of events (p50 <= 3 s, calls per hour <= 1/8 of polling's).
+pub fn comparison(c: &Comparison) -> String {
+    let mut out = String::new();
+    let (p, e) = (&c.polling, &c.events);
+    let _ = writeln!(
+        out,
+        "\npolling vs change events (delivery delay {} s, debounce {})",
+        c.delivery_delay_seconds, c.debounce
+    );
+    let _ = writeln!(
+        out,
+        "{:<38} {:>12} {:>16} {:>10} {:>6}",
+        "figure",
+        format!("poll {} s", p.poll_seconds),
+        format!("events+poll {} s", e.poll_seconds),
+        "target",
+        "met"
+    );
+    let line = |out: &mut String,
+                name: &str,
+                polling: String,
+                events: String,
+                target: &str,
+                met: Option<bool>| {
+        let verdict = verdict(met);
+        let _ = writeln!(
+            out,
+            "{name:<38} {polling:>12} {events:>16} {target:>10} {verdict:>6}"
+        );
+    };
+    line(
+        &mut out,
+        &format!(
+            "drift to correction, p50 of {}/{} (s)",
+            p.drift.samples.len(),
+            e.drift.samples.len()
+        ),
+        format!("{:.2}", p.drift.p50_seconds),
+        format!("{:.2}", e.drift.p50_seconds),
+        "<= 3",
+        Some(!e.drift.samples.is_empty() && e.drift.p50_seconds <= 3.0),
+    );
+    line(
+        &mut out,
+        "drift to correction, p95 (s)",
+        format!("{:.2}", p.drift.p95_seconds),
+        format!("{:.2}", e.drift.p95_seconds),
+        "-",
+        None,
+    );
+    line(
+        &mut out,
+        "API calls per hour, converged",
+        format!("{:.0}", p.calls_per_hour.per_hour),
+        format!("{:.0}", e.calls_per_hour.per_hour),
+        "<= 1/8",
+        Some(c.calls_ratio <= 0.125),
+    );
+    let _ = writeln!(
+        out,
+        "  events / polling: {:.3}; events queue left with {} message(s)",
+        c.calls_ratio, c.queue_left
+    );
+    out
+}
+
+/// Whether a target is met: `yes`, `NO`, or `-` when there is none.
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "yes",
+        Some(false) => "NO",
+        None => "-",
+    }
 }

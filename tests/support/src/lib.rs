@@ -37,6 +37,7 @@
 
 mod calls;
 mod dynamodb;
+pub mod events;
 pub mod http;
 mod pages;
 

@@ -62,11 +62,12 @@ pub const EVENTS: Family = family("ecs_topology_events_total", &["service", "out
 pub const EVENTS_IGNORED: Family = family("ecs_topology_events_ignored_total", &[]);
 pub const EVENT_LAG: Family = family("ecs_topology_event_lag_seconds", &[]);
 pub const EVENT_FAILURES: Family = family("ecs_topology_event_queue_failures_total", &[]);
+pub const EVENT_QUEUE_AGE: Family = family("ecs_topology_event_queue_age_seconds", &[]);
 pub const TARGETED_OBSERVATIONS: Family =
     family("ecs_topology_targeted_observations_total", &["kind"]);
 
 /// Every family the controller exports.
-pub const FAMILIES: [Family; 26] = [
+pub const FAMILIES: [Family; 27] = [
     DOCUMENTS,
     DOCUMENTS_DRIFTED,
     DRIFT_DETECTIONS,
@@ -92,6 +93,7 @@ pub const FAMILIES: [Family; 26] = [
     EVENTS_IGNORED,
     EVENT_LAG,
     EVENT_FAILURES,
+    EVENT_QUEUE_AGE,
     TARGETED_OBSERVATIONS,
 ];
 

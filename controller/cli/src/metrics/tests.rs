@@ -85,6 +85,7 @@ fn busy_metrics() -> Metrics {
     metrics.event_ignored();
     metrics.event_lag(Duration::from_millis(1500));
     metrics.event_queue_failed();
+    metrics.set_event_queue_age(Duration::from_secs(2));
     metrics.targeted_observation(Kind::CloudMapNamespace);
     metrics
 }

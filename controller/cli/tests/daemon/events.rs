@@ -5,70 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_eventbridge as eb;
-use aws_sdk_eventbridge::types::Target;
-use aws_sdk_sqs as sqs;
-use aws_sdk_sqs::types::QueueAttributeName;
 use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::events::EventQueue;
 use serde_json::json;
 
 use crate::harness::*;
 
 /// The controller account's bus and queue, and a rule on the target account's default bus that
-/// forwards Cloud Map's changes to it; the queue's URL.
-async fn wire(own: &str, target: &str) -> (sqs::Client, String) {
-    let own_config = emulator().sdk_config(own, REGION).await;
-    let queue = sqs::Client::new(&own_config);
-    let url = queue
-        .create_queue()
-        .queue_name("ecs-topology-events")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = queue
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap();
-    let central = eb::Client::new(&own_config);
-    let bus = central
-        .create_event_bus()
-        .name("ecs-topology-events")
-        .send()
-        .await
-        .unwrap()
-        .event_bus_arn
-        .unwrap();
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "targets", "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{target}:root")},
-            "Action": "events:PutEvents", "Resource": bus
-        }]
-    });
-    central
-        .put_permission()
-        .event_bus_name("ecs-topology-events")
-        .policy(policy.to_string())
-        .send()
-        .await
-        .unwrap();
-    let api_calls = json!({"detail-type": ["AWS API Call via CloudTrail"]});
-    put_rule(
-        &central,
-        Some("ecs-topology-events"),
-        &api_calls,
-        &queue_arn,
-    )
-    .await;
+/// forwards Cloud Map's changes to it.
+async fn wire(own: &str, target: &str) -> EventQueue {
+    let queue = EventQueue::create(emulator(), own, REGION, &[target]).await;
     // The target account's rule, as deploy/target-account-role.yaml writes it for Cloud Map:
     // the events the namespace kind lists.
     let names: Vec<&str> =
@@ -80,46 +26,10 @@ async fn wire(own: &str, target: &str) -> (sqs::Client, String) {
         "source": ["aws.servicediscovery"],
         "detail": {"eventSource": ["servicediscovery.amazonaws.com"], "eventName": names}
     });
-    let target_events = eb::Client::new(&emulator().sdk_config(target, REGION).await);
-    put_rule(&target_events, None, &pattern, &bus).await;
-    (queue, url)
-}
-
-async fn put_rule(client: &eb::Client, bus: Option<&str>, pattern: &serde_json::Value, to: &str) {
-    client
-        .put_rule()
-        .name("ecs-topology")
-        .set_event_bus_name(bus.map(str::to_owned))
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .unwrap();
-    client
-        .put_targets()
-        .rule("ecs-topology")
-        .set_event_bus_name(bus.map(str::to_owned))
-        .targets(Target::builder().id("next").arn(to).build().unwrap())
-        .send()
-        .await
-        .unwrap();
-}
-
-/// Messages in the queue, visible or in flight.
-async fn queued(queue: &sqs::Client, url: &str) -> u64 {
-    let attributes = queue
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap_or_default();
-    attributes
-        .values()
-        .filter_map(|v| v.parse::<u64>().ok())
-        .sum()
+    queue
+        .forward_from(emulator(), target, REGION, "ecs-topology", &pattern)
+        .await;
+    queue
 }
 
 /// The `UpdateHttpNamespace` calls the server account has served.
@@ -145,10 +55,11 @@ async fn drift_and_correction(setup: &Setup, within: Duration) -> Duration {
 
 /// A daemon of its own account on the namespace `tau`, with events wired from the server account
 /// and `poll` as its pollInterval; the queue.
-async fn start(poll: &str) -> (Setup, OwnAccount, Daemon, sqs::Client, String) {
+async fn start(poll: &str) -> (Setup, OwnAccount, Daemon, EventQueue) {
     let own = OwnAccount::new().await;
     let setup = Setup::new("").await;
-    let (queue, url) = wire(&own.own, &setup.server).await;
+    let queue = wire(&own.own, &setup.server).await;
+    let url = &queue.url;
     let path = setup.dir.join("config.yaml");
     let config = std::fs::read_to_string(&path).unwrap().replace(
         "pollInterval: 1s\n",
@@ -160,7 +71,7 @@ async fn start(poll: &str) -> (Setup, OwnAccount, Daemon, sqs::Client, String) {
     setup
         .until_namespaces(1, Duration::from_secs(30), "created")
         .await;
-    (setup, own, daemon, queue, url)
+    (setup, own, daemon, queue)
 }
 
 /// Change events the daemon read and observed again for.
@@ -172,7 +83,7 @@ fn mapped(daemon: &Daemon) -> f64 {
 
 #[tokio::test]
 async fn a_change_by_hand_is_corrected_within_seconds_though_the_poll_is_ten_minutes() {
-    let (setup, _own, daemon, queue, url) = start("10m").await;
+    let (setup, _own, daemon, queue) = start("10m").await;
     let took = drift_and_correction(&setup, Duration::from_secs(30)).await;
     assert!(
         took < Duration::from_secs(15),
@@ -185,14 +96,14 @@ async fn a_change_by_hand_is_corrected_within_seconds_though_the_poll_is_ten_min
         assert!(text.contains(&format!("# TYPE {} ", family.name)));
     }
     eventually(Duration::from_secs(15), "the queue is empty", || async {
-        queued(&queue, &url).await == 0
+        queue.queued().await == 0
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_change_whose_event_is_lost_is_corrected_by_the_next_poll() {
-    let (setup, _own, daemon, queue, url) = start("6s").await;
+    let (setup, _own, daemon, queue) = start("6s").await;
     emulator()
         .set_settings(&[&setup.server], json!({"events.drop_fraction": 1.0}))
         .await;
@@ -208,5 +119,5 @@ async fn a_change_whose_event_is_lost_is_corrected_by_the_next_poll() {
         before,
         "no event arrived: the poll corrected it"
     );
-    assert_eq!(queued(&queue, &url).await, 0);
+    assert_eq!(queue.queued().await, 0);
 }

@@ -108,30 +108,57 @@ fn cloudtrail_times_read_as_epoch_seconds() {
     assert_eq!(epoch_seconds("yesterday"), None);
 }
 
-#[test]
-fn a_burst_is_observed_once_per_scope_and_kind_when_its_window_closes() {
-    let start = tokio::time::Instant::now();
-    let mut debounce = Debounce::new(Duration::from_secs(2));
-    assert_eq!(debounce.due_in(start), None);
-    let touch = read_event(
+fn share_touch() -> Touch {
+    read_event(
         &event("ram.amazonaws.com", "AssociateResourceShare", BY_HAND),
         &ours(),
     )
-    .unwrap();
-    debounce.add(&touch, start);
-    debounce.add(&touch, start + Duration::from_secs(1));
-    assert_eq!(debounce.take_due(start + Duration::from_secs(1)), None);
+    .unwrap()
+}
+
+fn share_pair() -> BTreeSet<(Scope, Kind)> {
+    BTreeSet::from([(
+        Scope::new("111111111111", "eu-west-1"),
+        Kind::NamespaceShare,
+    )])
+}
+
+#[test]
+fn a_lone_change_is_due_at_once() {
+    let start = tokio::time::Instant::now();
+    let mut debounce = Debounce::new(Duration::from_secs(2));
+    assert_eq!(debounce.due_in(start), None);
+    assert_eq!(debounce.take_due(start), None);
+    debounce.add(&share_touch(), start);
+    assert_eq!(debounce.due_in(start), Some(Duration::ZERO));
+    assert_eq!(debounce.take_due(start), Some(share_pair()));
+    assert_eq!(debounce.due_in(start), None);
+    // Another lone change, after a quiet window, is due at once too.
+    let later = start + Duration::from_secs(5);
+    debounce.add(&share_touch(), later);
+    assert_eq!(debounce.take_due(later), Some(share_pair()));
+}
+
+#[test]
+fn the_rest_of_a_burst_is_observed_once_per_scope_and_kind_when_the_window_closes() {
+    let start = tokio::time::Instant::now();
+    let mut debounce = Debounce::new(Duration::from_secs(2));
+    debounce.add(&share_touch(), start);
+    assert_eq!(debounce.take_due(start), Some(share_pair()));
+    // The burst goes on within the window: held back until it closes, then handed out once.
+    for ms in [300, 900, 1_500] {
+        debounce.add(&share_touch(), start + Duration::from_millis(ms));
+    }
+    let at = start + Duration::from_millis(1_500);
+    assert_eq!(debounce.take_due(at), None);
+    assert_eq!(debounce.due_in(at), Some(Duration::from_millis(500)));
+    let closed = start + Duration::from_secs(2);
+    assert_eq!(debounce.take_due(closed), Some(share_pair()));
+    assert_eq!(debounce.due_in(closed), None);
+    // A change within the next window waits for it as well.
+    debounce.add(&share_touch(), closed + Duration::from_millis(100));
     assert_eq!(
-        debounce.due_in(start + Duration::from_secs(1)),
-        Some(Duration::from_secs(1))
+        debounce.due_in(closed + Duration::from_millis(100)),
+        Some(Duration::from_millis(1_900))
     );
-    let due = debounce.take_due(start + Duration::from_secs(2)).unwrap();
-    assert_eq!(
-        due,
-        BTreeSet::from([(
-            Scope::new("111111111111", "eu-west-1"),
-            Kind::NamespaceShare
-        )])
-    );
-    assert_eq!(debounce.due_in(start + Duration::from_secs(3)), None);
 }

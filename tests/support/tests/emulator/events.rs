@@ -12,7 +12,7 @@ use aws_sdk_eventbridge as eb;
 use aws_sdk_eventbridge::types::Target;
 use aws_sdk_servicediscovery::types::HttpNamespaceChange;
 use aws_sdk_sqs as sqs;
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use ecs_topology_testkit::emulator;
 use serde_json::{Value, json};
 
@@ -349,6 +349,49 @@ async fn a_drop_fraction_of_one_drops_every_event() {
     assert_eq!(
         delivered[0]["detail"]["requestParameters"]["namespace"]["description"],
         "delivered"
+    );
+}
+
+/// SQS stamps each message with the time it accepted it, in epoch milliseconds, as AWS does
+/// (`SentTimestamp`, asked for with `MessageSystemAttributeNames`): what the controller's
+/// queue-age metric reads.
+#[tokio::test]
+async fn a_delivered_event_carries_the_time_sqs_accepted_it() {
+    let wiring = wire(&namespace_changes(), true).await;
+    let id = wiring.namespace("events-stamped").await;
+    let epoch_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    };
+    let before = epoch_ms();
+    wiring.describe(&id, "stamped").await;
+    let after = epoch_ms();
+
+    let messages = wiring
+        .queue
+        .receive_message()
+        .queue_url(&wiring.queue_url)
+        .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    let attributes = messages[0].attributes().unwrap();
+    assert_eq!(
+        attributes.len(),
+        1,
+        "only what was asked for: {attributes:?}"
+    );
+    let sent: u128 = attributes[&MessageSystemAttributeName::SentTimestamp]
+        .parse()
+        .unwrap();
+    assert!(
+        before <= sent && sent <= after,
+        "{before} <= {sent} <= {after}"
     );
 }
 
