@@ -158,7 +158,7 @@ impl Drop for Setup {
     }
 }
 
-async fn cloud_map(account: &str) -> aws_sdk_servicediscovery::Client {
+pub async fn cloud_map(account: &str) -> aws_sdk_servicediscovery::Client {
     aws_sdk_servicediscovery::Client::new(&emulator().sdk_config(account, REGION).await)
 }
 
