@@ -14,6 +14,7 @@ pub const OWN: &str = "123456789012";
 pub struct Setup {
     pub dir: PathBuf,
     pub server: String,
+    pub client: String,
     pub bucket: String,
     pub controller: String,
 }
@@ -30,6 +31,7 @@ impl Setup {
         let setup = Setup {
             dir,
             server: server.clone(),
+            client: client.clone(),
             bucket,
             controller: format!("ctl-{server}"),
         };
@@ -131,6 +133,12 @@ impl Setup {
             .collect();
         out.sort();
         out
+    }
+
+    /// The names of `account`'s own namespaces, sorted.
+    pub async fn namespace_names(&self, account: &str) -> Vec<String> {
+        let namespaces = self.namespaces(account).await;
+        namespaces.into_iter().map(|(name, _)| name).collect()
     }
 
     /// Drifts the server account's (first) namespace by hand: its description becomes

@@ -1,6 +1,7 @@
 //! The hostile-input corpus (`tests/hostile/`) served from a directory next to valid documents:
 //! the valid ones converge, each hostile file is reported with exactly its expected findings,
-//! nothing is deleted, another controller's namespace is left alone, and memory stays bounded.
+//! nothing is deleted (not even the objects of converged documents whose files turn hostile),
+//! another controller's namespace is left alone, and memory stays bounded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -84,9 +85,8 @@ fn peak_memory_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
-/// Creates the namespace `name` in `account`, tagged as another controller's; returns its id.
-async fn create_foreign_namespace(account: &str, name: &str) -> String {
-    let cm = cloud_map(account).await;
+/// Creates the namespace `name` in `account`, tagged as another controller's.
+async fn create_foreign_namespace(account: &str, name: &str) {
     let tag = |k: &str, v: &str| {
         aws_sdk_servicediscovery::types::Tag::builder()
             .key(k)
@@ -94,7 +94,8 @@ async fn create_foreign_namespace(account: &str, name: &str) -> String {
             .build()
             .unwrap()
     };
-    let op = cm
+    cloud_map(account)
+        .await
         .create_http_namespace()
         .name(name)
         .description("theirs")
@@ -103,31 +104,24 @@ async fn create_foreign_namespace(account: &str, name: &str) -> String {
         .send()
         .await
         .unwrap();
-    let op = cm
-        .get_operation()
-        .operation_id(op.operation_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    op.operation.unwrap().targets.unwrap()
-        [&aws_sdk_servicediscovery::types::OperationTargetType::Namespace]
-        .clone()
 }
 
-/// The description and tags of the namespace `id`.
-async fn namespace_state(account: &str, id: &str) -> (Option<String>, BTreeMap<String, String>) {
+/// The namespace `name` of `account` as AWS has it: its ARN, description and tags.
+async fn namespace_state(
+    account: &str,
+    name: &str,
+) -> (String, Option<String>, BTreeMap<String, String>) {
     let cm = cloud_map(account).await;
-    let ns = cm
-        .get_namespace()
-        .id(id)
-        .send()
-        .await
-        .unwrap()
-        .namespace
-        .unwrap();
+    let list = cm.list_namespaces().send().await.unwrap();
+    let namespace = list
+        .namespaces()
+        .iter()
+        .find(|n| n.name() == Some(name))
+        .unwrap_or_else(|| panic!("no namespace {name}"));
+    let arn = namespace.arn().unwrap().to_owned();
     let tags = cm
         .list_tags_for_resource()
-        .resource_arn(ns.arn().unwrap())
+        .resource_arn(&arn)
         .send()
         .await
         .unwrap();
@@ -136,7 +130,7 @@ async fn namespace_state(account: &str, id: &str) -> (Option<String>, BTreeMap<S
         .iter()
         .map(|t| (t.key().to_owned(), t.value().to_owned()))
         .collect();
-    (ns.description().map(str::to_owned), tags)
+    (arn, namespace.description().map(str::to_owned), tags)
 }
 
 /// The `/status` entries by key: (state, the messages of its conditions).
@@ -164,11 +158,18 @@ fn states(daemon: &Daemon) -> BTreeMap<String, (String, String)> {
         .collect()
 }
 
+/// Converged documents whose files are then overwritten with hostile ones: (file, the hostile
+/// file of the corpus it becomes).
+const VICTIMS: [(&str, &str); 2] = [
+    ("victim-bomb.yaml", "alias-bomb.yaml"),
+    ("victim-binary.yaml", "binary.yaml"),
+];
+
 #[tokio::test]
 async fn hostile_files_are_reported_precisely_and_change_nothing_while_valid_documents_converge() {
     let setup = Setup::new("").await;
-    let foreign = create_foreign_namespace(&setup.server, "foreign.internal").await;
-    let foreign_before = namespace_state(&setup.server, &foreign).await;
+    create_foreign_namespace(&setup.server, "foreign.internal").await;
+    let foreign = namespace_state(&setup.server, "foreign.internal").await;
 
     let dir: PathBuf = setup.dir.join("documents");
     std::fs::create_dir_all(&dir).unwrap();
@@ -194,6 +195,10 @@ async fn hostile_files_are_reported_precisely_and_change_nothing_while_valid_doc
         ),
     )
     .unwrap();
+    for (victim, _) in VICTIMS {
+        let name = victim.trim_end_matches(".yaml");
+        std::fs::write(dir.join(victim), namespace_doc(name, "Victim")).unwrap();
+    }
 
     let before = emulator().calls().await;
     let daemon = setup.start(&dir.display().to_string());
@@ -204,6 +209,8 @@ async fn hostile_files_are_reported_precisely_and_change_nothing_while_valid_doc
         "CloudMapNamespace/json-survivor",
         "CloudMapNamespace/valid-one",
         "CloudMapNamespace/valid-two",
+        "CloudMapNamespace/victim-binary",
+        "CloudMapNamespace/victim-bomb",
     ];
     eventually(
         Duration::from_secs(90),
@@ -230,6 +237,17 @@ async fn hostile_files_are_reported_precisely_and_change_nothing_while_valid_doc
     let (_, why) = &states(&daemon)["CloudMapNamespace/foreign"];
     assert!(why.contains(&format!("`{OTHER_CONTROLLER}`")), "{why}");
 
+    // Two converged documents' files turn hostile: their documents are unknown, not removed.
+    for (victim, hostile) in VICTIMS {
+        let findings: Vec<_> = expected
+            .iter()
+            .filter(|(file, _)| file == hostile)
+            .map(|(_, finding)| (victim.to_owned(), finding.clone()))
+            .collect();
+        expected.extend(findings);
+        std::fs::copy(dir.join(hostile), dir.join(victim)).unwrap();
+    }
+
     // Every hostile file is reported with exactly its findings, on every pass over them.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !logged_findings(&daemon.log(), &dir).is_superset(&expected) && Instant::now() < deadline
@@ -252,38 +270,37 @@ async fn hostile_files_are_reported_precisely_and_change_nothing_while_valid_doc
         "missing: {missing:#?}\nunexpected: {unexpected:#?}"
     );
 
-    // Only the converging documents' namespaces exist beside the foreign one, which is as it was.
-    let names: Vec<String> = setup
-        .namespaces(&setup.server)
-        .await
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
+    // Only the converged documents' namespaces exist beside the foreign one, which is as it was.
     assert_eq!(
-        names,
+        setup.namespace_names(&setup.server).await,
         [
             "foreign.internal",
             "hostile-survivor.internal",
             "json-survivor.internal",
             "valid-one.internal",
-            "valid-two.internal"
+            "valid-two.internal",
+            "victim-binary.internal",
+            "victim-bomb.internal",
         ]
     );
     assert_eq!(
-        namespace_state(&setup.server, &foreign).await,
-        foreign_before
+        namespace_state(&setup.server, "foreign.internal").await,
+        foreign,
+        "the same namespace, as it was"
     );
     assert_eq!(
         daemon.metric("ecs_topology_documents{kind=\"CloudMapNamespace\",validity=\"valid\"}"),
         Some(5.0),
-        "the converging documents and the foreign claim, no hostile one"
+        "the four converged documents whose files are intact, and the foreign claim"
     );
 
-    // Nothing was deleted, by the emulator's own count.
+    // Nothing was deleted in the accounts of the documents, by the emulator's own count (other
+    // tests share the emulator, and the controller's own account with it).
     let calls = emulator().calls().await.since(&before);
     let deletes: Vec<_> = calls
         .rows
         .iter()
+        .filter(|row| [&setup.server, &setup.client].contains(&&row.account))
         .filter(|row| row.operation.starts_with("Delete"))
         .collect();
     assert!(deletes.is_empty(), "{deletes:#?}");
