@@ -14,6 +14,7 @@ pub const OWN: &str = "123456789012";
 pub struct Setup {
     pub dir: PathBuf,
     pub server: String,
+    pub client: String,
     pub bucket: String,
     pub controller: String,
 }
@@ -30,6 +31,7 @@ impl Setup {
         let setup = Setup {
             dir,
             server: server.clone(),
+            client: client.clone(),
             bucket,
             controller: format!("ctl-{server}"),
         };
@@ -133,6 +135,12 @@ impl Setup {
         out
     }
 
+    /// The names of `account`'s own namespaces, sorted.
+    pub async fn namespace_names(&self, account: &str) -> Vec<String> {
+        let namespaces = self.namespaces(account).await;
+        namespaces.into_iter().map(|(name, _)| name).collect()
+    }
+
     /// Drifts the server account's (first) namespace by hand: its description becomes
     /// `by hand`, as an operator in the console would leave it.
     pub async fn drift_namespace_by_hand(&self) {
@@ -158,7 +166,7 @@ impl Drop for Setup {
     }
 }
 
-async fn cloud_map(account: &str) -> aws_sdk_servicediscovery::Client {
+pub async fn cloud_map(account: &str) -> aws_sdk_servicediscovery::Client {
     aws_sdk_servicediscovery::Client::new(&emulator().sdk_config(account, REGION).await)
 }
 

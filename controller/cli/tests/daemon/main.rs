@@ -6,6 +6,7 @@
 mod events;
 mod express_failure;
 mod harness;
+mod hostile;
 mod hung_calls;
 /// The metrics code's own list of the families the daemon exports.
 #[path = "../../src/metrics/labels.rs"]
