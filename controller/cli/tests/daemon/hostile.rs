@@ -214,7 +214,7 @@ async fn hostile_files_are_reported_precisely_and_change_nothing_while_valid_doc
         "CloudMapNamespace/victim-bomb",
     ];
     eventually(
-        Duration::from_secs(90),
+        Duration::from_secs(120),
         "the valid documents are Ready",
         || async {
             let states = states(&daemon);
