@@ -6,6 +6,8 @@
 //!   that. Nothing is planned before.
 //! - The writer reports which documents changed, and which depend on them, so that a change to
 //!   one document enqueues that document and its dependents, not everything.
+//! - A listing equal to the last one of its source, file for file, is not loaded again: the
+//!   published set stays, parsed once (a poll of an unchanged source costs a comparison).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -64,13 +66,22 @@ impl DesiredWriter {
     /// given here (keep the previous one).
     pub fn replace(&mut self, index: usize, files: Vec<SourceFile>) -> BTreeSet<Key> {
         if let Some(slot) = self.sources.get_mut(index) {
+            if slot.as_ref() == Some(&files) && self.sender.borrow().set.is_some() {
+                return BTreeSet::new();
+            }
             *slot = Some(files);
         }
         if self.sources.iter().any(Option::is_none) {
             return BTreeSet::new();
         }
-        let all: Vec<SourceFile> = self.sources.iter().flatten().flatten().cloned().collect();
-        let validated: DocumentSet = validate(load::load(&all), &self.config);
+        let validated: DocumentSet = match self.sources.as_slice() {
+            [Some(only)] => validate(load::load(only), &self.config),
+            _ => {
+                let all: Vec<SourceFile> =
+                    self.sources.iter().flatten().flatten().cloned().collect();
+                validate(load::load(&all), &self.config)
+            }
+        };
         let set = DesiredSet::from_validated(&validated, &self.config);
         let before = self.sender.borrow().set.clone();
         let changed = changed_keys(before.as_deref(), &set);
@@ -207,6 +218,21 @@ mod tests {
         );
         assert_eq!(reader.snapshot().generation, 2);
         assert!(writer.replace(0, files("A2")).is_empty(), "nothing changed");
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_listing_keeps_the_published_set_without_loading_it_again() {
+        let (mut writer, reader) = desired_store(1, ControllerConfig::default());
+        let files = vec![file("a.yaml", &ns("a", "A"))];
+        writer.replace(0, files.clone());
+        let first = reader.snapshot();
+        assert!(writer.replace(0, files).is_empty());
+        let again = reader.snapshot();
+        assert_eq!(again.generation, first.generation, "nothing was published");
+        assert!(Arc::ptr_eq(
+            again.set.as_ref().unwrap(),
+            first.set.as_ref().unwrap()
+        ));
     }
 
     #[tokio::test]
