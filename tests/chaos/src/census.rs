@@ -94,6 +94,20 @@ impl Census {
         self.duplicates.is_empty() && self.leaks.is_empty() && self.unowned_changed.is_empty()
     }
 
+    /// Every finding, each prefixed with what it is.
+    pub fn failures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (what, list) in [
+            ("duplicate", &self.duplicates),
+            ("leak", &self.leaks),
+            ("unowned changed", &self.unowned_changed),
+            ("not converged", &self.not_converged),
+        ] {
+            out.extend(list.iter().map(|line| format!("{what}: {line}")));
+        }
+        out
+    }
+
     pub fn converged(&self) -> bool {
         self.not_converged.is_empty()
     }

@@ -42,6 +42,27 @@ enum Campaign {
         #[arg(long, default_value_t = 6_000)]
         max_delay_ms: u64,
     },
+    /// Replicas of `run` on one lease; the leader killed or cut off from the lease table.
+    Failover {
+        #[arg(long, default_value_t = 3)]
+        replicas: usize,
+        #[arg(long, default_value_t = 6)]
+        kills: usize,
+        #[arg(long, default_value_t = 4)]
+        cuts: usize,
+        #[arg(long, default_value_t = 3)]
+        lease_seconds: u64,
+    },
+    /// The initial convergence at several fault rates, next to the throttle-bound minimum.
+    Faults {
+        /// Shares of calls faulted, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [0.0, 0.05, 0.2])]
+        rates: Vec<f64>,
+        #[arg(long, default_value_t = 600)]
+        limit_seconds: u64,
+    },
+    /// The S3 source emptied, swapped, unreadable, partially listed and edited in a burst.
+    Sources,
 }
 
 #[tokio::main]
@@ -58,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
         seed: args.seed,
     };
     let emulator = ecs_topology_testkit::emulator();
-    let (name, report, summary, census) = match args.campaign {
+    let (name, report, summary, failures) = match args.campaign {
         Campaign::Kill {
             kills,
             fault_rate,
@@ -72,11 +93,60 @@ async fn main() -> anyhow::Result<()> {
                 max_delay_ms,
             };
             let report = campaigns::kill::run(emulator, &common, &options).await?;
+            let failures = report.census.failures();
             (
                 "kill",
                 serde_json::to_value(&report)?,
                 report.summary(),
-                vec![report.census],
+                failures,
+            )
+        }
+        Campaign::Failover {
+            replicas,
+            kills,
+            cuts,
+            lease_seconds,
+        } => {
+            let options = campaigns::failover::FailoverOptions {
+                replicas,
+                kills,
+                cuts,
+                lease_seconds,
+            };
+            let report = campaigns::failover::run(emulator, &common, &options).await?;
+            let failures = report.failures();
+            (
+                "failover",
+                serde_json::to_value(&report)?,
+                report.summary(),
+                failures,
+            )
+        }
+        Campaign::Faults {
+            rates,
+            limit_seconds,
+        } => {
+            let options = campaigns::faults::FaultsOptions {
+                rates,
+                limit_seconds,
+            };
+            let report = campaigns::faults::run(emulator, &common, &options).await?;
+            let failures = report.failures();
+            (
+                "faults",
+                serde_json::to_value(&report)?,
+                report.summary(),
+                failures,
+            )
+        }
+        Campaign::Sources => {
+            let report = campaigns::sources::run(emulator, &common).await?;
+            let failures = report.failures();
+            (
+                "sources",
+                serde_json::to_value(&report)?,
+                report.summary(),
+                failures,
             )
         }
     };
@@ -86,17 +156,7 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
     println!("{summary}");
     println!("report: {}", out.display());
-    let failed: Vec<String> = census
-        .iter()
-        .flat_map(|c| {
-            c.duplicates
-                .iter()
-                .chain(&c.leaks)
-                .chain(&c.unowned_changed)
-                .chain(&c.not_converged)
-        })
-        .cloned()
-        .collect();
+    let failed = failures;
     if !failed.is_empty() {
         for line in &failed {
             eprintln!("  {line}");

@@ -42,6 +42,11 @@ pub const INTERFACE: [&str; 3] = ["ecs-agent", "ecs-telemetry", "ecs"];
 /// The interface endpoint an edit adds to (and removes from) a set.
 pub const EXTRA_INTERFACE: &str = "logs";
 
+/// Prune settings that let every removed document go: campaigns that remove documents on
+/// purpose, where the census then counts any object left behind as a leak.
+pub const PRUNE_FREELY: &str =
+    "{maxFraction: 1.0, alwaysAllow: 100, maxDeletionsPerHour: 10000, sweepInterval: 30s}";
+
 /// One (account, region): indexes into [`World::accounts`] and [`REGIONS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Scope {
@@ -132,7 +137,7 @@ impl Doc {
 }
 
 /// A world: accounts, networks, documents and look-alikes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct World {
     /// Where the documents, config, status and logs live.
     pub dir: PathBuf,
@@ -437,7 +442,7 @@ impl World {
     pub fn files(&self) -> Vec<(String, String)> {
         self.docs
             .iter()
-            .map(|(name, doc)| (format!("{}-{name}.yaml", doc.kind()), self.yaml(name, doc)))
+            .map(|(name, doc)| (file_name(name, doc), self.yaml(name, doc)))
             .collect()
     }
 
@@ -467,8 +472,9 @@ impl World {
         Ok(())
     }
 
-    /// The controller config; `extra` is appended (e.g. a lease).
-    pub fn config(&self, poll: &str, extra: &str) -> String {
+    /// The controller config with `prune` settings (e.g. [`PRUNE_FREELY`]); `extra` is appended
+    /// (e.g. a lease).
+    pub fn config(&self, poll: &str, prune: &str, extra: &str) -> String {
         let mut accounts = String::new();
         for (a, id) in self.accounts.iter().enumerate() {
             let _ = writeln!(
@@ -478,7 +484,7 @@ impl World {
             );
         }
         format!(
-            "name: {ctl}\naccounts:\n{accounts}regions: [{regions}]\npollInterval: {poll}\nresyncInterval: 1m\nconcurrency: 8\nstatus: {{directory: '{status}'}}\nprune: {{maxFraction: 1.0, alwaysAllow: 100, maxDeletionsPerHour: 10000, sweepInterval: 30s}}\ntimeouts: {{operation: 20s, attempt: 5s}}\n{extra}",
+            "name: {ctl}\naccounts:\n{accounts}regions: [{regions}]\npollInterval: {poll}\nresyncInterval: 1m\nconcurrency: 8\nstatus: {{directory: '{status}'}}\nprune: {prune}\ntimeouts: {{operation: 20s, attempt: 5s}}\n{extra}",
             ctl = self.controller,
             regions = REGIONS.join(", "),
             status = self.dir.join("status").display(),
@@ -486,9 +492,9 @@ impl World {
     }
 
     /// Writes the config to `dir/config.yaml`; its path.
-    pub fn write_config(&self, poll: &str, extra: &str) -> anyhow::Result<PathBuf> {
+    pub fn write_config(&self, poll: &str, prune: &str, extra: &str) -> anyhow::Result<PathBuf> {
         let path = self.dir.join("config.yaml");
-        std::fs::write(&path, self.config(poll, extra))
+        std::fs::write(&path, self.config(poll, prune, extra))
             .with_context(|| path.display().to_string())?;
         Ok(path)
     }
@@ -503,6 +509,11 @@ impl World {
     pub fn target_accounts(&self) -> Vec<&str> {
         self.accounts.iter().map(String::as_str).collect()
     }
+}
+
+/// The file of document `name`: `{Kind}-{name}.yaml`.
+pub fn file_name(name: &str, doc: &Doc) -> String {
+    format!("{}-{name}.yaml", doc.kind())
 }
 
 /// The requester and accepter of the peering `peer-{a}`: account `a` in the first region, the
