@@ -38,6 +38,9 @@ pub struct KillReport {
     pub documents: usize,
     pub kills_apply: usize,
     pub kills_run: usize,
+    /// Kills with a call that changes AWS in the second before them: kills that cut a change
+    /// short.
+    pub kills_mid_change: usize,
     /// Processes that finished before their kill came (not counted as kills).
     pub finished_first: usize,
     pub edits: Vec<String>,
@@ -52,10 +55,11 @@ pub struct KillReport {
 impl KillReport {
     pub fn summary(&self) -> String {
         format!(
-            "kill: {} kills ({} apply --once, {} run; {} finished first), {} edits, {:.0} s of storm: {} calls, {} faulted, {} throttled; settled in {} apply run(s)\ncensus: {}",
+            "kill: {} kills ({} apply --once, {} run; {} in the second after a call that changes AWS; {} finished first), {} edits, {:.0} s of storm: {} calls, {} faulted, {} throttled; settled in {} apply run(s)\ncensus: {}",
             self.kills_apply + self.kills_run,
             self.kills_apply,
             self.kills_run,
+            self.kills_mid_change,
             self.finished_first,
             self.edits.len(),
             self.storm_seconds,
@@ -95,6 +99,7 @@ pub async fn run(
         documents: 0,
         kills_apply: 0,
         kills_run: 0,
+        kills_mid_change: 0,
         finished_first: 0,
         edits: Vec::new(),
         storm: Counted::default(),
@@ -118,11 +123,21 @@ pub async fn run(
             controller.apply(emulator, &source)?
         };
         let delay = rng.random_range(options.min_delay_ms..=options.max_delay_ms);
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-        match (process.kill(), daemon) {
+        // The calls of the last second before the kill tell whether it cut a change short.
+        let last_second = delay.min(1_000);
+        tokio::time::sleep(Duration::from_millis(delay - last_second)).await;
+        let window = emulator.calls().await;
+        tokio::time::sleep(Duration::from_millis(last_second)).await;
+        let killed = process.kill();
+        let last = emulator.calls().await.since(&window);
+        let changing = world.target_accounts().iter().any(|a| last.mutating(a) > 0);
+        match (killed, daemon) {
             (true, true) => report.kills_run += 1,
             (true, false) => report.kills_apply += 1,
             (false, _) => report.finished_first += 1,
+        }
+        if killed && changing {
+            report.kills_mid_change += 1;
         }
     }
     report.storm_seconds = secs(started.elapsed());

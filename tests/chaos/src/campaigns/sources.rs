@@ -155,10 +155,24 @@ impl Bucket {
 
     /// Makes `prefix` hold exactly the world's documents (and the `keep`-prefixed objects).
     async fn publish(&self, world: &World, prefix: &str, keep: &str) -> anyhow::Result<()> {
-        let files = world.files();
+        self.sync(prefix, &world.files(), keep).await
+    }
+
+    async fn empty(&self, prefix: &str) -> anyhow::Result<()> {
+        self.sync(prefix, &[], "").await
+    }
+
+    /// Makes `prefix` hold exactly `files` (name, text), and the `keep`-prefixed objects.
+    async fn sync(
+        &self,
+        prefix: &str,
+        files: &[(String, String)],
+        keep: &str,
+    ) -> anyhow::Result<()> {
         for key in self.keys(prefix).await? {
             let name = key.trim_start_matches(prefix);
-            if !name.starts_with(keep) && !files.iter().any(|(f, _)| f == name) {
+            if (keep.is_empty() || !name.starts_with(keep)) && !files.iter().any(|(f, _)| f == name)
+            {
                 self.s3
                     .delete_object()
                     .bucket(&self.name)
@@ -168,19 +182,7 @@ impl Bucket {
             }
         }
         for (file, text) in files {
-            self.put(&format!("{prefix}{file}"), &text).await?;
-        }
-        Ok(())
-    }
-
-    async fn empty(&self, prefix: &str) -> anyhow::Result<()> {
-        for key in self.keys(prefix).await? {
-            self.s3
-                .delete_object()
-                .bucket(&self.name)
-                .key(&key)
-                .send()
-                .await?;
+            self.put(&format!("{prefix}{file}"), text).await?;
         }
         Ok(())
     }
