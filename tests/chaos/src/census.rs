@@ -79,6 +79,7 @@ pub struct Snapshot {
 
 /// The verdict of a census.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Census {
     pub documents: usize,
     pub owned_objects: usize,
@@ -644,6 +645,8 @@ async fn read_scope(emulator: &Emulator, account: &str, region: &str) -> anyhow:
                     .iter()
                     .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
             );
+            // What the service is configured with, not how far ECS has rolled it out (a
+            // deployment completes on its own).
             let primary = service
                 .deployments()
                 .iter()
@@ -658,13 +661,6 @@ async fn read_scope(emulator: &Emulator, account: &str, region: &str) -> anyhow:
                 (
                     "task_definition",
                     service.task_definition().unwrap_or_default(),
-                ),
-                (
-                    "rollout",
-                    primary
-                        .and_then(|d| d.rollout_state())
-                        .map(|s| s.as_str())
-                        .unwrap_or_default(),
                 ),
             ]);
             out.objects.push(o);
