@@ -43,6 +43,13 @@ struct Args {
     /// Only the in-process planning benchmark: no emulator, no daemon.
     #[arg(long)]
     plan_only: bool,
+    /// Only the in-process scale benchmark (desired set and synthetic observation of
+    /// `--scale-documents`, `plan_all` against a tenth of it): run it in its own process, its
+    /// memory figures are the process's.
+    #[arg(long)]
+    scale_only: bool,
+    #[arg(long, default_value_t = 100_000)]
+    scale_documents: usize,
     /// The ecs-topology binary; default: `target/release/ecs-topology`, built first with
     /// `cargo build --release -p ecs-topology`.
     #[arg(long)]
@@ -61,6 +68,18 @@ async fn main() -> anyhow::Result<()> {
     if args.plan_only {
         let result = ecs_topology_bench::planning::bench_planning(
             args.plan_documents,
+            args.accounts,
+            args.regions,
+            args.plan_runs,
+        )
+        .await?;
+        std::fs::write(&args.out, serde_json::to_string_pretty(&result)?)?;
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(());
+    }
+    if args.scale_only {
+        let result = ecs_topology_bench::scale::bench_scale(
+            args.scale_documents,
             args.accounts,
             args.regions,
             args.plan_runs,

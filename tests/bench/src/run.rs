@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 
 use crate::daemon::Daemon;
 use crate::limits;
+pub use crate::memory::MemoryReport;
+use crate::memory::RssSampler;
 use crate::planning::{PlanningResult, bench_planning};
+use crate::steady::{self, PassSample};
 use crate::topology::{Account, Mix, Networks, Topology};
 
 /// What to run.
@@ -62,7 +65,7 @@ pub struct Report {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PassReport {
-    /// Calls the emulator served during one full observation pass.
+    /// Calls the emulator served during one full observation pass of the settled topology.
     pub calls: u64,
     pub by_operation: BTreeMap<String, u64>,
     pub mutating: u64,
@@ -88,6 +91,8 @@ pub struct PassReport {
     /// CPU time the daemon spent during the pass (its observation and the reconciles it
     /// enqueued).
     pub daemon_cpu_seconds: f64,
+    /// Every pass measured after convergence, in order; the figures above are the last's.
+    pub passes: Vec<PassSample>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -117,14 +122,6 @@ pub struct DriftReport {
     pub samples: Vec<f64>,
     pub p50_seconds: f64,
     pub max_seconds: f64,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MemoryReport {
-    pub vm_hwm_kib: u64,
-    pub vm_rss_kib: u64,
-    pub vm_hwm_mib: f64,
 }
 
 /// Runs the benchmark against `emulator`.
@@ -229,11 +226,20 @@ async fn measure(
     let before = emulator.calls().await;
     let started = Instant::now();
     let mut daemon = Daemon::start(emulator, options, docs, config)?;
+    let sampler = RssSampler::start(daemon.child.id());
+    let mut memory = MemoryReport::default();
 
     // (b) Initial convergence.
     let documents = topology.mix.total();
     loop {
-        let ready = daemon.ready_documents();
+        let counts = daemon.status_counts();
+        if counts.is_some() && memory.rss_start_kib == 0 {
+            memory.rss_start_kib = daemon.rss_and_peak().0;
+        }
+        let (listed, ready) = counts.unwrap_or_default();
+        if listed >= documents && memory.rss_after_first_pass_kib == 0 {
+            memory.rss_after_first_pass_kib = daemon.rss_and_peak().0;
+        }
         if ready >= documents {
             break;
         }
@@ -277,27 +283,19 @@ async fn measure(
         creates_needed,
     };
 
-    // (a) One observation pass on the converged topology: from one quiet moment to the next.
-    let quiet = Duration::from_millis(1_500);
-    let limit = Duration::from_secs(options.poll_seconds * 3 + 60);
-    let (start_calls, _) = wait_quiet(emulator, quiet, limit).await?;
-    let start_total = total(&start_calls);
-    let cpu_before = daemon.cpu_seconds();
-    let deadline = Instant::now() + limit;
-    let pass_started = loop {
-        let now = emulator.calls().await;
-        if total(&now) != start_total {
-            break Instant::now();
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "no observation pass within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let (end_calls, last_change) = wait_quiet(emulator, quiet, limit).await?;
-    let cpu = daemon.cpu_seconds() - cpu_before;
-    let pass = end_calls.since(&start_calls);
+    // (a) Observation passes on the converged topology, each from one quiet moment to the next;
+    // the figure is the last, when what convergence created has been seen once.
+    let passes = steady::passes(
+        emulator,
+        &daemon,
+        options.poll_seconds,
+        steady::SETTLED_PASSES,
+    )
+    .await?;
+    let last = passes
+        .last()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no observation pass measured"))?;
     let minimum = limits::batch_minimum(topology);
     let minimum_total: usize = minimum.values().sum();
     let reads = limits::read_minimum(topology);
@@ -305,22 +303,13 @@ async fn measure(
     let naive = limits::naive(topology);
     let naive_total: usize = naive.values().sum();
     let objects = limits::objects(topology);
-    let pass_total = total(&pass);
-    let mut by_operation = BTreeMap::new();
-    for row in &pass.rows {
-        *by_operation.entry(row.operation.clone()).or_insert(0) += row.calls;
-    }
+    let pass_total = last.calls;
     #[allow(clippy::cast_precision_loss)]
     let pass_report = PassReport {
         calls: pass_total,
-        mutating: pass
-            .rows
-            .iter()
-            .filter(|r| !limits::is_read(&r.operation))
-            .map(|r| r.calls)
-            .sum(),
-        throttled: pass.rows.iter().map(|r| r.throttled).sum(),
-        by_operation,
+        mutating: last.mutating,
+        throttled: last.throttled,
+        by_operation: last.by_operation.clone(),
         batch_minimum: minimum_total,
         batch_minimum_by_operation: minimum,
         ratio_to_minimum: pass_total as f64 / minimum_total.max(1) as f64,
@@ -331,8 +320,9 @@ async fn measure(
         naive_calls: naive_total,
         naive_by_operation: naive,
         naive_calls_per_object: naive_total as f64 / objects.max(1) as f64,
-        seconds: last_change.duration_since(pass_started).as_secs_f64(),
-        daemon_cpu_seconds: cpu,
+        seconds: last.seconds,
+        daemon_cpu_seconds: last.daemon_cpu_seconds,
+        passes,
     };
     eprintln!(
         "bench: one pass = {pass_total} calls (batch minimum {minimum_total}, read minimum {reads_total})"
@@ -342,7 +332,18 @@ async fn measure(
     let drift = measure_drift(emulator, options, topology).await?;
 
     // (d) Memory with the topology converged.
-    let memory = daemon.memory();
+    let (rss, hwm) = daemon.rss_and_peak();
+    #[allow(clippy::cast_precision_loss)]
+    let hwm_mib = (hwm as f64 / 1024.0 * 10.0).round() / 10.0;
+    let memory = MemoryReport {
+        vm_hwm_kib: hwm,
+        vm_rss_kib: rss,
+        vm_hwm_mib: hwm_mib,
+        rss_end_kib: rss,
+        timeline: sampler.timeline(),
+        ..memory
+    };
+    drop(sampler);
     daemon.stop();
     Ok((pass_report, convergence, drift, memory))
 }
@@ -442,7 +443,7 @@ pub fn total(calls: &Calls) -> u64 {
 
 /// Waits until the emulator has served no call for `quiet`; the snapshot and when the count
 /// last changed.
-async fn wait_quiet(
+pub(crate) async fn wait_quiet(
     emulator: &Emulator,
     quiet: Duration,
     limit: Duration,
