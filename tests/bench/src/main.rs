@@ -73,9 +73,7 @@ async fn main() -> anyhow::Result<()> {
             args.plan_runs,
         )
         .await?;
-        std::fs::write(&args.out, serde_json::to_string_pretty(&result)?)?;
-        println!("{}", serde_json::to_string_pretty(&result)?);
-        return Ok(());
+        return write_json(&args.out, &result);
     }
     if args.scale_only {
         let result = ecs_topology_bench::scale::bench_scale(
@@ -85,9 +83,7 @@ async fn main() -> anyhow::Result<()> {
             args.plan_runs,
         )
         .await?;
-        std::fs::write(&args.out, serde_json::to_string_pretty(&result)?)?;
-        println!("{}", serde_json::to_string_pretty(&result)?);
-        return Ok(());
+        return write_json(&args.out, &result);
     }
     let binary = match args.binary {
         Some(binary) => binary,
@@ -115,6 +111,14 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
     println!("{}", table::render(&report));
     println!("report: {}", args.out.display());
+    Ok(())
+}
+
+/// Writes `result` to `out` as JSON and prints it.
+fn write_json(out: &std::path::Path, result: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(result)?;
+    std::fs::write(out, &text)?;
+    println!("{text}");
     Ok(())
 }
 

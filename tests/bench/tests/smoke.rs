@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use ecs_topology_bench::run::{Options, controller_binary, run, target_dir};
 
-/// A generous bound on the daemon's peak RSS (`VmHWM`) for 24 documents, the debug binary: a
-/// regression that keeps whole passes or sources alive trips it long before it matters at
-/// 10,000 documents.
-const SMOKE_MEMORY_BUDGET_KIB: u64 = 64 * 1024;
+/// A generous bound on the daemon's peak RSS (`VmHWM`) for 24 documents, the debug binary,
+/// which measured 51.6 MiB (46 MiB of it at start, before the first pass).
+const SMOKE_MEMORY_BUDGET_KIB: u64 = 96 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_run_produces_a_sane_report_and_a_converged_pass_changes_nothing() {
