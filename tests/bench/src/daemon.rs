@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use ecs_topology_testkit::{Emulator, free_port, http};
 
-use crate::run::{MemoryReport, Options, proc_field};
+use crate::memory::rss_and_peak;
+use crate::run::Options;
 use serde_json::Value;
 
 /// The daemon under test; killed when dropped.
@@ -58,7 +59,7 @@ impl Daemon {
     ) -> anyhow::Result<()> {
         let started = Instant::now();
         loop {
-            let ready = self.ready_documents();
+            let ready = self.status_counts().map_or(0, |(_, ready)| ready);
             if ready >= documents {
                 return Ok(());
             }
@@ -74,42 +75,30 @@ impl Daemon {
         }
     }
 
-    /// Documents whose `Ready` condition is true in `/status`.
-    pub(crate) fn ready_documents(&self) -> usize {
-        let Ok((_, body)) = http::get(self.port, "/status") else {
-            return 0;
-        };
-        let Ok(page) = serde_json::from_str::<Value>(&body) else {
-            return 0;
-        };
-        page["documents"].as_array().map_or(0, |docs| {
-            docs.iter()
-                .filter(|d| {
-                    let conditions = d
-                        .get("conditions")
-                        .or_else(|| d["status"].get("conditions"));
-                    conditions.and_then(Value::as_array).is_some_and(|cs| {
-                        cs.iter()
-                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                    })
+    /// From `/status`: documents with a status (reconciled at least once) and those whose
+    /// `Ready` condition is true; `None` while the daemon does not answer.
+    pub(crate) fn status_counts(&self) -> Option<(usize, usize)> {
+        let (_, body) = http::get(self.port, "/status").ok()?;
+        let page = serde_json::from_str::<Value>(&body).ok()?;
+        let docs = page["documents"].as_array()?;
+        let ready = docs
+            .iter()
+            .filter(|d| {
+                let conditions = d
+                    .get("conditions")
+                    .or_else(|| d["status"].get("conditions"));
+                conditions.and_then(Value::as_array).is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
                 })
-                .count()
-        })
+            })
+            .count();
+        Some((docs.len(), ready))
     }
 
-    fn status_file(&self) -> String {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default()
-    }
-
-    pub(crate) fn memory(&self) -> MemoryReport {
-        let text = self.status_file();
-        let hwm = proc_field(&text, "VmHWM:").unwrap_or(0);
-        #[allow(clippy::cast_precision_loss)]
-        MemoryReport {
-            vm_hwm_kib: hwm,
-            vm_rss_kib: proc_field(&text, "VmRSS:").unwrap_or(0),
-            vm_hwm_mib: (hwm as f64 / 1024.0 * 10.0).round() / 10.0,
-        }
+    /// `VmRSS` and `VmHWM` of the daemon now, in KiB.
+    pub(crate) fn rss_and_peak(&self) -> (u64, u64) {
+        rss_and_peak(self.child.id())
     }
 
     /// User + system CPU seconds of the daemon so far.

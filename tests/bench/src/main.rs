@@ -45,6 +45,13 @@ struct Args {
     /// Only the in-process planning benchmark: no emulator, no daemon.
     #[arg(long)]
     plan_only: bool,
+    /// Only the in-process scale benchmark (desired set and synthetic observation of
+    /// `--scale-documents`, `plan_all` against a tenth of it): run it in its own process, its
+    /// memory figures are the process's.
+    #[arg(long)]
+    scale_only: bool,
+    #[arg(long, default_value_t = 100_000)]
+    scale_documents: usize,
     /// The ecs-topology binary; default: `target/release/ecs-topology`, built first with
     /// `cargo build --release -p ecs-topology`.
     #[arg(long)]
@@ -96,9 +103,17 @@ async fn main() -> anyhow::Result<()> {
             args.plan_runs,
         )
         .await?;
-        std::fs::write(&args.out, serde_json::to_string_pretty(&result)?)?;
-        println!("{}", serde_json::to_string_pretty(&result)?);
-        return Ok(());
+        return write_json(&args.out, &result);
+    }
+    if args.scale_only {
+        let result = ecs_topology_bench::scale::bench_scale(
+            args.scale_documents,
+            args.accounts,
+            args.regions,
+            args.plan_runs,
+        )
+        .await?;
+        return write_json(&args.out, &result);
     }
     let binary = match args.binary {
         Some(binary) => binary,
@@ -135,6 +150,14 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
     println!("{}", table::render(&report));
     println!("report: {}", args.out.display());
+    Ok(())
+}
+
+/// Writes `result` to `out` as JSON and prints it.
+fn write_json(out: &std::path::Path, result: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(result)?;
+    std::fs::write(out, &text)?;
+    println!("{text}");
     Ok(())
 }
 

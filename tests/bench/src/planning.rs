@@ -257,16 +257,9 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
     obs
 }
 
-/// Times `plan_all` for `documents` documents (median of `runs`), on the calling thread.
-pub async fn bench_planning(
-    documents: usize,
-    accounts: usize,
-    regions: usize,
-    runs: usize,
-) -> anyhow::Result<PlanningResult> {
-    let (_, desired, config) = desired_set(documents, accounts, regions).await?;
-    let observed = synthetic_observation(&desired);
-    let observed_objects = observed
+/// Objects of every kind the benchmark's topology has, in `observed`.
+pub fn objects_in(observed: &Observation) -> usize {
+    observed
         .namespaces
         .iter()
         .map(|(_, l)| l.len())
@@ -277,7 +270,19 @@ pub async fn bench_planning(
             .iter()
             .map(|(_, l)| l.len())
             .sum::<usize>()
-        + observed.express.iter().map(|(_, l)| l.len()).sum::<usize>();
+        + observed.express.iter().map(|(_, l)| l.len()).sum::<usize>()
+}
+
+/// Times `plan_all` for `documents` documents (median of `runs`), on the calling thread.
+pub async fn bench_planning(
+    documents: usize,
+    accounts: usize,
+    regions: usize,
+    runs: usize,
+) -> anyhow::Result<PlanningResult> {
+    let (_, desired, config) = desired_set(documents, accounts, regions).await?;
+    let observed = synthetic_observation(&desired);
+    let observed_objects = objects_in(&observed);
     let mut verbs = BTreeMap::new();
     let mut times = Vec::with_capacity(runs);
     for run in 0..runs.max(1) {

@@ -20,8 +20,11 @@ pub use crate::drift::DriftReport;
 use crate::drift::{Sampling, measure_drift};
 use crate::events::OwnAccount;
 use crate::limits;
+pub use crate::memory::MemoryReport;
+use crate::memory::RssSampler;
 use crate::meter::Meter;
 use crate::planning::{PlanningResult, bench_planning};
+use crate::steady::{self, PassSample};
 use crate::topology::{Account, Mix, Networks, Topology};
 
 /// What to run.
@@ -74,7 +77,7 @@ pub struct Report {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PassReport {
-    /// Calls the emulator served during one full observation pass.
+    /// Calls the emulator served during one full observation pass of the settled topology.
     pub calls: u64,
     pub by_operation: BTreeMap<String, u64>,
     pub mutating: u64,
@@ -100,6 +103,8 @@ pub struct PassReport {
     /// CPU time the daemon spent during the pass (its observation and the reconciles it
     /// enqueued).
     pub daemon_cpu_seconds: f64,
+    /// Every pass measured after convergence, in order; the figures above are the last's.
+    pub passes: Vec<PassSample>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -119,14 +124,6 @@ pub struct ConvergenceReport {
     pub mutating_served: BTreeMap<String, u64>,
     /// Creates the topology needs, per operation.
     pub creates_needed: BTreeMap<String, usize>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MemoryReport {
-    pub vm_hwm_kib: u64,
-    pub vm_rss_kib: u64,
-    pub vm_hwm_mib: f64,
 }
 
 /// Runs the benchmark against `emulator`.
@@ -249,11 +246,34 @@ async fn measure(
     let before = meter.calls().await;
     let started = Instant::now();
     let mut daemon = Daemon::start(emulator, options, "daemon", docs, config, &own.env)?;
+    let sampler = RssSampler::start(daemon.child.id());
+    let mut memory = MemoryReport::default();
 
     // (b) Initial convergence.
-    daemon
-        .until_ready(topology.mix.total(), options.converge_limit)
-        .await?;
+    let documents = topology.mix.total();
+    loop {
+        let counts = daemon.status_counts();
+        if counts.is_some() && memory.rss_start_kib == 0 {
+            memory.rss_start_kib = daemon.rss_and_peak().0;
+        }
+        let (listed, ready) = counts.unwrap_or_default();
+        if listed >= documents && memory.rss_after_first_pass_kib == 0 {
+            memory.rss_after_first_pass_kib = daemon.rss_and_peak().0;
+        }
+        if ready >= documents {
+            break;
+        }
+        if let Some(status) = daemon.child.try_wait()? {
+            anyhow::bail!("the daemon exited ({status}); log {}", daemon.log.display());
+        }
+        anyhow::ensure!(
+            started.elapsed() < options.converge_limit,
+            "not converged within {:?}: {ready} of {documents} Ready; log {}",
+            options.converge_limit,
+            daemon.log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let converge_seconds = started.elapsed().as_secs_f64();
     let converged = meter.calls().await.since(&before);
     eprintln!("bench: converged in {converge_seconds:.1} s");
@@ -283,27 +303,14 @@ async fn measure(
         creates_needed,
     };
 
-    // (a) One observation pass on the converged topology: from one quiet moment to the next.
-    let quiet = Duration::from_millis(1_500);
-    let limit = Duration::from_secs(options.poll_seconds * 3 + 60);
-    let (start_calls, _) = meter.wait_quiet(quiet, limit).await?;
-    let start_total = total(&start_calls);
-    let cpu_before = daemon.cpu_seconds();
-    let deadline = Instant::now() + limit;
-    let pass_started = loop {
-        let now = meter.calls().await;
-        if total(&now) != start_total {
-            break Instant::now();
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "no observation pass within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let (end_calls, last_change) = meter.wait_quiet(quiet, limit).await?;
-    let cpu = daemon.cpu_seconds() - cpu_before;
-    let pass = end_calls.since(&start_calls);
+    // (a) Observation passes on the converged topology, each from one quiet moment to the next;
+    // the figure is the last, when what convergence created has been seen once.
+    let passes =
+        steady::passes(meter, &daemon, options.poll_seconds, steady::SETTLED_PASSES).await?;
+    let last = passes
+        .last()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no observation pass measured"))?;
     let minimum = limits::batch_minimum(topology);
     let minimum_total: usize = minimum.values().sum();
     let reads = limits::read_minimum(topology);
@@ -311,22 +318,13 @@ async fn measure(
     let naive = limits::naive(topology);
     let naive_total: usize = naive.values().sum();
     let objects = limits::objects(topology);
-    let pass_total = total(&pass);
-    let mut by_operation = BTreeMap::new();
-    for row in &pass.rows {
-        *by_operation.entry(row.operation.clone()).or_insert(0) += row.calls;
-    }
+    let pass_total = last.calls;
     #[allow(clippy::cast_precision_loss)]
     let pass_report = PassReport {
         calls: pass_total,
-        mutating: pass
-            .rows
-            .iter()
-            .filter(|r| !limits::is_read(&r.operation))
-            .map(|r| r.calls)
-            .sum(),
-        throttled: pass.rows.iter().map(|r| r.throttled).sum(),
-        by_operation,
+        mutating: last.mutating,
+        throttled: last.throttled,
+        by_operation: last.by_operation.clone(),
         batch_minimum: minimum_total,
         batch_minimum_by_operation: minimum,
         ratio_to_minimum: pass_total as f64 / minimum_total.max(1) as f64,
@@ -337,8 +335,9 @@ async fn measure(
         naive_calls: naive_total,
         naive_by_operation: naive,
         naive_calls_per_object: naive_total as f64 / objects.max(1) as f64,
-        seconds: last_change.duration_since(pass_started).as_secs_f64(),
-        daemon_cpu_seconds: cpu,
+        seconds: last.seconds,
+        daemon_cpu_seconds: last.daemon_cpu_seconds,
+        passes,
     };
     eprintln!(
         "bench: one pass = {pass_total} calls (batch minimum {minimum_total}, read minimum {reads_total})"
@@ -361,6 +360,7 @@ async fn measure(
     // (d) With events to compare: polling's calls per hour over whole passes.
     let polling = match &options.events {
         Some(events) => {
+            let limit = Duration::from_secs(options.poll_seconds * 3 + 60);
             let window = calls_over_cycles(meter, events.poll_cycles, limit).await?;
             eprintln!(
                 "bench: polling window: {} calls over {:.1} s",
@@ -376,7 +376,18 @@ async fn measure(
     };
 
     // (e) Memory with the topology converged.
-    let memory = daemon.memory();
+    let (rss, hwm) = daemon.rss_and_peak();
+    #[allow(clippy::cast_precision_loss)]
+    let hwm_mib = (hwm as f64 / 1024.0 * 10.0).round() / 10.0;
+    let memory = MemoryReport {
+        vm_hwm_kib: hwm,
+        vm_rss_kib: rss,
+        vm_hwm_mib: hwm_mib,
+        rss_end_kib: rss,
+        timeline: sampler.timeline(),
+        ..memory
+    };
+    drop(sampler);
     daemon.stop();
 
     // (f) The same topology with events and the rare poll.

@@ -47,6 +47,17 @@ pub fn render(r: &Report) -> String {
         Some(p.ratio_to_read_minimum <= 1.1),
     );
     line(
+        "  each settled pass (the last counts)",
+        p.passes
+            .iter()
+            .map(|s| s.calls.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        "-".into(),
+        "-",
+        None,
+    );
+    line(
         "  calls per object (naive: 1 describe)",
         format!("{:.3}", p.calls_per_object),
         format!("{:.3} (naive)", p.naive_calls_per_object),
@@ -60,6 +71,20 @@ pub fn render(r: &Report) -> String {
         "0",
         Some(p.mutating == 0),
     );
+    for (operation, calls) in &p.by_operation {
+        let reads = p
+            .read_minimum_by_operation
+            .get(operation)
+            .copied()
+            .unwrap_or(0);
+        line(
+            &format!("    {operation}"),
+            calls.to_string(),
+            format!("{reads} (reads)"),
+            "-",
+            None,
+        );
+    }
     let c = &r.convergence;
     line(
         "initial convergence (s)",
@@ -84,6 +109,19 @@ pub fn render(r: &Report) -> String {
         "64".into(),
         "<= 64",
         Some(r.memory.vm_hwm_mib <= 64.0),
+    );
+    let m = &r.memory;
+    line(
+        "  RSS at start / first pass / end (MiB)",
+        format!(
+            "{} / {} / {}",
+            m.rss_start_kib / 1024,
+            m.rss_after_first_pass_kib / 1024,
+            m.rss_end_kib / 1024
+        ),
+        "-".into(),
+        "-",
+        None,
     );
     if let Some(pl) = &r.planning {
         line(

@@ -139,6 +139,10 @@ pub enum Networks<'a> {
     Synthetic,
 }
 
+/// Documents in one generated file, at most: well under the 1,024 documents of a YAML stream
+/// that the loader (`serde-saphyr`) accepts.
+pub const DOCUMENTS_PER_FILE: usize = 500;
+
 /// The controller name of every generated config.
 pub const CONTROLLER: &str = "ecs-topology-bench";
 
@@ -201,12 +205,23 @@ impl Topology {
             let (a, region) = &scope_list[s];
             (s, &accounts[*a], region.as_str())
         };
+        // Documents per (kind, scope) so far: a file holds at most `DOCUMENTS_PER_FILE`.
+        let mut written: BTreeMap<(String, usize), usize> = BTreeMap::new();
         // Appends document `j` of `kind`, named `{prefix}-{j:05}`, to `{file}-{s:03}.yaml` of its
-        // scope `s`; `spec` is what its spec holds besides the scope's account and region.
+        // scope `s` (`{file}-{s:03}-{c}.yaml` for its `c`-th further `DOCUMENTS_PER_FILE`);
+        // `spec` is what its spec holds besides the scope's account and region.
         let mut add = |j: usize, (file, kind, prefix): (&str, &str, &str), spec: String| {
             let (s, account, region) = scope_of(j);
             let name = format!("{prefix}-{j:05}");
-            let text = texts.entry(format!("{file}-{s:03}.yaml")).or_default();
+            let n = written.entry((file.to_owned(), s)).or_default();
+            let chunk = *n / DOCUMENTS_PER_FILE;
+            *n += 1;
+            let file_name = if chunk == 0 {
+                format!("{file}-{s:03}.yaml")
+            } else {
+                format!("{file}-{s:03}-{chunk}.yaml")
+            };
+            let text = texts.entry(file_name).or_default();
             if !text.is_empty() {
                 text.push_str("---\n");
             }

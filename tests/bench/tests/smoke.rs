@@ -13,6 +13,10 @@ use tokio::sync::Mutex;
 /// endpoint already created once; not yet explained, see the Benchmarks section of the README).
 static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
+/// A generous bound on the daemon's peak RSS (`VmHWM`) for 24 documents, the debug binary,
+/// which measured 51.6 MiB (46 MiB of it at start, before the first pass).
+const SMOKE_MEMORY_BUDGET_KIB: u64 = 96 * 1024;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_run_produces_a_sane_report_and_a_converged_pass_changes_nothing() {
     let _alone = ONE_RUN_AT_A_TIME.lock().await;
@@ -20,6 +24,7 @@ async fn a_small_run_produces_a_sane_report_and_a_converged_pass_changes_nothing
     let options = small("smoke", 200, None);
     let report = run(emulator, &options).await.unwrap();
     let text = serde_json::to_string_pretty(&report).unwrap();
+    eprintln!("{}", ecs_topology_bench::table::render(&report));
     let _ = std::fs::remove_dir_all(&options.work_dir);
 
     assert_eq!(report.mix.total(), 24, "{text}");
@@ -40,7 +45,30 @@ async fn a_small_run_produces_a_sane_report_and_a_converged_pass_changes_nothing
         "{text}"
     );
     assert_eq!(report.drift.samples.len(), 2, "{text}");
-    assert!(report.memory.vm_hwm_kib > 0, "{text}");
+    // Settled passes, each measured; the budget above holds for the last.
+    assert_eq!(
+        pass.passes.len(),
+        ecs_topology_bench::steady::SETTLED_PASSES,
+        "{text}"
+    );
+    assert_eq!(
+        pass.passes.last().map(|p| p.calls),
+        Some(pass.calls),
+        "{text}"
+    );
+    // The memory budget of a small topology, on the kernel's count of the daemon's peak
+    // resident set (the debug binary).
+    let memory = &report.memory;
+    assert!(memory.vm_hwm_kib > 0, "{text}");
+    assert!(
+        memory.vm_hwm_kib <= SMOKE_MEMORY_BUDGET_KIB,
+        "peak RSS {} KiB over the budget of {SMOKE_MEMORY_BUDGET_KIB} KiB: {text}",
+        memory.vm_hwm_kib
+    );
+    assert!(memory.rss_start_kib > 0, "{text}");
+    assert!(memory.rss_after_first_pass_kib > 0, "{text}");
+    assert!(memory.rss_end_kib > 0, "{text}");
+    assert!(!memory.timeline.is_empty(), "{text}");
     let planning = report.planning.as_ref().unwrap();
     assert_eq!(planning.documents, 200, "{text}");
     assert!(planning.median_ms > 0.0, "{text}");
