@@ -38,6 +38,9 @@ struct FakeCloud {
     fail: Mutex<Option<ErrorClass>>,
     /// When set, a change stops half-way until notified (a long Cloud Map operation).
     stall: Mutex<Option<Arc<tokio::sync::Notify>>>,
+    /// When set, an observation reads the namespaces, then waits until notified before it
+    /// answers (a slow pass, whose reply is older than a change made meanwhile).
+    slow_read: Mutex<Option<Arc<tokio::sync::Notify>>>,
 }
 
 impl NamespaceCloud for FakeCloud {
@@ -49,6 +52,10 @@ impl NamespaceCloud for FakeCloud {
             .get(scope)
             .cloned()
             .unwrap_or_default();
+        let slow = self.slow_read.lock().unwrap().clone();
+        if let Some(slow) = slow {
+            slow.notified().await;
+        }
         Ok(NamespaceScan {
             owned,
             shared: BTreeSet::new(),
@@ -374,4 +381,31 @@ async fn a_key_that_cannot_pass_retries_following_its_backoff_not_every_poll() {
     );
     assert!(attempts < 10, "the pass re-added the key every poll");
     r.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pass_that_read_before_a_change_does_not_hide_it_from_the_next_plan() {
+    let (cloud, daemon) = once();
+    daemon.observe_once().await;
+    // A pass reads the scope before the namespace exists and answers only after it was made.
+    let slow = Arc::new(tokio::sync::Notify::new());
+    *cloud.slow_read.lock().unwrap() = Some(slow.clone());
+    let pass = tokio::spawn({
+        let daemon = daemon.clone();
+        async move { daemon.observe_once().await }
+    });
+    settle().await;
+    let made = daemon.reconcile(&key()).await;
+    assert_eq!(made.plan.verb, ecs_topology_core::plan::Verb::Create);
+    *cloud.slow_read.lock().unwrap() = None;
+    slow.notify_one();
+    pass.await.unwrap();
+    // The view keeps what the change made: the next plan is in sync, not a second create.
+    let next = daemon.reconcile(&key()).await;
+    assert_eq!(
+        next.plan.verb,
+        ecs_topology_core::plan::Verb::InSync,
+        "{next:?}"
+    );
+    assert_eq!(cloud.changes(), 1);
 }

@@ -138,9 +138,11 @@ pub struct PassView {
     pub desired: Option<Arc<DesiredSet>>,
     /// When the last sweep (every configured account and region) began.
     pub swept_at: Option<tokio::time::Instant>,
-    /// Scopes and kinds observed again on change events since the last pass began, and when:
-    /// a pass that began earlier keeps these fresher objects.
-    pub targeted: BTreeMap<(Scope, Kind), tokio::time::Instant>,
+    /// Scopes and kinds whose objects in this view are newer than a pass that began before the
+    /// instant: observed again on a change event (from when that look began), or changed by a
+    /// reconcile (from when the change was done). A pass that began earlier may have read them
+    /// before; it keeps these objects, so that no plan works from a view older than a change.
+    pub fresher: BTreeMap<(Scope, Kind), tokio::time::Instant>,
 }
 
 /// Shared state of a running controller.
@@ -264,7 +266,7 @@ impl<C: Cloud> Daemon<C> {
             gate: Some(gate),
             desired: Some(desired),
             swept_at: if sweep { Some(started) } else { swept_at },
-            targeted,
+            fresher: targeted,
         };
         // A key waiting out a failure backoff keeps its retry time: a pass is no change.
         for key in &keys {
@@ -282,7 +284,7 @@ impl<C: Cloud> Daemon<C> {
     ) -> BTreeMap<(Scope, Kind), tokio::time::Instant> {
         let view = read(&self.view);
         let fresher: BTreeMap<(Scope, Kind), tokio::time::Instant> = view
-            .targeted
+            .fresher
             .iter()
             .filter(|(_, at)| **at > started)
             .map(|(target, at)| (target.clone(), *at))

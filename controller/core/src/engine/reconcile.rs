@@ -184,6 +184,9 @@ impl<C: Cloud> Daemon<C> {
                         if let Some(more) = applied.more {
                             more(&mut view.observation);
                         }
+                        // A pass that read this scope before the change must not hide it.
+                        view.fresher
+                            .insert((scope.clone(), R::KIND), tokio::time::Instant::now());
                         sent = spec.and_then(|s| R::sent_digest(work.verb, s));
                         Outcome::Changed
                     }

@@ -40,7 +40,7 @@ impl<C: Cloud> Daemon<C> {
             for (scope, kind, patch) in patches {
                 view.observation.failed.remove(&(scope.clone(), kind));
                 patch(&mut view.observation);
-                view.targeted.insert((scope, kind), started);
+                view.fresher.insert((scope, kind), started);
             }
             view.orphans = orphans(&desired, &view.observation);
             view.gate = Some(prune_gate(
