@@ -320,7 +320,7 @@ fn load_document(
         }
     }
     let metadata = match map.remove("metadata") {
-        Some(v) => deserialize::<Metadata>(file, index, "metadata", v, &mut set.findings),
+        Some(v) => deserialize::<Metadata>(file, index, "metadata", v, None, &mut set.findings),
         None => {
             set.findings
                 .push(Finding::error(file, doc, "metadata", "is required"));
@@ -367,7 +367,7 @@ fn typed<S: Spec>(
     spec: Value,
     findings: &mut Vec<Finding>,
 ) -> Option<Manifest<S>> {
-    let spec = deserialize::<S>(file, index, "spec", spec, findings)?;
+    let spec = deserialize::<S>(file, index, "spec", spec, Some(S::KIND), findings)?;
     Some(Manifest {
         api_version: API_VERSION.to_owned(),
         kind: S::KIND,
@@ -376,15 +376,30 @@ fn typed<S: Spec>(
     })
 }
 
-/// Deserializes `value` as `T`, reporting every unknown field and the first type error, each with
-/// its field path under `prefix`. Returns `None` when anything was reported as an error.
+/// Deserializes `value` as `T` (the spec of `kind`, or metadata for `None`), reporting every
+/// unknown field, every list where a mapping is due, and the first type error, each with its
+/// field path under `prefix`. Returns `None` when anything was reported as an error.
 fn deserialize<T: serde::de::DeserializeOwned>(
     file: &str,
     index: usize,
     prefix: &str,
     value: Value,
+    kind: Option<Kind>,
     findings: &mut Vec<Finding>,
 ) -> Option<T> {
+    let mut lists = Vec::new();
+    crate::schema::lists_for_mappings(crate::schema::shape(kind), &value, prefix, &mut lists);
+    if !lists.is_empty() {
+        for path in lists {
+            findings.push(Finding::error(
+                file,
+                Some(index),
+                path,
+                "must be a mapping, not a list",
+            ));
+        }
+        return None;
+    }
     let mut unknown = Vec::new();
     let mut track = serde_path_to_error::Track::new();
     let result = serde_ignored::deserialize(
@@ -501,6 +516,82 @@ spec: {account: '111111111111', region: eu-west-1, name: a.local}
             set.rejected
                 .contains(&Key::new(Kind::CloudMapNamespace, "a"))
         );
+    }
+
+    /// Every mapping below `metadata` and `spec` of `value`, by path.
+    fn mappings(value: &Value, path: &str, out: &mut Vec<String>) {
+        match value {
+            Value::Object(fields) => {
+                if !path.is_empty() {
+                    out.push(path.to_owned());
+                }
+                for (key, field) in fields {
+                    let below = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    if !path.is_empty() || key == "metadata" || key == "spec" {
+                        mappings(field, &below, out);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    mappings(item, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The value at a path of [`mappings`].
+    fn at<'a>(value: &'a mut Value, path: &str) -> &'a mut Value {
+        path.split('.')
+            .fold(value, |v, part| match part.split_once('[') {
+                Some((key, index)) => {
+                    let i: usize = index.trim_end_matches(']').parse().unwrap();
+                    &mut v[key][i]
+                }
+                None => &mut v[part],
+            })
+    }
+
+    #[test]
+    fn a_list_where_a_mapping_is_due_is_refused_at_every_depth() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let mut tried = 0;
+        for dir in ["express", "private-vpc", "service-connect"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let source = file(&path.display().to_string(), &text);
+                for (document, _) in split_documents(&source).unwrap() {
+                    let alone = load(&[file("one.json", &document.to_string())]);
+                    assert!(alone.findings.is_empty(), "{path:?}: {:?}", alone.findings);
+                    let mut paths = Vec::new();
+                    mappings(&document, "", &mut paths);
+                    for at_path in paths {
+                        // The mapping's values in its order: what serde would read positionally.
+                        let mut bent = document.clone();
+                        let target = at(&mut bent, &at_path);
+                        let values: Vec<Value> =
+                            target.as_object().unwrap().values().cloned().collect();
+                        *target = Value::Array(values);
+                        let set = load(&[file("bent.json", &bent.to_string())]);
+                        assert!(set.documents.is_empty(), "{path:?} {at_path}: accepted");
+                        assert!(
+                            set.findings.iter().any(|f| f.path == at_path
+                                && f.message == "must be a mapping, not a list"),
+                            "{path:?} {at_path}: {:?}",
+                            set.findings
+                        );
+                        tried += 1;
+                    }
+                }
+            }
+        }
+        assert!(tried > 30, "only {tried} mappings in the examples");
     }
 
     #[test]

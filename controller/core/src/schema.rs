@@ -120,6 +120,89 @@ pub fn crd<S: Spec>() -> Value {
     })
 }
 
+/// The places under `path` where `value` holds a list and the schema wants a mapping, each with
+/// its path. serde reads a struct from a list positionally (`metadata: [payments]` would load as
+/// `metadata: {name: payments}`), which no document may rely on; the loader refuses them.
+/// `schema` is the inline schema of [`shape`].
+pub(crate) fn lists_for_mappings(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Array(items) if wants_mapping(schema) => out.push(path.to_owned()),
+        Value::Array(items) => {
+            for item_schema in parts(schema).filter_map(|s| s.get("items")) {
+                for (i, item) in items.iter().enumerate() {
+                    lists_for_mappings(item_schema, item, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+        Value::Object(fields) => {
+            for (key, field) in fields {
+                let below = format!("{path}.{key}");
+                for part in parts(schema) {
+                    let sub = part
+                        .get("properties")
+                        .and_then(|p| p.get(key))
+                        .or_else(|| part.get("additionalProperties").filter(|a| a.is_object()));
+                    if let Some(sub) = sub {
+                        lists_for_mappings(sub, field, &below, out);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The schema itself and the alternatives it combines (`allOf`, and `anyOf`/`oneOf` where only
+/// one alternative is not `null`: an optional field).
+fn parts(schema: &Value) -> impl Iterator<Item = &Value> {
+    let all = schema.get("allOf").and_then(Value::as_array);
+    let one = ["anyOf", "oneOf"]
+        .iter()
+        .filter_map(|k| schema.get(*k).and_then(Value::as_array))
+        .filter_map(|alts| {
+            let mut real = alts
+                .iter()
+                .filter(|a| a.get("type") != Some(&json!("null")));
+            match (real.next(), real.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            }
+        });
+    std::iter::once(schema)
+        .chain(all.into_iter().flatten())
+        .chain(one)
+}
+
+/// Whether the schema takes only a mapping here.
+fn wants_mapping(schema: &Value) -> bool {
+    parts(schema).any(|s| {
+        s.get("type") == Some(&json!("object"))
+            || (s.get("type").is_none() && s.get("properties").is_some())
+    })
+}
+
+/// The inline schema of a kind's spec, or of `metadata` for `None`; generated once.
+pub(crate) fn shape(kind: Option<Kind>) -> &'static Value {
+    static SHAPES: std::sync::OnceLock<Vec<(Option<Kind>, Value)>> = std::sync::OnceLock::new();
+    let shapes = SHAPES.get_or_init(|| {
+        Kind::ALL
+            .iter()
+            .map(|k| {
+                (
+                    Some(*k),
+                    for_kind!(*k, R => inline_schema::<<R as Registered>::Spec>()),
+                )
+            })
+            .chain([(None, inline_schema::<Metadata>())])
+            .collect()
+    });
+    shapes
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, s)| s)
+        .unwrap_or(&Value::Null)
+}
+
 fn inline_schema<T: JsonSchema>() -> Value {
     let mut settings = SchemaSettings::openapi3();
     settings.inline_subschemas = true;
