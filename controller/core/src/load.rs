@@ -191,7 +191,7 @@ fn split_documents(file: &SourceFile) -> Result<Vec<(Value, Vec<RepeatedKey>)>, 
     if file.name.to_ascii_lowercase().ends_with(".json") {
         return json::documents(&file.text).map_err(|e| format!("not valid JSON: {e}"));
     }
-    serde_saphyr::from_multiple::<Value>(&file.text)
+    serde_saphyr::from_multiple_with_options::<Value>(&file.text, yaml_options())
         .map_err(|e| {
             format!(
                 "not valid YAML: {}",
@@ -204,6 +204,19 @@ fn split_documents(file: &SourceFile) -> Result<Vec<(Value, Vec<RepeatedKey>)>, 
                 .map(|v| (v, Vec::new()))
                 .collect()
         })
+}
+
+/// The YAML parser's limits: its defaults, with aliases held to what a document set uses them
+/// for (a shared block of tags, a repeated subnet list). The defaults let one 545-byte "billion
+/// laughs" replay a million events, about a second of CPU per parse; a tenth of it still allows
+/// 100,000 events copied from anchors per file, far beyond any topology.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.alias_limits.max_total_replayed_events = 100_000;
+    if let Some(budget) = options.budget.as_mut() {
+        budget.max_recorded_anchor_events = 100_000;
+    }
+    options
 }
 
 fn one_line(s: &str) -> String {
