@@ -121,9 +121,14 @@ pub fn plan_binding<'o>(
         };
     };
     let spec = desired.spec;
-    let named = observed.all().iter().filter(|s| s.is_live()).find(|s| {
+    let is_named = |s: &&ObservedBoundService| {
         s.name == spec.service && cluster_name(&s.cluster) == cluster_name(&spec.cluster)
-    });
+    };
+    // The claimed service when it is the one named (a service name is unique in its cluster):
+    // no search of the whole scope, which would cost every plan the size of its scope.
+    let named = mine
+        .filter(is_named)
+        .or_else(|| observed.all().iter().filter(|s| s.is_live()).find(is_named));
     let plan = match (named, mine) {
         // The document now names another service: the one it claimed is released first.
         (_, Some(old)) if named.is_none_or(|n| n.arn != old.arn) => release(

@@ -103,7 +103,13 @@ pub fn plan_express<'o>(
     };
     let want_tags = desired_tags(&spec.tags, controller, key, desired.policies);
     let same_live = || observed.all().iter().filter(live).filter(same);
-    let plan = match same_live().find(|s| !draining(s)) {
+    // ECS holds one service of a name per cluster: when the document's own service is that one,
+    // the scope need not be searched (which would cost every plan the size of its scope).
+    let in_place = mine()
+        .filter(same)
+        .find(|s| !draining(s))
+        .or_else(|| same_live().find(|s| !draining(s)));
+    let plan = match in_place {
         Some(s) => match ownership(&s.tags, controller, key) {
             Ownership::Ours => converge(key, s, &desired, &want_tags),
             owner => {
