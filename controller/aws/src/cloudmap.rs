@@ -57,7 +57,7 @@ async fn list(aws: Aws<'_>) -> Result<Vec<ObservedNamespace>, AwsError> {
                     arn: arn.to_owned(),
                     name: name.to_owned(),
                     description: normalise_text(ns.description()),
-                    tags: BTreeMap::new(),
+                    tags: ecs_topology_core::compact::Tags::new(),
                 });
             }
             reply.next_token
@@ -84,7 +84,7 @@ pub async fn observe(aws: Aws<'_>, account: &str) -> Result<NamespaceScan, AwsEr
     if !owned.is_empty() {
         let mut tags = namespace_tags(aws).await?;
         for ns in &mut owned {
-            ns.tags = tags.remove(&ns.arn).unwrap_or_default();
+            ns.tags = tags.remove(&ns.arn).unwrap_or_default().into();
         }
     }
     Ok(NamespaceScan { owned, shared })
@@ -210,7 +210,7 @@ async fn create_with(
         arn: ns.arn().unwrap_or_default().to_owned(),
         name: ns.name().unwrap_or_default().to_owned(),
         description: normalise_text(ns.description()),
-        tags: tags.clone(),
+        tags: tags.clone().into(),
     })
 }
 

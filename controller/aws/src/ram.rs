@@ -43,9 +43,17 @@ pub async fn observe(
         }
     }
     for share in &mut shares {
-        share.principals = principals.get(&share.arn).cloned().unwrap_or_default();
-        share.resources = resources.get(&share.arn).cloned().unwrap_or_default();
-        share.permissions = using.remove(&share.arn).unwrap_or_default();
+        share.principals = principals
+            .get(&share.arn)
+            .cloned()
+            .unwrap_or_default()
+            .into();
+        share.resources = resources
+            .get(&share.arn)
+            .cloned()
+            .unwrap_or_default()
+            .into();
+        share.permissions = using.remove(&share.arn).unwrap_or_default().into();
     }
     Ok(shares)
 }
@@ -83,9 +91,9 @@ async fn shares_page_by_page(
                     name: share.name().unwrap_or_default().to_owned(),
                     tags: tag_map(share.tags().iter().map(|t| (t.key(), t.value()))),
                     allow_external_principals: share.allow_external_principals().unwrap_or(false),
-                    resources: BTreeSet::new(),
-                    principals: BTreeSet::new(),
-                    permissions: BTreeSet::new(),
+                    resources: ecs_topology_core::compact::Ids::new(),
+                    principals: ecs_topology_core::compact::Ids::new(),
+                    permissions: ecs_topology_core::compact::Ids::new(),
                 });
             }
             reply.next_token
@@ -261,11 +269,11 @@ async fn create(aws: Aws<'_>, change: &Change<'_, Shares>) -> Result<ObservedSha
     Ok(ObservedShare {
         arn,
         name: change.key.name.clone(),
-        tags: change.tags.clone(),
+        tags: change.tags.clone().into(),
         allow_external_principals: false,
-        resources: BTreeSet::from([namespace]),
-        principals,
-        permissions: BTreeSet::from([permission]),
+        resources: ecs_topology_core::compact::Ids::from([namespace]),
+        principals: principals.into(),
+        permissions: ecs_topology_core::compact::Ids::from([permission]),
     })
 }
 
@@ -316,7 +324,7 @@ async fn update(
             })
             .await?;
         }
-        after.permissions = wanted;
+        after.permissions = wanted.into();
     }
     if edit_of(edits, &ShareField::AllowExternalPrincipals).is_some() {
         aws.call("UpdateResourceShare", ApiFamily::Ram, || {

@@ -7,6 +7,7 @@ use aws_sdk_resourcegroupstagging::types::TagFilter;
 
 use crate::ApiFamily;
 use crate::call::{Aws, AwsError};
+use ecs_topology_core::compact::Tags;
 
 /// A tag filter: `key` with one of `values`, or with any value when `values` is empty.
 pub fn filter(key: &str, values: &[&str]) -> TagFilter {
@@ -61,7 +62,7 @@ pub async fn tagged(
 /// out, one without a value has the empty one.
 pub(crate) fn tag_map<'t>(
     pairs: impl IntoIterator<Item = (Option<&'t str>, Option<&'t str>)>,
-) -> BTreeMap<String, String> {
+) -> Tags {
     pairs
         .into_iter()
         .filter_map(|(key, value)| Some((key?.to_owned(), value.unwrap_or_default().to_owned())))

@@ -32,8 +32,9 @@ impl Session {
     pub async fn open(source: &Path, config: Option<&Path>) -> anyhow::Result<Session> {
         let (config, _) = crate::config_file::resolve(config, &[source.to_path_buf()])?;
         let files = load::read_dir_files(source, config.source.max_file_bytes)?;
-        let set = validate(load::load(&files), &config);
-        let desired = Arc::new(DesiredSet::from_validated(&set, &config));
+        let mut set = validate(load::load(&files), &config);
+        let findings = std::mem::take(&mut set.findings);
+        let desired = Arc::new(DesiredSet::from_validated(set, &config));
         let store = match &config.status {
             StatusStoreConfig::Directory(dir) => Some(DirectoryStore::new(PathBuf::from(dir))),
             StatusStoreConfig::DynamodbTable(_) => None,
@@ -49,7 +50,7 @@ impl Session {
         Ok(Session {
             config,
             files,
-            findings: set.findings,
+            findings,
             desired,
             cloud,
             store,

@@ -4,6 +4,7 @@
 //! Nothing here knows the AWS SDK or HTTP: planning and queueing are tested with plain data and
 //! paused tokio time. The AWS side implements the ports this crate defines.
 
+pub mod compact;
 pub mod config;
 pub mod digest;
 pub mod duration;

@@ -1,9 +1,10 @@
 //! Live AWS state as observers report it: plain data, normalised where AWS is inconsistent.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use crate::compact::{Ids, Tags};
 use crate::model::{KEY_TAG, Key, OWNER_TAG};
 
 /// A Cloud Map HTTP namespace as listed (with its tags, read in batch).
@@ -15,7 +16,7 @@ pub struct ObservedNamespace {
     pub name: String,
     /// `None` when AWS returns no description or an empty one.
     pub description: Option<String>,
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::compact::Tags,
 }
 
 /// A RAM resource share owned by the account, with its associations.
@@ -24,14 +25,14 @@ pub struct ObservedNamespace {
 pub struct ObservedShare {
     pub arn: String,
     pub name: String,
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::compact::Tags,
     pub allow_external_principals: bool,
     /// ARNs of the associated resources (ASSOCIATED or ASSOCIATING).
-    pub resources: BTreeSet<String>,
+    pub resources: crate::compact::Ids,
     /// Associated principals: account ids or Organization / OU ARNs.
-    pub principals: BTreeSet<String>,
+    pub principals: crate::compact::Ids,
     /// ARNs of the permissions, without version suffixes.
-    pub permissions: BTreeSet<String>,
+    pub permissions: crate::compact::Ids,
 }
 
 /// Who owns an AWS object, by its tags.
@@ -56,13 +57,13 @@ fn shared_value<S: serde::Serializer>(
 
 /// An observed object that carries tags (ownership is read from them).
 pub trait Tagged {
-    fn tags(&self) -> &BTreeMap<String, String>;
+    fn tags(&self) -> &Tags;
 }
 
 macro_rules! tagged {
     ($($t:ty),*) => {$(
         impl Tagged for $t {
-            fn tags(&self) -> &BTreeMap<String, String> {
+            fn tags(&self) -> &crate::compact::Tags {
                 &self.tags
             }
         }
@@ -77,7 +78,7 @@ tagged!(
 );
 
 /// The key tag's value of an object this controller owns (`None` for anyone else's).
-pub fn owned_key_tag<'a>(tags: &'a BTreeMap<String, String>, controller: &str) -> Option<&'a str> {
+pub fn owned_key_tag<'a>(tags: &'a Tags, controller: &str) -> Option<&'a str> {
     if tags.get(OWNER_TAG).map(String::as_str) != Some(controller) {
         return None;
     }
@@ -162,7 +163,7 @@ impl<'a, T, const N: usize> From<&'a [T; N]> for Seen<'a, T> {
 }
 
 /// Reads ownership from tags: `controller` is this controller's configured name.
-pub fn ownership(tags: &BTreeMap<String, String>, controller: &str, key: &Key) -> Ownership {
+pub fn ownership(tags: &Tags, controller: &str, key: &Key) -> Ownership {
     match tags.get(OWNER_TAG) {
         None => Ownership::Unowned,
         Some(owner) if owner != controller => Ownership::OtherController(owner.clone()),
@@ -258,11 +259,11 @@ pub struct ObservedEndpoint {
     /// `failed`, `rejected`, ...
     pub state: String,
     /// Subnets of an interface endpoint; empty for a gateway endpoint.
-    pub subnet_ids: BTreeSet<String>,
+    pub subnet_ids: crate::compact::Ids,
     /// Security groups of an interface endpoint; empty for a gateway endpoint.
-    pub security_group_ids: BTreeSet<String>,
+    pub security_group_ids: crate::compact::Ids,
     /// Route tables of a gateway endpoint; empty for an interface endpoint.
-    pub route_table_ids: BTreeSet<String>,
+    pub route_table_ids: crate::compact::Ids,
     /// Private DNS of an interface endpoint; `false` for a gateway endpoint.
     pub private_dns_enabled: bool,
     /// The endpoint policy, parsed; `None` when AWS reports none.
@@ -270,7 +271,7 @@ pub struct ObservedEndpoint {
     /// [`crate::policy::observed_endpoint_policy`].
     #[serde(serialize_with = "shared_value")]
     pub policy: Option<std::sync::Arc<serde_json::Value>>,
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::compact::Tags,
 }
 
 /// The status of an Express service (`status.statusCode`), read once from AWS's spelling.
@@ -339,15 +340,15 @@ pub struct ObservedExpressService {
     /// The newest configuration: during a deployment the one being rolled out (AWS lists it
     /// first), otherwise the one in service. `None` when ECS lists none.
     pub config: Option<ObservedExpressConfig>,
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::compact::Tags,
     /// The resources ECS manages for the service, read-only: type (`loadBalancer`, `listener`,
     /// `listenerRule`, `targetGroup`, `securityGroup`, `certificate`, `autoScaling`, `logGroup`,
     /// `endpoint`) to ARN, id or URL; a second resource of one type is keyed `targetGroup.2`.
     /// Shown in status; never drift, never pruned, never adopted.
-    pub managed: BTreeMap<String, String>,
+    pub managed: crate::compact::Tags,
     /// Ids of the security groups ECS attached itself (tagged `AmazonECSManaged=true`); never
     /// compared with a document. Any `sg-` id among `managed` counts as well.
-    pub managed_security_groups: BTreeSet<String>,
+    pub managed_security_groups: crate::compact::Ids,
 }
 
 /// One configuration of an Express service (an entry of `activeConfigurations`), as AWS returns
@@ -418,7 +419,7 @@ mod tests {
     use super::*;
     use crate::model::Kind;
 
-    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -74,7 +74,7 @@ impl DesiredWriter {
         if self.sources.iter().any(Option::is_none) {
             return BTreeSet::new();
         }
-        let validated: DocumentSet = match self.sources.as_slice() {
+        let mut validated: DocumentSet = match self.sources.as_slice() {
             [Some(only)] => validate(load::load(only), &self.config),
             _ => {
                 let all: Vec<SourceFile> =
@@ -82,13 +82,14 @@ impl DesiredWriter {
                 validate(load::load(&all), &self.config)
             }
         };
-        let set = DesiredSet::from_validated(&validated, &self.config);
+        let findings = std::mem::take(&mut validated.findings);
+        let set = DesiredSet::from_validated(validated, &self.config);
         let before = self.sender.borrow().set.clone();
         let changed = changed_keys(before.as_deref(), &set);
         let generation = self.sender.borrow().generation + 1;
         self.sender.send_replace(Snapshot {
             set: Some(Arc::new(set)),
-            findings: Arc::new(validated.findings),
+            findings: Arc::new(findings),
             generation,
         });
         changed

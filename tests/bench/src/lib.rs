@@ -13,6 +13,7 @@ pub mod compare;
 mod daemon;
 pub mod drift;
 pub mod events;
+pub mod heap;
 pub mod limits;
 pub mod memory;
 pub mod meter;

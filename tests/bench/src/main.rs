@@ -9,6 +9,10 @@ use ecs_topology_bench::compare::EventsOptions;
 use ecs_topology_bench::run::{Options, controller_binary, run, target_dir};
 use ecs_topology_bench::table;
 
+/// Counts the live heap, for the in-process benchmarks' figures of what a structure holds.
+#[global_allocator]
+static ALLOCATOR: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
 /// Benchmarks the ecs-topology daemon against the project's AWS emulator: API calls per
 /// observation pass, initial convergence under AWS's throttling, drift-to-correction time, peak
 /// memory and planning speed, each next to its physical limit; with `--compare-events`, polling

@@ -1,7 +1,7 @@
 //! Planning speed: the pure `plan_all` over a generated desired set and a synthetic observed
 //! snapshot in which every document's object exists as the controller would have made it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use ecs_topology_core::config::ControllerConfig;
@@ -62,7 +62,7 @@ pub async fn desired_set(
         "generated documents rejected: {:?}",
         set.findings.iter().take(5).collect::<Vec<_>>()
     );
-    let desired = DesiredSet::from_validated(&set, &config);
+    let desired = DesiredSet::from_validated(set, &config);
     anyhow::ensure!(
         desired.documents.len() == documents,
         "{} of {documents} documents in the desired set",
@@ -102,7 +102,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                     arn,
                     name: m.spec.name.clone(),
                     description: m.spec.description.clone(),
-                    tags: desired_tags(&m.spec.tags, controller, key, &d.policies),
+                    tags: desired_tags(&m.spec.tags, controller, key, &d.policies).into(),
                 });
         }
     }
@@ -129,7 +129,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                             scope.region, scope.account
                         ),
                         name: key.name.clone(),
-                        tags: desired_tags(&m.spec.tags, controller, key, &d.policies),
+                        tags: desired_tags(&m.spec.tags, controller, key, &d.policies).into(),
                         allow_external_principals: false,
                         resources: namespace_arns
                             .get(&m.spec.namespace_ref)
@@ -137,7 +137,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                             .into_iter()
                             .collect(),
                         principals,
-                        permissions: BTreeSet::from([permission_arn(
+                        permissions: ecs_topology_core::compact::Ids::from([permission_arn(
                             m.spec.permission_or_default(),
                         )]),
                     });
@@ -155,10 +155,10 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                         state: "available".into(),
                         subnet_ids: s.subnet_ids.iter().cloned().collect(),
                         security_group_ids: s.security_group_ids.iter().cloned().collect(),
-                        route_table_ids: BTreeSet::new(),
+                        route_table_ids: ecs_topology_core::compact::Ids::new(),
                         private_dns_enabled: s.private_dns,
                         policy: Some(observed_endpoint_policy(as_aws_returns(s.policy.as_ref()))),
-                        tags: tags.clone(),
+                        tags: tags.clone().into(),
                     });
                 }
                 for (i, g) in s.gateway_services.iter().enumerate() {
@@ -168,12 +168,12 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                         service_name: format!("com.amazonaws.{}.{}", scope.region, g.service),
                         endpoint_type: EndpointType::Gateway,
                         state: "available".into(),
-                        subnet_ids: BTreeSet::new(),
-                        security_group_ids: BTreeSet::new(),
+                        subnet_ids: ecs_topology_core::compact::Ids::new(),
+                        security_group_ids: ecs_topology_core::compact::Ids::new(),
                         route_table_ids: g.route_table_ids.iter().cloned().collect(),
                         private_dns_enabled: false,
                         policy: Some(observed_endpoint_policy(as_aws_returns(s.policy.as_ref()))),
-                        tags: tags.clone(),
+                        tags: tags.clone().into(),
                     });
                 }
             }
@@ -234,9 +234,9 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                             }),
                             ingress_paths: Vec::new(),
                         }),
-                        tags: desired_tags(&s.tags, controller, key, &d.policies),
-                        managed: BTreeMap::new(),
-                        managed_security_groups: BTreeSet::new(),
+                        tags: desired_tags(&s.tags, controller, key, &d.policies).into(),
+                        managed: ecs_topology_core::compact::Tags::new(),
+                        managed_security_groups: ecs_topology_core::compact::Ids::new(),
                     });
             }
         }
@@ -406,7 +406,7 @@ mod tests {
         orphan.id = "ns-orphan".into();
         orphan.arn.push_str("-orphan");
         orphan.name = "orphan.bench.internal".into();
-        orphan.tags = BTreeMap::from([
+        orphan.tags = ecs_topology_core::compact::Tags::from([
             (OWNER_TAG.to_owned(), controller.to_owned()),
             (KEY_TAG.to_owned(), "CloudMapNamespace/removed".to_owned()),
         ]);
@@ -425,7 +425,7 @@ mod tests {
         let gate = prune_gate(&config.prune, desired.health, owned(&desired, &observed));
         assert_eq!(all.len(), desired.documents.len() + orphans.len());
         assert_eq!(orphans.len(), 1);
-        let mut verbs = BTreeSet::new();
+        let mut verbs = std::collections::BTreeSet::new();
         for p in &all {
             let key = &p.plan.key;
             let alone = plan_key(&desired, &observed, key, orphans.get(key), &gate, None);

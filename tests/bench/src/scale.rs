@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::heap;
 use crate::memory::rss_and_peak;
 use crate::planning::{desired_set, synthetic_observation};
 use ecs_topology_core::engine::plan_all;
@@ -26,6 +27,13 @@ pub struct ScaleResult {
     pub rss_desired_kib: u64,
     /// `VmRSS` with the desired set and the synthetic observation.
     pub rss_desired_and_observed_kib: u64,
+    /// Live heap the desired set holds (counted by the bench's allocator; `None` elsewhere).
+    pub heap_desired_bytes: Option<usize>,
+    /// Live heap the synthetic observation holds.
+    pub heap_observed_bytes: Option<usize>,
+    /// `heap_desired_bytes` per document and `heap_observed_bytes` per object.
+    pub heap_bytes_per_document: Option<usize>,
+    pub heap_bytes_per_object: Option<usize>,
     /// `VmHWM` of the process after generating, loading and planning the large set once.
     pub peak_rss_kib: u64,
     /// `plan_all` of the large set, median of `runs` (ms), timed in turns with the small set's.
@@ -53,10 +61,19 @@ pub async fn bench_scale(
 ) -> anyhow::Result<ScaleResult> {
     let runs = runs.max(1);
     let (rss_baseline_kib, _) = rss_and_peak(std::process::id());
+    let heap_before = heap::live();
     let (_, desired, config) = desired_set(documents, accounts, regions).await?;
     let (rss_desired_kib, _) = rss_and_peak(std::process::id());
+    let heap_desired = heap::live();
     let observed = synthetic_observation(&desired);
     let (rss_desired_and_observed_kib, _) = rss_and_peak(std::process::id());
+    let heap_observed = heap::live();
+    let heap_desired_bytes = heap_desired
+        .zip(heap_before)
+        .map(|(a, b)| a.saturating_sub(b));
+    let heap_observed_bytes = heap_observed
+        .zip(heap_desired)
+        .map(|(a, b)| a.saturating_sub(b));
     let observed_objects = crate::planning::objects_in(&observed);
     let plan = || plan_all(&desired, &observed, &config.prune, &BTreeMap::new());
     let mut verbs = BTreeMap::new();
@@ -90,6 +107,10 @@ pub async fn bench_scale(
         rss_baseline_kib,
         rss_desired_kib,
         rss_desired_and_observed_kib,
+        heap_desired_bytes,
+        heap_observed_bytes,
+        heap_bytes_per_document: heap_desired_bytes.map(|b| b / documents.max(1)),
+        heap_bytes_per_object: heap_observed_bytes.map(|b| b / observed_objects.max(1)),
         peak_rss_kib,
         plan_all_ms,
         runs,

@@ -99,9 +99,9 @@ pub(super) fn observed(ep: &VpcEndpoint) -> Option<ObservedEndpoint> {
             .map(|s| s.as_str().to_ascii_lowercase())
             .unwrap_or_default(),
         subnet_ids: if interface {
-            set(ep.subnet_ids())
+            set(ep.subnet_ids()).into()
         } else {
-            BTreeSet::new()
+            ecs_topology_core::compact::Ids::new()
         },
         security_group_ids: if interface {
             ep.groups()
@@ -109,12 +109,12 @@ pub(super) fn observed(ep: &VpcEndpoint) -> Option<ObservedEndpoint> {
                 .filter_map(|g| g.group_id().map(str::to_owned))
                 .collect()
         } else {
-            BTreeSet::new()
+            ecs_topology_core::compact::Ids::new()
         },
         route_table_ids: if interface {
-            BTreeSet::new()
+            ecs_topology_core::compact::Ids::new()
         } else {
-            set(ep.route_table_ids())
+            set(ep.route_table_ids()).into()
         },
         private_dns_enabled: interface && ep.private_dns_enabled().unwrap_or(false),
         policy: ep.policy_document().map(|text| {

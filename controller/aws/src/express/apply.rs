@@ -200,7 +200,7 @@ async fn retag(
     aws: Aws<'_>,
     service: &ObservedExpressService,
     edits: &[Edit<ExpressField>],
-) -> Result<BTreeMap<String, String>, AwsError> {
+) -> Result<ecs_topology_core::compact::Tags, AwsError> {
     let arn = service.arn.as_str();
     let tags = TagEdits::of(edits);
     ecs::tag(aws, arn, &tags.put).await?;

@@ -39,8 +39,8 @@ pub(super) fn service(s: &EcsExpressGatewayService) -> ObservedExpressService {
         infrastructure_role_arn: s.infrastructure_role_arn().unwrap_or_default().to_owned(),
         config: s.active_configurations().first().map(config),
         tags: tags(s.tags()),
-        managed: BTreeMap::new(),
-        managed_security_groups: BTreeSet::new(),
+        managed: ecs_topology_core::compact::Tags::new(),
+        managed_security_groups: ecs_topology_core::compact::Ids::new(),
     }
 }
 
@@ -110,7 +110,7 @@ fn container(c: &ExpressGatewayContainer) -> ObservedExpressContainer {
     }
 }
 
-pub(crate) fn tags(list: &[Tag]) -> BTreeMap<String, String> {
+pub(crate) fn tags(list: &[Tag]) -> ecs_topology_core::compact::Tags {
     crate::tagging::tag_map(list.iter().map(|t| (t.key(), t.value())))
 }
 

@@ -257,8 +257,8 @@ pub(super) async fn attach_managed(
             continue;
         };
         if let Some((managed, groups)) = found.remove(&config.service_revision_arn) {
-            service.managed = managed;
-            service.managed_security_groups = groups;
+            service.managed = managed.into();
+            service.managed_security_groups = groups.into();
         }
     }
     Ok(())

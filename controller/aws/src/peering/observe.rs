@@ -220,6 +220,6 @@ fn vpc(v: &Vpc) -> Option<ObservedVpc> {
     }
     Some(ObservedVpc {
         id: v.vpc_id()?.to_owned(),
-        cidrs,
+        cidrs: cidrs.into(),
     })
 }

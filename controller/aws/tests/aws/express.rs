@@ -99,8 +99,18 @@ async fn a_repeated_observation_describes_only_the_express_services_that_changed
     assert!(!web.deploying);
     assert_eq!(web.failed_deployment, None);
     assert!(web.updated_at.is_some());
-    assert!(web.managed["loadBalancer"].contains(":loadbalancer/app/ecs-express-gateway-alb-"));
-    assert!(web.managed["endpoint"].ends_with(".ecs.eu-west-1.on.aws"));
+    assert!(
+        web.managed
+            .get("loadBalancer")
+            .unwrap()
+            .contains(":loadbalancer/app/ecs-express-gateway-alb-")
+    );
+    assert!(
+        web.managed
+            .get("endpoint")
+            .unwrap()
+            .ends_with(".ecs.eu-west-1.on.aws")
+    );
     assert!(web.managed.contains_key("listenerRule"));
     assert!(web.managed.contains_key("targetGroup"));
     assert!(web.managed.contains_key("certificate"));
@@ -108,7 +118,10 @@ async fn a_repeated_observation_describes_only_the_express_services_that_changed
     let ecs_group = web.managed_security_groups.iter().next().unwrap();
     assert!(config.security_groups.contains(ecs_group));
     assert!(config.security_groups.contains(&group));
-    let balancers: BTreeSet<&String> = first.iter().map(|s| &s.managed["loadBalancer"]).collect();
+    let balancers: BTreeSet<&String> = first
+        .iter()
+        .map(|s| s.managed.get("loadBalancer").unwrap())
+        .collect();
     assert_eq!(
         balancers.len(),
         1,
@@ -162,7 +175,7 @@ async fn a_repeated_observation_describes_only_the_express_services_that_changed
     let web = third.iter().find(|s| s.service_name == "web").unwrap();
     assert_eq!(web.config.as_ref().unwrap().cpu.as_deref(), Some("2048"));
     let admin = third.iter().find(|s| s.service_name == "admin").unwrap();
-    assert_eq!(admin.tags["team"], "ops");
+    assert_eq!(admin.tags.get("team").unwrap(), "ops");
 }
 
 #[tokio::test]

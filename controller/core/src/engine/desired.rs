@@ -52,20 +52,22 @@ impl Default for SourceHealth {
 }
 
 impl DesiredSet {
-    /// The desired set of a validated document set.
-    pub fn from_validated(set: &DocumentSet, config: &ControllerConfig) -> DesiredSet {
+    /// The desired set of a validated document set, which it takes apart (its documents move,
+    /// none is copied: at 100,000 documents a copy is most of the loader's peak).
+    pub fn from_validated(set: DocumentSet, config: &ControllerConfig) -> DesiredSet {
         let mut documents = BTreeMap::new();
-        for loaded in &set.documents {
-            let doc = &loaded.document;
+        let complete = set.unreadable_files.is_empty();
+        for loaded in set.documents {
+            let doc = loaded.document;
             let Some(account) = config.resolve_account(doc.account()) else {
                 continue;
             };
             let (policies, _) = doc.metadata().policies();
-            let revision = digest(&serde_json::to_string(doc).unwrap_or_default());
+            let revision = digest(&serde_json::to_string(&doc).unwrap_or_default());
             documents.insert(
                 doc.key(),
                 Desired {
-                    document: doc.clone(),
+                    document: doc,
                     account,
                     policies,
                     revision,
@@ -75,11 +77,8 @@ impl DesiredSet {
         let present = documents.len() + set.rejected.len();
         DesiredSet::new(
             documents,
-            set.rejected.clone(),
-            SourceHealth {
-                present,
-                complete: set.unreadable_files.is_empty(),
-            },
+            set.rejected,
+            SourceHealth { present, complete },
             config
                 .accounts
                 .iter()

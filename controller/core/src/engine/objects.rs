@@ -138,7 +138,6 @@ fn index<T: Tagged>(controller: &str, all: &[T]) -> HashMap<Box<str>, Vec<usize>
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::model::{KEY_TAG, Kind, OWNER_TAG};
@@ -150,7 +149,7 @@ mod tests {
             arn: format!("arn:{id}"),
             name: id.into(),
             description: None,
-            tags: BTreeMap::from([
+            tags: crate::compact::Tags::from([
                 (OWNER_TAG.to_owned(), owner.to_owned()),
                 (KEY_TAG.to_owned(), key.to_owned()),
             ]),

@@ -152,7 +152,7 @@ impl TagEdits {
     }
 
     /// `tags` with these edits applied.
-    pub fn applied_to(&self, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    pub fn applied_to(&self, tags: &crate::compact::Tags) -> crate::compact::Tags {
         let mut now = tags.clone();
         now.retain(|k, _| !self.remove.contains(k));
         now.extend(self.put.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -326,7 +326,7 @@ pub fn desired_tags(
 }
 
 /// The deletion policy an orphaned object recorded in its tags.
-pub fn recorded_deletion_policy(tags: &BTreeMap<String, String>) -> DeletionPolicy {
+pub fn recorded_deletion_policy(tags: &crate::compact::Tags) -> DeletionPolicy {
     match tags.get(DELETION_POLICY_ANNOTATION).map(String::as_str) {
         Some("Retain") => DeletionPolicy::Retain,
         _ => DeletionPolicy::Delete,
@@ -339,7 +339,7 @@ pub fn recorded_deletion_policy(tags: &BTreeMap<String, String>) -> DeletionPoli
 /// controller applied before (so that a key dropped from the document is removed). Tags other
 /// automation added are never drift and never removed; AWS's reserved `aws:` tags neither.
 pub fn tag_edits<F: Field>(
-    observed: &BTreeMap<String, String>,
+    observed: &crate::compact::Tags,
     desired: &BTreeMap<String, String>,
     field: impl Fn(String) -> F,
 ) -> Vec<Edit<F>> {
@@ -409,7 +409,7 @@ pub(crate) fn owns_several<'o, F: Field, O>(key: &Key, ids: &[&str]) -> KindPlan
 /// The plan of a document whose object `object` exists, is ours and is no longer wanted.
 pub(crate) fn removed<'o, F: Field, O>(
     key: &Key,
-    tags: &BTreeMap<String, String>,
+    tags: &crate::compact::Tags,
     object: &'o O,
     gate: &PruneGate,
 ) -> KindPlan<'o, F, O> {
@@ -465,7 +465,7 @@ mod tests {
         assert_eq!(want.get(MANAGED_TAGS).map(String::as_str), Some("env"));
         // The object carries the document's tags, a tag the controller applied before and that
         // the document dropped (`team`), and another's (`cost-center`).
-        let mut observed = want.clone();
+        let mut observed: crate::compact::Tags = want.clone().into();
         observed.insert("team".into(), "payments".into());
         observed.insert(MANAGED_TAGS.into(), "env,team".into());
         observed.insert("cost-center".into(), "42".into());

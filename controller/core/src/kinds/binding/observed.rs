@@ -1,14 +1,12 @@
 //! An ECS service as a binding observes it: its tags (the claim among them), its PRIMARY
 //! deployment's Service Connect configuration and rollout.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::model::{
     DELETION_POLICY_ANNOTATION, KEY_TAG, OWNER_TAG, SERVICE_CONNECT_TAG, ServiceConnectService,
 };
-use crate::observed::Tagged;
+use crate::observed::{Tagged, Tags};
 
 /// What a claim's owner tag reads when a service carries the claim tag but no owner tag.
 const UNNAMED_CLAIMANT: &str = "(a claimant without an owner tag)";
@@ -27,12 +25,12 @@ pub struct ObservedBoundService {
     /// An Express service (`resourceManagementType` `ECS`): not for a binding.
     pub express: bool,
     /// Every tag of the service, the operator's stack's included.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::compact::Tags,
     /// The claim read as ownership: the owner tag, the claim's `Kind/name` as the key tag, and
     /// the recorded deletion policy; empty when the service carries no claim. What the engine's
     /// ownership and orphan index read (see [`Tagged`]); derived from `tags` by
     /// [`ObservedBoundService::new`].
-    claim: BTreeMap<String, String>,
+    claim: Tags,
     /// The PRIMARY deployment; `None` when ECS lists none.
     pub primary: Option<ObservedDeployment>,
     /// Why the most recent deployment failed, while the service runs what ECS rolled back to
@@ -46,7 +44,7 @@ impl ObservedBoundService {
         arn: impl Into<String>,
         cluster: impl Into<String>,
         name: impl Into<String>,
-        tags: BTreeMap<String, String>,
+        tags: Tags,
     ) -> ObservedBoundService {
         ObservedBoundService {
             arn: arn.into(),
@@ -62,7 +60,7 @@ impl ObservedBoundService {
     }
 
     /// Replaces the tags (and the claim read from them).
-    pub fn set_tags(&mut self, tags: BTreeMap<String, String>) {
+    pub fn set_tags(&mut self, tags: Tags) {
         self.claim = claim_of(&tags);
         self.tags = tags;
     }
@@ -86,21 +84,21 @@ impl ObservedBoundService {
 impl Tagged for ObservedBoundService {
     // Ownership is the claim, not the service's own tags: see `claim`.
     #[allow(clippy::misnamed_getters)]
-    fn tags(&self) -> &BTreeMap<String, String> {
+    fn tags(&self) -> &crate::compact::Tags {
         &self.claim
     }
 }
 
 /// The ownership view of a service's tags: see [`ObservedBoundService::claim`].
-fn claim_of(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn claim_of(tags: &Tags) -> Tags {
     let Some(key) = tags.get(SERVICE_CONNECT_TAG) else {
-        return BTreeMap::new();
+        return Tags::new();
     };
     let owner = tags
         .get(OWNER_TAG)
         .cloned()
         .unwrap_or_else(|| UNNAMED_CLAIMANT.to_owned());
-    let mut claim = BTreeMap::from([
+    let mut claim = Tags::from([
         (OWNER_TAG.to_owned(), owner),
         (KEY_TAG.to_owned(), key.clone()),
     ]);

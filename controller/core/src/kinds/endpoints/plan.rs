@@ -419,15 +419,14 @@ impl Target {
         edits: &mut Vec<Edit<EndpointField>>,
         ep: &ObservedEndpoint,
         attribute: EndpointAttribute,
-        from: &BTreeSet<String>,
+        from: &crate::compact::Ids,
         to: &BTreeSet<String>,
     ) {
         if from != to {
-            let list = |s: &BTreeSet<String>| (!s.is_empty()).then(|| json!(s));
             edits.push(Edit::new(
                 self.in_place(ep, attribute),
-                list(from),
-                list(to),
+                (!from.is_empty()).then(|| json!(from)),
+                (!to.is_empty()).then(|| json!(to)),
             ));
         }
     }

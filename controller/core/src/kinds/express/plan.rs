@@ -28,7 +28,7 @@ use super::ExpressField as F;
 use super::shape::{Shape, compare};
 use crate::digest::{digest, sorted_keys};
 use crate::model::{ExpressServiceSpec, Key, Policies, cluster_name};
-use crate::observed::{ExpressStatus, ObservedExpressService, Ownership, Seen, ownership};
+use crate::observed::{ExpressStatus, ObservedExpressService, Ownership, Seen, Tags, ownership};
 use crate::plan::{
     Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
     unless_suspended,
@@ -290,7 +290,7 @@ fn create<'o>(
         &Shape::default(),
         &Shape::wanted(spec, &BTreeSet::new()),
     ));
-    changes.extend(tag_edits(&BTreeMap::new(), want_tags, F::Tag));
+    changes.extend(tag_edits(&Tags::new(), want_tags, F::Tag));
     KindPlan::new(key.clone(), Verb::Create).with_edits(changes)
 }
 
@@ -305,7 +305,7 @@ fn differences(
         &Shape::observed(s, &managed),
         &Shape::wanted(spec, &managed),
     );
-    let tags: BTreeMap<String, String> = s
+    let tags: Tags = s
         .tags
         .iter()
         .filter(|(k, _)| k.as_str() != ECS_MANAGED_TAG)

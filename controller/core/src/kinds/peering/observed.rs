@@ -1,6 +1,6 @@
 //! Peering connections, route tables and VPCs as observed, normalised.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -20,7 +20,7 @@ pub struct ObservedPeering {
     pub message: Option<String>,
     pub requester: PeeringEnd,
     pub accepter: PeeringEnd,
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::compact::Tags,
 }
 
 /// One side of an observed connection.
@@ -35,7 +35,7 @@ pub struct PeeringEnd {
 }
 
 impl Tagged for ObservedPeering {
-    fn tags(&self) -> &BTreeMap<String, String> {
+    fn tags(&self) -> &crate::compact::Tags {
         &self.tags
     }
 }
@@ -124,7 +124,7 @@ pub struct ObservedRouteTable {
 #[serde(rename_all = "camelCase")]
 pub struct ObservedVpc {
     pub id: String,
-    pub cidrs: BTreeSet<String>,
+    pub cidrs: crate::compact::Ids,
 }
 
 /// The VPC side of one (account, region): the route tables and VPCs the peering documents name

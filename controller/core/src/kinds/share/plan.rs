@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::ShareField;
 use crate::model::{Key, Kind, NamespaceShareSpec, Policies};
-use crate::observed::{ObservedShare, Seen, ownership};
+use crate::observed::{Ids, ObservedShare, Seen, ownership};
 use crate::plan::{
     Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
     unless_suspended,
@@ -95,9 +95,9 @@ pub fn plan_share<'o>(
                     name: String::new(),
                     tags: Default::default(),
                     allow_external_principals: false,
-                    resources: BTreeSet::new(),
-                    principals: BTreeSet::new(),
-                    permissions: BTreeSet::new(),
+                    resources: Default::default(),
+                    principals: Default::default(),
+                    permissions: Default::default(),
                 };
                 let mut edits = vec![Edit::new(
                     ShareField::Name,
@@ -134,7 +134,7 @@ impl Wanted<'_> {
             &share.principals,
             self.principals,
         );
-        let observed_permissions: BTreeSet<String> = share
+        let observed_permissions: Ids = share
             .permissions
             .iter()
             .map(|p| crate::observed::permission_base_arn(p).to_owned())
@@ -157,14 +157,15 @@ impl Wanted<'_> {
     }
 }
 
-fn strings(s: &BTreeSet<String>) -> Option<Value> {
-    (!s.is_empty()).then(|| Value::Array(s.iter().cloned().map(Value::String).collect()))
+fn strings<'a>(s: impl IntoIterator<Item = &'a String>) -> Option<Value> {
+    let all: Vec<Value> = s.into_iter().cloned().map(Value::String).collect();
+    (!all.is_empty()).then_some(Value::Array(all))
 }
 
 fn set_edit(
     edits: &mut Vec<Edit<ShareField>>,
     field: ShareField,
-    from: &BTreeSet<String>,
+    from: &Ids,
     to: &BTreeSet<String>,
 ) {
     if from != to {
@@ -226,7 +227,7 @@ mod tests {
         ObservedShare {
             arn: "arn:aws:ram:eu-west-1:111111111111:resource-share/abc".into(),
             name: "payments-to-client".into(),
-            tags: BTreeMap::from([
+            tags: crate::compact::Tags::from([
                 (OWNER_TAG.to_owned(), "ctl".to_owned()),
                 (
                     KEY_TAG.to_owned(),
@@ -234,9 +235,9 @@ mod tests {
                 ),
             ]),
             allow_external_principals: false,
-            resources: BTreeSet::from([NS_ARN.to_owned()]),
-            principals: BTreeSet::from(["222222222222".to_owned()]),
-            permissions: BTreeSet::from([format!(
+            resources: crate::compact::Ids::from([NS_ARN.to_owned()]),
+            principals: crate::compact::Ids::from(["222222222222".to_owned()]),
+            permissions: crate::compact::Ids::from([format!(
                 "{}/v1",
                 permission_arn(CLOUD_MAP_ECS_PERMISSION)
             )]),

@@ -70,9 +70,9 @@ fn converged(spec: &VpcEndpointSetSpec) -> Vec<ObservedEndpoint> {
         service_name: service_name(REGION, short),
         endpoint_type,
         state: "available".into(),
-        subnet_ids: BTreeSet::new(),
-        security_group_ids: BTreeSet::new(),
-        route_table_ids: BTreeSet::new(),
+        subnet_ids: crate::compact::Ids::new(),
+        security_group_ids: crate::compact::Ids::new(),
+        route_table_ids: crate::compact::Ids::new(),
         private_dns_enabled: false,
         policy: Some(
             spec.policy
@@ -81,7 +81,7 @@ fn converged(spec: &VpcEndpointSetSpec) -> Vec<ObservedEndpoint> {
                 .unwrap_or_else(default_endpoint_policy)
                 .into(),
         ),
-        tags: ours(),
+        tags: ours().into(),
     };
     let interfaces = spec
         .interface_services
@@ -333,7 +333,7 @@ fn an_unowned_look_alike_endpoint_blocks_the_set_unless_adopted() {
     let spec = spec();
     let mut observed = converged(&spec);
     let logs = find(&mut observed, "logs");
-    logs.tags = BTreeMap::from([("team".into(), "platform".into())]);
+    logs.tags = crate::compact::Tags::from([("team".into(), "platform".into())]);
     let plan_of = |adopt| {
         let policies = Policies {
             adopt,
@@ -387,14 +387,14 @@ fn an_endpoint_of_the_same_service_but_another_type_is_not_a_look_alike() {
     observed.push(ObservedEndpoint {
         id: "vpce-theirs".into(),
         endpoint_type: EndpointType::Interface,
-        subnet_ids: BTreeSet::from(["subnet-a".into()]),
-        tags: BTreeMap::new(),
+        subnet_ids: crate::compact::Ids::from(["subnet-a".into()]),
+        tags: crate::compact::Tags::new(),
         ..s3
     });
     observed.push(ObservedEndpoint {
         id: "vpce-elsewhere".into(),
         vpc_id: "vpc-2".into(),
-        tags: BTreeMap::new(),
+        tags: crate::compact::Tags::new(),
         ..logs
     });
     assert_eq!(

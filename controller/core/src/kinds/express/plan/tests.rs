@@ -144,15 +144,15 @@ fn converged() -> ObservedExpressService {
                 endpoint: "ch-1234.ecs.eu-west-1.on.aws".into(),
             }],
         }),
-        tags: ours_tags(),
-        managed: BTreeMap::from([
+        tags: ours_tags().into(),
+        managed: crate::compact::Tags::from([
             (
                 "loadBalancer".to_owned(),
                 "arn:aws:elasticloadbalancing:eu-west-1:111111111111:loadbalancer/app/ecs-express-gateway-alb-1/abc".to_owned(),
             ),
             ("endpoint".to_owned(), "ch-1234.ecs.eu-west-1.on.aws".to_owned()),
         ]),
-        managed_security_groups: BTreeSet::from([ECS_GROUP.to_owned()]),
+        managed_security_groups: crate::compact::Ids::from([ECS_GROUP.to_owned()]),
     }
 }
 
@@ -395,7 +395,7 @@ fn a_field_ecs_takes_only_at_creation_is_blocked_not_updated() {
 #[test]
 fn an_unowned_look_alike_is_left_alone_unless_adopted() {
     let mut service = converged();
-    service.tags = BTreeMap::from([("team".to_owned(), "payments".to_owned())]);
+    service.tags = crate::compact::Tags::from([("team".to_owned(), "payments".to_owned())]);
     let plan = plan(&spec(), std::slice::from_ref(&service));
     assert_eq!(plan.verb, Verb::Blocked);
     assert!(plan.reason.unwrap().contains("not managed by ecs-topology"));

@@ -1,5 +1,3 @@
-use std::collections::BTreeSet;
-
 use super::*;
 use crate::kinds::peering::{ObservedRoute, ObservedRouteTable, ObservedVpc, PeeringEnd};
 use crate::model::{DeletionPolicy, Kind, PeeringSide};
@@ -67,7 +65,7 @@ fn vpc(id: &str, cidrs: &[&str]) -> ObservedVpc {
         cidrs: cidrs
             .iter()
             .map(|c| (*c).to_owned())
-            .collect::<BTreeSet<_>>(),
+            .collect::<crate::compact::Ids>(),
     }
 }
 
@@ -176,7 +174,7 @@ fn connection(id: &str, status: &str, dns: bool) -> ObservedPeering {
             vpc_id: "vpc-client".into(),
             dns_resolution: dns,
         },
-        tags: tags(&Policies::default()),
+        tags: tags(&Policies::default()).into(),
     }
 }
 
@@ -491,7 +489,8 @@ fn a_removed_peering_with_deletion_policy_retain_is_kept() {
     c.tags = tags(&Policies {
         deletion: DeletionPolicy::Retain,
         ..Policies::default()
-    });
+    })
+    .into();
     let observed = [c];
     let plan = typed_plan(None, &observed, &networks(), &PruneGate::Allowed);
     assert_eq!(plan.verb, Verb::Retain);
@@ -508,7 +507,7 @@ fn a_removed_peering_whose_connection_is_gone_changes_nothing() {
 #[test]
 fn an_unowned_connection_between_the_same_vpcs_blocks_unless_adopted() {
     let mut c = connection("pcx-9", "active", false);
-    c.tags = BTreeMap::new();
+    c.tags = crate::compact::Tags::new();
     let networks = routed(networks(), "pcx-9");
     let plan = plan(&[c.clone()], &networks);
     assert_held(
