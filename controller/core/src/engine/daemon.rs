@@ -138,11 +138,56 @@ pub struct PassView {
     pub desired: Option<Arc<DesiredSet>>,
     /// When the last sweep (every configured account and region) began.
     pub swept_at: Option<tokio::time::Instant>,
-    /// Scopes and kinds whose objects in this view are newer than a pass that began before the
-    /// instant: observed again on a change event (from when that look began), or changed by a
-    /// reconcile (from when the change was done). A pass that began earlier may have read them
-    /// before; it keeps these objects, so that no plan works from a view older than a change.
+    /// Scopes and kinds observed again on change events since the last pass began, and when:
+    /// a pass that began earlier keeps these fresher objects.
     pub fresher: BTreeMap<(Scope, Kind), tokio::time::Instant>,
+    /// What reconciles changed lately, to apply again to a look that may have read AWS before
+    /// the change was done: see [`Replays`].
+    pub changes: Replays,
+}
+
+/// The changes reconciles made lately, each as the patch of the view it made and when it was
+/// done. A pass (or a look on an event) that began before a change may have read its scope
+/// before it; the patches done after the look began are applied again to what it read, so that
+/// no plan works from a view older than a change (which would create again what was just
+/// created). Only the changed objects are kept, and only for as long as a pass may take.
+#[derive(Clone, Default)]
+pub struct Replays(Vec<(tokio::time::Instant, ReplayPatch)>);
+
+/// A change's patch of the view, which can be applied again.
+pub type ReplayPatch = Arc<dyn Fn(&mut Observation) + Send + Sync>;
+
+impl std::fmt::Debug for Replays {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Replays({} changes)", self.0.len())
+    }
+}
+
+impl Replays {
+    /// Records a change done `at`.
+    pub fn push(&mut self, at: tokio::time::Instant, patch: ReplayPatch) {
+        self.0.push((at, patch));
+    }
+
+    /// Applies to `observation` the changes done after `began`.
+    pub fn apply_since(&self, began: tokio::time::Instant, observation: &mut Observation) {
+        for (_, patch) in self.0.iter().filter(|(at, _)| *at > began) {
+            patch(observation);
+        }
+    }
+
+    /// Forgets the changes done before `before` (no look in flight began earlier).
+    pub fn forget_before(&mut self, before: tokio::time::Instant) {
+        self.0.retain(|(at, _)| *at >= before);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Shared state of a running controller.
@@ -241,8 +286,17 @@ impl<C: Cloud> Daemon<C> {
         );
         let mut observation =
             observe(&*self.cloud, &desired, &search, self.config.concurrency).await;
-        // What change events had observed again meanwhile is fresher than this pass.
+        // What change events had observed again meanwhile is fresher than this pass, and what
+        // reconciles changed meanwhile may be missing from what it read.
         let targeted = self.keep_fresher(&mut observation, started);
+        let mut changes = read(&self.view).changes.clone();
+        changes.apply_since(started, &mut observation);
+        // A look in flight began at most one pass limit ago.
+        changes.forget_before(
+            tokio::time::Instant::now()
+                .checked_sub(self.config.timeouts.observation.0)
+                .unwrap_or(started),
+        );
         let orphans = orphans(&desired, &observation);
         let gate = prune_gate(
             &self.config.prune,
@@ -267,6 +321,7 @@ impl<C: Cloud> Daemon<C> {
             desired: Some(desired),
             swept_at: if sweep { Some(started) } else { swept_at },
             fresher: targeted,
+            changes,
         };
         // A key waiting out a failure backoff keeps its retry time: a pass is no change.
         for key in &keys {

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::daemon::{ReconcileResult, StatusChange, read, write};
 use super::planning::{plan_as, scope_of};
 use super::resource::{Change, Context, Plan, Resource};
-use super::{Daemon, DesiredSet, Scope, create_token};
+use super::{Daemon, DesiredSet, Observation, Scope, create_token};
 use crate::kinds::{Cloud, for_kind};
 use crate::model::Key;
 use crate::plan::{DocumentPlan, Verb, desired_tags};
@@ -175,18 +175,21 @@ impl<C: Cloud> Daemon<C> {
                     Some(Ok(applied)) => {
                         let mut ids: HashSet<String> = applied.gone.into_iter().collect();
                         ids.extend(applied.now.iter().map(|o| R::id(o).to_owned()));
+                        let (at, now) = (scope.clone(), applied.now);
+                        let patch = Arc::new(move |observation: &mut Observation| {
+                            R::objects_mut(observation).patch(
+                                &at,
+                                |o| ids.contains(R::id(o)),
+                                now.clone(),
+                            );
+                        });
                         let mut view = write(&self.view);
-                        R::objects_mut(&mut view.observation).patch(
-                            &scope,
-                            |o| ids.contains(R::id(o)),
-                            applied.now,
-                        );
+                        patch(&mut view.observation);
                         if let Some(more) = applied.more {
                             more(&mut view.observation);
                         }
-                        // A pass that read this scope before the change must not hide it.
-                        view.fresher
-                            .insert((scope.clone(), R::KIND), tokio::time::Instant::now());
+                        // A look that read this scope before the change must not hide it.
+                        view.changes.push(tokio::time::Instant::now(), patch);
                         sent = spec.and_then(|s| R::sent_digest(work.verb, s));
                         Outcome::Changed
                     }

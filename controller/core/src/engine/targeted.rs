@@ -42,6 +42,8 @@ impl<C: Cloud> Daemon<C> {
                 patch(&mut view.observation);
                 view.fresher.insert((scope, kind), started);
             }
+            let changes = view.changes.clone();
+            changes.apply_since(started, &mut view.observation);
             view.orphans = orphans(&desired, &view.observation);
             view.gate = Some(prune_gate(
                 &self.config.prune,
