@@ -118,6 +118,22 @@ pub struct Applied<T> {
     pub more: Option<Patch>,
 }
 
+impl<T> Applied<T> {
+    /// What a change of `subject` left behind when the port returns the objects as they now are
+    /// (`now`; none once deleted): every subject object is no longer as observed, nothing else
+    /// is touched.
+    pub fn replacing<R: Resource<Object = T>>(
+        subject: &[T],
+        now: impl IntoIterator<Item = T>,
+    ) -> Applied<T> {
+        Applied {
+            gone: subject.iter().map(|o| R::id(o).to_owned()).collect(),
+            now: now.into_iter().collect(),
+            more: None,
+        }
+    }
+}
+
 impl<T: std::fmt::Debug> std::fmt::Debug for Applied<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Applied")

@@ -308,12 +308,8 @@ impl Resource for EndpointSets {
                 return Err(ErrorInfo::new(ErrorClass::Preflight, problems.join("; ")));
             }
         }
-        let gone = change.subject.iter().map(|e| e.id.clone()).collect();
+        let subject = change.subject;
         let now = cloud.apply_endpoints(change).await?;
-        Ok(Applied {
-            gone,
-            now,
-            more: None,
-        })
+        Ok(Applied::replacing::<Self>(subject, now))
     }
 }

@@ -247,13 +247,9 @@ impl Resource for Shares {
         cloud: &'a C,
         change: Change<'a, Self>,
     ) -> Result<Applied<ObservedShare>, ErrorInfo> {
-        let gone = change.subject.iter().map(|s| s.arn.clone()).collect();
+        let subject = change.subject;
         let now = cloud.apply_share(change).await?;
-        Ok(Applied {
-            gone,
-            now: now.into_iter().collect(),
-            more: None,
-        })
+        Ok(Applied::replacing::<Self>(subject, now))
     }
 
     fn after_changes<'a, C: Cloud>(
