@@ -32,10 +32,15 @@ pub struct Context<'a> {
     pub observed: &'a Observation,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     /// The controller's name: the value of the owner tag.
     pub fn controller(&self) -> &str {
         &self.desired.controller
+    }
+
+    /// The spec of the document `key` of kind `R`; `None` when the desired set does not hold it.
+    pub fn spec<R: Registered>(&self, key: &Key) -> Option<&'a R::Spec> {
+        R::spec(&self.desired.documents.get(key)?.document)
     }
 }
 

@@ -161,12 +161,7 @@ impl Resource for Shares {
     }
 
     fn readiness(cx: &Context<'_>, key: &Key, _seen: Seen<'_, ObservedShare>) -> (bool, String) {
-        let Some(spec) = cx
-            .desired
-            .documents
-            .get(key)
-            .and_then(|d| Self::spec(&d.document))
-        else {
+        let Some(spec) = cx.spec::<Self>(key) else {
             return (false, "the document was removed".into());
         };
         let Some(arn) = namespace_arn(cx, &spec.namespace_ref) else {
