@@ -1,10 +1,13 @@
-//! What the kinds that live in EC2 (VPC endpoints, peering) share: `Describe*` filters.
+//! What the kinds that live in EC2 (VPC endpoints, peering) share: `Describe*` filters and tag
+//! changes.
 
 use std::future::Future;
 
-use aws_sdk_ec2::types::Filter;
+use aws_sdk_ec2::types::{Filter, Tag};
+use ecs_topology_core::plan::TagEdits;
 
-use crate::call::AwsError;
+use crate::ApiFamily;
+use crate::call::{Aws, AwsError};
 
 /// The most values EC2 takes in one filter.
 pub(crate) const FILTER_VALUES: usize = 200;
@@ -36,4 +39,39 @@ where
         out.extend(describe(vec![filter(name, chunk.iter().copied())]).await?);
     }
     Ok(out)
+}
+
+/// Puts and removes the tags of the EC2 resource `id` (`CreateTags`, then `DeleteTags`; each only
+/// when it has anything to do).
+pub(crate) async fn retag(aws: Aws<'_>, id: &str, tags: &TagEdits) -> Result<(), AwsError> {
+    let ec2 = &aws.clients.ec2;
+    if !tags.put.is_empty() {
+        let put: Vec<Tag> = tags
+            .put
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        aws.call("CreateTags", ApiFamily::Ec2Mutate, || {
+            ec2.create_tags()
+                .resources(id)
+                .set_tags(Some(put.clone()))
+                .send()
+        })
+        .await?;
+    }
+    if !tags.remove.is_empty() {
+        let drop: Vec<Tag> = tags
+            .remove
+            .iter()
+            .map(|k| Tag::builder().key(k).build())
+            .collect();
+        aws.call("DeleteTags", ApiFamily::Ec2Mutate, || {
+            ec2.delete_tags()
+                .resources(id)
+                .set_tags(Some(drop.clone()))
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
 }

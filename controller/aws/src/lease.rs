@@ -33,6 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use ecs_topology_core::config::LeaseConfig;
@@ -304,6 +305,22 @@ impl Lease {
         }
     }
 
+    /// An update of the lease's item, with what both of its writes name: the holder, expiry
+    /// and version attributes, this replica (`:me`), `:zero` and `:one`.
+    fn update(&self) -> UpdateItemFluentBuilder {
+        self.clients
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&self.pk))
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_names("#expires_at", "expires_at")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":me", s(&self.holder))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+    }
+
     /// One conditional write that acquires or renews the lease for `D` from now.
     async fn write(&self) -> Attempt {
         let now = epoch_ms();
@@ -315,11 +332,7 @@ impl Lease {
                 &self.clients.region,
                 ApiFamily::DynamoDb,
                 || {
-                    self.clients
-                        .dynamodb
-                        .update_item()
-                        .table_name(&self.table)
-                        .key("pk", s(&self.pk))
+                    self.update()
                         .update_expression(
                             "SET #holder = :me, #expires_at = :expires_at, \
                              #version = if_not_exists(#version, :zero) + :one",
@@ -328,14 +341,8 @@ impl Lease {
                             "attribute_not_exists(#pk) OR #expires_at < :now OR #holder = :me",
                         )
                         .expression_attribute_names("#pk", "pk")
-                        .expression_attribute_names("#holder", "holder")
-                        .expression_attribute_names("#expires_at", "expires_at")
-                        .expression_attribute_names("#version", "version")
-                        .expression_attribute_values(":me", s(&self.holder))
                         .expression_attribute_values(":expires_at", n(expires_at))
                         .expression_attribute_values(":now", n(now))
-                        .expression_attribute_values(":zero", n(0))
-                        .expression_attribute_values(":one", n(1))
                         .return_values_on_condition_check_failure(
                             ReturnValuesOnConditionCheckFailure::AllOld,
                         )
@@ -373,19 +380,9 @@ impl Lease {
             &self.clients.region,
             ApiFamily::DynamoDb,
             || {
-                self.clients
-                    .dynamodb
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("pk", s(&self.pk))
+                self.update()
                     .update_expression("SET #expires_at = :zero, #version = #version + :one")
                     .condition_expression("#holder = :me")
-                    .expression_attribute_names("#holder", "holder")
-                    .expression_attribute_names("#expires_at", "expires_at")
-                    .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(":me", s(&self.holder))
-                    .expression_attribute_values(":zero", n(0))
-                    .expression_attribute_values(":one", n(1))
                     .send()
             },
         );

@@ -8,6 +8,7 @@ pub mod budget;
 pub mod call;
 pub mod cloud;
 pub mod cloudmap;
+mod dynamodb;
 mod ec2;
 mod ecs;
 pub mod endpoints;

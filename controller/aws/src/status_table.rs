@@ -12,7 +12,7 @@
 //! - [`StatusTable::load`] reads every status item with consistent reads, every page; items that
 //!   do not parse are skipped (a status is a cache of what was seen).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -91,38 +91,29 @@ impl StatusTable {
     pub async fn load(&self) -> Result<BTreeMap<Key, StatusRecord>, StatusTableError> {
         let mut records = BTreeMap::new();
         let mut texts = BTreeMap::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .aws()
-                .call("Scan", ApiFamily::DynamoDb, || {
-                    self.clients
-                        .dynamodb
-                        .scan()
-                        .table_name(&self.table)
-                        .consistent_read(true)
-                        .filter_expression("begins_with(#pk, :prefix)")
-                        .expression_attribute_names("#pk", "pk")
-                        .expression_attribute_values(":prefix", s(STATUS_PREFIX))
-                        .set_exclusive_start_key(start.take())
-                        .send()
-                })
-                .await
-                .map_err(|e| self.error(e))?;
-            for item in page.items() {
-                let Some(AttributeValue::S(text)) = item.get("record") else {
-                    continue;
-                };
-                if let Ok(record) = serde_json::from_str::<StatusRecord>(text) {
-                    texts.insert(record.key.clone(), text.clone());
-                    records.insert(record.key.clone(), record);
+        crate::dynamodb::scan(
+            self.aws(),
+            &self.table,
+            |scan| {
+                scan.filter_expression("begins_with(#pk, :prefix)")
+                    .expression_attribute_names("#pk", "pk")
+                    .expression_attribute_values(":prefix", s(STATUS_PREFIX))
+            },
+            |e| self.error(e),
+            |items| {
+                for item in items {
+                    let Some(AttributeValue::S(text)) = item.get("record") else {
+                        continue;
+                    };
+                    if let Ok(record) = serde_json::from_str::<StatusRecord>(text) {
+                        texts.insert(record.key.clone(), text.clone());
+                        records.insert(record.key.clone(), record);
+                    }
                 }
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+                Ok(())
+            },
+        )
+        .await?;
         *lock(&self.stored) = texts;
         Ok(records)
     }

@@ -151,21 +151,20 @@ async fn metrics(State(state): State<ServerState>) -> Response {
 }
 
 async fn healthz(State(state): State<ServerState>) -> Response {
-    let reasons = state.health.unhealthy();
-    if reasons.is_empty() {
-        (StatusCode::OK, Json(json!({"healthy": true}))).into_response()
-    } else {
-        let body = json!({"healthy": false, "reasons": reasons});
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-    }
+    probe("healthy", state.health.unhealthy())
 }
 
 async fn readyz(State(state): State<ServerState>) -> Response {
-    let reasons = state.health.not_ready();
+    probe("ready", state.health.not_ready())
+}
+
+/// A probe's answer: `{"<what>": true}` (200) when no reason stands in the way, else
+/// `{"<what>": false, "reasons": [...]}` (503).
+fn probe(what: &str, reasons: Vec<String>) -> Response {
     if reasons.is_empty() {
-        (StatusCode::OK, Json(json!({"ready": true}))).into_response()
+        (StatusCode::OK, Json(json!({what: true}))).into_response()
     } else {
-        let body = json!({"ready": false, "reasons": reasons});
+        let body = json!({what: false, "reasons": reasons});
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     }
 }

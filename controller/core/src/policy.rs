@@ -139,24 +139,10 @@ fn normalise_statement(statement: &Value) -> Value {
 fn normalise_principal(principal: &Value) -> Value {
     match principal {
         Value::String(s) if s == "*" => json!({"AWS": ["*"]}),
-        Value::Object(kinds) => {
-            let out: BTreeMap<String, Value> = kinds
-                .iter()
-                .map(|(kind, ids)| {
-                    let ids = one_or_many(ids)
-                        .iter()
-                        .map(|id| match (kind.as_str(), id) {
-                            ("AWS", Value::String(s)) => {
-                                Value::String(account_principal(s).to_owned())
-                            }
-                            _ => crate::digest::sorted_keys(id),
-                        })
-                        .collect();
-                    (kind.clone(), set_of(ids))
-                })
-                .collect();
-            Value::Object(out.into_iter().collect())
-        }
+        Value::Object(kinds) => sets(kinds, str::to_owned, |kind, id| match (kind, id) {
+            ("AWS", Value::String(s)) => Value::String(account_principal(s).to_owned()),
+            _ => crate::digest::sorted_keys(id),
+        }),
         other => crate::digest::sorted_keys(other),
     }
 }
@@ -182,26 +168,34 @@ fn normalise_condition(condition: &Value) -> Value {
         .iter()
         .map(|(operator, keys)| {
             let keys = match keys {
-                Value::Object(keys) => {
-                    let keys: BTreeMap<String, Value> = keys
-                        .iter()
-                        .map(|(key, values)| {
-                            let values = one_or_many(values)
-                                .iter()
-                                .map(|v| match v {
-                                    Value::Bool(b) => Value::String(b.to_string()),
-                                    Value::Number(n) => Value::String(n.to_string()),
-                                    other => crate::digest::sorted_keys(other),
-                                })
-                                .collect();
-                            (key.to_lowercase(), set_of(values))
-                        })
-                        .collect();
-                    Value::Object(keys.into_iter().collect())
-                }
+                Value::Object(keys) => sets(keys, str::to_lowercase, |_, v| match v {
+                    Value::Bool(b) => Value::String(b.to_string()),
+                    Value::Number(n) => Value::String(n.to_string()),
+                    other => crate::digest::sorted_keys(other),
+                }),
                 other => crate::digest::sorted_keys(other),
             };
             (operator.clone(), keys)
+        })
+        .collect();
+    Value::Object(out.into_iter().collect())
+}
+
+/// An object whose members hold one value or a list of them, as an object of sets: each member
+/// named by `name`, each of its values normalised by `value` (which is told the member's name).
+fn sets(
+    members: &serde_json::Map<String, Value>,
+    name: impl Fn(&str) -> String,
+    value: impl Fn(&str, &Value) -> Value,
+) -> Value {
+    let out: BTreeMap<String, Value> = members
+        .iter()
+        .map(|(member, values)| {
+            let values = one_or_many(values)
+                .iter()
+                .map(|v| value(member, v))
+                .collect();
+            (name(member), set_of(values))
         })
         .collect();
     Value::Object(out.into_iter().collect())

@@ -66,6 +66,23 @@ impl ApiFamily {
         "sqs",
     ];
 
+    /// Every family but the EC2 describe APIs (a family each).
+    pub const FIXED: [ApiFamily; 13] = [
+        ApiFamily::Ec2Mutate,
+        ApiFamily::Ec2VpcEndpointMutate,
+        ApiFamily::EcsRead,
+        ApiFamily::EcsMutate,
+        ApiFamily::EcsTags,
+        ApiFamily::EcsExpress,
+        ApiFamily::CloudMap,
+        ApiFamily::Ram,
+        ApiFamily::Sts,
+        ApiFamily::S3,
+        ApiFamily::DynamoDb,
+        ApiFamily::Tagging,
+        ApiFamily::Sqs,
+    ];
+
     /// The family's name in `rateBudgets`.
     pub fn name(&self) -> Cow<'static, str> {
         Cow::Borrowed(match self {
@@ -77,12 +94,13 @@ impl ApiFamily {
             ApiFamily::EcsTags => "ecs:tags",
             ApiFamily::EcsExpress => "ecs:express",
             ApiFamily::CloudMap => "cloudmap",
-            ApiFamily::Ram => "ram",
-            ApiFamily::Sts => "sts",
-            ApiFamily::S3 => "s3",
-            ApiFamily::DynamoDb => "dynamodb",
-            ApiFamily::Tagging => "tagging",
-            ApiFamily::Sqs => "sqs",
+            // A family that is a whole service is named as its service.
+            ApiFamily::Ram
+            | ApiFamily::Sts
+            | ApiFamily::S3
+            | ApiFamily::DynamoDb
+            | ApiFamily::Tagging
+            | ApiFamily::Sqs => self.service(),
         })
     }
 

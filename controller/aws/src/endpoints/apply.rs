@@ -25,7 +25,7 @@ use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification, VpcEndpointType};
 use ecs_topology_core::engine::{Change, digest};
 use ecs_topology_core::kinds::endpoints::{EndpointAttribute, EndpointField, EndpointSets};
 use ecs_topology_core::observed::{EndpointType, ObservedEndpoint};
-use ecs_topology_core::plan::{Edit, string_set};
+use ecs_topology_core::plan::{Edit, TagEdits, string_set};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
@@ -222,44 +222,9 @@ async fn modify(aws: Aws<'_>, update: &Update<'_>) -> Result<Touched, AwsError> 
     let ec2 = &aws.clients.ec2;
     let ep = update.endpoint;
     let mut now = ep.clone();
-    let mut put: Vec<Tag> = Vec::new();
-    let mut drop: Vec<Tag> = Vec::new();
-    for (field, c) in &update.changes {
-        let EndpointAttribute::Tag(key) = field else {
-            continue;
-        };
-        match c.to.as_ref() {
-            Some(value) => {
-                let value = value
-                    .as_str()
-                    .map_or_else(|| value.to_string(), str::to_owned);
-                put.push(Tag::builder().key(key).value(&value).build());
-                now.tags.insert(key.clone(), value);
-            }
-            None => {
-                drop.push(Tag::builder().key(key).build());
-                now.tags.remove(key);
-            }
-        }
-    }
-    if !put.is_empty() {
-        aws.call("CreateTags", ApiFamily::Ec2Mutate, || {
-            ec2.create_tags()
-                .resources(&ep.id)
-                .set_tags(Some(put.clone()))
-                .send()
-        })
-        .await?;
-    }
-    if !drop.is_empty() {
-        aws.call("DeleteTags", ApiFamily::Ec2Mutate, || {
-            ec2.delete_tags()
-                .resources(&ep.id)
-                .set_tags(Some(drop.clone()))
-                .send()
-        })
-        .await?;
-    }
+    let tags = TagEdits::of(update.changes.iter().map(|(_, c)| *c));
+    crate::ec2::retag(aws, &ep.id, &tags).await?;
+    now.tags = tags.applied_to(&now.tags);
     let mut request = ec2.modify_vpc_endpoint().vpc_endpoint_id(&ep.id);
     let mut modified = false;
     for (field, c) in &update.changes {

@@ -75,7 +75,7 @@ pub(super) async fn carry_out(
         }
     };
     let tags = TagEdits::of(change.edits);
-    retag(requester, &connection.id, &tags).await?;
+    crate::ec2::retag(requester, &connection.id, &tags).await?;
     connection.tags = tags.applied_to(&connection.tags);
 
     if connection.life() == PeeringLife::Initiating {
@@ -209,39 +209,6 @@ async fn create(
                 "the reply names no connection",
             )
         })
-}
-
-async fn retag(aws: Aws<'_>, id: &str, tags: &TagEdits) -> Result<(), AwsError> {
-    let ec2 = &aws.clients.ec2;
-    if !tags.put.is_empty() {
-        let put: Vec<Tag> = tags
-            .put
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
-        aws.call("CreateTags", ApiFamily::Ec2Mutate, || {
-            ec2.create_tags()
-                .resources(id)
-                .set_tags(Some(put.clone()))
-                .send()
-        })
-        .await?;
-    }
-    if !tags.remove.is_empty() {
-        let drop: Vec<Tag> = tags
-            .remove
-            .iter()
-            .map(|k| Tag::builder().key(k).build())
-            .collect();
-        aws.call("DeleteTags", ApiFamily::Ec2Mutate, || {
-            ec2.delete_tags()
-                .resources(id)
-                .set_tags(Some(drop.clone()))
-                .send()
-        })
-        .await?;
-    }
-    Ok(())
 }
 
 async fn accept(aws: Aws<'_>, id: &str) -> Result<(), AwsError> {

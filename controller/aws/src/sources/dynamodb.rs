@@ -10,7 +10,7 @@ use ecs_topology_core::load::{SourceFile, Unreadable};
 
 use super::SourceError;
 use crate::call::Aws;
-use crate::{ApiBudgets, ApiFamily, Clients};
+use crate::{ApiBudgets, Clients};
 
 /// `dynamodb://table`: one item per document, with the attributes
 ///
@@ -91,34 +91,26 @@ impl DynamoDbSource {
     pub async fn poll(&mut self) -> Result<Vec<SourceFile>, SourceError> {
         let aws = Aws::new(&self.clients, &self.budgets);
         let mut scanned = BTreeMap::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = aws
-                .call("Scan", ApiFamily::DynamoDb, || {
-                    self.clients
-                        .dynamodb
-                        .scan()
-                        .table_name(&self.table)
-                        .consistent_read(true)
-                        .projection_expression("#pk, #document, #version")
-                        .expression_attribute_names("#pk", "pk")
-                        .expression_attribute_names("#document", "document")
-                        .expression_attribute_names("#version", "version")
-                        .set_exclusive_start_key(start.take())
-                        .send()
-                })
-                .await
-                .map_err(SourceError::aws_at(self.location()))?;
-            for item in page.items() {
-                if let Some((pk, cached)) = self.document(item)? {
-                    scanned.insert(pk, cached);
+        crate::dynamodb::scan(
+            aws,
+            &self.table,
+            |scan| {
+                scan.projection_expression("#pk, #document, #version")
+                    .expression_attribute_names("#pk", "pk")
+                    .expression_attribute_names("#document", "document")
+                    .expression_attribute_names("#version", "version")
+            },
+            |e| SourceError::aws_at(self.location())(e),
+            |items| {
+                for item in items {
+                    if let Some((pk, cached)) = self.document(item)? {
+                        scanned.insert(pk, cached);
+                    }
                 }
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+                Ok(())
+            },
+        )
+        .await?;
         self.cache = scanned;
         Ok(self.cache.values().map(|c| c.file.clone()).collect())
     }

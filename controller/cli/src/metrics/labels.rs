@@ -229,20 +229,7 @@ pub fn values(label: &str) -> Option<Values> {
 
 /// The `service` of every API family the controller calls through.
 fn services() -> Vec<&'static str> {
-    let mut services: Vec<&'static str> = [
-        ApiFamily::Ec2Mutate,
-        ApiFamily::EcsRead,
-        ApiFamily::CloudMap,
-        ApiFamily::Ram,
-        ApiFamily::Sts,
-        ApiFamily::S3,
-        ApiFamily::DynamoDb,
-        ApiFamily::Tagging,
-        ApiFamily::Sqs,
-    ]
-    .iter()
-    .map(ApiFamily::service)
-    .collect();
+    let mut services: Vec<&'static str> = ApiFamily::FIXED.iter().map(ApiFamily::service).collect();
     services.dedup();
     services
 }

@@ -32,10 +32,15 @@ pub struct Context<'a> {
     pub observed: &'a Observation,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     /// The controller's name: the value of the owner tag.
     pub fn controller(&self) -> &str {
         &self.desired.controller
+    }
+
+    /// The spec of the document `key` of kind `R`; `None` when the desired set does not hold it.
+    pub fn spec<R: Registered>(&self, key: &Key) -> Option<&'a R::Spec> {
+        R::spec(&self.desired.documents.get(key)?.document)
     }
 }
 
@@ -116,6 +121,22 @@ pub struct Applied<T> {
     /// What else the change left behind that the kind observes beside its objects (the route
     /// tables of a peering's two sides), as a patch of the observation.
     pub more: Option<Patch>,
+}
+
+impl<T> Applied<T> {
+    /// What a change of `subject` left behind when the port returns the objects as they now are
+    /// (`now`; none once deleted): every subject object is no longer as observed, nothing else
+    /// is touched.
+    pub fn replacing<R: Resource<Object = T>>(
+        subject: &[T],
+        now: impl IntoIterator<Item = T>,
+    ) -> Applied<T> {
+        Applied {
+            gone: subject.iter().map(|o| R::id(o).to_owned()).collect(),
+            now: now.into_iter().collect(),
+            more: None,
+        }
+    }
 }
 
 impl<T: std::fmt::Debug> std::fmt::Debug for Applied<T> {

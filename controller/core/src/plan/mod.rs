@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::{DELETION_POLICY_ANNOTATION, DeletionPolicy, KEY_TAG, Key, OWNER_TAG, Policies};
-use crate::observed::Ownership;
+use crate::observed::{Ownership, Tagged};
 
 /// What the controller would do for one document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -404,6 +404,40 @@ pub(crate) fn owns_several<'o, F: Field, O>(key: &Key, ids: &[&str]) -> KindPlan
         ids.len(),
         ids.join(", ")
     ))
+}
+
+/// The document's one object among `ours` (`None` when it has none); when it owns several, the
+/// plan that blocks it instead (see [`owns_several`]), naming each by `id`.
+pub(crate) fn only_own<'o, F: Field, O>(
+    key: &Key,
+    ours: Vec<&'o O>,
+    id: impl Fn(&O) -> &str,
+) -> Result<Option<&'o O>, Box<KindPlan<'o, F, O>>> {
+    if ours.len() > 1 {
+        let ids: Vec<&str> = ours.iter().map(|o| id(o)).collect();
+        return Err(Box::new(owns_several(key, &ids)));
+    }
+    Ok(ours.first().copied())
+}
+
+/// The plan for `found`, an object of the document's identity that is not its own (`what` names
+/// it): blocked unless it is unowned and the document says `adopt` (see [`not_ours`]), else
+/// adopted with the `edits` that make it as desired.
+pub(crate) fn adopt_or_block<'o, F: Field, O: Tagged>(
+    controller: &str,
+    key: &Key,
+    what: &str,
+    found: &'o O,
+    adopt: bool,
+    edits: impl FnOnce(&'o O) -> Vec<Edit<F>>,
+) -> KindPlan<'o, F, O> {
+    let owner = crate::observed::ownership(found.tags(), controller, key);
+    match not_ours(key, what, &owner, adopt) {
+        Some(blocked) => blocked,
+        None => KindPlan::new(key.clone(), Verb::Adopt)
+            .with_edits(edits(found))
+            .on([found]),
+    }
 }
 
 /// The plan of a document whose object `object` exists, is ours and is no longer wanted.

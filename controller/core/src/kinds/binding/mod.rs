@@ -260,13 +260,9 @@ impl Resource for Bindings {
         cloud: &'a C,
         change: Change<'a, Self>,
     ) -> Result<Applied<ObservedBoundService>, ErrorInfo> {
-        let gone = change.subject.iter().map(|s| s.arn.clone()).collect();
+        let subject = change.subject;
         let now = cloud.apply_binding(change).await?;
-        Ok(Applied {
-            gone,
-            now: now.into_iter().collect(),
-            more: None,
-        })
+        Ok(Applied::replacing::<Self>(subject, now))
     }
 
     fn sent_digest(verb: Verb, spec: &ServiceConnectBindingSpec) -> Option<String> {

@@ -30,9 +30,7 @@ use crate::model::{
     SERVICE_CONNECT_TAG, ServiceConnectBindingSpec, ServiceConnectService, cluster_name,
 };
 use crate::observed::{Ownership, Seen, ownership};
-use crate::plan::{
-    Edit, KindPlan, PruneGate, Verb, not_ours, owns_several, removed, unless_suspended,
-};
+use crate::plan::{Edit, KindPlan, PruneGate, Verb, not_ours, only_own, removed, unless_suspended};
 
 /// The typed plan of a binding document.
 pub type BindingPlan<'o> = KindPlan<'o, F, ObservedBoundService>;
@@ -105,15 +103,11 @@ pub fn plan_binding<'o>(
     gate: &PruneGate,
 ) -> BindingPlan<'o> {
     let observed = observed.into();
-    let ours: Vec<&ObservedBoundService> = observed
-        .ours(controller, key)
-        .filter(|s| s.is_live())
-        .collect();
-    if ours.len() > 1 {
-        let ids: Vec<&str> = ours.iter().map(|s| s.arn.as_str()).collect();
-        return owns_several(key, &ids);
-    }
-    let mine = ours.first().copied();
+    let ours = observed.ours(controller, key).filter(|s| s.is_live());
+    let mine = match only_own(key, ours.collect(), |s| &s.arn) {
+        Ok(mine) => mine,
+        Err(blocked) => return *blocked,
+    };
     let Some(desired) = desired else {
         return match mine {
             Some(s) => release(key, s, gate, "the document was removed"),

@@ -61,17 +61,14 @@ impl Rules for EndpointSets {
         let mut seen = BTreeSet::new();
         for (i, service) in spec.interface_services.iter().enumerate() {
             let path = format!("spec.interfaceServices[{i}]");
-            if !INTERFACE_SERVICES.contains(&service.as_str()) {
-                report.error(
-                    path,
-                    format!(
-                        "unknown interface service `{service}`; known: {}",
-                        INTERFACE_SERVICES.join(", ")
-                    ),
-                );
-            } else if !seen.insert(service.as_str()) {
-                report.error(path, format!("`{service}` is listed twice"));
-            }
+            listed_once(
+                service,
+                "interface",
+                &INTERFACE_SERVICES,
+                &mut seen,
+                path,
+                report,
+            );
         }
         let present: Vec<_> = ECS_TRIO.iter().filter(|s| seen.contains(**s)).collect();
         if !present.is_empty() && present.len() < ECS_TRIO.len() {
@@ -105,21 +102,14 @@ impl Rules for EndpointSets {
         let mut gateways = BTreeSet::new();
         for (i, gateway) in spec.gateway_services.iter().enumerate() {
             let path = format!("spec.gatewayServices[{i}]");
-            if !GATEWAY_SERVICES.contains(&gateway.service.as_str()) {
-                report.error(
-                    format!("{path}.service"),
-                    format!(
-                        "unknown gateway service `{}`; known: {}",
-                        gateway.service,
-                        GATEWAY_SERVICES.join(", ")
-                    ),
-                );
-            } else if !gateways.insert(gateway.service.as_str()) {
-                report.error(
-                    format!("{path}.service"),
-                    format!("`{}` is listed twice", gateway.service),
-                );
-            }
+            listed_once(
+                &gateway.service,
+                "gateway",
+                &GATEWAY_SERVICES,
+                &mut gateways,
+                format!("{path}.service"),
+                report,
+            );
             if gateway.route_table_ids.is_empty() {
                 report.error(
                     format!("{path}.routeTableIds"),
@@ -175,5 +165,28 @@ impl Rules for EndpointSets {
                 path: "spec.vpcId",
             })
             .collect()
+    }
+}
+
+/// Reports `service` at `path` unless it is one of the `known` services of its kind (`interface`,
+/// `gateway`) and not in `listed` yet; adds it to `listed`.
+fn listed_once<'s>(
+    service: &'s str,
+    kind: &str,
+    known: &[&str],
+    listed: &mut BTreeSet<&'s str>,
+    path: String,
+    report: &mut Report<'_>,
+) {
+    if !known.contains(&service) {
+        report.error(
+            path,
+            format!(
+                "unknown {kind} service `{service}`; known: {}",
+                known.join(", ")
+            ),
+        );
+    } else if !listed.insert(service) {
+        report.error(path, format!("`{service}` is listed twice"));
     }
 }

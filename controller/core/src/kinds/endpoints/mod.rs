@@ -264,12 +264,7 @@ impl Resource for EndpointSets {
     }
 
     fn readiness(cx: &Context<'_>, key: &Key, seen: Seen<'_, ObservedEndpoint>) -> (bool, String) {
-        let Some(spec) = cx
-            .desired
-            .documents
-            .get(key)
-            .and_then(|d| Self::spec(&d.document))
-        else {
+        let Some(spec) = cx.spec::<Self>(key) else {
             return (false, "the document was removed".into());
         };
         let ours: Vec<ObservedEndpoint> = seen.ours(cx.controller(), key).cloned().collect();
@@ -308,12 +303,8 @@ impl Resource for EndpointSets {
                 return Err(ErrorInfo::new(ErrorClass::Preflight, problems.join("; ")));
             }
         }
-        let gone = change.subject.iter().map(|e| e.id.clone()).collect();
+        let subject = change.subject;
         let now = cloud.apply_endpoints(change).await?;
-        Ok(Applied {
-            gone,
-            now,
-            more: None,
-        })
+        Ok(Applied::replacing::<Self>(subject, now))
     }
 }

@@ -277,13 +277,9 @@ impl Resource for ExpressServices {
         cloud: &'a C,
         change: Change<'a, Self>,
     ) -> Result<Applied<ObservedExpressService>, ErrorInfo> {
-        let gone = change.subject.iter().map(|s| s.arn.clone()).collect();
+        let subject = change.subject;
         let now = cloud.apply_express(change).await?;
-        Ok(Applied {
-            gone,
-            now: now.into_iter().collect(),
-            more: None,
-        })
+        Ok(Applied::replacing::<Self>(subject, now))
     }
 
     fn sent_digest(verb: Verb, spec: &ExpressServiceSpec) -> Option<String> {

@@ -146,13 +146,9 @@ impl Resource for Namespaces {
         cloud: &'a C,
         change: Change<'a, Self>,
     ) -> Result<Applied<ObservedNamespace>, ErrorInfo> {
-        let gone = change.subject.iter().map(|ns| ns.id.clone()).collect();
+        let subject = change.subject;
         let now = cloud.apply_namespace(change).await?;
-        Ok(Applied {
-            gone,
-            now: now.into_iter().collect(),
-            more: None,
-        })
+        Ok(Applied::replacing::<Self>(subject, now))
     }
 }
 

@@ -4,9 +4,9 @@ use serde_json::Value;
 
 use super::NamespaceField;
 use crate::model::{CloudMapNamespaceSpec, Key, Policies};
-use crate::observed::{ObservedNamespace, Seen, normalise_text, ownership};
+use crate::observed::{ObservedNamespace, Seen, normalise_text};
 use crate::plan::{
-    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
+    Edit, KindPlan, PruneGate, Verb, adopt_or_block, desired_tags, only_own, removed, tag_edits,
     unless_suspended,
 };
 
@@ -31,12 +31,10 @@ pub fn plan_namespace<'o>(
     gate: &PruneGate,
 ) -> NamespacePlan<'o> {
     let observed = observed.into();
-    let ours: Vec<&ObservedNamespace> = observed.ours(controller, key).collect();
-    if ours.len() > 1 {
-        let ids: Vec<&str> = ours.iter().map(|ns| ns.id.as_str()).collect();
-        return owns_several(key, &ids);
-    }
-    let mine = ours.first().copied();
+    let mine = match only_own(key, observed.ours(controller, key).collect(), |ns| &ns.id) {
+        Ok(mine) => mine,
+        Err(blocked) => return *blocked,
+    };
     let Some(desired) = desired else {
         return match mine {
             Some(ns) => removed(key, &ns.tags, ns, gate),
@@ -60,13 +58,9 @@ pub fn plan_namespace<'o>(
         None => match observed.all().iter().find(|ns| ns.name == spec.name) {
             Some(ns) => {
                 let what = format!("namespace `{}` ({})", ns.name, ns.id);
-                let owner = ownership(&ns.tags, controller, key);
-                match not_ours(key, &what, &owner, desired.policies.adopt) {
-                    Some(blocked) => blocked,
-                    None => KindPlan::new(key.clone(), Verb::Adopt)
-                        .with_edits(differences(ns, want_description.as_deref(), &want_tags))
-                        .on([ns]),
-                }
+                adopt_or_block(controller, key, &what, ns, desired.policies.adopt, |ns| {
+                    differences(ns, want_description.as_deref(), &want_tags)
+                })
             }
             None => {
                 let mut edits = vec![Edit::new(

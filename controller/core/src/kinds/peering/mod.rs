@@ -402,7 +402,7 @@ impl Resource for Peerings {
         cloud: &'a C,
         change: Change<'a, Self>,
     ) -> Result<Applied<ObservedPeering>, ErrorInfo> {
-        let gone = change.subject.iter().map(|c| c.id.clone()).collect();
+        let subject = change.subject;
         let applied = cloud.apply_peering(change).await?;
         let tables = applied.route_tables;
         let more: Option<Patch> = (!tables.is_empty()).then(|| {
@@ -418,9 +418,8 @@ impl Resource for Peerings {
             }) as Patch
         });
         Ok(Applied {
-            gone,
-            now: applied.connection.into_iter().collect(),
             more,
+            ..Applied::replacing::<Self>(subject, applied.connection)
         })
     }
 }

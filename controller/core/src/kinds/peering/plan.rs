@@ -35,7 +35,7 @@ use crate::engine::Scope;
 use crate::model::{Key, Policies, VpcPeeringSpec};
 use crate::observed::{Ownership, Seen, ownership};
 use crate::plan::{
-    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
+    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, only_own, removed, tag_edits,
     unless_suspended,
 };
 
@@ -105,10 +105,10 @@ pub fn plan_peering<'o>(
             }
         };
     };
-    if live.len() > 1 {
-        let ids: Vec<&str> = live.iter().map(|c| c.id.as_str()).collect();
-        return owns_several(key, &ids);
-    }
+    let mine = match only_own(key, live, |c| &c.id) {
+        Ok(mine) => mine,
+        Err(blocked) => return *blocked,
+    };
     let peer = match peer_networks(want, networks) {
         Ok(peer) => peer,
         Err(why) => return KindPlan::new(key.clone(), Verb::Blocked).because(why),
@@ -116,8 +116,8 @@ pub fn plan_peering<'o>(
     let tags = desired_tags(&want.spec.tags, controller, key, want.policies);
     let spec = want.spec;
     let (verb, subject, connection): (Verb, Option<&'o ObservedPeering>, Option<&ObservedPeering>) =
-        match live.first() {
-            Some(c) => (Verb::Update, Some(*c), Some(*c)),
+        match mine {
+            Some(c) => (Verb::Update, Some(c), Some(c)),
             None => {
                 if let Some(failed) = ours.iter().find(|c| {
                     c.life() == PeeringLife::Failed

@@ -161,12 +161,7 @@ impl Resource for Shares {
     }
 
     fn readiness(cx: &Context<'_>, key: &Key, _seen: Seen<'_, ObservedShare>) -> (bool, String) {
-        let Some(spec) = cx
-            .desired
-            .documents
-            .get(key)
-            .and_then(|d| Self::spec(&d.document))
-        else {
+        let Some(spec) = cx.spec::<Self>(key) else {
             return (false, "the document was removed".into());
         };
         let Some(arn) = namespace_arn(cx, &spec.namespace_ref) else {
@@ -247,13 +242,9 @@ impl Resource for Shares {
         cloud: &'a C,
         change: Change<'a, Self>,
     ) -> Result<Applied<ObservedShare>, ErrorInfo> {
-        let gone = change.subject.iter().map(|s| s.arn.clone()).collect();
+        let subject = change.subject;
         let now = cloud.apply_share(change).await?;
-        Ok(Applied {
-            gone,
-            now: now.into_iter().collect(),
-            more: None,
-        })
+        Ok(Applied::replacing::<Self>(subject, now))
     }
 
     fn after_changes<'a, C: Cloud>(

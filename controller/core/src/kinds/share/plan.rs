@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::ShareField;
 use crate::model::{Key, Kind, NamespaceShareSpec, Policies};
-use crate::observed::{Ids, ObservedShare, Seen, ownership};
+use crate::observed::{Ids, ObservedShare, Seen};
 use crate::plan::{
-    Edit, KindPlan, PruneGate, Verb, desired_tags, not_ours, owns_several, removed, tag_edits,
+    Edit, KindPlan, PruneGate, Verb, adopt_or_block, desired_tags, only_own, removed, tag_edits,
     unless_suspended,
 };
 
@@ -37,12 +37,10 @@ pub fn plan_share<'o>(
     gate: &PruneGate,
 ) -> SharePlan<'o> {
     let observed = observed.into();
-    let ours: Vec<&ObservedShare> = observed.ours(controller, key).collect();
-    if ours.len() > 1 {
-        let ids: Vec<&str> = ours.iter().map(|s| s.arn.as_str()).collect();
-        return owns_several(key, &ids);
-    }
-    let mine = ours.first().copied();
+    let mine = match only_own(key, observed.ours(controller, key).collect(), |s| &s.arn) {
+        Ok(mine) => mine,
+        Err(blocked) => return *blocked,
+    };
     let Some(desired) = desired else {
         return match mine {
             Some(share) => removed(key, &share.tags, share, gate),
@@ -81,13 +79,14 @@ pub fn plan_share<'o>(
         None => match observed.all().iter().find(|s| s.name == key.name) {
             Some(share) => {
                 let what = format!("resource share `{}` ({})", share.name, share.arn);
-                let owner = ownership(&share.tags, controller, key);
-                match not_ours(key, &what, &owner, desired.policies.adopt) {
-                    Some(blocked) => blocked,
-                    None => KindPlan::new(key.clone(), Verb::Adopt)
-                        .with_edits(want.differences(share))
-                        .on([share]),
-                }
+                adopt_or_block(
+                    controller,
+                    key,
+                    &what,
+                    share,
+                    desired.policies.adopt,
+                    |share| want.differences(share),
+                )
             }
             None => {
                 let empty = ObservedShare {
