@@ -135,6 +135,11 @@ impl Wiring {
         id
     }
 
+    /// Sets emulator settings of the target account.
+    async fn set(&self, settings: Value) {
+        emulator().set_settings(&[&self.target], settings).await;
+    }
+
     async fn describe(&self, id: &str, description: &str) {
         cloud_map(&self.target)
             .await
@@ -228,21 +233,16 @@ async fn a_central_bus_whose_policy_does_not_admit_the_account_receives_nothing(
 
 #[tokio::test]
 async fn a_drop_fraction_of_one_drops_every_event() {
-    let emulator = emulator();
     let wiring = wire(&namespace_changes(), true).await;
     let id = wiring.namespace("events-dropped").await;
 
-    emulator
-        .set_settings(&[&wiring.target], json!({"events.drop_fraction": 1.0}))
-        .await;
+    wiring.set(json!({"events.drop_fraction": 1.0})).await;
     for n in 0..5 {
         wiring.describe(&id, &format!("dropped {n}")).await;
     }
     let dropped = wiring.received(Duration::from_millis(300)).await;
 
-    emulator
-        .set_settings(&[&wiring.target], json!({"events.drop_fraction": 0.0}))
-        .await;
+    wiring.set(json!({"events.drop_fraction": 0.0})).await;
     wiring.describe(&id, "delivered").await;
     let delivered = wiring.received(Duration::ZERO).await;
 
@@ -300,12 +300,9 @@ async fn a_delivered_event_carries_the_time_sqs_accepted_it() {
 
 #[tokio::test]
 async fn the_delivery_delay_holds_each_event_back() {
-    let emulator = emulator();
     let wiring = wire(&namespace_changes(), true).await;
     let id = wiring.namespace("events-delayed").await;
-    emulator
-        .set_settings(&[&wiring.target], json!({"events.delivery_delay": 1.5}))
-        .await;
+    wiring.set(json!({"events.delivery_delay": 1.5})).await;
 
     let changed = Instant::now();
     wiring.describe(&id, "later").await;
