@@ -9,7 +9,6 @@ use ecs_topology_testkit::{Emulator, free_port, http};
 
 use crate::memory::rss_and_peak;
 use crate::run::Options;
-use serde_json::Value;
 
 /// The daemon under test; killed when dropped.
 pub(crate) struct Daemon {
@@ -79,21 +78,7 @@ impl Daemon {
     /// `Ready` condition is true; `None` while the daemon does not answer.
     pub(crate) fn status_counts(&self) -> Option<(usize, usize)> {
         let (_, body) = http::get(self.port, "/status").ok()?;
-        let page = serde_json::from_str::<Value>(&body).ok()?;
-        let docs = page["documents"].as_array()?;
-        let ready = docs
-            .iter()
-            .filter(|d| {
-                let conditions = d
-                    .get("conditions")
-                    .or_else(|| d["status"].get("conditions"));
-                conditions.and_then(Value::as_array).is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-            })
-            .count();
-        Some((docs.len(), ready))
+        http::ready_counts(&body)
     }
 
     /// `VmRSS` and `VmHWM` of the daemon now, in KiB.

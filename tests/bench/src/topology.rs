@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use ecs_topology_testkit::Emulator;
+use ecs_topology_testkit::network::{endpoint_vpc, route_table};
 
 /// The regions scopes are drawn from, in order.
 pub const REGIONS: [&str; 6] = [
@@ -360,85 +361,26 @@ async fn make_net(
         }
         Networks::Emulator(emulator) => emulator,
     };
-    use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
     let ec2 = aws_sdk_ec2::Client::new(&emulator.sdk_config(account, region).await);
     // 10.<hi>.<lo*2..>.0/23 per VPC: up to 32,768 VPCs per scope without overlap.
     let (hi, lo) = (n / 128, (n % 128) * 2);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block(format!("10.{hi}.{lo}.0/23"))
-        .send()
-        .await?
-        .vpc
-        .and_then(|v| v.vpc_id)
-        .ok_or_else(|| anyhow::anyhow!("CreateVpc: no id"))?;
-    let on = AttributeBooleanValue::builder().value(true).build();
-    ec2.modify_vpc_attribute()
-        .vpc_id(&vpc)
-        .enable_dns_support(on.clone())
-        .send()
-        .await?;
-    ec2.modify_vpc_attribute()
-        .vpc_id(&vpc)
-        .enable_dns_hostnames(on)
-        .send()
-        .await?;
-    let mut subnets = Vec::new();
-    for (i, zone) in ["a", "c"].into_iter().enumerate() {
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(format!("10.{hi}.{lo}.{}/25", i * 128))
-            .availability_zone(format!("{region}{zone}"))
-            .send()
-            .await?
-            .subnet
-            .and_then(|s| s.subnet_id)
-            .ok_or_else(|| anyhow::anyhow!("CreateSubnet: no id"))?;
-        subnets.push(subnet);
-    }
-    let route_table = ec2
-        .create_route_table()
-        .vpc_id(&vpc)
-        .send()
-        .await?
-        .route_table
-        .and_then(|r| r.route_table_id)
-        .ok_or_else(|| anyhow::anyhow!("CreateRouteTable: no id"))?;
-    let security_group = ec2
-        .create_security_group()
-        .vpc_id(&vpc)
-        .group_name("endpoints")
-        .description("HTTPS from the task subnets")
-        .send()
-        .await?
-        .group_id
-        .ok_or_else(|| anyhow::anyhow!("CreateSecurityGroup: no id"))?;
-    let https = IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(443)
-        .to_port(443)
-        .ip_ranges(
-            IpRange::builder()
-                .cidr_ip(format!("10.{hi}.{lo}.0/25"))
-                .build(),
-        )
-        .ip_ranges(
-            IpRange::builder()
-                .cidr_ip(format!("10.{hi}.{lo}.128/25"))
-                .build(),
-        )
-        .build();
-    ec2.authorize_security_group_ingress()
-        .group_id(&security_group)
-        .ip_permissions(https)
-        .send()
-        .await?;
+    let subnets: Vec<(String, String)> = ["a", "c"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, zone)| {
+            (
+                format!("10.{hi}.{lo}.{}/25", i * 128),
+                format!("{region}{zone}"),
+            )
+        })
+        .collect();
+    let made = endpoint_vpc(&ec2, &format!("10.{hi}.{lo}.0/23"), &subnets).await?;
+    let route_table = route_table(&ec2, &made.vpc).await?;
     Ok(Net {
-        vpc,
-        subnets,
+        vpc: made.vpc,
+        subnets: made.subnets,
         route_table,
-        security_group,
+        security_group: made.security_group,
     })
 }
 

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use aws_credential_types::provider::ProvideCredentials as _;
 use ecs_topology_testkit::{Emulator, free_port, http};
-use serde_json::Value;
 
 use crate::world::World;
 
@@ -184,23 +183,7 @@ impl Process {
         let Ok((200, body)) = http::get(self.port, "/status") else {
             return (0, 0);
         };
-        let Ok(page) = serde_json::from_str::<Value>(&body) else {
-            return (0, 0);
-        };
-        let docs = page["documents"].as_array().cloned().unwrap_or_default();
-        let ready = docs
-            .iter()
-            .filter(|d| {
-                let conditions = d
-                    .get("conditions")
-                    .or_else(|| d["status"].get("conditions"));
-                conditions.and_then(Value::as_array).is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-            })
-            .count();
-        (docs.len(), ready)
+        http::ready_counts(&body).unwrap_or((0, 0))
     }
 
     pub fn log_text(&self) -> String {

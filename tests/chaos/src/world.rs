@@ -27,9 +27,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
-use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange, VpcEndpointType};
+use aws_sdk_ec2::types::VpcEndpointType;
 use aws_sdk_ecs::types::{ContainerDefinition, PortMapping};
 use ecs_topology_testkit::Emulator;
+use ecs_topology_testkit::network::{endpoint_vpc, route_table};
 
 /// The two regions of every world.
 pub const REGIONS: [&str; 2] = ["ap-northeast-1", "eu-west-1"];
@@ -547,79 +548,20 @@ async fn make_net(
     n: usize,
     region: &str,
 ) -> anyhow::Result<Net> {
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block(cidr)
-        .send()
-        .await?
-        .vpc
-        .and_then(|v| v.vpc_id)
-        .ok_or_else(|| anyhow!("CreateVpc: no id"))?;
-    let on = AttributeBooleanValue::builder().value(true).build();
-    ec2.modify_vpc_attribute()
-        .vpc_id(&vpc)
-        .enable_dns_support(on.clone())
-        .send()
-        .await?;
-    ec2.modify_vpc_attribute()
-        .vpc_id(&vpc)
-        .enable_dns_hostnames(on)
-        .send()
-        .await?;
-    let mut subnets = Vec::new();
-    let mut https = IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(443)
-        .to_port(443);
-    for (i, zone) in ["a", "c"].into_iter().enumerate() {
-        let block = format!("10.{n}.{}.0/24", i + 1);
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(&block)
-            .availability_zone(format!("{region}{zone}"))
-            .send()
-            .await?;
-        subnets.push(
-            subnet
-                .subnet
-                .and_then(|s| s.subnet_id)
-                .ok_or_else(|| anyhow!("CreateSubnet: no id"))?,
-        );
-        https = https.ip_ranges(IpRange::builder().cidr_ip(block).build());
-    }
-    let mut tables = Vec::new();
-    for _ in 0..2 {
-        let table = ec2.create_route_table().vpc_id(&vpc).send().await?;
-        tables.push(
-            table
-                .route_table
-                .and_then(|t| t.route_table_id)
-                .ok_or_else(|| anyhow!("CreateRouteTable: no id"))?,
-        );
-    }
-    let security_group = ec2
-        .create_security_group()
-        .vpc_id(&vpc)
-        .group_name("endpoints")
-        .description("HTTPS from the task subnets")
-        .send()
-        .await?
-        .group_id
-        .ok_or_else(|| anyhow!("CreateSecurityGroup: no id"))?;
-    ec2.authorize_security_group_ingress()
-        .group_id(&security_group)
-        .ip_permissions(https.build())
-        .send()
-        .await?;
-    let peer_route_table = tables.pop().unwrap_or_default();
-    let route_table = tables.pop().unwrap_or_default();
+    let subnets: Vec<(String, String)> = ["a", "c"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, zone)| (format!("10.{n}.{}.0/24", i + 1), format!("{region}{zone}")))
+        .collect();
+    let made = endpoint_vpc(ec2, cidr, &subnets).await?;
+    let own_table = route_table(ec2, &made.vpc).await?;
+    let peer_table = route_table(ec2, &made.vpc).await?;
     Ok(Net {
-        vpc,
+        vpc: made.vpc,
         cidr: cidr.to_owned(),
-        subnets,
-        security_group,
-        route_table,
-        peer_route_table,
+        subnets: made.subnets,
+        security_group: made.security_group,
+        route_table: own_table,
+        peer_route_table: peer_table,
     })
 }

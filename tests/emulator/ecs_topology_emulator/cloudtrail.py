@@ -67,7 +67,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import eventbridge, settings
+from . import eventbridge
+from .common import number_setting
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 EVENT_VERSION = "1.11"
@@ -386,17 +387,11 @@ def event(
 
 
 def _fraction(account: str) -> float:
-    try:
-        return min(max(float(settings.get(account, DROP_SETTING, 0) or 0), 0.0), 1.0)
-    except (TypeError, ValueError):
-        return 0.0
+    return min(max(number_setting(account, DROP_SETTING, 0.0), 0.0), 1.0)
 
 
 def _delay(account: str) -> float:
-    try:
-        return max(float(settings.get(account, DELAY_SETTING, 0) or 0), 0.0)
-    except (TypeError, ValueError):
-        return 0.0
+    return max(number_setting(account, DELAY_SETTING, 0.0), 0.0)
 
 
 def publish(

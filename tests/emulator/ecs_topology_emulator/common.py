@@ -20,6 +20,8 @@ how it spells and checks them; the mechanics are here, once.
   another request reuses the token, and answers ``None`` when the token is new or expired.
   ``token_ttl`` reads a service's per-account TTL setting. A ``ClientTokens`` lives on the
   backend it belongs to, so ``/moto-api/reset`` forgets it with everything else.
+- ``number_setting(account_id, setting, default)``: a per-account setting that is a number
+  (a delay, a fraction, a TTL), ``default`` when it is unset or not a number.
 - ``install_handlers(cls, *handlers)``: each handler in place of the method of moto's response
   class that has its name.
 - ``backend_state(backend, attr, make)``: an extension's own bookkeeping kept in the backend's
@@ -199,12 +201,17 @@ def tag_specifications(raw: Any, resource_type: str, invalid: Callable[[str], Ex
 # --- client tokens ----------------------------------------------------------------------------
 
 
-def token_ttl(account_id: str, setting: str, default: float) -> float:
-    """The per-account setting ``setting`` in seconds, ``default`` when unset or not a number."""
+def number_setting(account_id: str, setting: str, default: float) -> float:
+    """The per-account setting ``setting`` as a number, ``default`` when unset or not a number."""
     try:
         return float(settings.get(account_id, setting, default))
     except (TypeError, ValueError):
         return default
+
+
+def token_ttl(account_id: str, setting: str, default: float) -> float:
+    """The per-account setting ``setting`` in seconds, ``default`` when unset or not a number."""
+    return number_setting(account_id, setting, default)
 
 
 class ClientTokens:

@@ -57,7 +57,6 @@ from moto.servicediscovery import models as sd_models
 from moto.servicediscovery.models import servicediscovery_backends
 from moto.servicediscovery.responses import ServiceDiscoveryResponse
 
-from . import settings
 from .common import (
     ClientTokens,
     backend_state,
@@ -65,6 +64,7 @@ from .common import (
     encode_offset_token,
     fingerprint,
     install_handlers,
+    number_setting,
     token_ttl,
 )
 
@@ -170,10 +170,7 @@ def _existing_backend(account_id: str, region: str):
 
 
 def _delay(account_id: str) -> float:
-    try:
-        return max(float(settings.get(account_id, DELAY_SETTING, 0) or 0), 0.0)
-    except (TypeError, ValueError):
-        return 0.0
+    return max(number_setting(account_id, DELAY_SETTING, 0.0), 0.0)
 
 
 # --- operations -------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ pub struct EventQueue {
 
 impl EventQueue {
     /// Creates, in `own` and `region`, the queue and the central bus admitting `senders` (account
-    /// ids), whose rule forwards every `AWS API Call via CloudTrail` event to the queue.
+    /// ids), whose rule forwards every `AWS API Call via CloudTrail` event to the queue. With no
+    /// senders the bus has no policy: it admits no other account.
     ///
     /// # Panics
     /// When a call fails.
@@ -64,24 +65,26 @@ impl EventQueue {
             .unwrap_or_else(|e| panic!("CreateEventBus: {e:?}"))
             .event_bus_arn
             .unwrap_or_default();
-        let principals: Vec<String> = senders
-            .iter()
-            .map(|a| format!("arn:aws:iam::{a}:root"))
-            .collect();
-        let policy = json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "targets", "Effect": "Allow", "Principal": {"AWS": principals},
-                "Action": "events:PutEvents", "Resource": bus_arn
-            }]
-        });
-        central
-            .put_permission()
-            .event_bus_name(NAME)
-            .policy(policy.to_string())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("PutPermission: {e:?}"));
+        if !senders.is_empty() {
+            let principals: Vec<String> = senders
+                .iter()
+                .map(|a| format!("arn:aws:iam::{a}:root"))
+                .collect();
+            let policy = json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "targets", "Effect": "Allow", "Principal": {"AWS": principals},
+                    "Action": "events:PutEvents", "Resource": bus_arn
+                }]
+            });
+            central
+                .put_permission()
+                .event_bus_name(NAME)
+                .policy(policy.to_string())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("PutPermission: {e:?}"));
+        }
         let api_calls = json!({"detail-type": ["AWS API Call via CloudTrail"]});
         put_rule(&central, Some(NAME), NAME, &api_calls, &queue_arn).await;
         EventQueue {

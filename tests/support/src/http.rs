@@ -57,6 +57,29 @@ pub fn get(port: u16, path: &str) -> Result<(u16, String), String> {
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
+/// From a page of the daemon's `/status`: how many documents it lists (those reconciled at least
+/// once) and how many of them have a true `Ready` condition (in `conditions` or
+/// `status.conditions`); `None` when the page is not JSON with a `documents` array.
+pub fn ready_counts(status_page: &str) -> Option<(usize, usize)> {
+    let page = serde_json::from_str::<serde_json::Value>(status_page).ok()?;
+    let docs = page["documents"].as_array()?;
+    let ready = docs
+        .iter()
+        .filter(|d| {
+            let conditions = d
+                .get("conditions")
+                .or_else(|| d["status"].get("conditions"));
+            conditions
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+        })
+        .count();
+    Some((docs.len(), ready))
+}
+
 /// One request to `addr` on the Tokio runtime; `(status, body)`, as [`request`].
 ///
 /// # Errors
@@ -163,6 +186,20 @@ mod tests {
         assert_eq!(parse_response(plain).unwrap(), (200, b"{}".to_vec()));
         let chunked = b"HTTP/1.1 404 NOT FOUND\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
         assert_eq!(parse_response(chunked).unwrap(), (404, b"abcde".to_vec()));
+    }
+
+    #[test]
+    fn ready_counts_count_documents_and_those_ready() {
+        let page = r#"{"documents": [
+            {"name": "a", "conditions": [{"type": "Ready", "status": "True"}]},
+            {"name": "b", "status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+            {"name": "c", "conditions": [{"type": "Ready", "status": "False"}]},
+            {"name": "d"}
+        ]}"#;
+        assert_eq!(ready_counts(page), Some((4, 2)));
+        assert_eq!(ready_counts(r#"{"documents": []}"#), Some((0, 0)));
+        assert_eq!(ready_counts("not json"), None);
+        assert_eq!(ready_counts("{}"), None);
     }
 
     #[test]

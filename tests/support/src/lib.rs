@@ -33,12 +33,14 @@
 //! - [`http`]: the one HTTP client of the tests, for the emulator's admin endpoints and the
 //!   daemon's `/healthz`, `/readyz`, `/status` and `/metrics`;
 //! - [`create_table`]: a DynamoDB table as the controller's tables are made;
-//! - [`all_pages`]: every page of a List or Describe call, given a closure that reads one.
+//! - [`all_pages`]: every page of a List or Describe call, given a closure that reads one;
+//! - [`network`]: a VPC with subnets and the security group interface endpoints need.
 
 mod calls;
 mod dynamodb;
 pub mod events;
 pub mod http;
+pub mod network;
 mod pages;
 
 use std::collections::HashMap;

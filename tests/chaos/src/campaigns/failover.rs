@@ -23,7 +23,7 @@ use super::{Common, p50_max, random_edit, secs, until_converged};
 use crate::census::Census;
 use crate::controller::{Controller, Process};
 use crate::proxy::Proxy;
-use crate::world::{PRUNE_FREELY, REGIONS, World};
+use crate::world::{PRUNE_FREELY, REGIONS};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -156,9 +156,7 @@ pub async fn run(
     common: &Common,
     options: &FailoverOptions,
 ) -> anyhow::Result<FailoverReport> {
-    let dir = common.work_dir.join(format!("failover-{}", common.seed));
-    let mut world = World::build(emulator, &dir, common.cells).await?;
-    let lookalikes = Census::lookalikes(emulator, &world).await?;
+    let (mut world, lookalikes) = common.world(emulator, "failover").await?;
     let table = format!("lease-{}", world.own);
     let dynamodb =
         aws_sdk_dynamodb::Client::new(&emulator.sdk_config(&world.own, REGIONS[0]).await);

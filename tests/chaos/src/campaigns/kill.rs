@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::{Common, Counted, counted, random_edit, secs, settle, storm};
 use crate::census::Census;
 use crate::controller::Controller;
-use crate::world::{PRUNE_FREELY, World};
+use crate::world::PRUNE_FREELY;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -77,9 +77,7 @@ pub async fn run(
     common: &Common,
     options: &KillOptions,
 ) -> anyhow::Result<KillReport> {
-    let dir = common.work_dir.join(format!("kill-{}", common.seed));
-    let mut world = World::build(emulator, &dir, common.cells).await?;
-    let lookalikes = Census::lookalikes(emulator, &world).await?;
+    let (mut world, lookalikes) = common.world(emulator, "kill").await?;
     let config = world.write_config("2s", PRUNE_FREELY, "")?;
     let mut controller = Controller::new(emulator, &world, &common.binary, config).await?;
     let source = world.docs_dir().display().to_string();

@@ -31,6 +31,21 @@ pub struct Common {
     pub seed: u64,
 }
 
+impl Common {
+    /// The world of the campaign `name`, built in `<work_dir>/<name>-<seed>`, and its look-alikes
+    /// as recorded before the campaign (see [`Census::lookalikes`]).
+    pub async fn world(
+        &self,
+        emulator: &Emulator,
+        name: &str,
+    ) -> anyhow::Result<(World, BTreeMap<String, String>)> {
+        let dir = self.work_dir.join(format!("{name}-{}", self.seed));
+        let world = World::build(emulator, &dir, self.cells).await?;
+        let lookalikes = Census::lookalikes(emulator, &world).await?;
+        Ok((world, lookalikes))
+    }
+}
+
 /// The emulator profile of the fault storm: AWS's throttling on, and `rate` of calls faulted
 /// (spread over HTTP 500, 503, resets before and after processing, and slow replies).
 pub fn storm(rate: f64, seed: u64) -> Value {

@@ -207,9 +207,7 @@ fn namespace(scope: Scope, name: &str, description: &str) -> Doc {
 }
 
 pub async fn run(emulator: &Emulator, common: &Common) -> anyhow::Result<SourcesReport> {
-    let dir = common.work_dir.join(format!("sources-{}", common.seed));
-    let mut world = World::build(emulator, &dir, common.cells).await?;
-    let lookalikes = Census::lookalikes(emulator, &world).await?;
+    let (mut world, lookalikes) = common.world(emulator, "sources").await?;
     let config = world.write_config("2s", PRUNE, "")?;
     let mut controller = Controller::new(emulator, &world, &common.binary, config).await?;
     let sdk = emulator.sdk_config(&world.own, REGIONS[0]).await;

@@ -46,6 +46,21 @@ pub(crate) async fn create_namespace(client: &sd::Client, name: &str) -> (String
     (op, id)
 }
 
+/// Creates the HTTP namespace `name`; returns its ARN, as `ListNamespaces` answers it.
+pub(crate) async fn create_namespace_arn(client: &sd::Client, name: &str) -> String {
+    create_with(client, name, |call| call).await;
+    client
+        .list_namespaces()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list namespaces: {e:?}"))
+        .namespaces()
+        .iter()
+        .find(|n| n.name() == Some(name))
+        .and_then(|n| n.arn().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no namespace {name}"))
+}
+
 type CreateNamespace =
     sd::operation::create_http_namespace::builders::CreateHttpNamespaceFluentBuilder;
 

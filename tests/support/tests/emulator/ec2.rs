@@ -27,7 +27,7 @@ fn service(short: &str) -> String {
     format!("com.amazonaws.{REGION}.{short}")
 }
 
-use crate::{assert_fails_with, assert_fails_with_status, failure};
+use crate::{assert_fails_with, assert_fails_with_status};
 
 pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -429,14 +429,16 @@ async fn describe_vpc_endpoints_filters_by_tag_and_tag_key() {
 async fn describe_vpc_endpoints_rejects_an_unknown_filter() {
     let account = emulator().new_account();
     let client = client(&account).await;
-    let err = client
-        .describe_vpc_endpoints()
-        .filters(filter("owner", "x"))
-        .send()
-        .await
-        .expect_err("owner is not a filter of DescribeVpcEndpoints");
-    let (code, message, status) = failure(&err);
-    assert_eq!((code.as_str(), status), ("InvalidParameterValue", 400));
+    let message = assert_fails_with_status(
+        client
+            .describe_vpc_endpoints()
+            .filters(filter("owner", "x"))
+            .send()
+            .await,
+        "InvalidParameterValue",
+        400,
+        "owner is not a filter of DescribeVpcEndpoints",
+    );
     assert!(message.contains("owner"), "{message}");
 }
 
@@ -528,14 +530,16 @@ async fn new_endpoints_are_pending_for_the_configured_time_then_available() {
 async fn create_vpc_endpoint_rejects_an_unknown_service_name() {
     let (client, net) = new_network(21, true).await;
     let name = service("ecs-agnet");
-    let err = create(&client, &net, &name)
-        .vpc_endpoint_type(VpcEndpointType::Interface)
-        .subnet_ids(&net.subnets[0])
-        .send()
-        .await
-        .expect_err("no such service");
-    let (code, message, status) = failure(&err);
-    assert_eq!((code.as_str(), status), ("InvalidServiceName", 400));
+    let message = assert_fails_with_status(
+        create(&client, &net, &name)
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .subnet_ids(&net.subnets[0])
+            .send()
+            .await,
+        "InvalidServiceName",
+        400,
+        "no such service",
+    );
     assert_eq!(
         message,
         format!("The Vpc Endpoint Service '{name}' does not exist")
@@ -545,14 +549,15 @@ async fn create_vpc_endpoint_rejects_an_unknown_service_name() {
 #[tokio::test]
 async fn create_vpc_endpoint_rejects_a_type_the_service_does_not_offer() {
     let (client, net) = new_network(22, false).await;
-    let err = create(&client, &net, service("logs"))
-        .vpc_endpoint_type(VpcEndpointType::Gateway)
-        .route_table_ids(&net.route_table)
-        .send()
-        .await
-        .expect_err("logs has no gateway endpoints");
-    let (code, message, _) = failure(&err);
-    assert_eq!(code, "InvalidParameter");
+    let message = assert_fails_with(
+        create(&client, &net, service("logs"))
+            .vpc_endpoint_type(VpcEndpointType::Gateway)
+            .route_table_ids(&net.route_table)
+            .send()
+            .await,
+        "InvalidParameter",
+        "logs has no gateway endpoints",
+    );
     assert_eq!(
         message,
         "Endpoint type (Gateway) does not match available service types ([Interface])."
@@ -629,14 +634,16 @@ async fn interface_endpoints_use_the_vpc_default_security_group_when_none_is_giv
 #[tokio::test]
 async fn private_dns_requires_dns_support_and_hostnames_on_the_vpc() {
     let (client, net) = new_network(25, false).await;
-    let err = create(&client, &net, service("ecs-agent"))
-        .vpc_endpoint_type(VpcEndpointType::Interface)
-        .subnet_ids(&net.subnets[0])
-        .send()
-        .await
-        .expect_err("private DNS is on by default and the VPC has no DNS hostnames");
-    let (code, message, status) = failure(&err);
-    assert_eq!((code.as_str(), status), ("InvalidParameter", 400));
+    let message = assert_fails_with_status(
+        create(&client, &net, service("ecs-agent"))
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .subnet_ids(&net.subnets[0])
+            .send()
+            .await,
+        "InvalidParameter",
+        400,
+        "private DNS is on by default and the VPC has no DNS hostnames",
+    );
     assert_eq!(
         message,
         format!(
@@ -673,14 +680,15 @@ async fn private_dns_requires_dns_support_and_hostnames_on_the_vpc() {
 async fn a_second_private_dns_endpoint_for_a_service_in_the_same_vpc_is_rejected() {
     let (client, net) = new_network(26, true).await;
     interface(&client, &net, "logs").await;
-    let err = create(&client, &net, service("logs"))
-        .vpc_endpoint_type(VpcEndpointType::Interface)
-        .subnet_ids(&net.subnets[2])
-        .send()
-        .await
-        .expect_err("the private DNS name is taken");
-    let (code, message, _) = failure(&err);
-    assert_eq!(code, "InvalidParameter");
+    let message = assert_fails_with(
+        create(&client, &net, service("logs"))
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .subnet_ids(&net.subnets[2])
+            .send()
+            .await,
+        "InvalidParameter",
+        "the private DNS name is taken",
+    );
     assert!(message.contains("conflicting DNS domain"), "{message}");
 }
 

@@ -9,19 +9,20 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2 as ec2;
 use aws_sdk_ecs as ecs;
-use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::builders::ContainerDefinitionBuilder;
 use aws_sdk_ecs::types::{
     AwsVpcConfiguration, ContainerDefinition, EcsExpressGatewayService, ExpressGatewayContainer,
     ExpressGatewayScalingTarget, ExpressGatewayServiceConfiguration, ExpressGatewayServiceInclude,
     ExpressGatewayServiceNetworkConfiguration, ExpressGatewayServiceScalingMetric,
     ExpressGatewayServiceStatusCode, KeyValuePair, LaunchType, ManagedResourceStatus,
-    NetworkConfiguration, ResourceManagementType, ServiceConnectClientAlias,
-    ServiceConnectConfiguration, ServiceConnectService, ServiceField, Tag,
+    NetworkConfiguration, ResourceManagementType, ServiceField, Tag,
 };
 use ecs_topology_testkit::{all_pages, emulator};
 use serde_json::json;
 
+use crate::cloudmap::create_namespace_arn;
 use crate::ec2::{Network, network};
+use crate::service_connect::connect_to;
 
 const REGION: &str = "eu-west-1";
 
@@ -30,7 +31,7 @@ async fn clients(account: &str) -> (ecs::Client, ec2::Client) {
     (ecs::Client::new(&config), ec2::Client::new(&config))
 }
 
-use crate::{assert_fails_with, assert_fails_with_status, failure};
+use crate::{assert_fails_with, assert_fails_with_status};
 
 fn role(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
@@ -802,15 +803,11 @@ async fn creating_an_express_service_in_a_missing_named_cluster_fails_with_clust
 #[tokio::test]
 async fn creating_an_express_service_with_an_invalid_cpu_and_memory_fails_with_client_exception() {
     let world = Express::new(55).await;
-    let err = world
-        .create("tiny")
-        .cpu("256")
-        .memory("8192")
-        .send()
-        .await
-        .expect_err("256 CPU units cannot have 8 GiB");
-    let (code, message, _) = failure(&err);
-    assert_eq!(code, "ClientException");
+    let message = assert_fails_with(
+        world.create("tiny").cpu("256").memory("8192").send().await,
+        "ClientException",
+        "256 CPU units cannot have 8 GiB",
+    );
     assert!(
         message.starts_with("No Fargate configuration exists for given values"),
         "{message}"
@@ -838,13 +835,11 @@ async fn creating_an_express_service_with_a_task_definition_and_a_primary_contai
 async fn creating_an_express_service_with_the_name_of_an_active_service_fails() {
     let world = Express::new(57).await;
     world.created("twice").await;
-    let err = world
-        .create("twice")
-        .send()
-        .await
-        .expect_err("the name is taken");
-    let (code, message, _) = failure(&err);
-    assert_eq!(code, "InvalidParameterException");
+    let message = assert_fails_with(
+        world.create("twice").send().await,
+        "InvalidParameterException",
+        "the name is taken",
+    );
     assert_eq!(message, "Creation of service was not idempotent.");
 }
 
@@ -869,18 +864,20 @@ async fn an_inactive_express_service_name_can_be_reused() {
 async fn describing_an_unknown_express_service_fails_with_invalid_parameter() {
     let world = Express::new(59).await;
     world.created("known").await;
-    let err = world
-        .ecs
-        .describe_express_gateway_service()
-        .service_arn(format!(
-            "arn:aws:ecs:{REGION}:{}:service/default/unknown",
-            world.account
-        ))
-        .send()
-        .await
-        .expect_err("no such service");
-    let (code, message, status) = failure(&err);
-    assert_eq!((code.as_str(), status), ("InvalidParameterException", 400));
+    let message = assert_fails_with_status(
+        world
+            .ecs
+            .describe_express_gateway_service()
+            .service_arn(format!(
+                "arn:aws:ecs:{REGION}:{}:service/default/unknown",
+                world.account
+            ))
+            .send()
+            .await,
+        "InvalidParameterException",
+        400,
+        "no such service",
+    );
     assert!(message.contains("Resource not found"), "{message}");
 }
 
@@ -899,15 +896,16 @@ async fn deleting_an_express_service_makes_it_inactive_at_once_by_default() {
         status_of(&described),
         Some(ExpressGatewayServiceStatusCode::Inactive)
     );
-    let err = world
-        .ecs
-        .delete_express_gateway_service()
-        .service_arn(&arn)
-        .send()
-        .await
-        .expect_err("already inactive");
-    let (code, message, _) = failure(&err);
-    assert_eq!(code, "ServiceNotActiveException");
+    let message = assert_fails_with(
+        world
+            .ecs
+            .delete_express_gateway_service()
+            .service_arn(&arn)
+            .send()
+            .await,
+        "ServiceNotActiveException",
+        "already inactive",
+    );
     assert_eq!(
         message,
         "Cannot perform this operation on a service in INACTIVE status"
@@ -943,15 +941,11 @@ async fn deleting_an_express_service_drains_for_the_configured_time_then_goes_in
     );
     let ecs_view = ecs_service(&world, &arn).await;
     assert_eq!(ecs_view.status(), Some("DRAINING"));
-    let err = world
-        .update(&arn)
-        .cpu("2048")
-        .memory("4096")
-        .send()
-        .await
-        .expect_err("a draining service cannot be updated");
-    let (code, message, _) = failure(&err);
-    assert_eq!(code, "ServiceNotActiveException");
+    let message = assert_fails_with(
+        world.update(&arn).cpu("2048").memory("4096").send().await,
+        "ServiceNotActiveException",
+        "a draining service cannot be updated",
+    );
     assert_eq!(message, "Service is in DRAINING status");
     wait_until(
         "the service is inactive",
@@ -971,26 +965,30 @@ async fn deleting_the_last_express_service_of_a_load_balancer_removes_its_securi
     let revision = world.current_revision(&service).await;
     let lb_group = load_balancer_of(&revision).security_group_ids()[0].clone();
     world.deleted(&arn_of(&service)).await;
-    let err = world
-        .ec2
-        .describe_security_groups()
-        .group_ids(&lb_group)
-        .send()
-        .await
-        .expect_err("the load balancer's group is gone with its last service");
-    let code = match &err {
-        SdkError::ServiceError(e) => e.err().code().unwrap_or_default().to_owned(),
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(code, "InvalidGroup.NotFound");
+    assert_fails_with(
+        world
+            .ec2
+            .describe_security_groups()
+            .group_ids(&lb_group)
+            .send()
+            .await,
+        "InvalidGroup.NotFound",
+        "the load balancer's group is gone with its last service",
+    );
 }
 
 #[tokio::test]
 async fn express_services_are_listed_and_filtered_by_resource_management_type() {
     let world = Express::new(63).await;
     let express = world.created("express").await;
-    let regular =
-        regular_service(&world.ecs, &world.account, &world.net, "default", "regular").await;
+    let definition = task_definition(&world.ecs).await;
+    let regular = created_arn(create_service(
+        &world.ecs,
+        &world.net,
+        &definition,
+        "regular",
+    ))
+    .await;
 
     let all = list(&world.ecs, "default", None).await;
     assert_eq!(all, BTreeSet::from([arn_of(&express), regular.clone()]));
@@ -1066,6 +1064,19 @@ async fn inactive_services_are_not_listed() {
 
 // --- regular services ------------------------------------------------------------------------
 
+/// The container `app` of `image`, its port 8080 named `http` (what Service Connect offers).
+pub(crate) fn app_container(image: &str) -> ContainerDefinitionBuilder {
+    ContainerDefinition::builder()
+        .name("app")
+        .image(image)
+        .port_mappings(
+            ecs::types::PortMapping::builder()
+                .container_port(8080)
+                .name("http")
+                .build(),
+        )
+}
+
 async fn task_definition(client: &ecs::Client) -> String {
     client
         .register_task_definition()
@@ -1074,18 +1085,7 @@ async fn task_definition(client: &ecs::Client) -> String {
         .requires_compatibilities(ecs::types::Compatibility::Fargate)
         .cpu("256")
         .memory("512")
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("app")
-                .image("app:1")
-                .port_mappings(
-                    ecs::types::PortMapping::builder()
-                        .container_port(8080)
-                        .name("http")
-                        .build(),
-                )
-                .build(),
-        )
+        .container_definitions(app_container("app:1").build())
         .send()
         .await
         .unwrap_or_else(|e| panic!("register task definition: {e:?}"))
@@ -1094,7 +1094,7 @@ async fn task_definition(client: &ecs::Client) -> String {
         .unwrap_or_else(|| panic!("no task definition arn"))
 }
 
-async fn ensure_cluster(client: &ecs::Client, cluster: &str) {
+pub(crate) async fn ensure_cluster(client: &ecs::Client, cluster: &str) {
     client
         .create_cluster()
         .cluster_name(cluster)
@@ -1113,28 +1113,70 @@ fn awsvpc(net: &Network, with_groups: bool) -> NetworkConfiguration {
         .build()
 }
 
-async fn regular_service(
+/// `CreateService` of `name` in the cluster `default`: one Fargate task of `definition` on the
+/// first subnet of `net`, with its security group.
+fn create_service(
     client: &ecs::Client,
-    _account: &str,
     net: &Network,
-    cluster: &str,
+    definition: &str,
     name: &str,
-) -> String {
-    let definition = task_definition(client).await;
+) -> CreateService {
     client
         .create_service()
-        .cluster(cluster)
         .service_name(name)
         .task_definition(definition)
         .desired_count(1)
         .launch_type(LaunchType::Fargate)
         .network_configuration(awsvpc(net, true))
-        .send()
+}
+
+type CreateService = ecs::operation::create_service::builders::CreateServiceFluentBuilder;
+
+/// The service `call` creates.
+async fn created_service(call: CreateService) -> ecs::types::Service {
+    call.send()
         .await
-        .unwrap_or_else(|e| panic!("create service {name}: {e:?}"))
+        .unwrap_or_else(|e| panic!("create service: {e:?}"))
         .service
-        .and_then(|s| s.service_arn)
-        .unwrap_or_else(|| panic!("create service {name}: no arn"))
+        .unwrap_or_else(|| panic!("no service"))
+}
+
+/// The ARN of the service `call` creates.
+async fn created_arn(call: CreateService) -> String {
+    created_service(call)
+        .await
+        .service_arn
+        .unwrap_or_else(|| panic!("create service: no arn"))
+}
+
+/// A fresh account with the network `10.<octet>.0.0/16`, the cluster `cluster` and the task
+/// definition `app` (awsvpc, Fargate): where regular services are made.
+struct Regular {
+    account: String,
+    ecs: ecs::Client,
+    net: Network,
+    definition: String,
+}
+
+impl Regular {
+    async fn new(octet: u8, cluster: &str) -> Self {
+        let account = emulator().new_account();
+        let (ecs, ec2) = clients(&account).await;
+        let net = network(&ec2, octet, false).await;
+        ensure_cluster(&ecs, cluster).await;
+        let definition = task_definition(&ecs).await;
+        Self {
+            account,
+            ecs,
+            net,
+            definition,
+        }
+    }
+
+    /// `CreateService` of `name`, as [`create_service`] makes it.
+    fn create(&self, name: &str) -> CreateService {
+        create_service(&self.ecs, &self.net, &self.definition, name)
+    }
 }
 
 async fn list(
@@ -1163,27 +1205,17 @@ async fn list(
 
 #[tokio::test]
 async fn list_services_pages_with_max_results_and_returns_ten_by_default() {
-    let account = emulator().new_account();
-    let (client, ec2) = clients(&account).await;
-    let net = network(&ec2, 66, false).await;
-    ensure_cluster(&client, "paged").await;
-    let definition = task_definition(&client).await;
+    let world = Regular::new(66, "paged").await;
+    let client = &world.ecs;
     let mut created = BTreeSet::new();
     for i in 0..12 {
-        let arn = client
-            .create_service()
-            .cluster("paged")
-            .service_name(format!("svc-{i:02}"))
-            .task_definition(&definition)
-            .desired_count(0)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(awsvpc(&net, true))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("create service: {e:?}"))
-            .service
-            .and_then(|s| s.service_arn)
-            .unwrap_or_else(|| panic!("no arn"));
+        let arn = created_arn(
+            world
+                .create(&format!("svc-{i:02}"))
+                .cluster("paged")
+                .desired_count(0),
+        )
+        .await;
         created.insert(arn);
     }
     let first = client
@@ -1225,12 +1257,10 @@ async fn list_services_rejects_more_than_a_hundred_results() {
 
 #[tokio::test]
 async fn regular_services_read_customer_resource_management_and_a_creation_time() {
-    let account = emulator().new_account();
-    let (client, ec2) = clients(&account).await;
-    let net = network(&ec2, 67, false).await;
-    ensure_cluster(&client, "default").await;
-    let arn = regular_service(&client, &account, &net, "default", "plain").await;
-    let described = client
+    let world = Regular::new(67, "default").await;
+    let arn = created_arn(world.create("plain")).await;
+    let described = world
+        .ecs
         .describe_services()
         .services(&arn)
         .send()
@@ -1246,23 +1276,14 @@ async fn regular_services_read_customer_resource_management_and_a_creation_time(
 
 #[tokio::test]
 async fn create_service_without_security_groups_succeeds() {
-    let account = emulator().new_account();
-    let (client, ec2) = clients(&account).await;
-    let net = network(&ec2, 68, false).await;
-    ensure_cluster(&client, "default").await;
-    let definition = task_definition(&client).await;
-    let service = client
-        .create_service()
-        .service_name("no-groups")
-        .task_definition(definition)
-        .desired_count(1)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc(&net, false))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create service: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
+    let world = Regular::new(68, "default").await;
+    let net = &world.net;
+    let service = created_service(
+        world
+            .create("no-groups")
+            .network_configuration(awsvpc(net, false)),
+    )
+    .await;
     let awsvpc = service
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration())
@@ -1274,75 +1295,34 @@ async fn create_service_without_security_groups_succeeds() {
     );
 }
 
-fn service_connect(namespace: &str, port_name: &str, port: i32) -> ServiceConnectConfiguration {
-    ServiceConnectConfiguration::builder()
-        .enabled(true)
-        .namespace(namespace)
-        .services(
-            ServiceConnectService::builder()
-                .port_name(port_name)
-                .client_aliases(
-                    ServiceConnectClientAlias::builder()
-                        .port(port)
-                        .dns_name(port_name)
-                        .build()
-                        .unwrap_or_else(|e| panic!("alias: {e}")),
-                )
-                .build()
-                .unwrap_or_else(|e| panic!("service connect service: {e}")),
-        )
-        .build()
+/// The deployment of `service` whose status is `PRIMARY`.
+fn primary_deployment(service: &ecs::types::Service) -> &ecs::types::Deployment {
+    service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .unwrap_or_else(|| panic!("no primary deployment: {service:?}"))
 }
 
 /// Creates the Cloud Map HTTP namespace `name` in `account`; returns its ARN (a Service Connect
 /// namespace must exist and be visible to the account).
 async fn own_namespace(account: &str, name: &str) -> String {
-    let cloud_map =
-        aws_sdk_servicediscovery::Client::new(&emulator().sdk_config(account, REGION).await);
-    cloud_map
-        .create_http_namespace()
-        .name(name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create namespace {name}: {e:?}"));
-    cloud_map
-        .list_namespaces()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("list namespaces: {e:?}"))
-        .namespaces()
-        .iter()
-        .find(|n| n.name() == Some(name))
-        .and_then(|n| n.arn().map(str::to_owned))
-        .unwrap_or_else(|| panic!("no namespace {name}"))
+    let config = emulator().sdk_config(account, REGION).await;
+    create_namespace_arn(&aws_sdk_servicediscovery::Client::new(&config), name).await
 }
 
 #[tokio::test]
 async fn create_service_keeps_service_connect_configuration_in_the_primary_deployment() {
-    let account = emulator().new_account();
-    let (client, ec2) = clients(&account).await;
-    let net = network(&ec2, 69, false).await;
-    ensure_cluster(&client, "default").await;
-    let definition = task_definition(&client).await;
-    let namespace = own_namespace(&account, "connected").await;
-    let service = client
-        .create_service()
-        .service_name("connected")
-        .task_definition(definition)
-        .desired_count(1)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc(&net, true))
-        .service_connect_configuration(service_connect(&namespace, "http", 8080))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create service: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
-    let primary = service
-        .deployments()
-        .iter()
-        .find(|d| d.status() == Some("PRIMARY"))
-        .unwrap_or_else(|| panic!("no primary deployment"));
+    let world = Regular::new(69, "default").await;
+    let client = &world.ecs;
+    let namespace = own_namespace(&world.account, "connected").await;
+    let service = created_service(
+        world
+            .create("connected")
+            .service_connect_configuration(connect_to(&namespace, Some((8080, "http")))),
+    )
+    .await;
+    let primary = primary_deployment(&service);
     let config = primary
         .service_connect_configuration()
         .unwrap_or_else(|| panic!("no Service Connect configuration"));
@@ -1367,45 +1347,29 @@ async fn create_service_keeps_service_connect_configuration_in_the_primary_deplo
 
 #[tokio::test]
 async fn update_service_replaces_the_service_connect_configuration_of_the_primary_deployment() {
-    let account = emulator().new_account();
-    let (client, ec2) = clients(&account).await;
-    let net = network(&ec2, 70, false).await;
-    ensure_cluster(&client, "default").await;
-    let definition = task_definition(&client).await;
-    let namespace = own_namespace(&account, "reconnected").await;
-    client
-        .create_service()
-        .service_name("reconnected")
-        .task_definition(definition)
-        .desired_count(1)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc(&net, true))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create service: {e:?}"));
-    let updated = client
+    let world = Regular::new(70, "default").await;
+    let namespace = own_namespace(&world.account, "reconnected").await;
+    created_service(world.create("reconnected")).await;
+    let updated = world
+        .ecs
         .update_service()
         .service("reconnected")
-        .service_connect_configuration(service_connect(&namespace, "http", 9090))
+        .service_connect_configuration(connect_to(&namespace, Some((9090, "http"))))
         .send()
         .await
         .unwrap_or_else(|e| panic!("update service: {e:?}"))
         .service
         .unwrap_or_else(|| panic!("no service"));
-    let config = updated
-        .deployments()
-        .iter()
-        .find(|d| d.status() == Some("PRIMARY"))
-        .and_then(|d| d.service_connect_configuration())
+    let config = primary_deployment(&updated)
+        .service_connect_configuration()
         .unwrap_or_else(|| panic!("no Service Connect configuration"));
     assert_eq!(config.services()[0].client_aliases()[0].port(), 9090);
 }
 
 #[tokio::test]
 async fn service_connect_to_a_namespace_of_the_account_reads_back_its_arn_and_cloud_map_service() {
-    let account = emulator().new_account();
-    let config = emulator().sdk_config(&account, REGION).await;
-    let (client, ec2) = (ecs::Client::new(&config), ec2::Client::new(&config));
+    let world = Regular::new(71, "default").await;
+    let config = emulator().sdk_config(&world.account, REGION).await;
     let cloud_map = aws_sdk_servicediscovery::Client::new(&config);
     cloud_map
         .create_http_namespace()
@@ -1434,27 +1398,13 @@ async fn service_connect_to_a_namespace_of_the_account_reads_back_its_arn_and_cl
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let net = network(&ec2, 71, false).await;
-    ensure_cluster(&client, "default").await;
-    let definition = task_definition(&client).await;
-    let service = client
-        .create_service()
-        .service_name("ledger")
-        .task_definition(definition)
-        .desired_count(1)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc(&net, true))
-        .service_connect_configuration(service_connect("payments", "http", 8080))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create service: {e:?}"))
-        .service
-        .unwrap_or_else(|| panic!("no service"));
-    let primary = service
-        .deployments()
-        .iter()
-        .find(|d| d.status() == Some("PRIMARY"))
-        .unwrap_or_else(|| panic!("no primary deployment"));
+    let service = created_service(
+        world
+            .create("ledger")
+            .service_connect_configuration(connect_to("payments", Some((8080, "http")))),
+    )
+    .await;
+    let primary = primary_deployment(&service);
     assert_eq!(
         primary
             .service_connect_configuration()
@@ -1474,19 +1424,10 @@ async fn service_connect_to_a_namespace_of_the_account_reads_back_its_arn_and_cl
 
 #[tokio::test]
 async fn create_service_with_the_same_client_token_returns_the_existing_service() {
-    let account = emulator().new_account();
-    let (client, ec2) = clients(&account).await;
-    let net = network(&ec2, 72, false).await;
-    ensure_cluster(&client, "default").await;
-    let definition = task_definition(&client).await;
+    let world = Regular::new(72, "default").await;
     let create = |token: Option<&str>| {
-        client
-            .create_service()
-            .service_name("retried")
-            .task_definition(&definition)
-            .desired_count(1)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(awsvpc(&net, true))
+        world
+            .create("retried")
             .set_client_token(token.map(str::to_owned))
             .send()
     };
@@ -1500,11 +1441,11 @@ async fn create_service_with_the_same_client_token_returns_the_existing_service(
         first.service().and_then(|s| s.service_arn()),
         retry.service().and_then(|s| s.service_arn())
     );
-    let err = create(None)
-        .await
-        .expect_err("without the token the name is taken");
-    let (code, message, _) = failure(&err);
-    assert_eq!(code, "InvalidParameterException");
+    let message = assert_fails_with(
+        create(None).await,
+        "InvalidParameterException",
+        "without the token the name is taken",
+    );
     assert_eq!(message, "Creation of service was not idempotent.");
 }
 

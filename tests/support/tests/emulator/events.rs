@@ -8,12 +8,10 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2 as ec2;
 use aws_sdk_ec2::types::VpcEndpointType;
-use aws_sdk_eventbridge as eb;
-use aws_sdk_eventbridge::types::Target;
 use aws_sdk_servicediscovery::types::HttpNamespaceChange;
-use aws_sdk_sqs as sqs;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use ecs_topology_testkit::emulator;
+use ecs_topology_testkit::events::EventQueue;
 use serde_json::{Value, json};
 
 use crate::cloudmap::{cloud_map, create_namespace};
@@ -66,118 +64,20 @@ fn everything_of_cloud_map() -> Value {
 /// feeds a queue there.
 struct Wiring {
     target: String,
-    queue: sqs::Client,
-    queue_url: String,
+    queue: EventQueue,
 }
 
-async fn events_of(account: &str) -> eb::Client {
-    eb::Client::new(&emulator().sdk_config(account, REGION).await)
-}
-
-/// Wires a fresh target account to a fresh central account with `pattern` on both rules;
-/// `admit` says whether the central bus's policy admits the target account.
+/// Wires a fresh target account to a fresh central account, the target's rule forwarding what
+/// `pattern` matches; `admit` says whether the central bus's policy admits the target account.
 async fn wire(pattern: &Value, admit: bool) -> Wiring {
     let emulator = emulator();
     let (target, central) = (emulator.new_account(), emulator.new_account());
-    let central_config = emulator.sdk_config(&central, REGION).await;
-    let queue = sqs::Client::new(&central_config);
-    let queue_url = queue
-        .create_queue()
-        .queue_name("ecs-topology-events")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = queue
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap();
-
-    let central_events = eb::Client::new(&central_config);
-    let bus_arn = central_events
-        .create_event_bus()
-        .name("ecs-topology")
-        .send()
-        .await
-        .unwrap()
-        .event_bus_arn
-        .unwrap();
-    if admit {
-        let policy = json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "targets",
-                "Effect": "Allow",
-                "Principal": {"AWS": format!("arn:aws:iam::{target}:root")},
-                "Action": "events:PutEvents",
-                "Resource": bus_arn
-            }]
-        });
-        central_events
-            .put_permission()
-            .event_bus_name("ecs-topology")
-            .policy(policy.to_string())
-            .send()
-            .await
-            .unwrap();
-    }
-    let to_queue = Target::builder().id("queue").arn(queue_arn);
-    forward(
-        &central_events,
-        Some("ecs-topology"),
-        "to-queue",
-        pattern,
-        to_queue,
-    )
-    .await;
-    let to_central = Target::builder().id("central").arn(bus_arn);
-    forward(
-        &events_of(&target).await,
-        None,
-        "to-central",
-        pattern,
-        to_central,
-    )
-    .await;
-    Wiring {
-        target,
-        queue,
-        queue_url,
-    }
-}
-
-/// Puts the rule `rule` matching `pattern` on the bus `bus` (the default bus when `None`) and
-/// makes `target` its one target.
-async fn forward(
-    events: &eb::Client,
-    bus: Option<&str>,
-    rule: &str,
-    pattern: &Value,
-    target: aws_sdk_eventbridge::types::builders::TargetBuilder,
-) {
-    events
-        .put_rule()
-        .name(rule)
-        .set_event_bus_name(bus.map(str::to_owned))
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule(rule)
-        .set_event_bus_name(bus.map(str::to_owned))
-        .targets(target.build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let senders: &[&str] = if admit { &[&target] } else { &[] };
+    let queue = EventQueue::create(emulator, &central, REGION, senders).await;
+    queue
+        .forward_from(emulator, &target, REGION, "to-central", pattern)
+        .await;
+    Wiring { target, queue }
 }
 
 impl Wiring {
@@ -188,8 +88,9 @@ impl Wiring {
         loop {
             let messages = self
                 .queue
+                .client
                 .receive_message()
-                .queue_url(&self.queue_url)
+                .queue_url(&self.queue.url)
                 .max_number_of_messages(10)
                 .send()
                 .await
@@ -203,8 +104,9 @@ impl Wiring {
                 let body = message.body().unwrap_or_default();
                 events.push(serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}")));
                 self.queue
+                    .client
                     .delete_message()
-                    .queue_url(&self.queue_url)
+                    .queue_url(&self.queue.url)
                     .receipt_handle(message.receipt_handle().unwrap())
                     .send()
                     .await
@@ -231,6 +133,11 @@ impl Wiring {
         let (_, id) = create_namespace(&cloud_map(&self.target).await, name).await;
         self.received(Duration::ZERO).await;
         id
+    }
+
+    /// Sets emulator settings of the target account.
+    async fn set(&self, settings: Value) {
+        emulator().set_settings(&[&self.target], settings).await;
     }
 
     async fn describe(&self, id: &str, description: &str) {
@@ -326,21 +233,16 @@ async fn a_central_bus_whose_policy_does_not_admit_the_account_receives_nothing(
 
 #[tokio::test]
 async fn a_drop_fraction_of_one_drops_every_event() {
-    let emulator = emulator();
     let wiring = wire(&namespace_changes(), true).await;
     let id = wiring.namespace("events-dropped").await;
 
-    emulator
-        .set_settings(&[&wiring.target], json!({"events.drop_fraction": 1.0}))
-        .await;
+    wiring.set(json!({"events.drop_fraction": 1.0})).await;
     for n in 0..5 {
         wiring.describe(&id, &format!("dropped {n}")).await;
     }
     let dropped = wiring.received(Duration::from_millis(300)).await;
 
-    emulator
-        .set_settings(&[&wiring.target], json!({"events.drop_fraction": 0.0}))
-        .await;
+    wiring.set(json!({"events.drop_fraction": 0.0})).await;
     wiring.describe(&id, "delivered").await;
     let delivered = wiring.received(Duration::ZERO).await;
 
@@ -371,8 +273,9 @@ async fn a_delivered_event_carries_the_time_sqs_accepted_it() {
 
     let messages = wiring
         .queue
+        .client
         .receive_message()
-        .queue_url(&wiring.queue_url)
+        .queue_url(&wiring.queue.url)
         .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
         .send()
         .await
@@ -397,12 +300,9 @@ async fn a_delivered_event_carries_the_time_sqs_accepted_it() {
 
 #[tokio::test]
 async fn the_delivery_delay_holds_each_event_back() {
-    let emulator = emulator();
     let wiring = wire(&namespace_changes(), true).await;
     let id = wiring.namespace("events-delayed").await;
-    emulator
-        .set_settings(&[&wiring.target], json!({"events.delivery_delay": 1.5}))
-        .await;
+    wiring.set(json!({"events.delivery_delay": 1.5})).await;
 
     let changed = Instant::now();
     wiring.describe(&id, "later").await;

@@ -39,14 +39,17 @@ pub(crate) fn refused<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::De
     failure(&reply.expect_err(why))
 }
 
-/// Asserts that a call that must fail (`why` says why) failed with the error code `code`.
+/// Asserts that a call that must fail (`why` says why) failed with the error code `code`;
+/// answers the error's message.
 #[track_caller]
 pub(crate) fn assert_fails_with<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
     reply: Result<T, SdkError<E, HttpResponse>>,
     code: &str,
     why: &str,
-) {
-    assert_eq!(refused(reply, why).0, code, "{why}");
+) -> String {
+    let (code_, message, _) = refused(reply, why);
+    assert_eq!(code_, code, "{why}");
+    message
 }
 
 /// The error code and HTTP status of a failed call (see [`failure`]).
@@ -58,7 +61,7 @@ pub(crate) fn code_and_status<E: ProvideErrorMetadata + std::fmt::Debug>(
 }
 
 /// Asserts that a call that must fail (`why` says why) failed with the error code `code` and
-/// the HTTP status `status`.
+/// the HTTP status `status`; answers the error's message.
 #[track_caller]
 pub(crate) fn assert_fails_with_status<
     T: std::fmt::Debug,
@@ -68,7 +71,8 @@ pub(crate) fn assert_fails_with_status<
     code: &str,
     status: u16,
     why: &str,
-) {
-    let (code_, _, status_) = refused(reply, why);
+) -> String {
+    let (code_, message, status_) = refused(reply, why);
     assert_eq!((code_.as_str(), status_), (code, status), "{why}");
+    message
 }

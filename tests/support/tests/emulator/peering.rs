@@ -16,7 +16,7 @@ use ecs_topology_testkit::{Pages, all_pages, emulator};
 use serde_json::json;
 
 use crate::ec2::{filter, route_table, tag, tags_of, vpc};
-use crate::{assert_fails_with, failure, refused};
+use crate::{assert_fails_with, refused};
 
 const REQUESTER_REGION: &str = "eu-west-1";
 const ACCEPTER_REGION: &str = "us-east-1";
@@ -611,11 +611,11 @@ async fn each_side_sets_only_its_own_options_and_only_on_an_active_connection() 
     let world = World::new(true).await;
     let pcx = id(&world.request(&[]).await);
 
-    let err = allow_dns(&world.requester, &pcx, Side::Requester)
-        .await
-        .expect_err("not active yet");
-    let (code_, text, _) = failure(&err);
-    assert_eq!(code_, "OperationNotPermitted");
+    let text = assert_fails_with(
+        allow_dns(&world.requester, &pcx, Side::Requester).await,
+        "OperationNotPermitted",
+        "not active yet",
+    );
     assert_eq!(
         text,
         format!(
@@ -624,11 +624,11 @@ async fn each_side_sets_only_its_own_options_and_only_on_an_active_connection() 
     );
 
     world.accept(&pcx).await;
-    let err = allow_dns(&world.requester, &pcx, Side::Accepter)
-        .await
-        .expect_err("the requester sets the accepter's side");
-    let (code_, text, _) = failure(&err);
-    assert_eq!(code_, "OperationNotPermitted");
+    let text = assert_fails_with(
+        allow_dns(&world.requester, &pcx, Side::Accepter).await,
+        "OperationNotPermitted",
+        "the requester sets the accepter's side",
+    );
     assert_eq!(
         text,
         format!(

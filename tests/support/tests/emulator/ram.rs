@@ -35,8 +35,35 @@ async fn owner_with_namespace(name: &str) -> (String, String, String) {
     (account, id, arn)
 }
 
+/// An owner's namespace `orders` shared as `orders-share` with a fresh consumer account.
+struct Shared {
+    owner: String,
+    /// The namespace's id.
+    id: String,
+    namespace_arn: String,
+    consumer: String,
+    /// The owner's RAM client.
+    client: ram::Client,
+    share_arn: String,
+}
+
+async fn orders_shared() -> Shared {
+    let (owner, id, namespace_arn) = owner_with_namespace("orders").await;
+    let consumer = emulator().new_account();
+    let client = ram_client(&owner).await;
+    let share_arn = share(&client, "orders-share", &namespace_arn, &[&consumer]).await;
+    Shared {
+        owner,
+        id,
+        namespace_arn,
+        consumer,
+        client,
+        share_arn,
+    }
+}
+
 /// Shares `namespace_arn` with `principals` the way the controller does; returns the share ARN.
-async fn share(
+pub(crate) async fn share(
     client: &ram::Client,
     name: &str,
     namespace_arn: &str,
@@ -353,10 +380,12 @@ async fn reusing_a_client_token_with_other_parameters_fails_with_idempotent_para
 
 #[tokio::test]
 async fn principals_inside_the_organization_are_associated_at_once_without_invitations() {
-    let (owner, _, namespace_arn) = owner_with_namespace("orders").await;
-    let consumer = emulator().new_account();
-    let client = ram_client(&owner).await;
-    let share_arn = share(&client, "orders-share", &namespace_arn, &[&consumer]).await;
+    let Shared {
+        consumer,
+        client,
+        share_arn,
+        ..
+    } = orders_shared().await;
     assert_eq!(
         association_statuses(&client, &share_arn, ResourceShareAssociationType::Principal).await,
         [(consumer.clone(), ResourceShareAssociationStatus::Associated)]
@@ -473,10 +502,13 @@ async fn a_namespace_shared_with_another_account_is_listed_there_until_disassoci
 
 #[tokio::test]
 async fn a_shared_namespace_disappears_from_the_consumer_when_the_resource_is_removed() {
-    let (owner, _, namespace_arn) = owner_with_namespace("orders").await;
-    let consumer = emulator().new_account();
-    let client = ram_client(&owner).await;
-    let share_arn = share(&client, "orders-share", &namespace_arn, &[&consumer]).await;
+    let Shared {
+        namespace_arn,
+        consumer,
+        client,
+        share_arn,
+        ..
+    } = orders_shared().await;
     assert_eq!(visible_namespaces(&consumer, None).await.len(), 1);
     client
         .disassociate_resource_share()
@@ -490,10 +522,12 @@ async fn a_shared_namespace_disappears_from_the_consumer_when_the_resource_is_re
 
 #[tokio::test]
 async fn a_shared_namespace_disappears_from_the_consumer_when_the_share_is_deleted() {
-    let (owner, _, namespace_arn) = owner_with_namespace("orders").await;
-    let consumer = emulator().new_account();
-    let client = ram_client(&owner).await;
-    let share_arn = share(&client, "orders-share", &namespace_arn, &[&consumer]).await;
+    let Shared {
+        consumer,
+        client,
+        share_arn,
+        ..
+    } = orders_shared().await;
     assert_eq!(visible_namespaces(&consumer, None).await.len(), 1);
     let deleted = client
         .delete_resource_share()
@@ -511,15 +545,13 @@ async fn a_shared_namespace_disappears_from_the_consumer_when_the_share_is_delet
 
 #[tokio::test]
 async fn a_shared_namespace_is_read_by_arn_from_the_consumer_and_cannot_be_changed_there() {
-    let (owner, id, namespace_arn) = owner_with_namespace("orders").await;
-    let consumer = emulator().new_account();
-    share(
-        &ram_client(&owner).await,
-        "orders-share",
-        &namespace_arn,
-        &[&consumer],
-    )
-    .await;
+    let Shared {
+        owner,
+        id,
+        namespace_arn,
+        consumer,
+        ..
+    } = orders_shared().await;
     let client = cloud_map(&consumer).await;
     let ns = client
         .get_namespace()
@@ -547,15 +579,12 @@ async fn a_shared_namespace_is_read_by_arn_from_the_consumer_and_cannot_be_chang
 
 #[tokio::test]
 async fn a_namespace_is_invisible_to_accounts_it_is_not_shared_with() {
-    let (owner, _, namespace_arn) = owner_with_namespace("orders").await;
-    let (consumer, stranger) = (emulator().new_account(), emulator().new_account());
-    share(
-        &ram_client(&owner).await,
-        "orders-share",
-        &namespace_arn,
-        &[&consumer],
-    )
-    .await;
+    let Shared {
+        owner,
+        namespace_arn,
+        ..
+    } = orders_shared().await;
+    let stranger = emulator().new_account();
     assert!(visible_namespaces(&stranger, None).await.is_empty());
     assert_fails_with_status(
         cloud_map(&stranger)
@@ -927,15 +956,12 @@ async fn resource_share_tags_are_added_and_removed() {
 
 #[tokio::test]
 async fn the_consumer_lists_the_shared_namespace_among_the_resources_shared_with_it() {
-    let (owner, _, namespace_arn) = owner_with_namespace("orders").await;
-    let consumer = emulator().new_account();
-    let share_arn = share(
-        &ram_client(&owner).await,
-        "orders-share",
-        &namespace_arn,
-        &[&consumer],
-    )
-    .await;
+    let Shared {
+        namespace_arn,
+        consumer,
+        share_arn,
+        ..
+    } = orders_shared().await;
     let resources = ram_client(&consumer)
         .await
         .list_resources()

@@ -8,21 +8,21 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs as ecs;
 use aws_sdk_ecs::types::{
-    ContainerDefinition, Deployment, DeploymentRolloutState, PortMapping,
-    ServiceConnectClientAlias, ServiceConnectConfiguration, ServiceConnectService, ServiceField,
-    Tag,
+    Deployment, DeploymentRolloutState, ServiceConnectClientAlias, ServiceConnectConfiguration,
+    ServiceConnectService, ServiceField, Tag,
 };
 use aws_sdk_ram as ram;
 use aws_sdk_servicediscovery as sd;
 use ecs_topology_testkit::emulator;
 use serde_json::json;
 
-use crate::{assert_fails_with, failure, refused};
+use crate::cloudmap::create_namespace_arn;
+use crate::ecs::{app_container, ensure_cluster};
+use crate::ram::share;
+use crate::{assert_fails_with, assert_fails_with_status, refused};
 
 const REGION: &str = "eu-central-1";
 const CLUSTER: &str = "apps";
-const CLOUD_MAP_PERMISSION: &str =
-    "arn:aws:ram::aws:permission/AWSRAMPermissionCloudMapECSFullPermission";
 const NAMESPACE_NOT_FOUND: &str = "The specified namespace wasn't found.";
 const CIRCUIT_BREAKER: &str = "ECS deployment circuit breaker: tasks failed to start.";
 
@@ -48,13 +48,7 @@ impl World {
             ram: ram::Client::new(&config),
             account,
         };
-        world
-            .ecs
-            .create_cluster()
-            .cluster_name(CLUSTER)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("create cluster: {e:?}"));
+        ensure_cluster(&world.ecs, CLUSTER).await;
         for image in ["app:1", "app:2"] {
             world.register(image).await;
         }
@@ -65,19 +59,7 @@ impl World {
         self.ecs
             .register_task_definition()
             .family("app")
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("app")
-                    .image(image)
-                    .memory(512)
-                    .port_mappings(
-                        PortMapping::builder()
-                            .container_port(8080)
-                            .name("http")
-                            .build(),
-                    )
-                    .build(),
-            )
+            .container_definitions(app_container(image).memory(512).build())
             .send()
             .await
             .unwrap_or_else(|e| panic!("register task definition: {e:?}"));
@@ -85,41 +67,12 @@ impl World {
 
     /// Creates the HTTP namespace `name`; returns its ARN.
     async fn namespace(&self, name: &str) -> String {
-        self.cloud_map
-            .create_http_namespace()
-            .name(name)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("create namespace {name}: {e:?}"));
-        let listed = self
-            .cloud_map
-            .list_namespaces()
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("list namespaces: {e:?}"));
-        listed
-            .namespaces()
-            .iter()
-            .find(|n| n.name() == Some(name))
-            .and_then(|n| n.arn().map(str::to_owned))
-            .unwrap_or_else(|| panic!("no namespace {name}"))
+        create_namespace_arn(&self.cloud_map, name).await
     }
 
     /// Shares the namespace with `consumer` with the Cloud Map ECS permission; returns the share.
     async fn share(&self, namespace_arn: &str, consumer: &str) -> String {
-        self.ram
-            .create_resource_share()
-            .name("service-connect")
-            .resource_arns(namespace_arn)
-            .principals(consumer)
-            .permission_arns(CLOUD_MAP_PERMISSION)
-            .allow_external_principals(false)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("create share: {e:?}"))
-            .resource_share
-            .and_then(|s| s.resource_share_arn)
-            .unwrap_or_else(|| panic!("create share: no ARN"))
+        share(&self.ram, "service-connect", namespace_arn, &[consumer]).await
     }
 
     /// Creates the service `name` (task definition `app:1`, one task); returns its ARN.
@@ -207,7 +160,10 @@ fn assert_discovered_in(resources: &[ecs::types::ServiceConnectServiceResource],
 
 /// Service Connect in `namespace` offering the port `http` under `alias` (if any; an empty DNS
 /// name leaves it to ECS).
-fn connect_to(namespace: &str, alias: Option<(i32, &str)>) -> ServiceConnectConfiguration {
+pub(crate) fn connect_to(
+    namespace: &str,
+    alias: Option<(i32, &str)>,
+) -> ServiceConnectConfiguration {
     let mut service = ServiceConnectService::builder().port_name("http");
     if let Some((port, dns)) = alias {
         let mut alias = ServiceConnectClientAlias::builder().port(port);
@@ -368,14 +324,16 @@ async fn a_shared_namespace_named_by_name_is_not_found() {
     let namespace = owner.namespace("by-name-only-own").await;
     owner.share(&namespace, &consumer.account).await;
     consumer.service("checkout").await;
-    let err = consumer
-        .update("checkout")
-        .service_connect_configuration(connect_to("by-name-only-own", None))
-        .send()
-        .await
-        .expect_err("a shared namespace is named by ARN");
-    assert_eq!(failure(&err).0, "NamespaceNotFoundException");
-    assert_eq!(failure(&err).1, NAMESPACE_NOT_FOUND);
+    let message = assert_fails_with(
+        consumer
+            .update("checkout")
+            .service_connect_configuration(connect_to("by-name-only-own", None))
+            .send()
+            .await,
+        "NamespaceNotFoundException",
+        "a shared namespace is named by ARN",
+    );
+    assert_eq!(message, NAMESPACE_NOT_FOUND);
 }
 
 #[tokio::test]
@@ -634,22 +592,19 @@ async fn describe_services_takes_at_most_ten_services_and_reports_missing_ones()
     );
 
     let eleven: Vec<String> = (0..11).map(|i| format!("svc-{i}")).collect();
-    let err = world
-        .ecs
-        .describe_services()
-        .cluster(CLUSTER)
-        .set_services(Some(eleven))
-        .send()
-        .await
-        .expect_err("ten services at most");
-    assert_eq!(
-        failure(&err),
-        (
-            "InvalidParameterException".to_owned(),
-            "service names can have at most 10 items.".to_owned(),
-            400
-        )
+    let message = assert_fails_with_status(
+        world
+            .ecs
+            .describe_services()
+            .cluster(CLUSTER)
+            .set_services(Some(eleven))
+            .send()
+            .await,
+        "InvalidParameterException",
+        400,
+        "ten services at most",
     );
+    assert_eq!(message, "service names can have at most 10 items.");
 }
 
 #[tokio::test]
