@@ -289,14 +289,9 @@ impl<C: Cloud> Daemon<C> {
         // What change events had observed again meanwhile is fresher than this pass, and what
         // reconciles changed meanwhile may be missing from what it read.
         let targeted = self.keep_fresher(&mut observation, started);
-        let mut changes = read(&self.view).changes.clone();
-        changes.apply_since(started, &mut observation);
-        // A look in flight began at most one pass limit ago.
-        changes.forget_before(
-            tokio::time::Instant::now()
-                .checked_sub(self.config.timeouts.observation.0)
-                .unwrap_or(started),
-        );
+        read(&self.view)
+            .changes
+            .apply_since(started, &mut observation);
         let orphans = orphans(&desired, &observation);
         let gate = prune_gate(
             &self.config.prune,
@@ -314,7 +309,18 @@ impl<C: Cloud> Daemon<C> {
         keys.sort_by(Key::dependency_order);
         // A moved document's key is both a document and an orphan.
         keys.dedup();
-        *write(&self.view) = PassView {
+        let mut view = write(&self.view);
+        // Changes done while orphans and the gate were computed: applied under the lock that
+        // swaps the view, so that none falls between (a patch applied twice does the same).
+        let mut changes = std::mem::take(&mut view.changes);
+        changes.apply_since(started, &mut observation);
+        // A look in flight began at most one pass limit ago.
+        changes.forget_before(
+            tokio::time::Instant::now()
+                .checked_sub(self.config.timeouts.observation.0)
+                .unwrap_or(started),
+        );
+        *view = PassView {
             observation,
             orphans,
             gate: Some(gate),
@@ -323,6 +329,7 @@ impl<C: Cloud> Daemon<C> {
             fresher: targeted,
             changes,
         };
+        drop(view);
         // A key waiting out a failure backoff keeps its retry time: a pass is no change.
         for key in &keys {
             self.queue.resync(key.clone());
