@@ -46,7 +46,7 @@ pub mod ui;
 pub use health::Health;
 
 /// Every document's status, as the daemon last computed it.
-pub type Statuses = Arc<RwLock<BTreeMap<Key, StatusRecord>>>;
+pub type Statuses = Arc<RwLock<BTreeMap<Key, Arc<StatusRecord>>>>;
 
 /// What the handlers read; cheap to clone.
 #[derive(Debug, Clone)]
@@ -132,12 +132,15 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-fn read(statuses: &Statuses) -> std::sync::RwLockReadGuard<'_, BTreeMap<Key, StatusRecord>> {
+fn read(statuses: &Statuses) -> std::sync::RwLockReadGuard<'_, BTreeMap<Key, Arc<StatusRecord>>> {
     statuses.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 async fn metrics(State(state): State<ServerState>) -> Response {
-    let age = oldest_unsynced(read(&state.statuses).values(), SystemTime::now());
+    let age = oldest_unsynced(
+        read(&state.statuses).values().map(|r| &**r),
+        SystemTime::now(),
+    );
     state.metrics.set_oldest_unsynced(age);
     state.metrics.set_leader(*state.leading.borrow());
     match state.metrics.encode() {
@@ -210,10 +213,11 @@ fn is_true(status: &DocumentStatus, kind: ConditionType) -> bool {
         .is_some_and(|c| c.status == ConditionStatus::True)
 }
 
-/// Every status record, copied out under the read lock. The lock is released when this returns,
-/// before the page is built and serialised: the workers, which take the write lock to record a
-/// status, wait only for the copy, never for the serialisation of every document.
-fn status_records(statuses: &Statuses) -> Vec<StatusRecord> {
+/// Every status record, shared out under the read lock (a reference count each, not a copy of
+/// the record: at 10,000 documents a copy was 9 MB per request). The lock is released when this
+/// returns, before the page is built and serialised: the workers, which take the write lock to
+/// record a status, wait only for this, never for the serialisation of every document.
+fn status_records(statuses: &Statuses) -> Vec<Arc<StatusRecord>> {
     read(statuses).values().cloned().collect()
 }
 
@@ -223,7 +227,7 @@ async fn status(State(state): State<ServerState>) -> Response {
 }
 
 /// The body of `/status` for `records`; serialising it takes no lock.
-fn status_page<'a>(state: &'a ServerState, records: &'a [StatusRecord]) -> StatusPage<'a> {
+fn status_page<'a>(state: &'a ServerState, records: &'a [Arc<StatusRecord>]) -> StatusPage<'a> {
     let mut counts = Counts::default();
     let documents: Vec<DocumentEntry<'_>> = records
         .iter()

@@ -43,7 +43,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         desired: reader,
         queue: Daemon::<ecs_topology_aws::AwsCloud>::queue(Arc::new(NoObserver)),
         view: Arc::new(RwLock::new(PassView::default())),
-        statuses: Arc::new(RwLock::new(session.previous.clone())),
+        statuses: Arc::new(RwLock::new(
+            session
+                .previous
+                .iter()
+                .map(|(key, record)| (key.clone(), Arc::new(record.clone())))
+                .collect(),
+        )),
         leadership: Leadership::always(),
         status_changes: status_tx,
         observer: Arc::new(Silent),

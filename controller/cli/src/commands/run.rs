@@ -160,7 +160,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         metrics: metrics.clone(),
         progress: progress.clone(),
     }));
-    let statuses = Arc::new(RwLock::new(previous));
+    let statuses = Arc::new(RwLock::new(
+        previous
+            .into_iter()
+            .map(|(key, record)| (key, Arc::new(record)))
+            .collect(),
+    ));
     let (status_tx, status_rx) = mpsc::unbounded_channel();
     let daemon = Arc::new(Daemon {
         cloud,

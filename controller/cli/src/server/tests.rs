@@ -135,7 +135,11 @@ async fn status_lists_every_document_with_conditions_drifted_fields_and_last_err
         region: "eu-west-1".into(),
         status,
     };
-    server.statuses.write().unwrap().insert(key, record);
+    server
+        .statuses
+        .write()
+        .unwrap()
+        .insert(key, Arc::new(record));
     server.health.expect_source("examples/");
     server.health.source_loaded("examples/");
 
@@ -186,7 +190,10 @@ fn status_is_serialised_from_a_copy_while_the_workers_can_write_statuses() {
         region: "eu-west-1".into(),
         status: DocumentStatus::default(),
     };
-    statuses.write().unwrap().insert(key.clone(), record);
+    statuses
+        .write()
+        .unwrap()
+        .insert(key.clone(), Arc::new(record));
     let (_leader, leading) = watch::channel(true);
     let state = ServerState {
         controller: "ecs-topology-test".into(),

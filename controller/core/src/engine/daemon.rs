@@ -199,7 +199,9 @@ pub struct Daemon<C: Cloud> {
     /// The latest observation; replaced whole by each pass, patched by each change.
     pub view: Arc<RwLock<PassView>>,
     /// Every document's status, as last computed.
-    pub statuses: Arc<RwLock<BTreeMap<Key, StatusRecord>>>,
+    /// Each document's status record, shared (not copied) with what reads them all, such as the
+    /// `/status` page.
+    pub statuses: Arc<RwLock<BTreeMap<Key, Arc<StatusRecord>>>>,
     /// Whether this replica leads, in which term: only the leader changes AWS.
     pub leadership: Leadership,
     pub status_changes: mpsc::UnboundedSender<StatusChange>,

@@ -289,8 +289,8 @@ impl<C: Cloud> Daemon<C> {
             status,
         };
         let mut statuses = write(&self.statuses);
-        if statuses.get(key) != Some(&record) {
-            statuses.insert(key.clone(), record.clone());
+        if statuses.get(key).map(|r| &**r) != Some(&record) {
+            statuses.insert(key.clone(), Arc::new(record.clone()));
             let _ = self
                 .status_changes
                 .send(StatusChange::Saved(Box::new(record)));
