@@ -98,15 +98,6 @@ impl<K: Ord, V> VecMap<K, V> {
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.0.iter().map(|(_, v)| v)
     }
-
-    /// The same entries as a `BTreeMap`.
-    pub fn to_map(&self) -> BTreeMap<K, V>
-    where
-        K: Clone,
-        V: Clone,
-    {
-        self.0.iter().cloned().collect()
-    }
 }
 
 impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
@@ -269,14 +260,6 @@ impl<T: Ord> VecSet<T> {
     pub fn difference<'a>(&'a self, other: &'a VecSet<T>) -> impl Iterator<Item = &'a T> {
         self.0.iter().filter(move |v| !other.contains(*v))
     }
-
-    /// The same members as a `BTreeSet`.
-    pub fn to_set(&self) -> BTreeSet<T>
-    where
-        T: Clone,
-    {
-        self.0.iter().cloned().collect()
-    }
 }
 
 impl<T: Ord> FromIterator<T> for VecSet<T> {
@@ -379,7 +362,6 @@ mod tests {
         expected.insert("0".into(), "zero".into());
         expected.remove("c");
         assert_eq!(tags, expected);
-        assert_eq!(tags.to_map(), expected);
     }
 
     #[test]
@@ -401,6 +383,5 @@ mod tests {
             ids.difference(&other).collect::<Vec<_>>(),
             ["subnet-0", "subnet-b"]
         );
-        assert_eq!(ids.to_set().len(), ids.len());
     }
 }

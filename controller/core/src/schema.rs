@@ -126,7 +126,7 @@ pub fn crd<S: Spec>() -> Value {
 /// `schema` is the inline schema of [`shape`].
 pub(crate) fn lists_for_mappings(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
     match value {
-        Value::Array(items) if wants_mapping(schema) => out.push(path.to_owned()),
+        Value::Array(_) if wants_mapping(schema) => out.push(path.to_owned()),
         Value::Array(items) => {
             for item_schema in parts(schema).filter_map(|s| s.get("items")) {
                 for (i, item) in items.iter().enumerate() {

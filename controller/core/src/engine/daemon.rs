@@ -180,14 +180,6 @@ impl Replays {
     pub fn forget_before(&mut self, before: tokio::time::Instant) {
         self.0.retain(|(at, _)| *at >= before);
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Shared state of a running controller.

@@ -175,10 +175,10 @@ impl<C: Cloud> Daemon<C> {
                     Some(Ok(applied)) => {
                         let mut ids: HashSet<String> = applied.gone.into_iter().collect();
                         ids.extend(applied.now.iter().map(|o| R::id(o).to_owned()));
-                        let (at, now) = (scope.clone(), applied.now);
+                        let (changed_scope, now) = (scope.clone(), applied.now);
                         let patch = Arc::new(move |observation: &mut Observation| {
                             R::objects_mut(observation).patch(
-                                &at,
+                                &changed_scope,
                                 |o| ids.contains(R::id(o)),
                                 now.clone(),
                             );

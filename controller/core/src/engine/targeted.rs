@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use super::daemon::write;
 use super::observe::observe_scope;
 use super::planning::{orphans, owned};
-use super::{Daemon, Scope};
+use super::{Daemon, PassView, Scope};
 use crate::kinds::{Cloud, for_kind};
 use crate::model::{Key, Kind};
 use crate::prune::prune_gate;
@@ -42,8 +42,12 @@ impl<C: Cloud> Daemon<C> {
                 patch(&mut view.observation);
                 view.fresher.insert((scope, kind), started);
             }
-            let changes = view.changes.clone();
-            changes.apply_since(started, &mut view.observation);
+            let PassView {
+                observation,
+                changes,
+                ..
+            } = &mut *view;
+            changes.apply_since(started, observation);
             view.orphans = orphans(&desired, &view.observation);
             view.gate = Some(prune_gate(
                 &self.config.prune,
