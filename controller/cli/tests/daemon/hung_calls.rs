@@ -40,8 +40,18 @@ async fn sigterm_ends_the_daemon_within_the_grace_period_while_its_aws_calls_han
     own.put("a.yaml", &namespace_doc("tau", "Tau")).await;
     let mut daemon = own.start(&setup).await;
     daemon.until_ready(Duration::from_secs(30)).await;
+    // The create's reconcile has ended, not only its CreateHttpNamespace: a reconcile still
+    // reading what it made when the account stops answering would hang in its place, and the
+    // edit's reconcile would wait behind it for ever.
+    daemon
+        .until_counted(
+            "ecs_topology_reconcile_total{kind=\"CloudMapNamespace\",result=\"changed\"}",
+            Duration::from_secs(30),
+            "reconciled",
+        )
+        .await;
     setup
-        .until_namespaces(1, Duration::from_secs(30), "reconciled")
+        .until_namespaces(1, Duration::from_secs(5), "the namespace exists")
         .await;
 
     // The server account stops answering: the observation pass and the reconcile of the edit
