@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use ecs_topology_bench::run::{controller_binary, target_dir};
 use ecs_topology_chaos::campaigns::{self, Common};
+use ecs_topology_chaos::world::INTERFACE;
 
 /// Chaos campaigns: SIGKILL under a fault storm, leader failover, a fault-rate sweep and source
 /// faults, each judged by an independent census of the emulator.
@@ -17,6 +18,11 @@ struct Args {
     /// Namespaces (and their shares) per (account, region).
     #[arg(long, global = true, default_value_t = 1)]
     cells: usize,
+    /// The interface services of each endpoint set (besides the `s3` gateway), comma-separated;
+    /// more than four per set make the world's creates wait on EC2's `CreateVpcEndpoint` bucket
+    /// (4, then 0.3 a second), so that the fault sweep runs against a throttle-bound minimum.
+    #[arg(long, global = true, value_delimiter = ',', default_values_t = INTERFACE.map(String::from))]
+    interface: Vec<String>,
     /// The seed of every random choice (kill moments, edits, fault draws).
     #[arg(long, global = true, default_value_t = 17)]
     seed: u64,
@@ -41,6 +47,10 @@ enum Campaign {
         min_delay_ms: u64,
         #[arg(long, default_value_t = 6_000)]
         max_delay_ms: u64,
+        /// Share of the kills aimed at a change: killed just after the process's first call
+        /// that changes AWS (or at --max-delay-ms when none comes).
+        #[arg(long, default_value_t = 0.5)]
+        aimed: f64,
     },
     /// Replicas of `run` on one lease; the leader killed or cut off from the lease table.
     Failover {
@@ -76,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         binary,
         work_dir: target_dir().join("chaos"),
         cells: args.cells,
+        interface: args.interface,
         seed: args.seed,
     };
     let emulator = ecs_topology_testkit::emulator();
@@ -85,12 +96,14 @@ async fn main() -> anyhow::Result<()> {
             fault_rate,
             min_delay_ms,
             max_delay_ms,
+            aimed,
         } => {
             let options = campaigns::kill::KillOptions {
                 kills,
                 fault_rate,
                 min_delay_ms,
                 max_delay_ms,
+                aimed,
             };
             let report = campaigns::kill::run(emulator, &common, &options).await?;
             let failures = report.census.failures();

@@ -42,6 +42,8 @@ pub const APPS: &str = "apps";
 pub const INTERFACE: [&str; 3] = ["ecs-agent", "ecs-telemetry", "ecs"];
 /// The interface endpoint an edit adds to (and removes from) a set.
 pub const EXTRA_INTERFACE: &str = "logs";
+/// The service of the unowned look-alike endpoint in each set's VPC.
+pub const LOOKALIKE_INTERFACE: &str = "secretsmanager";
 
 /// Prune settings that let every removed document go: campaigns that remove documents on
 /// purpose, where the census then counts any object left behind as a leak.
@@ -155,10 +157,20 @@ pub struct World {
 }
 
 impl World {
-    /// A fresh world with `cells` namespaces (and shares) per scope, built in the emulator; the
+    /// A fresh world with `cells` namespaces (and shares) per scope and endpoint sets of the
+    /// interface services `interface` (and the `s3` gateway), built in the emulator; the
     /// documents are written to `dir/docs`.
-    pub async fn build(emulator: &Emulator, dir: &Path, cells: usize) -> anyhow::Result<World> {
+    pub async fn build(
+        emulator: &Emulator,
+        dir: &Path,
+        cells: usize,
+        interface: &[String],
+    ) -> anyhow::Result<World> {
         anyhow::ensure!(cells >= 1, "at least one namespace per scope");
+        anyhow::ensure!(
+            !interface.iter().any(|i| i == LOOKALIKE_INTERFACE),
+            "{LOOKALIKE_INTERFACE} is the look-alike endpoint's service: a set must not claim it"
+        );
         let own = emulator.new_account();
         let accounts: Vec<String> = (0..ACCOUNTS).map(|_| emulator.new_account()).collect();
         let _ = std::fs::remove_dir_all(dir);
@@ -187,7 +199,7 @@ impl World {
             lookalike_vpcs: Vec::new(),
         };
         for scope in Scope::all() {
-            world.add_scope_docs(scope, cells);
+            world.add_scope_docs(scope, cells, interface);
             world.make_services(emulator, scope).await?;
         }
         for a in 0..ACCOUNTS {
@@ -205,7 +217,7 @@ impl World {
         Ok(world)
     }
 
-    fn add_scope_docs(&mut self, scope: Scope, cells: usize) {
+    fn add_scope_docs(&mut self, scope: Scope, cells: usize, interface: &[String]) {
         let s = scope.index();
         for i in 0..cells {
             self.docs.insert(
@@ -224,7 +236,7 @@ impl World {
                 },
             );
         }
-        let interface = INTERFACE.iter().map(|i| (*i).to_owned()).collect();
+        let interface = interface.to_vec();
         self.docs
             .insert(format!("vpce-{s}"), Doc::Endpoints { scope, interface });
         self.docs.insert(
@@ -307,7 +319,10 @@ impl World {
                 .create_vpc_endpoint()
                 .vpc_id(&net.vpc)
                 .vpc_endpoint_type(VpcEndpointType::Interface)
-                .service_name(format!("com.amazonaws.{}.secretsmanager", scope.region()))
+                .service_name(format!(
+                    "com.amazonaws.{}.{LOOKALIKE_INTERFACE}",
+                    scope.region()
+                ))
                 .set_subnet_ids(Some(net.subnets.clone()))
                 .security_group_ids(&net.security_group)
                 .private_dns_enabled(false)

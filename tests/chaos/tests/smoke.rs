@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use ecs_topology_bench::run::{controller_binary, target_dir};
 use ecs_topology_chaos::campaigns::{self, Common};
+use ecs_topology_chaos::world::INTERFACE;
 
 /// The debug binary the workspace's tests build (`ECS_TOPOLOGY_BIN` overrides it); built here
 /// when missing.
@@ -21,6 +22,7 @@ fn common(campaign: &str) -> Common {
             .join("chaos-smoke")
             .join(format!("{campaign}-{}", std::process::id())),
         cells: 1,
+        interface: INTERFACE.map(String::from).to_vec(),
         seed: 7,
     }
 }
@@ -33,6 +35,7 @@ async fn four_kills_under_the_storm_leave_no_duplicate_leak_or_changed_look_alik
         fault_rate: 0.1,
         min_delay_ms: 300,
         max_delay_ms: 3_000,
+        aimed: 0.5,
     };
     let report = campaigns::kill::run(ecs_topology_testkit::emulator(), &common, &options)
         .await
@@ -40,6 +43,8 @@ async fn four_kills_under_the_storm_leave_no_duplicate_leak_or_changed_look_alik
     let text = serde_json::to_string_pretty(&report).unwrap();
     assert_eq!(report.kills_apply + report.kills_run, 4, "{text}");
     assert!(report.kills_run >= 1, "{text}");
+    // The seed draws two of the four rounds as aimed at a change.
+    assert!(report.kills_aimed >= 1, "{text}");
     assert!(
         report.storm.faulted > 0,
         "the storm injected faults: {text}"

@@ -25,7 +25,10 @@ Admin endpoints (never counted, never throttled):
     ``{"status": "ok"}``
 ``GET /_emulator/calls``
     ``{"calls": [{"account", "region", "service", "operation", "calls", "throttled",
-    "faulted"}, ...]}``; ``calls`` includes the throttled and faulted ones.
+    "faulted", "continued", "continuedFaulted"}, ...]}``; ``calls`` includes the throttled and
+    faulted ones; ``continued`` counts the calls that asked for a page after the first (a
+    non-empty ``continuation-token``, ``marker``, ``key-marker`` or ``NextToken``), and
+    ``continuedFaulted`` those of them that were faulted.
 ``POST /_emulator/profile``
     ``{"accounts": ["111122223333"] | "*", "profile": PROFILE | null}``; a null or empty profile
     removes the profile. The token buckets of the named accounts (all, for ``"*"``) start full
@@ -104,14 +107,24 @@ _RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([^/?]+)")
 class Call:
     """The identity of one AWS request."""
 
-    __slots__ = ("account", "region", "service", "operation", "protocol")
+    __slots__ = ("account", "region", "service", "operation", "protocol", "continued")
 
-    def __init__(self, account: str, region: str, service: str, operation: str, protocol: str):
+    def __init__(
+        self,
+        account: str,
+        region: str,
+        service: str,
+        operation: str,
+        protocol: str,
+        continued: bool = False,
+    ):
         self.account = account
         self.region = region
         self.service = service
         self.operation = operation
         self.protocol = protocol
+        # The call asks for a page after the first (it carries a pagination token).
+        self.continued = continued
 
     def key(self) -> tuple[str, str, str, str]:
         return (self.account, self.region, self.service, self.operation)
@@ -263,6 +276,23 @@ def _s3_operation(environ: dict, query: dict[str, list[str]]) -> str:
     }.get(method, method.title() + "Bucket")
 
 
+# Pagination tokens, as query parameters (S3's REST listings, the query and EC2 protocols) or
+# members of a JSON body.
+_PAGE_PARAMETERS = ("continuation-token", "marker", "key-marker", "NextToken", "nextToken")
+_JSON_PAGE_MEMBERS = (b'"NextToken"', b'"nextToken"')
+
+
+def _continued(environ: dict, query: dict[str, list[str]], protocol: str, form: dict | None) -> bool:
+    """Whether a call asks for a page after the first: a non-empty pagination token."""
+    for source in (query, form or {}):
+        if any((source.get(name) or [""])[0] for name in _PAGE_PARAMETERS):
+            return True
+    if protocol == "json":
+        body = _buffer_body(environ)
+        return any(member in body for member in _JSON_PAGE_MEMBERS)
+    return False
+
+
 def identify(environ: dict, dispatcher: Any = None) -> Call:
     """Work out account, region, service, operation and wire protocol of an AWS request."""
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -290,6 +320,7 @@ def identify(environ: dict, dispatcher: Any = None) -> Call:
     content_type = environ.get("CONTENT_TYPE", "") or ""
     operation = ""
     protocol = ""
+    form = None
     if target:
         operation = target.rsplit(".", 1)[-1]
         protocol = "json"
@@ -319,7 +350,8 @@ def identify(environ: dict, dispatcher: Any = None) -> Call:
     if protocol in ("smithy-rpc-v2-cbor",):
         protocol = "json"
     account = _account_of(environ, query)
-    return Call(account, region, service, operation or "unknown", protocol)
+    continued = _continued(environ, query, protocol, form)
+    return Call(account, region, service, operation or "unknown", protocol, continued)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -534,10 +566,12 @@ class Realism:
     # -- counting
     def count(self, call: Call, throttled: bool = False, faulted: bool = False) -> None:
         with self._lock:
-            row = self._counts.setdefault(call.key(), [0, 0, 0])
+            row = self._counts.setdefault(call.key(), [0, 0, 0, 0, 0])
             row[0] += 1
             row[1] += int(throttled)
             row[2] += int(faulted)
+            row[3] += int(call.continued)
+            row[4] += int(call.continued and faulted)
 
     def calls(self) -> list[dict]:
         with self._lock:
@@ -551,6 +585,8 @@ class Realism:
                 "calls": c[0],
                 "throttled": c[1],
                 "faulted": c[2],
+                "continued": c[3],
+                "continuedFaulted": c[4],
             }
             for (a, r, s, o), c in items
         ]

@@ -70,6 +70,35 @@ class Identify(unittest.TestCase):
         self.assertEqual(realism.identify(s3).operation, "ListObjectsV2")
         self.assertEqual(realism.identify(signed("s3", method="HEAD", path="/bucket/key")).operation, "HeadObject")
 
+    def test_a_call_with_a_pagination_token_asks_for_a_later_page(self):
+        first = [
+            signed("s3", method="GET", path="/bucket", query_string="list-type=2"),
+            signed("s3", method="GET", path="/bucket", query_string="list-type=2&continuation-token="),
+            json_call("servicediscovery", "Route53AutoNaming_v20170314.ListNamespaces"),
+            query_call("ec2", "DescribeVpcEndpoints"),
+        ]
+        later = [
+            signed("s3", method="GET", path="/bucket", query_string="list-type=2&continuation-token=abc"),
+            signed("s3", method="GET", path="/bucket", query_string="marker=k1"),
+            signed(
+                "servicediscovery",
+                method="POST",
+                path="/",
+                headers={"X-Amz-Target": "Route53AutoNaming_v20170314.ListNamespaces"},
+                content_type="application/x-amz-json-1.1",
+                data=b'{"NextToken": "t"}',
+            ),
+            signed(
+                "ec2",
+                method="POST",
+                path="/",
+                data="Action=DescribeVpcEndpoints&Version=2016-11-15&NextToken=t",
+                content_type="application/x-www-form-urlencoded; charset=utf-8",
+            ),
+        ]
+        self.assertEqual([realism.identify(e).continued for e in first], [False] * len(first))
+        self.assertEqual([realism.identify(e).continued for e in later], [True] * len(later))
+
     def test_the_account_is_the_header_or_the_default(self):
         self.assertEqual(realism.identify(query_call("ec2", "DescribeVpcs")).account, "123456789012")
         environ = query_call("ec2", "DescribeVpcs", headers={"x-moto-account-id": "111122223333"})
@@ -174,7 +203,7 @@ class Admin(unittest.TestCase):
         self.assertEqual(
             calls,
             [{"account": "111111111111", "region": "us-east-1", "service": "ecs", "operation": "ListClusters",
-              "calls": 1, "throttled": 0, "faulted": 0}],
+              "calls": 1, "throttled": 0, "faulted": 0, "continued": 0, "continuedFaulted": 0}],
         )
 
     def test_a_throttled_account_does_not_reach_moto(self):
@@ -195,6 +224,23 @@ class Admin(unittest.TestCase):
         self.assertEqual(self.ecs("444444444444").status_code, 200)
         calls = self.client.get("/_emulator/calls").get_json()["calls"]
         self.assertEqual([(c["calls"], c["faulted"]) for c in calls], [(2, 1)])
+
+    def test_later_pages_and_their_faults_are_counted_apart(self):
+        self.post("/_emulator/profile", {"accounts": ["777777777777"], "profile": {"faults": {"http500": 1.0}}})
+        for token in ("", "abc"):
+            environ = signed(
+                "s3",
+                method="GET",
+                path="/bucket",
+                query_string=f"list-type=2&continuation-token={token}",
+                headers={"x-moto-account-id": "777777777777"},
+            )
+            self.assertEqual(self.client.open(environ).status_code, 500)
+        calls = self.client.get("/_emulator/calls").get_json()["calls"]
+        self.assertEqual(
+            [(c["operation"], c["calls"], c["faulted"], c["continued"], c["continuedFaulted"]) for c in calls],
+            [("ListObjectsV2", 2, 2, 1, 1)],
+        )
 
     def test_bad_admin_requests_say_why(self):
         reply = self.post("/_emulator/profile", {"accounts": [], "profile": None})

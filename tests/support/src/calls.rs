@@ -29,6 +29,10 @@ pub struct CallRow {
     pub throttled: u64,
     /// Of those, given an injected fault (HTTP 500/503, reset connection, slow reply).
     pub faulted: u64,
+    /// Of the calls, those that asked for a page after the first (with a pagination token).
+    pub continued: u64,
+    /// Of those, the ones given an injected fault: a listing that failed after its first page.
+    pub continued_faulted: u64,
 }
 
 impl CallRow {
@@ -66,6 +70,8 @@ impl Calls {
                     calls: number(row, "calls")?,
                     throttled: number(row, "throttled")?,
                     faulted: number(row, "faulted")?,
+                    continued: number(row, "continued")?,
+                    continued_faulted: number(row, "continuedFaulted")?,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -100,6 +106,16 @@ impl Calls {
         self.of(account).map(|row| row.faulted).sum()
     }
 
+    /// Calls of `operation` in `account` that asked for a page after the first, and of those
+    /// the faulted ones.
+    pub fn continued(&self, account: &str, operation: &str) -> (u64, u64) {
+        self.of(account)
+            .filter(|row| row.operation == operation)
+            .fold((0, 0), |(calls, faulted), row| {
+                (calls + row.continued, faulted + row.continued_faulted)
+            })
+    }
+
     /// The calls made since `earlier` (an earlier snapshot of the same emulator): the
     /// difference per row; rows without new calls are left out.
     pub fn since(&self, earlier: &Calls) -> Calls {
@@ -108,18 +124,17 @@ impl Calls {
             .rows
             .iter()
             .filter_map(|row| {
-                let (calls, throttled, faulted) = match before.get(&row.key()) {
-                    Some(old) => (
-                        row.calls.saturating_sub(old.calls),
-                        row.throttled.saturating_sub(old.throttled),
-                        row.faulted.saturating_sub(old.faulted),
-                    ),
-                    None => (row.calls, row.throttled, row.faulted),
+                let old = before.get(&row.key());
+                let minus = |now: u64, then: fn(&CallRow) -> u64| {
+                    old.map_or(now, |old| now.saturating_sub(then(old)))
                 };
+                let calls = minus(row.calls, |r| r.calls);
                 (calls > 0).then(|| CallRow {
                     calls,
-                    throttled,
-                    faulted,
+                    throttled: minus(row.throttled, |r| r.throttled),
+                    faulted: minus(row.faulted, |r| r.faulted),
+                    continued: minus(row.continued, |r| r.continued),
+                    continued_faulted: minus(row.continued_faulted, |r| r.continued_faulted),
                     ..row.clone()
                 })
             })

@@ -555,8 +555,7 @@ mod tests {
             service: "ec2".into(),
             operation: operation.into(),
             calls,
-            throttled: 0,
-            faulted: 0,
+            ..CallRow::default()
         }
     }
 

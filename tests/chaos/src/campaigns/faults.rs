@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::{Common, Counted, counted, secs, storm, until_converged};
 use crate::census::Census;
 use crate::controller::Controller;
-use crate::world::{INTERFACE, PRUNE_FREELY, Scope, World};
+use crate::world::{Doc, PRUNE_FREELY, Scope, World};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -119,7 +119,14 @@ pub fn changes_needed(
         };
         add("servicediscovery", "CreateHttpNamespace", cells);
         add("ram", "CreateResourceShare", cells);
-        add("ec2", "CreateVpcEndpoint", INTERFACE.len() + 1);
+        let endpoints = world.docs.values().find_map(|doc| match doc {
+            Doc::Endpoints {
+                scope: at,
+                interface,
+            } if *at == scope => Some(interface.len() + 1),
+            _ => None,
+        });
+        add("ec2", "CreateVpcEndpoint", endpoints.unwrap_or(0));
         add("ecs", "CreateExpressGatewayService", 1);
         // The scope's own bound service and the client of the previous account's namespace.
         add("ecs", "UpdateService", 2);
@@ -151,7 +158,7 @@ pub async fn run(
         let dir = common
             .work_dir
             .join(format!("faults-{}-{:.0}", common.seed, rate * 100.0));
-        let world = World::build(emulator, &dir, common.cells).await?;
+        let world = World::build(emulator, &dir, common.cells, &common.interface).await?;
         let (minimum, bound_by) = throttle_minimum(&changes_needed(&world, common.cells));
         report.documents = world.docs.len();
         report.throttle_minimum_seconds = secs(Duration::from_secs_f64(minimum));

@@ -4,6 +4,10 @@
 //! runs, the other half `run` daemons. Before each start the documents get a random edit with
 //! even odds, so that kills land in creates, updates and prunes, not only in quiet passes. Each
 //! process is killed after a random delay (seeded), unless it finished first (counted apart).
+//! A share of the kills (`aimed`) is aimed at a change instead: those rounds always edit, and the
+//! process is killed a random moment (up to half a second) after the emulator has seen its first
+//! call that changes AWS, so that kills land between the calls of a change, not in the quiet
+//! passes that make up most of a process's life.
 //! Then the storm stops, `apply --once` settles the world, and the census judges it.
 
 use std::time::{Duration, Instant};
@@ -28,7 +32,15 @@ pub struct KillOptions {
     /// A process is killed between these many milliseconds after its start.
     pub min_delay_ms: u64,
     pub max_delay_ms: u64,
+    /// Share of the kills aimed at a change (killed just after the process's first call that
+    /// changes AWS, or at `max_delay_ms` when none comes).
+    pub aimed: f64,
 }
+
+/// How often an aimed kill looks at the emulator's calls for the process's first change.
+const AIM_POLL: Duration = Duration::from_millis(50);
+/// An aimed kill lands between 0 and this long after the first change was seen.
+const AIM_SPREAD_MS: u64 = 500;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,6 +53,10 @@ pub struct KillReport {
     /// Kills with a call that changes AWS in the second before them: kills that cut a change
     /// short.
     pub kills_mid_change: usize,
+    /// Kills aimed at a change (see `aimed`), and of those the ones whose process made no change
+    /// before `max_delay_ms` (killed then, unaimed).
+    pub kills_aimed: usize,
+    pub aimed_without_change: usize,
     /// Processes that finished before their kill came (not counted as kills).
     pub finished_first: usize,
     pub edits: Vec<String>,
@@ -55,11 +71,13 @@ pub struct KillReport {
 impl KillReport {
     pub fn summary(&self) -> String {
         format!(
-            "kill: {} kills ({} apply --once, {} run; {} in the second after a call that changes AWS; {} finished first), {} edits, {:.0} s of storm: {} calls, {} faulted, {} throttled; settled in {} apply run(s)\ncensus: {}",
+            "kill: {} kills ({} apply --once, {} run; {} in the second after a call that changes AWS; {} aimed at a change, {} of them saw none; {} finished first), {} edits, {:.0} s of storm: {} calls, {} faulted, {} throttled; settled in {} apply run(s)\ncensus: {}",
             self.kills_apply + self.kills_run,
             self.kills_apply,
             self.kills_run,
             self.kills_mid_change,
+            self.kills_aimed,
+            self.aimed_without_change,
             self.finished_first,
             self.edits.len(),
             self.storm_seconds,
@@ -98,6 +116,8 @@ pub async fn run(
         kills_apply: 0,
         kills_run: 0,
         kills_mid_change: 0,
+        kills_aimed: 0,
+        aimed_without_change: 0,
         finished_first: 0,
         edits: Vec::new(),
         storm: Counted::default(),
@@ -109,26 +129,55 @@ pub async fn run(
     let mut round = 0;
     while report.kills_apply + report.kills_run < options.kills && round < options.kills * 4 {
         round += 1;
-        if rng.random_bool(0.5) {
+        let aimed = rng.random_bool(options.aimed.clamp(0.0, 1.0));
+        if aimed || rng.random_bool(0.5) {
             let edit = random_edit(&mut world, &mut rng, round);
             world.write_docs()?;
             report.edits.push(edit);
         }
         let daemon = report.kills_apply >= apply_kills;
+        let start = emulator.calls().await;
         let mut process = if daemon {
             controller.run(emulator, &source, None)?
         } else {
             controller.apply(emulator, &source)?
         };
         let delay = rng.random_range(options.min_delay_ms..=options.max_delay_ms);
-        // The calls of the last second before the kill tell whether it cut a change short.
-        let last_second = delay.min(1_000);
-        tokio::time::sleep(Duration::from_millis(delay - last_second)).await;
-        let window = emulator.calls().await;
-        tokio::time::sleep(Duration::from_millis(last_second)).await;
-        let killed = process.kill();
-        let last = emulator.calls().await.since(&window);
-        let changing = world.target_accounts().iter().any(|a| last.mutating(a) > 0);
+        let spread = rng.random_range(0..=AIM_SPREAD_MS);
+        let (killed, changing, saw_change) = if aimed {
+            // Killed `spread` after the first change the emulator sees, or at `max_delay_ms`.
+            let deadline = Instant::now() + Duration::from_millis(options.max_delay_ms);
+            let mut saw = false;
+            while Instant::now() < deadline && process.running() {
+                let now = emulator.calls().await.since(&start);
+                if world.target_accounts().iter().any(|a| now.mutating(a) > 0) {
+                    saw = true;
+                    break;
+                }
+                tokio::time::sleep(AIM_POLL).await;
+            }
+            if saw {
+                tokio::time::sleep(Duration::from_millis(spread)).await;
+            }
+            // Seen a change at most half a second (and a poll) before the kill.
+            (process.kill(), saw, saw)
+        } else {
+            // The calls of the last second before the kill tell whether it cut a change short.
+            let last_second = delay.min(1_000);
+            tokio::time::sleep(Duration::from_millis(delay - last_second)).await;
+            let window = emulator.calls().await;
+            tokio::time::sleep(Duration::from_millis(last_second)).await;
+            let killed = process.kill();
+            let last = emulator.calls().await.since(&window);
+            let changing = world.target_accounts().iter().any(|a| last.mutating(a) > 0);
+            (killed, changing, false)
+        };
+        if killed && aimed {
+            report.kills_aimed += 1;
+            if !saw_change {
+                report.aimed_without_change += 1;
+            }
+        }
         match (killed, daemon) {
             (true, true) => report.kills_run += 1,
             (true, false) => report.kills_apply += 1,

@@ -28,6 +28,8 @@ pub struct Common {
     pub work_dir: PathBuf,
     /// Namespaces (and shares) per scope.
     pub cells: usize,
+    /// The interface services of each endpoint set (besides the `s3` gateway).
+    pub interface: Vec<String>,
     pub seed: u64,
 }
 
@@ -40,7 +42,7 @@ impl Common {
         name: &str,
     ) -> anyhow::Result<(World, BTreeMap<String, String>)> {
         let dir = self.work_dir.join(format!("{name}-{}", self.seed));
-        let world = World::build(emulator, &dir, self.cells).await?;
+        let world = World::build(emulator, &dir, self.cells, &self.interface).await?;
         let lookalikes = Census::lookalikes(emulator, &world).await?;
         Ok((world, lookalikes))
     }

@@ -14,7 +14,9 @@
 //!   five polls while a namespace's description is edited; afterwards the edit is applied;
 //! - *partially listed*: filler objects (not documents) put before the documents so that the
 //!   listing takes two pages, the second holding the last two documents (a removal small
-//!   enough for the prune limit), and half the `ListObjectsV2` calls failing, for eight polls;
+//!   enough for the prune limit), and half the `ListObjectsV2` calls failing, for eight polls
+//!   and then until at least two listings failed on their second page (the emulator counts the
+//!   calls that carry a continuation token apart), at most thirty polls;
 //! - *burst*: twenty edits (descriptions, images) and a broken file written within seconds;
 //!   afterwards the last value of every edit is applied, the broken file changes nothing.
 
@@ -37,6 +39,8 @@ use crate::world::{Doc, REGIONS, Scope, World, file_name};
 const PRUNE: &str =
     "{maxFraction: 0.25, alwaysAllow: 2, maxDeletionsPerHour: 100, sweepInterval: 30s}";
 const POLL: Duration = Duration::from_secs(2);
+/// The phase whose listing must fail after its first page.
+const PARTIAL: &str = "partially listed";
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -48,8 +52,14 @@ pub struct Phase {
     pub expected_deletes: BTreeMap<String, u64>,
     /// Faults injected on the source's calls.
     pub source_faults: u64,
+    /// Of those, `ListObjectsV2` calls for a page after the first: listings that failed after
+    /// their first page had been read.
+    pub later_pages_failed: u64,
     pub census: Census,
 }
+
+/// Listings that must fail on their second page before the partial-listing phase ends.
+const LATER_PAGES_FAILED: u64 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,6 +73,11 @@ impl SourcesReport {
     pub fn failures(&self) -> Vec<String> {
         let mut out = Vec::new();
         for phase in &self.phases {
+            if phase.name == PARTIAL && phase.later_pages_failed == 0 {
+                out.push(format!(
+                    "{PARTIAL}: no listing failed after its first page; the phase did not show a partial listing"
+                ));
+            }
             if phase.deletes != phase.expected_deletes {
                 out.push(format!(
                     "{}: deleted {:?}, expected {:?}",
@@ -84,11 +99,12 @@ impl SourcesReport {
         let mut text = format!("sources: {} documents\n", self.documents);
         for phase in &self.phases {
             text.push_str(&format!(
-                "  {:<16} deletes {:?} (expected {:?}), {} source faults; census: {}\n",
+                "  {:<16} deletes {:?} (expected {:?}), {} source faults ({} on a later page); census: {}\n",
                 phase.name,
                 phase.deletes,
                 phase.expected_deletes,
                 phase.source_faults,
+                phase.later_pages_failed,
                 phase.census.summary()
             ));
         }
@@ -337,21 +353,21 @@ pub async fn run(emulator: &Emulator, common: &Common) -> anyhow::Result<Sources
     edit_description(&mut world, "ns-1-0", "Edited while partially listed");
     bucket.publish(&world, "topology/", "0-filler-").await?;
     let partial = json!({"faults": {"http500": 0.5, "operations": ["s3:ListObjectsV2"]}, "seed": common.seed});
+    let listed = emulator.calls().await;
     emulator.set_profile(&[&world.own], partial).await;
     tokio::time::sleep(POLL * 8).await;
+    for _ in 8..30 {
+        let since = emulator.calls().await.since(&listed);
+        if since.continued(&world.own, "ListObjectsV2").1 >= LATER_PAGES_FAILED {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
     emulator.set_profile(&[&world.own], Value::Null).await;
     let census = until_converged(emulator, &world, &lookalikes, converge).await?;
-    report.phases.push(
-        phase(
-            emulator,
-            &world,
-            "partially listed",
-            census,
-            &[],
-            &mut before,
-        )
-        .await,
-    );
+    report
+        .phases
+        .push(phase(emulator, &world, PARTIAL, census, &[], &mut before).await);
 
     // A burst of edits and a broken file.
     bucket
@@ -400,6 +416,7 @@ async fn phase(
             .map(|(op, n)| ((*op).to_owned(), *n))
             .collect(),
         source_faults: source_faults(world, &since),
+        later_pages_failed: since.continued(&world.own, "ListObjectsV2").1,
         census,
     }
 }
