@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
     Filter, PeeringConnectionOptionsRequest, ResourceType, RouteState, TagSpecification,
     VpcPeeringConnection,
 };
-use ecs_topology_testkit::{Pages, all_pages, emulator};
+use ecs_topology_testkit::{Pages, emulator, sent_pages};
 use serde_json::json;
 
 use crate::ec2::{filter, route_table, tag, tags_of, vpc};
@@ -222,21 +222,21 @@ async fn describe(client: &ec2::Client, pcx: &str) -> VpcPeeringConnection {
 
 /// The ids of the connections `client` sees with `filters`, `max` a page.
 async fn connection_pages(client: &ec2::Client, filters: Vec<Filter>, max: i32) -> Pages<String> {
-    all_pages(|token| {
-        let call = client
-            .describe_vpc_peering_connections()
-            .set_filters(Some(filters.clone()))
-            .max_results(max)
-            .set_next_token(token);
-        async move {
-            let page = call
+    sent_pages(
+        "describe page",
+        |token| {
+            client
+                .describe_vpc_peering_connections()
+                .set_filters(Some(filters.clone()))
+                .max_results(max)
+                .set_next_token(token)
                 .send()
-                .await
-                .unwrap_or_else(|e| panic!("describe page: {e:?}"));
+        },
+        |page| {
             let ids = page.vpc_peering_connections().iter().map(id).collect();
             (ids, page.next_token)
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -839,25 +839,24 @@ async fn describe_route_tables_pages_with_max_results_and_next_token() {
     for _ in 0..11 {
         created.insert(route_table(&client, &network).await);
     }
-    let pages = all_pages(|token| {
-        let call = client
-            .describe_route_tables()
-            .filters(filter("vpc-id", &network))
-            .max_results(5)
-            .set_next_token(token);
-        async move {
-            let page = call
+    let pages = sent_pages(
+        "describe route tables",
+        |token| {
+            client
+                .describe_route_tables()
+                .filters(filter("vpc-id", &network))
+                .max_results(5)
+                .set_next_token(token)
                 .send()
-                .await
-                .unwrap_or_else(|e| panic!("describe route tables: {e:?}"));
+        },
+        |page| {
             let ids = page
                 .route_tables()
                 .iter()
-                .filter_map(|t| t.route_table_id().map(str::to_owned))
-                .collect();
-            (ids, page.next_token)
-        }
-    })
+                .filter_map(|t| t.route_table_id());
+            (ids.map(str::to_owned).collect(), page.next_token)
+        },
+    )
     .await;
     // Eleven tables and the VPC's main one.
     assert_eq!(pages.sizes(), vec![5, 5, 2]);
