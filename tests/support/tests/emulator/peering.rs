@@ -110,16 +110,16 @@ impl World {
     }
 
     async fn accept(&self, pcx: &str) -> VpcPeeringConnection {
-        self.accepter
-            .accept_vpc_peering_connection()
-            .vpc_peering_connection_id(pcx)
-            .send()
+        accept_by(&self.accepter, pcx)
             .await
             .unwrap_or_else(|e| panic!("accept {pcx}: {e:?}"))
             .vpc_peering_connection
             .unwrap_or_else(|| panic!("accept: no connection"))
     }
 }
+
+/// What EC2 answers a call whose output is `O` and whose error is `E`.
+type Answer<O, E> = Result<O, ec2::error::SdkError<E>>;
 
 /// A side of a peering connection.
 #[derive(Debug, Clone, Copy)]
@@ -133,12 +133,10 @@ async fn allow_dns(
     client: &ec2::Client,
     pcx: &str,
     side: Side,
-) -> Result<
+) -> Answer<
     ec2::operation::modify_vpc_peering_connection_options::ModifyVpcPeeringConnectionOptionsOutput,
-    ec2::error::SdkError<
-        ec2::operation::modify_vpc_peering_connection_options::ModifyVpcPeeringConnectionOptionsError,
-    >,
->{
+    ec2::operation::modify_vpc_peering_connection_options::ModifyVpcPeeringConnectionOptionsError,
+> {
     let dns = PeeringConnectionOptionsRequest::builder()
         .allow_dns_resolution_from_remote_vpc(true)
         .build();
@@ -157,11 +155,9 @@ async fn allow_dns(
 async fn accept_by(
     client: &ec2::Client,
     pcx: &str,
-) -> Result<
+) -> Answer<
     ec2::operation::accept_vpc_peering_connection::AcceptVpcPeeringConnectionOutput,
-    ec2::error::SdkError<
-        ec2::operation::accept_vpc_peering_connection::AcceptVpcPeeringConnectionError,
-    >,
+    ec2::operation::accept_vpc_peering_connection::AcceptVpcPeeringConnectionError,
 > {
     client
         .accept_vpc_peering_connection()
@@ -174,11 +170,9 @@ async fn accept_by(
 async fn delete_by(
     client: &ec2::Client,
     pcx: &str,
-) -> Result<
+) -> Answer<
     ec2::operation::delete_vpc_peering_connection::DeleteVpcPeeringConnectionOutput,
-    ec2::error::SdkError<
-        ec2::operation::delete_vpc_peering_connection::DeleteVpcPeeringConnectionError,
-    >,
+    ec2::operation::delete_vpc_peering_connection::DeleteVpcPeeringConnectionError,
 > {
     client
         .delete_vpc_peering_connection()
@@ -193,9 +187,9 @@ async fn route_through(
     table: &str,
     cidr: &str,
     pcx: &str,
-) -> Result<
+) -> Answer<
     ec2::operation::create_route::CreateRouteOutput,
-    ec2::error::SdkError<ec2::operation::create_route::CreateRouteError>,
+    ec2::operation::create_route::CreateRouteError,
 > {
     client
         .create_route()
