@@ -63,6 +63,7 @@ import random
 import threading
 import uuid
 import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
@@ -337,29 +338,35 @@ def parameters(
     return request_parameters, response_elements
 
 
-def event(
-    account: str,
-    region: str,
-    service: str,
-    operation: str,
-    environ: dict,
-    access_key: str | None,
-    body: bytes,
-    headers: list[tuple[str, str]],
-    reply: bytes,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Call:
+    """A call as the middleware saw it: who made it where, the request and the reply."""
+
+    account: str
+    region: str
+    service: str
+    operation: str
+    environ: dict
+    access_key: str | None
+    body: bytes
+    headers: list[tuple[str, str]]
+    reply: bytes
+
+
+def event(call: Call) -> dict[str, Any]:
     """The EventBridge event of a successful call."""
-    request_parameters, response_elements = parameters(service, operation, environ, body, reply)
-    request_id = _header(headers, "x-amzn-RequestId") or _header(headers, "x-amz-request-id")
+    account, region, service, environ = call.account, call.region, call.service, call.environ
+    request_parameters, response_elements = parameters(service, call.operation, environ, call.body, call.reply)
+    request_id = _header(call.headers, "x-amzn-RequestId") or _header(call.headers, "x-amz-request-id")
     if not request_id and isinstance(response_elements, dict):
         request_id = response_elements.get("requestId")
     now = _now()
     detail = {
         "eventVersion": EVENT_VERSION,
-        "userIdentity": user_identity(account, access_key, region),
+        "userIdentity": user_identity(account, call.access_key, region),
         "eventTime": now,
         "eventSource": EVENT_SOURCES[service],
-        "eventName": operation,
+        "eventName": call.operation,
         "awsRegion": region,
         "sourceIPAddress": environ.get("REMOTE_ADDR") or "127.0.0.1",
         "userAgent": environ.get("HTTP_USER_AGENT") or "",
@@ -394,28 +401,17 @@ def _delay(account: str) -> float:
     return max(number_setting(account, DELAY_SETTING, 0.0), 0.0)
 
 
-def publish(
-    account: str,
-    region: str,
-    service: str,
-    operation: str,
-    environ: dict,
-    access_key: str | None,
-    body: bytes,
-    status: str,
-    headers: list[tuple[str, str]],
-    reply: bytes,
-) -> None:
+def publish(call: Call, status: str) -> None:
     """Publish the event of a call that answered ``status`` (nothing unless 2xx), after the
     account's delivery delay, unless it is drawn to be dropped. Never raises."""
     try:
-        if not status.startswith("2") or not recorded(service, operation):
+        if not status.startswith("2") or not recorded(call.service, call.operation):
             return
-        fraction = _fraction(account)
+        fraction = _fraction(call.account)
         if fraction and _rng.random() < fraction:
             return
-        built = event(account, region, service, operation, environ, access_key, body, headers, reply)
-        delay = _delay(account)
+        built = event(call)
+        delay = _delay(call.account)
         if delay <= 0:
             eventbridge.deliver(built)
             return

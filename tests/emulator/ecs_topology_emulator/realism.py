@@ -885,16 +885,18 @@ class Middleware:
                 close()
         if answered:
             cloudtrail.publish(
-                call.account,
-                call.region,
-                call.service,
-                call.operation,
-                environ,
-                _access_key(environ),
-                body,
+                cloudtrail.Call(
+                    call.account,
+                    call.region,
+                    call.service,
+                    call.operation,
+                    environ,
+                    _access_key(environ),
+                    body,
+                    answered[1],
+                    data,
+                ),
                 answered[0],
-                answered[1],
-                data,
             )
         return [data]
 

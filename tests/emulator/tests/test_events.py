@@ -45,7 +45,9 @@ def namespace_event(account: str = SENDER, name: str = "UpdateHttpNamespace") ->
     body = json.dumps({"Id": "ns-1", "Namespace": {"Description": "by hand"}, "UpdaterRequestId": "u-1"})
     reply = json.dumps({"OperationId": "op-1"})
     return cloudtrail.event(
-        account, REGION, "servicediscovery", name, environ, None, body.encode(), [("x-amzn-RequestId", "r-1")], reply.encode()
+        cloudtrail.Call(
+            account, REGION, "servicediscovery", name, environ, None, body.encode(), [("x-amzn-RequestId", "r-1")], reply.encode()
+        )
     )
 
 
@@ -227,12 +229,12 @@ class Delivery(unittest.TestCase):
         self.forward()
         self.admit_sender()
         body = json.dumps({"Id": "ns-1"}).encode()
-        args = (SENDER, REGION, "servicediscovery", "UpdateHttpNamespace", {}, None, body, "200 OK", [], b"{}")
+        call = cloudtrail.Call(SENDER, REGION, "servicediscovery", "UpdateHttpNamespace", {}, None, body, [], b"{}")
         settings.update([SENDER], {"events.drop_fraction": 1.0})
-        cloudtrail.publish(*args)
+        cloudtrail.publish(call, "200 OK")
         self.assertEqual(self.received(), [])
         settings.update([SENDER], {"events.drop_fraction": 0.0, "events.delivery_delay": 0.3})
-        cloudtrail.publish(*args)
+        cloudtrail.publish(call, "200 OK")
         self.assertEqual(self.received(), [])
         time.sleep(0.6)
         [event] = self.received()
@@ -241,7 +243,9 @@ class Delivery(unittest.TestCase):
     def test_a_failed_call_publishes_nothing(self):
         self.forward()
         self.admit_sender()
-        cloudtrail.publish(SENDER, REGION, "servicediscovery", "UpdateHttpNamespace", {}, None, b"{}", "400 Bad Request", [], b"{}")
+        cloudtrail.publish(
+            cloudtrail.Call(SENDER, REGION, "servicediscovery", "UpdateHttpNamespace", {}, None, b"{}", [], b"{}"), "400 Bad Request"
+        )
         self.assertEqual(self.received(), [])
 
 

@@ -34,6 +34,7 @@
 //!   daemon's `/healthz`, `/readyz`, `/status` and `/metrics`;
 //! - [`create_table`]: a DynamoDB table as the controller's tables are made;
 //! - [`all_pages`]: every page of a List or Describe call, given a closure that reads one;
+//!   [`sent_pages`] the same for an SDK call, given the call to send and how to read its page;
 //! - [`network`]: a VPC with subnets and the security group interface endpoints need.
 
 mod calls;
@@ -62,7 +63,7 @@ use serde_json::{Value, json};
 
 pub use calls::{CallRow, Calls, is_read};
 pub use dynamodb::create_table;
-pub use pages::{MAX_PAGES, Pages, all_pages};
+pub use pages::{MAX_PAGES, Pages, all_pages, sent_pages};
 
 /// The role every test session assumes in its account: `arn:aws:iam::<account>:role/<ROLE_NAME>`.
 pub const ROLE_NAME: &str = "ecs-topology-test";

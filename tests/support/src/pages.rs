@@ -51,6 +51,29 @@ where
     }
 }
 
+/// Every page of a paged SDK call: `send(token)` sends the call for one page, `read(page)`
+/// answers its items and the next page's token; as [`all_pages`].
+///
+/// # Panics
+/// When a call fails (the panic names `what` and the error), and as [`all_pages`] does.
+pub async fn sent_pages<T, P, E, F, Fut>(
+    what: &str,
+    mut send: F,
+    read: impl Fn(P) -> (Vec<T>, Option<String>),
+) -> Pages<T>
+where
+    E: std::fmt::Debug,
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<P, E>>,
+{
+    let read = &read;
+    all_pages(|token| {
+        let page = send(token);
+        async move { read(page.await.unwrap_or_else(|e| panic!("{what}: {e:?}"))) }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +91,29 @@ mod tests {
         .await;
         assert_eq!(read.sizes(), vec![2, 2, 1]);
         assert_eq!(read.items(), vec![1, 2, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn sent_pages_reads_each_sent_page() {
+        let read = sent_pages(
+            "count",
+            |token| async move {
+                match token.as_deref() {
+                    None => Ok::<_, ()>((vec![1, 2], Some("a".to_owned()))),
+                    _ => Ok((vec![3], None)),
+                }
+            },
+            |page| page,
+        )
+        .await;
+        assert_eq!(read.sizes(), vec![2, 1]);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "count: \"refused\"")]
+    async fn sent_pages_names_a_failed_call() {
+        sent_pages::<(), (), _, _, _>("count", |_| async { Err("refused") }, |()| (vec![], None))
+            .await;
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use aws_sdk_servicediscovery::types::{
     FilterCondition, NamespaceFilter, NamespaceFilterName, NamespaceType, OperationStatus,
     OperationTargetType, Tag,
 };
-use ecs_topology_testkit::{Pages, all_pages, emulator};
+use ecs_topology_testkit::{Pages, emulator, sent_pages};
 use serde_json::json;
 
 use crate::{assert_fails_with_status, code_and_status};
@@ -121,25 +121,24 @@ async fn name_pages(
     filters: Option<Vec<NamespaceFilter>>,
     max: Option<i32>,
 ) -> Pages<String> {
-    all_pages(|token| {
-        let call = client
-            .list_namespaces()
-            .set_filters(filters.clone())
-            .set_max_results(max)
-            .set_next_token(token);
-        async move {
-            let page = call
+    sent_pages(
+        "list namespaces",
+        |token| {
+            client
+                .list_namespaces()
+                .set_filters(filters.clone())
+                .set_max_results(max)
+                .set_next_token(token)
                 .send()
-                .await
-                .unwrap_or_else(|e| panic!("list namespaces: {e:?}"));
+        },
+        |page| {
             let names = page
                 .namespaces()
                 .iter()
-                .filter_map(|n| n.name().map(str::to_owned))
-                .collect();
-            (names, page.next_token)
-        }
-    })
+                .filter_map(|n| n.name().map(str::to_owned));
+            (names.collect(), page.next_token)
+        },
+    )
     .await
 }
 

@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType, Tag, TagSpecification, VpcEndpoint,
     VpcEndpointType,
 };
-use ecs_topology_testkit::{Pages, all_pages, emulator};
+use ecs_topology_testkit::{Pages, emulator, sent_pages};
 use serde_json::json;
 use tokio::task::JoinSet;
 
@@ -231,23 +231,23 @@ async fn modify(
 
 /// The ids of every endpoint matching `filters`, `max` a page.
 async fn endpoint_pages(client: &ec2::Client, filters: Vec<Filter>, max: i32) -> Pages<String> {
-    all_pages(|token| {
-        let call = client
-            .describe_vpc_endpoints()
-            .set_filters(Some(filters.clone()))
-            .max_results(max)
-            .set_next_token(token);
-        async move {
-            let page = call
+    sent_pages(
+        "describe page",
+        |token| {
+            client
+                .describe_vpc_endpoints()
+                .set_filters(Some(filters.clone()))
+                .max_results(max)
+                .set_next_token(token)
                 .send()
-                .await
-                .unwrap_or_else(|e| panic!("describe page: {e:?}"));
+        },
+        |page| {
             (
                 page.vpc_endpoints().iter().map(id).collect(),
                 page.next_token,
             )
-        }
-    })
+        },
+    )
     .await
 }
 

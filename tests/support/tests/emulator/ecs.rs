@@ -17,7 +17,7 @@ use aws_sdk_ecs::types::{
     ExpressGatewayServiceStatusCode, KeyValuePair, LaunchType, ManagedResourceStatus,
     NetworkConfiguration, ResourceManagementType, ServiceField, Tag,
 };
-use ecs_topology_testkit::{all_pages, emulator};
+use ecs_topology_testkit::{emulator, sent_pages};
 use serde_json::json;
 
 use crate::cloudmap::create_namespace_arn;
@@ -1184,21 +1184,19 @@ async fn list(
     cluster: &str,
     management: Option<ResourceManagementType>,
 ) -> BTreeSet<String> {
-    let pages = all_pages(|token| {
-        let call = client
-            .list_services()
-            .cluster(cluster)
-            .set_resource_management_type(management.clone())
-            .max_results(100)
-            .set_next_token(token);
-        async move {
-            let page = call
+    let pages = sent_pages(
+        "list services",
+        |token| {
+            client
+                .list_services()
+                .cluster(cluster)
+                .set_resource_management_type(management.clone())
+                .max_results(100)
+                .set_next_token(token)
                 .send()
-                .await
-                .unwrap_or_else(|e| panic!("list services: {e:?}"));
-            (page.service_arns().to_vec(), page.next_token)
-        }
-    })
+        },
+        |page| (page.service_arns().to_vec(), page.next_token),
+    )
     .await;
     pages.items().into_iter().collect()
 }
@@ -1227,17 +1225,18 @@ async fn list_services_pages_with_max_results_and_returns_ten_by_default() {
     assert_eq!(first.service_arns().len(), 10);
     assert!(first.next_token().is_some());
 
-    let pages = all_pages(|token| {
-        let call = client
-            .list_services()
-            .cluster("paged")
-            .max_results(5)
-            .set_next_token(token);
-        async move {
-            let page = call.send().await.unwrap_or_else(|e| panic!("list: {e:?}"));
-            (page.service_arns().to_vec(), page.next_token)
-        }
-    })
+    let pages = sent_pages(
+        "list",
+        |token| {
+            client
+                .list_services()
+                .cluster("paged")
+                .max_results(5)
+                .set_next_token(token)
+                .send()
+        },
+        |page| (page.service_arns().to_vec(), page.next_token),
+    )
     .await;
     assert_eq!(pages.sizes(), vec![5, 5, 2]);
     assert_eq!(pages.items().into_iter().collect::<BTreeSet<_>>(), created);

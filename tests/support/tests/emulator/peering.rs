@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
     Filter, PeeringConnectionOptionsRequest, ResourceType, RouteState, TagSpecification,
     VpcPeeringConnection,
 };
-use ecs_topology_testkit::{Pages, all_pages, emulator};
+use ecs_topology_testkit::{Pages, emulator, sent_pages};
 use serde_json::json;
 
 use crate::ec2::{filter, route_table, tag, tags_of, vpc};
@@ -110,16 +110,16 @@ impl World {
     }
 
     async fn accept(&self, pcx: &str) -> VpcPeeringConnection {
-        self.accepter
-            .accept_vpc_peering_connection()
-            .vpc_peering_connection_id(pcx)
-            .send()
+        accept_by(&self.accepter, pcx)
             .await
             .unwrap_or_else(|e| panic!("accept {pcx}: {e:?}"))
             .vpc_peering_connection
             .unwrap_or_else(|| panic!("accept: no connection"))
     }
 }
+
+/// What EC2 answers a call whose output is `O` and whose error is `E`.
+type Answer<O, E> = Result<O, ec2::error::SdkError<E>>;
 
 /// A side of a peering connection.
 #[derive(Debug, Clone, Copy)]
@@ -133,12 +133,10 @@ async fn allow_dns(
     client: &ec2::Client,
     pcx: &str,
     side: Side,
-) -> Result<
+) -> Answer<
     ec2::operation::modify_vpc_peering_connection_options::ModifyVpcPeeringConnectionOptionsOutput,
-    ec2::error::SdkError<
-        ec2::operation::modify_vpc_peering_connection_options::ModifyVpcPeeringConnectionOptionsError,
-    >,
->{
+    ec2::operation::modify_vpc_peering_connection_options::ModifyVpcPeeringConnectionOptionsError,
+> {
     let dns = PeeringConnectionOptionsRequest::builder()
         .allow_dns_resolution_from_remote_vpc(true)
         .build();
@@ -157,11 +155,9 @@ async fn allow_dns(
 async fn accept_by(
     client: &ec2::Client,
     pcx: &str,
-) -> Result<
+) -> Answer<
     ec2::operation::accept_vpc_peering_connection::AcceptVpcPeeringConnectionOutput,
-    ec2::error::SdkError<
-        ec2::operation::accept_vpc_peering_connection::AcceptVpcPeeringConnectionError,
-    >,
+    ec2::operation::accept_vpc_peering_connection::AcceptVpcPeeringConnectionError,
 > {
     client
         .accept_vpc_peering_connection()
@@ -174,11 +170,9 @@ async fn accept_by(
 async fn delete_by(
     client: &ec2::Client,
     pcx: &str,
-) -> Result<
+) -> Answer<
     ec2::operation::delete_vpc_peering_connection::DeleteVpcPeeringConnectionOutput,
-    ec2::error::SdkError<
-        ec2::operation::delete_vpc_peering_connection::DeleteVpcPeeringConnectionError,
-    >,
+    ec2::operation::delete_vpc_peering_connection::DeleteVpcPeeringConnectionError,
 > {
     client
         .delete_vpc_peering_connection()
@@ -193,9 +187,9 @@ async fn route_through(
     table: &str,
     cidr: &str,
     pcx: &str,
-) -> Result<
+) -> Answer<
     ec2::operation::create_route::CreateRouteOutput,
-    ec2::error::SdkError<ec2::operation::create_route::CreateRouteError>,
+    ec2::operation::create_route::CreateRouteError,
 > {
     client
         .create_route()
@@ -222,21 +216,21 @@ async fn describe(client: &ec2::Client, pcx: &str) -> VpcPeeringConnection {
 
 /// The ids of the connections `client` sees with `filters`, `max` a page.
 async fn connection_pages(client: &ec2::Client, filters: Vec<Filter>, max: i32) -> Pages<String> {
-    all_pages(|token| {
-        let call = client
-            .describe_vpc_peering_connections()
-            .set_filters(Some(filters.clone()))
-            .max_results(max)
-            .set_next_token(token);
-        async move {
-            let page = call
+    sent_pages(
+        "describe page",
+        |token| {
+            client
+                .describe_vpc_peering_connections()
+                .set_filters(Some(filters.clone()))
+                .max_results(max)
+                .set_next_token(token)
                 .send()
-                .await
-                .unwrap_or_else(|e| panic!("describe page: {e:?}"));
+        },
+        |page| {
             let ids = page.vpc_peering_connections().iter().map(id).collect();
             (ids, page.next_token)
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -839,25 +833,24 @@ async fn describe_route_tables_pages_with_max_results_and_next_token() {
     for _ in 0..11 {
         created.insert(route_table(&client, &network).await);
     }
-    let pages = all_pages(|token| {
-        let call = client
-            .describe_route_tables()
-            .filters(filter("vpc-id", &network))
-            .max_results(5)
-            .set_next_token(token);
-        async move {
-            let page = call
+    let pages = sent_pages(
+        "describe route tables",
+        |token| {
+            client
+                .describe_route_tables()
+                .filters(filter("vpc-id", &network))
+                .max_results(5)
+                .set_next_token(token)
                 .send()
-                .await
-                .unwrap_or_else(|e| panic!("describe route tables: {e:?}"));
+        },
+        |page| {
             let ids = page
                 .route_tables()
                 .iter()
-                .filter_map(|t| t.route_table_id().map(str::to_owned))
-                .collect();
-            (ids, page.next_token)
-        }
-    })
+                .filter_map(|t| t.route_table_id());
+            (ids.map(str::to_owned).collect(), page.next_token)
+        },
+    )
     .await;
     // Eleven tables and the VPC's main one.
     assert_eq!(pages.sizes(), vec![5, 5, 2]);

@@ -9,7 +9,7 @@ use aws_sdk_ram::types::{
     ResourceSharePermissionSummary, ResourceShareStatus, Tag, TagFilter,
 };
 use aws_sdk_servicediscovery::types::{FilterCondition, NamespaceFilter, NamespaceFilterName};
-use ecs_topology_testkit::{all_pages, emulator};
+use ecs_topology_testkit::{emulator, sent_pages};
 use serde_json::json;
 
 use crate::cloudmap::{cloud_map, create_namespace};
@@ -118,21 +118,14 @@ fn arns_of(permissions: &[ResourceSharePermissionSummary]) -> Vec<&str> {
 async fn share_names(
     request: ram::operation::get_resource_shares::builders::GetResourceSharesFluentBuilder,
 ) -> Vec<String> {
-    let pages = all_pages(|token| {
-        let call = request.clone().set_next_token(token);
-        async move {
-            let page = call
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("get shares: {e:?}"));
-            let names = page
-                .resource_shares()
-                .iter()
-                .filter_map(|s| s.name().map(str::to_owned))
-                .collect();
-            (names, page.next_token)
-        }
-    })
+    let pages = sent_pages(
+        "get shares",
+        |token| request.clone().set_next_token(token).send(),
+        |page| {
+            let names = page.resource_shares().iter().filter_map(|s| s.name());
+            (names.map(str::to_owned).collect(), page.next_token)
+        },
+    )
     .await;
     pages.items()
 }
@@ -832,22 +825,22 @@ async fn get_resource_share_associations_pages_and_filters() {
     let refs: Vec<&str> = consumers.iter().map(String::as_str).collect();
     let client = ram_client(&owner).await;
     let share_arn = share(&client, "orders-share", &namespace_arn, &refs).await;
-    let pages = all_pages(|token| {
-        let call = client
-            .get_resource_share_associations()
-            .association_type(ResourceShareAssociationType::Principal)
-            .max_results(2)
-            .set_next_token(token);
-        async move {
-            let page = call.send().await.unwrap_or_else(|e| panic!("page: {e:?}"));
-            let entities = page
-                .resource_share_associations()
-                .iter()
-                .filter_map(|a| a.associated_entity().map(str::to_owned))
-                .collect();
-            (entities, page.next_token)
-        }
-    })
+    let pages = sent_pages(
+        "page",
+        |token| {
+            client
+                .get_resource_share_associations()
+                .association_type(ResourceShareAssociationType::Principal)
+                .max_results(2)
+                .set_next_token(token)
+                .send()
+        },
+        |page| {
+            let associations = page.resource_share_associations().iter();
+            let entities = associations.filter_map(|a| a.associated_entity());
+            (entities.map(str::to_owned).collect(), page.next_token)
+        },
+    )
     .await;
     assert_eq!(pages.pages.len(), 2);
     let mut seen = pages.items();
