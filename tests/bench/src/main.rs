@@ -9,7 +9,9 @@ use ecs_topology_bench::compare::EventsOptions;
 use ecs_topology_bench::run::{Options, controller_binary, run, target_dir};
 use ecs_topology_bench::table;
 
-/// Counts the live heap, for the in-process benchmarks' figures of what a structure holds.
+/// Counts the live heap, for the scale benchmark's figures of what a structure holds (see
+/// `heap.rs`; without the `count-heap` feature, the system allocator uncounted).
+#[cfg(feature = "count-heap")]
 #[global_allocator]
 static ALLOCATOR: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
 

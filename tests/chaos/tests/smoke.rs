@@ -43,7 +43,7 @@ async fn four_kills_under_the_storm_leave_no_duplicate_leak_or_changed_look_alik
     let text = serde_json::to_string_pretty(&report).unwrap();
     assert_eq!(report.kills_apply + report.kills_run, 4, "{text}");
     assert!(report.kills_run >= 1, "{text}");
-    // The seed draws two of the four rounds as aimed at a change.
+    // Half the rounds are aimed at a change: the seed draws at least one among the kills.
     assert!(report.kills_aimed >= 1, "{text}");
     assert!(
         report.storm.faulted > 0,
