@@ -144,7 +144,8 @@ pub async fn run(
         };
         let delay = rng.random_range(options.min_delay_ms..=options.max_delay_ms);
         let spread = rng.random_range(0..=AIM_SPREAD_MS);
-        let (killed, changing, saw_change) = if aimed {
+        // Whether the process made a change in the moments before its kill.
+        let (killed, changing) = if aimed {
             // Killed `spread` after the first change the emulator sees, or at `max_delay_ms`.
             let deadline = Instant::now() + Duration::from_millis(options.max_delay_ms);
             let mut saw = false;
@@ -160,7 +161,7 @@ pub async fn run(
                 tokio::time::sleep(Duration::from_millis(spread)).await;
             }
             // Seen a change at most half a second (and a poll) before the kill.
-            (process.kill(), saw, saw)
+            (process.kill(), saw)
         } else {
             // The calls of the last second before the kill tell whether it cut a change short.
             let last_second = delay.min(1_000);
@@ -170,11 +171,11 @@ pub async fn run(
             let killed = process.kill();
             let last = emulator.calls().await.since(&window);
             let changing = world.target_accounts().iter().any(|a| last.mutating(a) > 0);
-            (killed, changing, false)
+            (killed, changing)
         };
         if killed && aimed {
             report.kills_aimed += 1;
-            if !saw_change {
+            if !changing {
                 report.aimed_without_change += 1;
             }
         }
