@@ -25,6 +25,11 @@ impl Desired {
     pub fn scope(&self) -> Scope {
         Scope::new(self.account.clone(), self.document.region())
     }
+
+    /// Whether the document's object lives in `scope` (without building its scope).
+    pub fn is_in(&self, scope: &Scope) -> bool {
+        self.account == scope.account && self.document.region() == scope.region
+    }
 }
 
 /// What the sources want in this pass.

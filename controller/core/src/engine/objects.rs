@@ -34,9 +34,9 @@ impl fmt::Display for Scope {
 /// The observed objects of one kind, by scope.
 ///
 /// # Guarantees
-/// - Each scope's index holds, for every key tag, the positions of exactly the objects of that
-///   scope this controller (`controller`) owns under that key, in observed order: it is rebuilt
-///   whenever the scope's objects are replaced or patched.
+/// - Each scope's index holds, for every key its key tags name, the positions of exactly the
+///   objects of that scope this controller (`controller`) owns under that key, in observed
+///   order: it is rebuilt whenever the scope's objects are replaced or patched.
 #[derive(Debug, Clone)]
 pub struct Objects<T> {
     /// The owner tag value that makes an object this controller's (what the index indexes).
@@ -47,8 +47,10 @@ pub struct Objects<T> {
 #[derive(Debug, Clone)]
 struct InScope<T> {
     all: Vec<T>,
-    /// Key tag to positions in `all` of this controller's objects with that key tag.
-    keyed: HashMap<Box<str>, Vec<usize>>,
+    /// Document key (read from the key tag) to positions in `all` of this controller's objects
+    /// with that key tag; a key tag that names no key of a kind is left out (no plan asks for
+    /// it).
+    keyed: HashMap<Key, Vec<usize>>,
 }
 
 impl<T> Default for Objects<T> {
@@ -99,11 +101,17 @@ impl<T: Tagged> Objects<T> {
     pub fn seen(&self, scope: &Scope, key: &Key) -> Seen<'_, T> {
         match self.scopes.get(scope) {
             None => Seen::from(&[] as &[T]),
-            Some(s) => {
-                let tag = key.to_string();
-                Seen::indexed(&s.all, s.keyed.get(tag.as_str()).map_or(&[], Vec::as_slice))
-            }
+            Some(s) => Seen::indexed(&s.all, s.keyed.get(key).map_or(&[], Vec::as_slice)),
         }
+    }
+
+    /// This controller's objects, by scope and by the key their key tag names.
+    pub fn owned(&self) -> impl Iterator<Item = (&Scope, &Key, impl Iterator<Item = &T>)> {
+        self.scopes.iter().flat_map(|(scope, s)| {
+            s.keyed
+                .iter()
+                .map(move |(key, at)| (scope, key, at.iter().map(|&i| &s.all[i])))
+        })
     }
 
     /// Every scope with its objects.
@@ -126,11 +134,11 @@ impl<T: Tagged> Objects<T> {
     }
 }
 
-fn index<T: Tagged>(controller: &str, all: &[T]) -> HashMap<Box<str>, Vec<usize>> {
-    let mut keyed: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+fn index<T: Tagged>(controller: &str, all: &[T]) -> HashMap<Key, Vec<usize>> {
+    let mut keyed: HashMap<Key, Vec<usize>> = HashMap::new();
     for (i, object) in all.iter().enumerate() {
-        if let Some(tag) = owned_key_tag(object.tags(), controller) {
-            keyed.entry(tag.into()).or_default().push(i);
+        if let Some(key) = owned_key_tag(object.tags(), controller).and_then(Key::parse) {
+            keyed.entry(key).or_default().push(i);
         }
     }
     keyed
@@ -172,6 +180,37 @@ mod tests {
         let ids: Vec<&str> = seen.candidates().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a"]);
         assert_eq!(seen.all().len(), 3);
+    }
+
+    #[test]
+    fn owned_lists_this_controllers_objects_by_the_key_their_tag_names() {
+        let scope = Scope::new("111111111111", "eu-west-1");
+        let mut objects = Objects::new("ctl");
+        objects.replace(
+            scope.clone(),
+            vec![
+                ns("a", "ctl", "CloudMapNamespace/a"),
+                ns("b", "other", "CloudMapNamespace/b"),
+                ns("c", "ctl", "not a key"),
+                ns("a2", "ctl", "CloudMapNamespace/a"),
+                ns("d", "ctl", "NamespaceShare/d"),
+            ],
+        );
+        let mut owned: Vec<(String, Vec<&str>)> = objects
+            .owned()
+            .map(|(at, key, objects)| {
+                assert_eq!(at, &scope);
+                (key.to_string(), objects.map(|n| n.id.as_str()).collect())
+            })
+            .collect();
+        owned.sort();
+        assert_eq!(
+            owned,
+            [
+                ("CloudMapNamespace/a".to_owned(), vec!["a", "a2"]),
+                ("NamespaceShare/d".to_owned(), vec!["d"]),
+            ]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::resource::{Context, Input, Plan, Resource};
 use super::{DesiredSet, Observation, Scope};
 use crate::kinds::for_kind;
 use crate::model::{DeletionPolicy, Key, Kind};
-use crate::observed::{Tagged, owned_key_tag};
+use crate::observed::Tagged;
 use crate::plan::{DocumentPlan, KindPlan, PruneGate, Verb, recorded_deletion_policy};
 use crate::prune::{Owned, prune_gate};
 
@@ -30,7 +30,7 @@ struct Orphan<'a> {
 /// The orphans of a pass, and how many keys the controller owns objects for.
 fn orphan_list<'a>(desired: &DesiredSet, observed: &'a Observation) -> (Vec<Orphan<'a>>, usize) {
     let mut out = Vec::new();
-    let mut owned = BTreeSet::new();
+    let mut owned: BTreeSet<&Key> = BTreeSet::new();
     for kind in Kind::ALL {
         for_kind!(kind, R => orphans_of::<R>(desired, observed, &mut out, &mut owned));
     }
@@ -41,20 +41,20 @@ fn orphans_of<'a, R: Resource>(
     desired: &DesiredSet,
     observed: &'a Observation,
     out: &mut Vec<Orphan<'a>>,
-    owned: &mut BTreeSet<Key>,
+    owned: &mut BTreeSet<&'a Key>,
 ) {
-    for (scope, list) in R::objects(observed).iter() {
-        for object in list.iter().filter(|o| R::exists(o)) {
-            let Some(key) = owned_key_tag(object.tags(), &desired.controller).and_then(Key::parse)
-            else {
-                continue;
-            };
-            owned.insert(key.clone());
+    for (scope, key, objects) in R::objects(observed).owned() {
+        for object in objects.filter(|o| R::exists(o)) {
+            owned.insert(key);
             // No document asks for it here: removed, or moved to another account or region.
-            let wanted_here = desired.documents.get(&key).map(|d| d.scope() == *scope);
-            if wanted_here != Some(true) && !desired.rejected.contains(&key) {
+            let wanted_here = desired.documents.get(key).map(|d| d.is_in(scope));
+            if wanted_here != Some(true) && !desired.rejected.contains(key) {
                 let policy = recorded_deletion_policy(object.tags());
-                out.push(Orphan { key, scope, policy });
+                out.push(Orphan {
+                    key: key.clone(),
+                    scope,
+                    policy,
+                });
             }
         }
     }
@@ -175,11 +175,7 @@ pub(crate) fn plan_as<'o, R: Resource>(
             .because(format!("cannot observe {scope}: {}", error.message));
     }
     // A document applies in its own scope only: elsewhere its key's objects are removed.
-    let doc = cx
-        .desired
-        .documents
-        .get(key)
-        .filter(|d| d.scope() == *scope);
+    let doc = cx.desired.documents.get(key).filter(|d| d.is_in(scope));
     R::plan(
         cx,
         Input {

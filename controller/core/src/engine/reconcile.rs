@@ -133,7 +133,7 @@ impl<C: Cloud> Daemon<C> {
             (plan, scope, work)
         };
         // The document, where it applies (not for what a moved document left behind).
-        let doc = desired.documents.get(key).filter(|d| d.scope() == scope);
+        let doc = desired.documents.get(key).filter(|d| d.is_in(&scope));
         let spec = doc.and_then(|d| R::spec(&d.document));
         let mut sent = None;
         let outcome = match work {
