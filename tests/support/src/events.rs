@@ -3,6 +3,8 @@
 //! queue every CloudTrail API-call event), and rules on the target accounts' default buses
 //! forwarding what the controller observes again for.
 
+use std::collections::HashMap;
+
 use aws_sdk_eventbridge as eb;
 use aws_sdk_eventbridge::types::Target;
 use aws_sdk_sqs as sqs;
@@ -38,33 +40,22 @@ impl EventQueue {
     ) -> EventQueue {
         let config = emulator.sdk_config(own, region).await;
         let client = sqs::Client::new(&config);
-        let url = client
-            .create_queue()
-            .queue_name(NAME)
-            .send()
+        let url = sent("CreateQueue", client.create_queue().queue_name(NAME).send())
             .await
-            .unwrap_or_else(|e| panic!("CreateQueue: {e:?}"))
             .queue_url
             .unwrap_or_default();
-        let queue_arn = client
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
+        let queue_arn = attributes(&client, &url, &[QueueAttributeName::QueueArn])
             .await
-            .unwrap_or_else(|e| panic!("GetQueueAttributes: {e:?}"))
-            .attributes
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .remove(&QueueAttributeName::QueueArn)
             .unwrap_or_default();
         let central = eb::Client::new(&config);
-        let bus_arn = central
-            .create_event_bus()
-            .name(NAME)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("CreateEventBus: {e:?}"))
-            .event_bus_arn
-            .unwrap_or_default();
+        let bus_arn = sent(
+            "CreateEventBus",
+            central.create_event_bus().name(NAME).send(),
+        )
+        .await
+        .event_bus_arn
+        .unwrap_or_default();
         if !senders.is_empty() {
             let principals: Vec<String> = senders
                 .iter()
@@ -116,22 +107,43 @@ impl EventQueue {
     /// # Panics
     /// When the call fails.
     pub async fn queued(&self) -> u64 {
-        let attributes = self
-            .client
-            .get_queue_attributes()
-            .queue_url(&self.url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
+        let counts = [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        ];
+        attributes(&self.client, &self.url, &counts)
             .await
-            .unwrap_or_else(|e| panic!("GetQueueAttributes: {e:?}"))
-            .attributes
-            .unwrap_or_default();
-        attributes
             .values()
             .filter_map(|v| v.parse::<u64>().ok())
             .sum()
     }
+}
+
+/// The reply of a call that must succeed.
+///
+/// # Panics
+/// When the call fails; the panic names `what` and the error.
+async fn sent<T, E: std::fmt::Debug>(what: &str, call: impl Future<Output = Result<T, E>>) -> T {
+    call.await.unwrap_or_else(|e| panic!("{what}: {e:?}"))
+}
+
+/// The attributes `names` of the queue `url`.
+///
+/// # Panics
+/// When the call fails.
+async fn attributes(
+    client: &sqs::Client,
+    url: &str,
+    names: &[QueueAttributeName],
+) -> HashMap<QueueAttributeName, String> {
+    let call = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .set_attribute_names(Some(names.to_vec()));
+    sent("GetQueueAttributes", call.send())
+        .await
+        .attributes
+        .unwrap_or_default()
 }
 
 async fn put_rule(client: &eb::Client, bus: Option<&str>, name: &str, pattern: &Value, to: &str) {

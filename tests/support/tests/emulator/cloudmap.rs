@@ -78,6 +78,23 @@ async fn create_with(
         .unwrap_or_else(|| panic!("create {name}: no OperationId"))
 }
 
+/// The error `CreateHttpNamespace` of `name` with the creator request id `token` fails with (`why`
+/// says why it must fail).
+async fn create_error(
+    client: &sd::Client,
+    name: &str,
+    token: &str,
+    why: &str,
+) -> sd::error::SdkError<CreateHttpNamespaceError> {
+    client
+        .create_http_namespace()
+        .name(name)
+        .creator_request_id(token)
+        .send()
+        .await
+        .expect_err(why)
+}
+
 /// The namespace `GetNamespace` answers for `id` (an id or an ARN).
 async fn get(client: &sd::Client, id: &str) -> sd::types::Namespace {
     client
@@ -108,6 +125,45 @@ async fn namespace_of(client: &sd::Client, op: &str) -> String {
         .and_then(|t| t.get(&OperationTargetType::Namespace))
         .cloned()
         .unwrap_or_else(|| panic!("operation {op} names no namespace"))
+}
+
+/// `TagResource` of `arn` with the tags `pairs`, not yet sent.
+fn tagging(
+    client: &sd::Client,
+    arn: &str,
+    pairs: &[(&str, &str)],
+) -> sd::operation::tag_resource::builders::TagResourceFluentBuilder {
+    let tags = pairs.iter().map(|(key, value)| tag(key, value)).collect();
+    client.tag_resource().resource_arn(arn).set_tags(Some(tags))
+}
+
+/// Removes the tags `keys` from `arn`.
+async fn untag(client: &sd::Client, arn: &str, keys: &[&str]) {
+    let keys = keys.iter().map(|k| (*k).to_owned()).collect();
+    client
+        .untag_resource()
+        .resource_arn(arn)
+        .set_tag_keys(Some(keys))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("untag {arn}: {e:?}"));
+}
+
+/// The tags of `arn`, as (key, value) in order.
+async fn namespace_tags(client: &sd::Client, arn: &str) -> Vec<(String, String)> {
+    let listed = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await;
+    let mut tags: Vec<(String, String)> = listed
+        .unwrap_or_else(|e| panic!("list tags of {arn}: {e:?}"))
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
+    tags.sort();
+    tags
 }
 
 async fn names(client: &sd::Client, filters: Vec<NamespaceFilter>) -> Vec<String> {
@@ -165,13 +221,13 @@ async fn reusing_a_creator_request_id_for_another_name_is_a_duplicate_request() 
     let account = emulator().new_account();
     let client = cloud_map(&account).await;
     let first = create_with(&client, "orders", |call| call.creator_request_id("token-1")).await;
-    let err = client
-        .create_http_namespace()
-        .name("payments")
-        .creator_request_id("token-1")
-        .send()
-        .await
-        .expect_err("a reused token for another name must fail");
+    let err = create_error(
+        &client,
+        "payments",
+        "token-1",
+        "a reused token for another name must fail",
+    )
+    .await;
     assert_eq!(code_and_status(&err), ("DuplicateRequest".to_owned(), 409));
     match err.into_service_error() {
         CreateHttpNamespaceError::DuplicateRequest(e) => {
@@ -196,13 +252,7 @@ async fn creating_a_namespace_with_a_taken_name_fails_with_namespace_already_exi
         .id()
         .unwrap_or_default()
         .to_owned();
-    let err = client
-        .create_http_namespace()
-        .name("orders")
-        .creator_request_id("second")
-        .send()
-        .await
-        .expect_err("a taken name must fail");
+    let err = create_error(&client, "orders", "second", "a taken name must fail").await;
     assert_eq!(
         code_and_status(&err),
         ("NamespaceAlreadyExists".to_owned(), 400)
@@ -634,44 +684,21 @@ async fn namespace_tags_are_kept_changed_and_listed() {
     .await;
     let id = namespace_of(&client, &op).await;
     let arn = format!("arn:aws:servicediscovery:{REGION}:{account}:namespace/{id}");
-    let tags = |client: sd::Client, arn: String| async move {
-        let mut tags: Vec<(String, String)> = client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("list tags: {e:?}"))
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect();
-        tags.sort();
-        tags
-    };
+
     assert_eq!(
-        tags(client.clone(), arn.clone()).await,
+        namespace_tags(&client, &arn).await,
         [
             ("ecs-topology.dev/owner".to_owned(), "controller".to_owned()),
             ("env".to_owned(), "prod".to_owned())
         ]
     );
-    client
-        .tag_resource()
-        .resource_arn(&arn)
-        .tags(tag("env", "staging"))
-        .tags(tag("team", "payments"))
+    tagging(&client, &arn, &[("env", "staging"), ("team", "payments")])
         .send()
         .await
         .unwrap_or_else(|e| panic!("tag: {e:?}"));
-    client
-        .untag_resource()
-        .resource_arn(&arn)
-        .tag_keys("ecs-topology.dev/owner")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("untag: {e:?}"));
+    untag(&client, &arn, &["ecs-topology.dev/owner"]).await;
     assert_eq!(
-        tags(client.clone(), arn.clone()).await,
+        namespace_tags(&client, &arn).await,
         [
             ("env".to_owned(), "staging".to_owned()),
             ("team".to_owned(), "payments".to_owned())
@@ -685,12 +712,7 @@ async fn tagging_an_unknown_namespace_fails_with_resource_not_found() {
     let client = cloud_map(&account).await;
     let arn = format!("arn:aws:servicediscovery:{REGION}:{account}:namespace/ns-missing0000000000");
     assert_fails_with_status(
-        client
-            .tag_resource()
-            .resource_arn(&arn)
-            .tags(tag("env", "prod"))
-            .send()
-            .await,
+        tagging(&client, &arn, &[("env", "prod")]).send().await,
         "ResourceNotFoundException",
         404,
         "an unknown resource cannot be tagged",

@@ -27,7 +27,7 @@ fn service(short: &str) -> String {
     format!("com.amazonaws.{REGION}.{short}")
 }
 
-use crate::{assert_fails_with, assert_fails_with_status};
+use crate::{assert_fails_with, assert_fails_with_status, first_of};
 
 pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -108,15 +108,9 @@ pub(crate) async fn vpc(client: &ec2::Client, cidr: &str, dns: bool) -> String {
 
 /// Creates a route table of `vpc`; its id.
 pub(crate) async fn route_table(client: &ec2::Client, vpc: &str) -> String {
-    client
-        .create_route_table()
-        .vpc_id(vpc)
-        .send()
+    ecs_topology_testkit::network::route_table(client, vpc)
         .await
         .unwrap_or_else(|e| panic!("create route table: {e:?}"))
-        .route_table
-        .and_then(|r| r.route_table_id)
-        .unwrap_or_else(|| panic!("create route table: no id"))
 }
 
 /// Creates a VPC `10.<octet>.0.0/16`; `dns` turns on DNS support and hostnames.
@@ -192,16 +186,13 @@ async fn interface(client: &ec2::Client, net: &Network, short: &str) -> VpcEndpo
 }
 
 async fn describe_one(client: &ec2::Client, endpoint_id: &str) -> VpcEndpoint {
-    client
+    let call = client
         .describe_vpc_endpoints()
-        .vpc_endpoint_ids(endpoint_id)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("describe {endpoint_id}: {e:?}"))
-        .vpc_endpoints()
-        .first()
-        .cloned()
-        .unwrap_or_else(|| panic!("describe {endpoint_id}: nothing"))
+        .vpc_endpoint_ids(endpoint_id);
+    first_of(&format!("describe {endpoint_id}"), call.send(), |r| {
+        r.vpc_endpoints()
+    })
+    .await
 }
 
 type CreateEndpoint = ec2::operation::create_vpc_endpoint::builders::CreateVpcEndpointFluentBuilder;

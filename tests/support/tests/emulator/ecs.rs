@@ -31,7 +31,7 @@ async fn clients(account: &str) -> (ecs::Client, ec2::Client) {
     (ecs::Client::new(&config), ec2::Client::new(&config))
 }
 
-use crate::{assert_fails_with, assert_fails_with_status};
+use crate::{assert_fails_with, assert_fails_with_status, first_of};
 
 fn role(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
@@ -222,16 +222,14 @@ impl Express {
     }
 
     async fn revision(&self, arn: &str) -> ecs::types::ServiceRevision {
-        self.ecs
+        let call = self
+            .ecs
             .describe_service_revisions()
-            .service_revision_arns(arn)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("describe revision {arn}: {e:?}"))
-            .service_revisions()
-            .first()
-            .cloned()
-            .unwrap_or_else(|| panic!("describe revision {arn}: nothing"))
+            .service_revision_arns(arn);
+        first_of(&format!("describe revision {arn}"), call.send(), |r| {
+            r.service_revisions()
+        })
+        .await
     }
 }
 
@@ -1130,7 +1128,8 @@ fn create_service(
         .network_configuration(awsvpc(net, true))
 }
 
-type CreateService = ecs::operation::create_service::builders::CreateServiceFluentBuilder;
+pub(crate) type CreateService =
+    ecs::operation::create_service::builders::CreateServiceFluentBuilder;
 
 /// The service `call` creates.
 async fn created_service(call: CreateService) -> ecs::types::Service {
@@ -1142,7 +1141,7 @@ async fn created_service(call: CreateService) -> ecs::types::Service {
 }
 
 /// The ARN of the service `call` creates.
-async fn created_arn(call: CreateService) -> String {
+pub(crate) async fn created_arn(call: CreateService) -> String {
     created_service(call)
         .await
         .service_arn
@@ -1505,18 +1504,15 @@ async fn an_express_primary_container_with_an_empty_command_reads_back_an_empty_
 
 /// The service as `DescribeServices` shows it.
 async fn ecs_service(world: &Express, arn: &str) -> ecs::types::Service {
-    world
+    let call = world
         .ecs
         .describe_services()
         .cluster("default")
-        .services(arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("describe services: {e:?}"))
-        .services()
-        .first()
-        .cloned()
-        .unwrap_or_else(|| panic!("describe services: no {arn}"))
+        .services(arn);
+    first_of(&format!("describe services {arn}"), call.send(), |r| {
+        r.services()
+    })
+    .await
 }
 
 /// The service deployment `DescribeServices` names as the service's current one, as
@@ -1526,17 +1522,16 @@ async fn current_deployment(world: &Express, arn: &str) -> ecs::types::ServiceDe
     let current = service
         .current_service_deployment()
         .unwrap_or_else(|| panic!("no current service deployment: {service:?}"));
-    world
+    let call = world
         .ecs
         .describe_service_deployments()
-        .service_deployment_arns(current)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("describe deployments: {e:?}"))
-        .service_deployments()
-        .first()
-        .cloned()
-        .unwrap_or_else(|| panic!("describe deployments: no {current}"))
+        .service_deployment_arns(current);
+    first_of(
+        &format!("describe deployments {current}"),
+        call.send(),
+        |r| r.service_deployments(),
+    )
+    .await
 }
 
 fn images_of(service: &EcsExpressGatewayService) -> Vec<String> {

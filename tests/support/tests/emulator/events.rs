@@ -81,6 +81,12 @@ async fn wire(pattern: &Value, admit: bool) -> Wiring {
 }
 
 impl Wiring {
+    /// Asserts that no event reaches the queue within 300 ms.
+    async fn assert_receives_nothing(&self) {
+        let events = self.received(Duration::from_millis(300)).await;
+        assert!(events.is_empty(), "{events:#?}");
+    }
+
     /// The events in the queue after `wait` (deleted as they are read).
     async fn received(&self, wait: Duration) -> Vec<Value> {
         tokio::time::sleep(wait).await;
@@ -216,8 +222,7 @@ async fn describe_and_list_calls_publish_nothing() {
     client.list_namespaces().send().await.unwrap();
     client.list_services().send().await.unwrap();
 
-    let events = wiring.received(Duration::from_millis(300)).await;
-    assert!(events.is_empty(), "{events:#?}");
+    wiring.assert_receives_nothing().await;
 }
 
 #[tokio::test]
@@ -227,8 +232,7 @@ async fn a_central_bus_whose_policy_does_not_admit_the_account_receives_nothing(
 
     wiring.describe(&id, "unseen").await;
 
-    let events = wiring.received(Duration::from_millis(300)).await;
-    assert!(events.is_empty(), "{events:#?}");
+    wiring.assert_receives_nothing().await;
 }
 
 #[tokio::test]

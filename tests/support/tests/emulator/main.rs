@@ -76,3 +76,20 @@ pub(crate) fn assert_fails_with_status<
     assert_eq!((code_.as_str(), status_), (code, status), "{why}");
     message
 }
+
+/// The first item of the reply of a call that must succeed, `items` reading them from the
+/// reply: what a describe of one resource by its id or ARN answers.
+///
+/// # Panics
+/// When the call fails or answers no item; the panic names `what`.
+pub(crate) async fn first_of<O, E: std::fmt::Debug, T: Clone>(
+    what: &str,
+    call: impl Future<Output = Result<O, E>>,
+    items: impl FnOnce(&O) -> &[T],
+) -> T {
+    let reply = call.await.unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    items(&reply)
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("{what}: nothing"))
+}

@@ -16,7 +16,7 @@ use ecs_topology_testkit::{Pages, emulator, sent_pages};
 use serde_json::json;
 
 use crate::ec2::{filter, route_table, tag, tags_of, vpc};
-use crate::{assert_fails_with, refused};
+use crate::{assert_fails_with, first_of, refused};
 
 const REQUESTER_REGION: &str = "eu-west-1";
 const ACCEPTER_REGION: &str = "us-east-1";
@@ -107,6 +107,16 @@ impl World {
             .unwrap_or_else(|e| panic!("create peering: {e:?}"))
             .vpc_peering_connection
             .unwrap_or_else(|| panic!("create peering: no connection"))
+    }
+
+    /// The accepter rejects `pcx`.
+    async fn reject(&self, pcx: &str) {
+        self.accepter
+            .reject_vpc_peering_connection()
+            .vpc_peering_connection_id(pcx)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("reject {pcx}: {e:?}"));
     }
 
     async fn accept(&self, pcx: &str) -> VpcPeeringConnection {
@@ -202,16 +212,13 @@ async fn route_through(
 
 /// The connection `pcx` as `client`'s account sees it.
 async fn describe(client: &ec2::Client, pcx: &str) -> VpcPeeringConnection {
-    client
+    let call = client
         .describe_vpc_peering_connections()
-        .vpc_peering_connection_ids(pcx)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("describe {pcx}: {e:?}"))
-        .vpc_peering_connections()
-        .first()
-        .cloned()
-        .unwrap_or_else(|| panic!("describe {pcx}: nothing"))
+        .vpc_peering_connection_ids(pcx);
+    first_of(&format!("describe {pcx}"), call.send(), |r| {
+        r.vpc_peering_connections()
+    })
+    .await
 }
 
 /// The ids of the connections `client` sees with `filters`, `max` a page.
@@ -414,13 +421,7 @@ async fn accepting_anything_but_a_pending_request_is_an_invalid_state_transition
         "VpcPeeringConnectionAlreadyExists",
         "a new request between actively peered VPCs",
     );
-    world
-        .accepter
-        .reject_vpc_peering_connection()
-        .vpc_peering_connection_id(&rejected)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("reject: {e:?}"));
+    world.reject(&rejected).await;
     assert_eq!(
         code(&describe(&world.requester, &rejected).await),
         "rejected"
@@ -798,27 +799,28 @@ async fn routes_target_only_a_peering_of_their_own_vpc() {
 
     world.accept(&pcx).await;
     let own = route_table(&world.requester, &world.requester_vpc).await;
-    route_through(&world.requester, &own, "10.20.0.0/24", &pcx)
+    let peer_cidr = "10.20.0.0/24";
+    route_through(&world.requester, &own, peer_cidr, &pcx)
         .await
         .unwrap();
     world
         .requester
         .replace_route()
         .route_table_id(&own)
-        .destination_cidr_block("10.20.0.0/24")
+        .destination_cidr_block(peer_cidr)
         .vpc_peering_connection_id(&pcx)
         .send()
         .await
         .unwrap_or_else(|e| panic!("replace route: {e:?}"));
     assert_eq!(
-        route(&world.requester, &own, "10.20.0.0/24").await,
+        route(&world.requester, &own, peer_cidr).await,
         (RouteState::Active, pcx.clone())
     );
     world
         .requester
         .delete_route()
         .route_table_id(&own)
-        .destination_cidr_block("10.20.0.0/24")
+        .destination_cidr_block(peer_cidr)
         .send()
         .await
         .unwrap_or_else(|e| panic!("delete route: {e:?}"));

@@ -3,7 +3,9 @@
 //! idempotency, and what a consumer account sees of a shared namespace.
 
 use aws_sdk_ram as ram;
+use aws_sdk_ram::operation::associate_resource_share_permission::builders::AssociateResourceSharePermissionFluentBuilder as AssociatePermission;
 use aws_sdk_ram::operation::create_resource_share::CreateResourceShareError;
+use aws_sdk_ram::operation::disassociate_resource_share_permission::builders::DisassociateResourceSharePermissionFluentBuilder as DisassociatePermission;
 use aws_sdk_ram::types::{
     ResourceOwner, ResourceShareAssociationStatus, ResourceShareAssociationType,
     ResourceSharePermissionSummary, ResourceShareStatus, Tag, TagFilter,
@@ -96,6 +98,86 @@ async fn created_share(
         .unwrap_or_else(|| panic!("create share {name}: no ARN"))
 }
 
+/// `GetResourceShares` of the shares `client`'s account owns, not yet sent.
+fn own_shares(client: &ram::Client) -> GetShares {
+    client
+        .get_resource_shares()
+        .resource_owner(ResourceOwner::SelfValue)
+}
+
+/// Deletes the share `arn` (with the client token `token`, when given): the reply.
+async fn delete_share(
+    client: &ram::Client,
+    arn: &str,
+    token: Option<&str>,
+) -> ram::operation::delete_resource_share::DeleteResourceShareOutput {
+    client
+        .delete_resource_share()
+        .set_client_token(token.map(str::to_owned))
+        .resource_share_arn(arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete {arn}: {e:?}"))
+}
+
+/// Disassociates the resource `resource` and the principal `principal` (those given) from the
+/// share `share_arn`: the reply.
+async fn disassociate(
+    client: &ram::Client,
+    share_arn: &str,
+    resource: Option<&str>,
+    principal: Option<&str>,
+) -> ram::operation::disassociate_resource_share::DisassociateResourceShareOutput {
+    let one = |arn: Option<&str>| arn.map(|a| vec![a.to_owned()]);
+    client
+        .disassociate_resource_share()
+        .resource_share_arn(share_arn)
+        .set_resource_arns(one(resource))
+        .set_principals(one(principal))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("disassociate from {share_arn}: {e:?}"))
+}
+
+/// `AssociateResourceSharePermission` of `permission` to the share `share_arn`, not yet sent.
+fn associate_permission(
+    client: &ram::Client,
+    share_arn: &str,
+    permission: &str,
+) -> AssociatePermission {
+    client
+        .associate_resource_share_permission()
+        .resource_share_arn(share_arn)
+        .permission_arn(permission)
+}
+
+/// `DisassociateResourceSharePermission` of the Cloud Map permission from the share `share_arn`,
+/// not yet sent.
+fn disassociate_permission(client: &ram::Client, share_arn: &str) -> DisassociatePermission {
+    client
+        .disassociate_resource_share_permission()
+        .resource_share_arn(share_arn)
+        .permission_arn(CLOUD_MAP_PERMISSION)
+}
+
+/// Tags the share `arn` with `tags`, then removes its tags `removed`.
+async fn retag(client: &ram::Client, arn: &str, tags: &[Tag], removed: &[&str]) {
+    client
+        .tag_resource()
+        .resource_share_arn(arn)
+        .set_tags(Some(tags.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("tag {arn}: {e:?}"));
+    client
+        .untag_resource()
+        .resource_share_arn(arn)
+        .set_tag_keys(Some(removed.iter().map(|k| (*k).to_owned()).collect()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("untag {removed:?} of {arn}: {e:?}"));
+}
+
 /// The permissions associated with the share `share_arn`.
 async fn share_permissions(
     client: &ram::Client,
@@ -115,9 +197,9 @@ fn arns_of(permissions: &[ResourceSharePermissionSummary]) -> Vec<&str> {
     permissions.iter().filter_map(|p| p.arn()).collect()
 }
 
-async fn share_names(
-    request: ram::operation::get_resource_shares::builders::GetResourceSharesFluentBuilder,
-) -> Vec<String> {
+type GetShares = ram::operation::get_resource_shares::builders::GetResourceSharesFluentBuilder;
+
+async fn share_names(request: GetShares) -> Vec<String> {
     let pages = sent_pages(
         "get shares",
         |token| request.clone().set_next_token(token).send(),
@@ -210,9 +292,7 @@ async fn a_cloud_map_namespace_is_shared_with_the_permission_and_tags_asked_for(
     assert_eq!(created.allow_external_principals(), Some(false));
     assert_eq!(created.owning_account_id(), Some(owner.as_str()));
 
-    let listed = client
-        .get_resource_shares()
-        .resource_owner(ResourceOwner::SelfValue)
+    let listed = own_shares(&client)
         .resource_share_arns(&share_arn)
         .send()
         .await
@@ -308,15 +388,7 @@ async fn sharing_a_namespace_that_does_not_exist_fails_with_unknown_resource() {
         err.into_service_error(),
         CreateResourceShareError::UnknownResourceException(_)
     ));
-    assert!(
-        share_names(
-            client
-                .get_resource_shares()
-                .resource_owner(ResourceOwner::SelfValue)
-        )
-        .await
-        .is_empty()
-    );
+    assert!(share_names(own_shares(&client)).await.is_empty());
 }
 
 #[tokio::test]
@@ -342,15 +414,7 @@ async fn creating_a_resource_share_twice_with_the_same_client_token_creates_one(
         );
     }
     assert_eq!(arns[0], arns[1]);
-    assert_eq!(
-        share_names(
-            client
-                .get_resource_shares()
-                .resource_owner(ResourceOwner::SelfValue)
-        )
-        .await,
-        ["orders-share"]
-    );
+    assert_eq!(share_names(own_shares(&client)).await, ["orders-share"]);
 }
 
 #[tokio::test]
@@ -428,14 +492,7 @@ async fn resources_and_principals_are_associated_and_disassociated() {
         principals
     );
 
-    let removed = client
-        .disassociate_resource_share()
-        .resource_share_arn(&share_arn)
-        .resource_arns(&first_arn)
-        .principals(&a)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("disassociate: {e:?}"));
+    let removed = disassociate(&client, &share_arn, Some(&first_arn), Some(&a)).await;
     assert_eq!(removed.resource_share_associations().len(), 2);
     let principals =
         association_statuses(&client, &share_arn, ResourceShareAssociationType::Principal).await;
@@ -472,13 +529,7 @@ async fn a_namespace_shared_with_another_account_is_listed_there_until_disassoci
     );
     assert!(visible_namespaces(&consumer, Some("SELF")).await.is_empty());
 
-    client
-        .disassociate_resource_share()
-        .resource_share_arn(&share_arn)
-        .principals(&consumer)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("disassociate: {e:?}"));
+    disassociate(&client, &share_arn, None, Some(&consumer)).await;
     assert!(visible_namespaces(&consumer, None).await.is_empty());
     assert_fails_with_status(
         cloud_map(&consumer)
@@ -503,13 +554,7 @@ async fn a_shared_namespace_disappears_from_the_consumer_when_the_resource_is_re
         ..
     } = orders_shared().await;
     assert_eq!(visible_namespaces(&consumer, None).await.len(), 1);
-    client
-        .disassociate_resource_share()
-        .resource_share_arn(&share_arn)
-        .resource_arns(&namespace_arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("disassociate: {e:?}"));
+    disassociate(&client, &share_arn, Some(&namespace_arn), None).await;
     assert!(visible_namespaces(&consumer, None).await.is_empty());
 }
 
@@ -522,12 +567,7 @@ async fn a_shared_namespace_disappears_from_the_consumer_when_the_share_is_delet
         ..
     } = orders_shared().await;
     assert_eq!(visible_namespaces(&consumer, None).await.len(), 1);
-    let deleted = client
-        .delete_resource_share()
-        .resource_share_arn(&share_arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    let deleted = delete_share(&client, &share_arn, None).await;
     assert_eq!(deleted.return_value(), Some(true));
     assert!(visible_namespaces(&consumer, None).await.is_empty());
     assert_eq!(
@@ -608,10 +648,7 @@ async fn a_resource_share_permission_is_replaced_only_when_asked_and_removed_wit
     let share_arn = share(&client, "orders-share", &namespace_arn, &[]).await;
 
     // Associating the permission already attached is a no-op.
-    let same = client
-        .associate_resource_share_permission()
-        .resource_share_arn(&share_arn)
-        .permission_arn(CLOUD_MAP_PERMISSION)
+    let same = associate_permission(&client, &share_arn, CLOUD_MAP_PERMISSION)
         .send()
         .await
         .unwrap_or_else(|e| panic!("associate permission: {e:?}"));
@@ -619,27 +656,13 @@ async fn a_resource_share_permission_is_replaced_only_when_asked_and_removed_wit
 
     // A namespace is still in the share: its permission cannot go.
     assert_fails_with(
-        client
-            .disassociate_resource_share_permission()
-            .resource_share_arn(&share_arn)
-            .permission_arn(CLOUD_MAP_PERMISSION)
-            .send()
-            .await,
+        disassociate_permission(&client, &share_arn).send().await,
         "OperationNotPermittedException",
         "the permission of a shared resource type must stay",
     );
 
-    client
-        .disassociate_resource_share()
-        .resource_share_arn(&share_arn)
-        .resource_arns(&namespace_arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("disassociate: {e:?}"));
-    client
-        .disassociate_resource_share_permission()
-        .resource_share_arn(&share_arn)
-        .permission_arn(CLOUD_MAP_PERMISSION)
+    disassociate(&client, &share_arn, Some(&namespace_arn), None).await;
+    disassociate_permission(&client, &share_arn)
         .send()
         .await
         .unwrap_or_else(|e| panic!("disassociate permission: {e:?}"));
@@ -647,25 +670,21 @@ async fn a_resource_share_permission_is_replaced_only_when_asked_and_removed_wit
     assert!(left.is_empty());
 
     assert_fails_with(
-        client
-            .associate_resource_share_permission()
-            .resource_share_arn(&share_arn)
-            .permission_arn("arn:aws:ram::aws:permission/AWSRAMNoSuchPermission")
-            .send()
-            .await,
+        associate_permission(
+            &client,
+            &share_arn,
+            "arn:aws:ram::aws:permission/AWSRAMNoSuchPermission",
+        )
+        .send()
+        .await,
         "UnknownResourceException",
         "an unknown permission cannot be associated",
     );
-    client
-        .associate_resource_share_permission()
-        .resource_share_arn(&share_arn)
-        .permission_arn(CLOUD_MAP_PERMISSION)
+    associate_permission(&client, &share_arn, CLOUD_MAP_PERMISSION)
         .send()
         .await
         .unwrap_or_else(|e| panic!("associate permission: {e:?}"));
-    let back = client
-        .get_resource_shares()
-        .resource_owner(ResourceOwner::SelfValue)
+    let back = own_shares(&client)
         .permission_arn(CLOUD_MAP_PERMISSION)
         .send()
         .await
@@ -687,25 +706,20 @@ async fn get_resource_shares_filters_by_name_tags_status_arn_and_permission() {
         arns.push(arn);
     }
     share(&client, "d", &namespace_arn, &[]).await;
-    let mine = || {
-        client
-            .get_resource_shares()
-            .resource_owner(ResourceOwner::SelfValue)
-    };
     let by_tag = |key: &str, values: &[&str]| {
         TagFilter::builder()
             .tag_key(key)
             .set_tag_values(Some(values.iter().map(|v| (*v).to_owned()).collect()))
             .build()
     };
-    assert_eq!(share_names(mine().name("b")).await, ["b"]);
+    assert_eq!(share_names(own_shares(&client).name("b")).await, ["b"]);
     assert_eq!(
-        share_names(mine().tag_filters(by_tag("team", &["payments"]))).await,
+        share_names(own_shares(&client).tag_filters(by_tag("team", &["payments"]))).await,
         ["a", "b"]
     );
     assert_eq!(
         share_names(
-            mine()
+            own_shares(&client)
                 .tag_filters(by_tag("team", &["search", "payments"]))
                 .tag_filters(by_tag("ecs-topology.dev/owner", &[]))
         )
@@ -713,19 +727,19 @@ async fn get_resource_shares_filters_by_name_tags_status_arn_and_permission() {
         ["a", "b", "c"]
     );
     assert_eq!(
-        share_names(mine().resource_share_arns(&arns[2])).await,
+        share_names(own_shares(&client).resource_share_arns(&arns[2])).await,
         ["c"]
     );
     assert_eq!(
-        share_names(mine().permission_arn(CLOUD_MAP_PERMISSION)).await,
+        share_names(own_shares(&client).permission_arn(CLOUD_MAP_PERMISSION)).await,
         ["d"]
     );
     assert_eq!(
-        share_names(mine().resource_share_status(ResourceShareStatus::Active)).await,
+        share_names(own_shares(&client).resource_share_status(ResourceShareStatus::Active)).await,
         ["a", "b", "c", "d"]
     );
     assert!(
-        share_names(mine().resource_share_status(ResourceShareStatus::Deleted))
+        share_names(own_shares(&client).resource_share_status(ResourceShareStatus::Deleted))
             .await
             .is_empty()
     );
@@ -736,28 +750,11 @@ async fn deleted_resource_shares_are_listed_only_when_asked_for_by_status() {
     let account = emulator().new_account();
     let client = ram_client(&account).await;
     let arn = created_share(&client, "short-lived", |call| call).await;
-    client
-        .delete_resource_share()
-        .resource_share_arn(&arn)
-        .client_token("delete-1")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("delete: {e:?}"));
+    delete_share(&client, &arn, Some("delete-1")).await;
     // A retry with the same token answers the same.
-    client
-        .delete_resource_share()
-        .resource_share_arn(&arn)
-        .client_token("delete-1")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("delete again: {e:?}"));
-    let mine = || {
-        client
-            .get_resource_shares()
-            .resource_owner(ResourceOwner::SelfValue)
-    };
-    assert!(share_names(mine()).await.is_empty());
-    let deleted = mine()
+    delete_share(&client, &arn, Some("delete-1")).await;
+    assert!(share_names(own_shares(&client)).await.is_empty());
+    let deleted = own_shares(&client)
         .resource_share_status(ResourceShareStatus::Deleted)
         .send()
         .await
@@ -776,42 +773,24 @@ async fn get_resource_shares_pages_with_max_results_and_next_token() {
     for i in 0..5 {
         created_share(&client, &format!("share-{i}"), |call| call).await;
     }
-    let first = client
-        .get_resource_shares()
-        .resource_owner(ResourceOwner::SelfValue)
+    let first = own_shares(&client)
         .max_results(2)
         .send()
         .await
         .unwrap_or_else(|e| panic!("page 1: {e:?}"));
     assert_eq!(first.resource_shares().len(), 2);
     assert!(first.next_token().is_some());
-    let mut all = share_names(
-        client
-            .get_resource_shares()
-            .resource_owner(ResourceOwner::SelfValue)
-            .max_results(2),
-    )
-    .await;
+    let mut all = share_names(own_shares(&client).max_results(2)).await;
     all.sort();
     assert_eq!(all, ["share-0", "share-1", "share-2", "share-3", "share-4"]);
     assert_fails_with_status(
-        client
-            .get_resource_shares()
-            .resource_owner(ResourceOwner::SelfValue)
-            .max_results(501)
-            .send()
-            .await,
+        own_shares(&client).max_results(501).send().await,
         "InvalidParameterException",
         400,
         "more than 500 a page is not allowed",
     );
     assert_fails_with_status(
-        client
-            .get_resource_shares()
-            .resource_owner(ResourceOwner::SelfValue)
-            .next_token("bogus")
-            .send()
-            .await,
+        own_shares(&client).next_token("bogus").send().await,
         "InvalidNextTokenException",
         400,
         "a bogus token must fail",
@@ -918,24 +897,14 @@ async fn resource_share_tags_are_added_and_removed() {
     let account = emulator().new_account();
     let client = ram_client(&account).await;
     let arn = created_share(&client, "tagged", |call| call.tags(tag("env", "prod"))).await;
-    client
-        .tag_resource()
-        .resource_share_arn(&arn)
-        .tags(tag("env", "staging"))
-        .tags(tag("team", "payments"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("tag: {e:?}"));
-    client
-        .untag_resource()
-        .resource_share_arn(&arn)
-        .tag_keys("team")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("untag: {e:?}"));
-    let shares = client
-        .get_resource_shares()
-        .resource_owner(ResourceOwner::SelfValue)
+    retag(
+        &client,
+        &arn,
+        &[tag("env", "staging"), tag("team", "payments")],
+        &["team"],
+    )
+    .await;
+    let shares = own_shares(&client)
         .send()
         .await
         .unwrap_or_else(|e| panic!("get shares: {e:?}"));

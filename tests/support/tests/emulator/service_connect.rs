@@ -17,9 +17,9 @@ use ecs_topology_testkit::emulator;
 use serde_json::json;
 
 use crate::cloudmap::create_namespace_arn;
-use crate::ecs::{app_container, ensure_cluster};
+use crate::ecs::{app_container, created_arn, ensure_cluster};
 use crate::ram::share;
-use crate::{assert_fails_with, assert_fails_with_status, refused};
+use crate::{assert_fails_with, assert_fails_with_status, first_of, refused};
 
 const REGION: &str = "eu-central-1";
 const CLUSTER: &str = "apps";
@@ -77,19 +77,15 @@ impl World {
 
     /// Creates the service `name` (task definition `app:1`, one task); returns its ARN.
     async fn service(&self, name: &str) -> String {
-        self.ecs
+        let call = self
+            .ecs
             .create_service()
             .cluster(CLUSTER)
             .service_name(name)
             .task_definition("app:1")
             .desired_count(1)
-            .tags(Tag::builder().key("team").value("payments").build())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("create service {name}: {e:?}"))
-            .service
-            .and_then(|s| s.service_arn)
-            .unwrap_or_else(|| panic!("create service {name}: no ARN"))
+            .tags(Tag::builder().key("team").value("payments").build());
+        created_arn(call).await
     }
 
     fn update(
@@ -112,17 +108,30 @@ impl World {
     }
 
     async fn described(&self, name: &str) -> ecs::types::Service {
+        let call = self.ecs.describe_services().cluster(CLUSTER).services(name);
+        first_of(&format!("describe {name}"), call.send(), |r| r.services()).await
+    }
+
+    /// `TagResource` of `arn` with the tag `key`=`value`, not yet sent.
+    fn tagging(
+        &self,
+        arn: &str,
+        key: &str,
+        value: &str,
+    ) -> ecs::operation::tag_resource::builders::TagResourceFluentBuilder {
+        let tag = Tag::builder().key(key).value(value).build();
+        self.ecs.tag_resource().resource_arn(arn).tags(tag)
+    }
+
+    /// Removes the tag `key` from `arn`.
+    async fn untag(&self, arn: &str, key: &str) {
         self.ecs
-            .describe_services()
-            .cluster(CLUSTER)
-            .services(name)
+            .untag_resource()
+            .resource_arn(arn)
+            .tag_keys(key)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("describe {name}: {e:?}"))
-            .services()
-            .first()
-            .cloned()
-            .unwrap_or_else(|| panic!("describe {name}: no service"))
+            .unwrap_or_else(|e| panic!("untag {key} of {arn}: {e:?}"));
     }
 
     async fn deployments(&self, name: &str) -> Vec<Deployment> {
@@ -635,26 +644,11 @@ async fn service_tags_are_added_listed_and_removed_by_service_arn() {
     let world = World::new(0.0).await;
     let arn = world.service("labelled").await;
     world
-        .ecs
-        .tag_resource()
-        .resource_arn(&arn)
-        .tags(
-            Tag::builder()
-                .key("ecs-topology.dev/owner")
-                .value("ctl")
-                .build(),
-        )
+        .tagging(&arn, "ecs-topology.dev/owner", "ctl")
         .send()
         .await
         .unwrap_or_else(|e| panic!("tag: {e:?}"));
-    world
-        .ecs
-        .untag_resource()
-        .resource_arn(&arn)
-        .tag_keys("team")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("untag: {e:?}"));
+    world.untag(&arn, "team").await;
     let listed = world
         .ecs
         .list_tags_for_resource()
@@ -668,10 +662,7 @@ async fn service_tags_are_added_listed_and_removed_by_service_arn() {
 
     assert_fails_with(
         world
-            .ecs
-            .tag_resource()
-            .resource_arn(arn.replace("labelled", "unknown"))
-            .tags(Tag::builder().key("k").value("v").build())
+            .tagging(&arn.replace("labelled", "unknown"), "k", "v")
             .send()
             .await,
         "ResourceNotFoundException",
