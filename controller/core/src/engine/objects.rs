@@ -164,19 +164,25 @@ mod tests {
         }
     }
 
+    fn scope() -> Scope {
+        Scope::new("111111111111", "eu-west-1")
+    }
+
+    /// A store of `namespaces`, all in [`scope`], for the controller `ctl`.
+    fn store(namespaces: Vec<ObservedNamespace>) -> Objects<ObservedNamespace> {
+        let mut objects = Objects::new("ctl");
+        objects.replace(scope(), namespaces);
+        objects
+    }
+
     #[test]
     fn a_plan_finds_only_its_own_objects_through_the_index_and_every_object_in_all() {
-        let scope = Scope::new("111111111111", "eu-west-1");
-        let mut objects = Objects::new("ctl");
-        objects.replace(
-            scope.clone(),
-            vec![
-                ns("a", "ctl", "CloudMapNamespace/a"),
-                ns("b", "other", "CloudMapNamespace/a"),
-                ns("c", "ctl", "CloudMapNamespace/c"),
-            ],
-        );
-        let seen = objects.seen(&scope, &Key::new(Kind::CloudMapNamespace, "a"));
+        let objects = store(vec![
+            ns("a", "ctl", "CloudMapNamespace/a"),
+            ns("b", "other", "CloudMapNamespace/a"),
+            ns("c", "ctl", "CloudMapNamespace/c"),
+        ]);
+        let seen = objects.seen(&scope(), &Key::new(Kind::CloudMapNamespace, "a"));
         let ids: Vec<&str> = seen.candidates().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a"]);
         assert_eq!(seen.all().len(), 3);
@@ -184,22 +190,17 @@ mod tests {
 
     #[test]
     fn owned_lists_this_controllers_objects_by_the_key_their_tag_names() {
-        let scope = Scope::new("111111111111", "eu-west-1");
-        let mut objects = Objects::new("ctl");
-        objects.replace(
-            scope.clone(),
-            vec![
-                ns("a", "ctl", "CloudMapNamespace/a"),
-                ns("b", "other", "CloudMapNamespace/b"),
-                ns("c", "ctl", "not a key"),
-                ns("a2", "ctl", "CloudMapNamespace/a"),
-                ns("d", "ctl", "NamespaceShare/d"),
-            ],
-        );
+        let objects = store(vec![
+            ns("a", "ctl", "CloudMapNamespace/a"),
+            ns("b", "other", "CloudMapNamespace/b"),
+            ns("c", "ctl", "not a key"),
+            ns("a2", "ctl", "CloudMapNamespace/a"),
+            ns("d", "ctl", "NamespaceShare/d"),
+        ]);
         let mut owned: Vec<(String, Vec<&str>)> = objects
             .owned()
             .map(|(at, key, objects)| {
-                assert_eq!(at, &scope);
+                assert_eq!(at, &scope());
                 (key.to_string(), objects.map(|n| n.id.as_str()).collect())
             })
             .collect();
@@ -215,9 +216,8 @@ mod tests {
 
     #[test]
     fn a_patch_keeps_the_index_true() {
-        let scope = Scope::new("111111111111", "eu-west-1");
-        let mut objects = Objects::new("ctl");
-        objects.replace(scope.clone(), vec![ns("a", "ctl", "CloudMapNamespace/a")]);
+        let scope = scope();
+        let mut objects = store(vec![ns("a", "ctl", "CloudMapNamespace/a")]);
         objects.patch(
             &scope,
             |n| n.id == "a",
