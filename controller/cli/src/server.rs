@@ -24,6 +24,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -172,15 +173,14 @@ fn probe(what: &str, reasons: Vec<String>) -> Response {
     }
 }
 
-/// The body of `/status`.
+/// The body of `/status` before its `documents`, which follow last.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct StatusPage<'a> {
+struct StatusHead<'a> {
     controller: &'a str,
     leader: bool,
     ready: bool,
     counts: Counts,
-    documents: Vec<DocumentEntry<'a>>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -221,40 +221,82 @@ fn status_records(statuses: &Statuses) -> Vec<Arc<StatusRecord>> {
     read(statuses).values().cloned().collect()
 }
 
+/// Documents serialised per chunk of the `/status` body.
+const STATUS_CHUNK: usize = 256;
+
 async fn status(State(state): State<ServerState>) -> Response {
     let records = status_records(&state.statuses);
-    Json(status_page(&state, &records)).into_response()
+    let chunks = status_body(&state, records).map(Ok::<_, std::convert::Infallible>);
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(futures::stream::iter(chunks)),
+    )
+        .into_response()
 }
 
-/// The body of `/status` for `records`; serialising it takes no lock.
-fn status_page<'a>(state: &'a ServerState, records: &'a [Arc<StatusRecord>]) -> StatusPage<'a> {
+/// The body of `/status` for `records`, a chunk of [`STATUS_CHUNK`] documents at a time: the
+/// head (controller, leader, ready, counts), then the documents. At 10,000 documents the whole
+/// page is about 10 MB, which one buffer per request held at once (and the allocator kept);
+/// serialising it takes no lock.
+fn status_body(
+    state: &ServerState,
+    records: Vec<Arc<StatusRecord>>,
+) -> impl Iterator<Item = Vec<u8>> + Send + 'static {
     let mut counts = Counts::default();
-    let documents: Vec<DocumentEntry<'_>> = records
-        .iter()
-        .map(|record| {
-            let status = &record.status;
-            counts.documents += 1;
-            counts.synced += usize::from(is_true(status, ConditionType::Synced));
-            counts.drifted += usize::from(is_true(status, ConditionType::Drifted));
-            counts.failing += usize::from(status.last_error.is_some());
-            DocumentEntry {
-                key: record.key.to_string(),
-                kind: record.key.kind.as_str(),
-                name: &record.key.name,
-                account: &record.account,
-                region: &record.region,
-                state: status.state().as_str(),
-                status,
-            }
-        })
-        .collect();
-    StatusPage {
+    for record in &records {
+        let status = &record.status;
+        counts.documents += 1;
+        counts.synced += usize::from(is_true(status, ConditionType::Synced));
+        counts.drifted += usize::from(is_true(status, ConditionType::Drifted));
+        counts.failing += usize::from(status.last_error.is_some());
+    }
+    let head = StatusHead {
         controller: &state.controller,
         leader: *state.leading.borrow(),
         ready: state.health.not_ready().is_empty(),
         counts,
-        documents,
+    };
+    // The head object, left open for `documents`.
+    let mut head = to_json(&head);
+    head.pop();
+    head.extend_from_slice(br#","documents":["#);
+    let chunks = records.len().div_ceil(STATUS_CHUNK);
+    let documents = (0..chunks).map(move |chunk| {
+        let mut out = Vec::new();
+        let from = chunk * STATUS_CHUNK;
+        for (at, record) in records.iter().enumerate().skip(from).take(STATUS_CHUNK) {
+            if at > 0 {
+                out.push(b',');
+            }
+            out.extend(to_json(&entry(record)));
+        }
+        out
+    });
+    std::iter::once(head)
+        .chain(documents)
+        .chain(std::iter::once(b"]}".to_vec()))
+}
+
+/// `record` as a document of `/status`.
+fn entry(record: &StatusRecord) -> DocumentEntry<'_> {
+    DocumentEntry {
+        key: record.key.to_string(),
+        kind: record.key.kind.as_str(),
+        name: &record.key.name,
+        account: &record.account,
+        region: &record.region,
+        state: record.status.state().as_str(),
+        status: &record.status,
     }
+}
+
+/// `value` as JSON; `null`, with the error logged, for a value JSON cannot hold (none of the
+/// status types: their map keys are strings).
+fn to_json(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot serialise a part of /status");
+        b"null".to_vec()
+    })
 }
 
 #[cfg(test)]

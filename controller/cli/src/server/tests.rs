@@ -205,16 +205,54 @@ fn status_is_serialised_from_a_copy_while_the_workers_can_write_statuses() {
     };
 
     let records = status_records(&state.statuses);
-    let page = status_page(&state, &records);
+    let chunks = status_body(&state, records);
     // While the page is built and serialised, a worker writes a status without waiting.
     let mut writer = statuses
         .try_write()
         .expect("the lock is free while /status serialises");
     writer.remove(&key);
-    let body = serde_json::to_value(&page).unwrap();
+    let body: Value = serde_json::from_slice(&chunks.flatten().collect::<Vec<u8>>()).unwrap();
     drop(writer);
     assert_eq!(body["documents"][0]["key"], "CloudMapNamespace/payments");
     assert_eq!(body["counts"]["documents"], 1);
+}
+
+#[test]
+fn status_is_one_json_page_whatever_the_number_of_chunks() {
+    let (_leader, leading) = watch::channel(false);
+    let state = ServerState {
+        controller: "ecs-topology-test".into(),
+        metrics: Arc::new(Metrics::new().unwrap()),
+        health: Arc::new(Health::new()),
+        statuses: Statuses::default(),
+        leading,
+        inspector: None,
+    };
+    for n in [0, 1, STATUS_CHUNK, STATUS_CHUNK + 1, 2 * STATUS_CHUNK + 3] {
+        let records: Vec<Arc<StatusRecord>> = (0..n)
+            .map(|i| {
+                Arc::new(StatusRecord {
+                    key: Key::new(Kind::CloudMapNamespace, format!("ns-{i:04}")),
+                    account: "111111111111".into(),
+                    region: "eu-west-1".into(),
+                    status: DocumentStatus::default(),
+                })
+            })
+            .collect();
+        let chunks: Vec<Vec<u8>> = status_body(&state, records.clone()).collect();
+        // The head, a chunk per STATUS_CHUNK documents, the end.
+        assert_eq!(chunks.len(), n.div_ceil(STATUS_CHUNK) + 2, "{n} documents");
+        let body: Value = serde_json::from_slice(&chunks.concat()).unwrap();
+        assert_eq!(body["controller"], "ecs-topology-test");
+        assert_eq!(body["leader"], false);
+        assert_eq!(body["counts"]["documents"], n);
+        let documents = body["documents"].as_array().unwrap();
+        let expected: Vec<Value> = records
+            .iter()
+            .map(|r| serde_json::to_value(entry(r)).unwrap())
+            .collect();
+        assert_eq!(documents, &expected, "{n} documents");
+    }
 }
 
 #[tokio::test]
