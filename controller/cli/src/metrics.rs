@@ -12,11 +12,10 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ecs_topology_aws::{CallObserver, CallRecord};
 use ecs_topology_core::engine::{DesiredSet, ReconcileResult};
 use ecs_topology_core::model::{Key, Kind};
 use ecs_topology_core::plan::{DocumentPlan, Verb};
-use ecs_topology_core::queue::{QueueObserver, QueueStats};
+use ecs_topology_core::queue::QueueStats;
 use ecs_topology_core::status::{ConditionStatus, ConditionType};
 use ecs_topology_core::status_store::StatusRecord;
 use prometheus::core::Collector;
@@ -28,9 +27,10 @@ use prometheus::{
 // Also compiled into `tests/deploy.rs`, which uses the part that says what may be emitted.
 #[allow(dead_code)]
 mod labels;
+mod observers;
 
 use ecs_topology_core::status_writer::WriteResult;
-use labels::{CALL_OK, Family, VALIDITY};
+use labels::{Family, VALIDITY};
 pub use labels::{SourceKind, field_class};
 
 /// Buckets for reconcile and work durations, in seconds.
@@ -572,42 +572,6 @@ impl Metrics {
 
     /// The content type of [`encode`](Self::encode)'s output.
     pub const CONTENT_TYPE: &'static str = TEXT_FORMAT;
-}
-
-impl QueueObserver for Metrics {
-    fn added(&self) {
-        self.queue_adds.inc();
-    }
-
-    fn retried(&self) {
-        self.queue_retries.inc();
-    }
-
-    fn picked_up(&self, queued_for: Duration) {
-        self.queue_duration.observe(queued_for.as_secs_f64());
-    }
-
-    fn finished(&self, worked_for: Duration) {
-        self.work_duration.observe(worked_for.as_secs_f64());
-    }
-}
-
-impl CallObserver for Metrics {
-    fn observe(&self, call: &CallRecord<'_>) {
-        let outcome = match call.outcome {
-            Ok(()) => CALL_OK,
-            Err(class) => class.as_str(),
-        };
-        let account = self.account_label(call.account);
-        self.aws_calls
-            .with_label_values(&[call.service, call.operation, account.as_str(), outcome])
-            .inc();
-        if call.throttled > 0 {
-            self.aws_throttles
-                .with_label_values(&[call.service, account.as_str()])
-                .inc_by(u64::from(call.throttled));
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-use ecs_topology_aws::ApiFamily;
+use ecs_topology_aws::{ApiFamily, CallObserver, CallRecord};
 use ecs_topology_core::engine::ReconcileResult;
 use ecs_topology_core::plan::FieldChange;
+use ecs_topology_core::queue::QueueObserver;
 use ecs_topology_core::status::DocumentStatus;
 use ecs_topology_core::status::ErrorClass;
 
