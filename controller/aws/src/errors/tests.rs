@@ -23,6 +23,19 @@ fn class(code: &str, status: u16) -> ErrorClass {
     classify(&service_error(Some(code), status))
 }
 
+/// The class of an answer with the HTTP status `status` and no error code.
+fn class_of_status(status: u16) -> ErrorClass {
+    classify(&service_error(None, status))
+}
+
+/// Asserts that every one of `codes`, answered with HTTP 400, is of the class `want`.
+#[track_caller]
+fn assert_bad_requests_are(want: ErrorClass, codes: &[&str]) {
+    for code in codes {
+        assert_eq!(class(code, 400), want, "{code}");
+    }
+}
+
 #[test]
 fn throttling_codes_of_every_protocol_are_throttling() {
     assert_eq!(class("Throttling", 400), ErrorClass::Throttling);
@@ -33,7 +46,7 @@ fn throttling_codes_of_every_protocol_are_throttling() {
         class("TooManyRequestsException", 429),
         ErrorClass::Throttling
     );
-    assert_eq!(classify(&service_error(None, 429)), ErrorClass::Throttling);
+    assert_eq!(class_of_status(429), ErrorClass::Throttling);
 }
 
 #[test]
@@ -41,7 +54,7 @@ fn server_errors_and_timeouts_are_transient() {
     assert_eq!(class("InternalError", 500), ErrorClass::Transient);
     assert_eq!(class("ServiceUnavailable", 503), ErrorClass::Transient);
     assert_eq!(class("ServerException", 500), ErrorClass::Transient);
-    assert_eq!(classify(&service_error(None, 502)), ErrorClass::Transient);
+    assert_eq!(class_of_status(502), ErrorClass::Transient);
     let timeout: SdkError<PutItemError, Response> = SdkError::timeout_error("slow");
     assert_eq!(classify(&timeout), ErrorClass::Transient);
     let reset: SdkError<PutItemError, Response> = SdkError::dispatch_failure(
@@ -52,58 +65,58 @@ fn server_errors_and_timeouts_are_transient() {
 
 #[test]
 fn bad_requests_are_validation_errors() {
-    for code in [
-        "ValidationException",
-        "InvalidParameterValue",
-        "InvalidParameterException",
-        "InvalidParameterCombination",
-        "MissingParameter",
-        "ClientException",
-        "NamespaceLimitExceeded",
-        "VpcEndpointLimitExceeded",
-    ] {
-        assert_eq!(class(code, 400), ErrorClass::Validation, "{code}");
-    }
-    assert_eq!(
-        classify(&service_error(Some("Whatever"), 400)),
-        ErrorClass::Validation
+    assert_bad_requests_are(
+        ErrorClass::Validation,
+        &[
+            "ValidationException",
+            "InvalidParameterValue",
+            "InvalidParameterException",
+            "InvalidParameterCombination",
+            "MissingParameter",
+            "ClientException",
+            "NamespaceLimitExceeded",
+            "VpcEndpointLimitExceeded",
+        ],
     );
+    assert_eq!(class("Whatever", 400), ErrorClass::Validation);
     let unbuilt: SdkError<PutItemError, Response> = SdkError::construction_failure("missing field");
     assert_eq!(classify(&unbuilt), ErrorClass::Validation);
 }
 
 #[test]
 fn missing_objects_are_not_found() {
-    for code in [
-        "InvalidVpcEndpointId.NotFound",
-        "InvalidVpcID.NotFound",
-        "NamespaceNotFound",
-        "ResourceNotFoundException",
-        "ClusterNotFoundException",
-        "NoSuchKey",
-        "UnknownResourceException",
-    ] {
-        assert_eq!(class(code, 400), ErrorClass::NotFound, "{code}");
-    }
-    assert_eq!(classify(&service_error(None, 404)), ErrorClass::NotFound);
+    assert_bad_requests_are(
+        ErrorClass::NotFound,
+        &[
+            "InvalidVpcEndpointId.NotFound",
+            "InvalidVpcID.NotFound",
+            "NamespaceNotFound",
+            "ResourceNotFoundException",
+            "ClusterNotFoundException",
+            "NoSuchKey",
+            "UnknownResourceException",
+        ],
+    );
+    assert_eq!(class_of_status(404), ErrorClass::NotFound);
 }
 
 #[test]
 fn existing_objects_in_use_and_reused_tokens_are_conflicts() {
-    for code in [
-        "NamespaceAlreadyExists",
-        "ResourceAlreadyExistsException",
-        "ResourceInUse",
-        "ResourceInUseException",
-        "IdempotentParameterMismatch",
-        "IdempotentParameterMismatchException",
-        "DuplicateRequest",
-        "ConditionalCheckFailedException",
-        "PreconditionFailed",
-    ] {
-        assert_eq!(class(code, 400), ErrorClass::Conflict, "{code}");
-    }
-    assert_eq!(classify(&service_error(None, 409)), ErrorClass::Conflict);
+    assert_bad_requests_are(
+        ErrorClass::Conflict,
+        &[
+            "NamespaceAlreadyExists",
+            "ResourceAlreadyExistsException",
+            "ResourceInUse",
+            "ResourceInUseException",
+            "IdempotentParameterMismatch",
+            "IdempotentParameterMismatchException",
+            "DuplicateRequest",
+            "ConditionalCheckFailedException",
+            "PreconditionFailed",
+        ],
+    );
+    assert_eq!(class_of_status(409), ErrorClass::Conflict);
 }
 
 #[test]

@@ -311,6 +311,16 @@ impl Daemon {
         .await;
     }
 
+    /// Waits, at most `limit`, until a reconcile of a namespace has ended having changed it.
+    pub async fn until_namespace_changed(&self, limit: Duration) {
+        self.until_counted(
+            "ecs_topology_reconcile_total{kind=\"CloudMapNamespace\",result=\"changed\"}",
+            limit,
+            "reconciled",
+        )
+        .await;
+    }
+
     /// Sends SIGTERM and asserts that the daemon exits successfully within `within`; returns
     /// how long it took.
     pub fn terminate_cleanly(&mut self, within: Duration) -> Duration {

@@ -44,11 +44,7 @@ async fn sigterm_ends_the_daemon_within_the_grace_period_while_its_aws_calls_han
     // reading what it made when the account stops answering would hang in its place, and the
     // edit's reconcile would wait behind it for ever.
     daemon
-        .until_counted(
-            "ecs_topology_reconcile_total{kind=\"CloudMapNamespace\",result=\"changed\"}",
-            Duration::from_secs(30),
-            "reconciled",
-        )
+        .until_namespace_changed(Duration::from_secs(30))
         .await;
     setup
         .until_namespaces(1, Duration::from_secs(5), "the namespace exists")

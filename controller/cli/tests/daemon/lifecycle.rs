@@ -10,11 +10,7 @@ async fn metrics_expose_the_documented_families() {
     let daemon = setup.start(&setup.s3_source());
     daemon.until_ready(Duration::from_secs(30)).await;
     daemon
-        .until_counted(
-            "ecs_topology_reconcile_total{kind=\"CloudMapNamespace\",result=\"changed\"}",
-            Duration::from_secs(20),
-            "reconciled",
-        )
+        .until_namespace_changed(Duration::from_secs(20))
         .await;
     // A drift by hand, so that drift detections have a sample.
     setup.drift_namespace_by_hand().await;

@@ -257,16 +257,26 @@ fn the_controller_forwards_its_own_account_with_the_same_rules() {
     }
 }
 
+/// The one resource of the policy type `kind` in `template`, asserted to be made only when events
+/// are used and to be attached, by its property `property`, to `target`.
+fn events_policy<'a>(template: &'a Value, kind: &str, property: &str, target: Value) -> &'a Value {
+    let policies = resources_of_type(template, kind);
+    assert_eq!(policies.len(), 1, "{kind}");
+    let (name, policy) = policies[0];
+    assert_eq!(policy["Condition"], "UseEvents", "{name}");
+    assert_eq!(policy["Properties"][property], target);
+    policy
+}
+
 #[test]
 fn the_central_bus_admits_put_events_from_the_organization_only() {
     let controller = template("controller.yaml");
-    let policies = resources_of_type(&controller, "AWS::Events::EventBusPolicy");
-    assert_eq!(policies.len(), 1);
-    let (name, policy) = policies[0];
-    assert_eq!(policy["Condition"], "UseEvents", "{name}");
-    assert_eq!(
-        policy["Properties"]["EventBusName"],
-        json!({"Ref": "EventBus"})
+    let bus = json!({"Ref": "EventBus"});
+    let policy = events_policy(
+        &controller,
+        "AWS::Events::EventBusPolicy",
+        "EventBusName",
+        bus,
     );
     let statement = &policy["Properties"]["Statement"];
     assert_eq!(statement["Effect"], "Allow");
@@ -353,14 +363,8 @@ fn the_event_queue_is_encrypted_and_has_a_dead_letter_queue() {
 #[test]
 fn the_event_queue_admits_messages_from_the_central_rule_only() {
     let controller = template("controller.yaml");
-    let policies = resources_of_type(&controller, "AWS::SQS::QueuePolicy");
-    assert_eq!(policies.len(), 1);
-    let (name, policy) = policies[0];
-    assert_eq!(policy["Condition"], "UseEvents", "{name}");
-    assert_eq!(
-        policy["Properties"]["Queues"],
-        json!([{"Ref": "EventQueue"}])
-    );
+    let queues = json!([{"Ref": "EventQueue"}]);
+    let policy = events_policy(&controller, "AWS::SQS::QueuePolicy", "Queues", queues);
     let allowed: Vec<&Value> = statements(policy)
         .into_iter()
         .filter(|s| s["Effect"] == "Allow")

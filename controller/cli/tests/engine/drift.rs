@@ -20,12 +20,7 @@ async fn drift_made_by_another_client_is_planned_field_by_field_and_corrected() 
         .await
         .unwrap();
     assert!(op.operation_id().is_some());
-    cm.untag_resource()
-        .resource_arn(&arn)
-        .tag_keys("team")
-        .send()
-        .await
-        .unwrap();
+    w.untag_namespace(&arn, "team").await;
     let ram = w.ram(&w.server).await;
     let shares = ram
         .get_resource_shares()
@@ -86,22 +81,10 @@ async fn a_deleted_namespace_is_recreated_and_reshared() {
 #[tokio::test]
 async fn a_suspended_document_reports_its_drift_and_changes_nothing() {
     let (w, _, arn) = namespace_applied("paused", "Paused", false).await;
-    w.cloud_map(&w.server)
-        .await
-        .untag_resource()
-        .resource_arn(&arn)
-        .tag_keys("team")
-        .send()
-        .await
-        .unwrap();
+    w.untag_namespace(&arn, "team").await;
     w.write(
         "ns.yaml",
-        &namespace_doc(
-            "paused",
-            "server",
-            "  annotations: {ecs-topology.dev/suspend: \"true\"}\n",
-            "Paused",
-        ),
+        &namespace_doc("paused", "server", SUSPEND, "Paused"),
     );
     let plan = w.plan_exits(2);
     assert_has(&plan, "suspended CloudMapNamespace/paused");

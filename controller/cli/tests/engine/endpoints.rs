@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::types::{Filter, Tag, TagSpecification, VpcEndpoint, VpcEndpointType};
+use aws_sdk_ec2::types::{Tag, TagSpecification, VpcEndpoint, VpcEndpointType};
 use ecs_topology_testkit::emulator;
 use serde_json::{Value, json};
 
@@ -283,14 +283,13 @@ async fn a_removed_set_is_pruned_and_one_recording_retain_is_kept() {
     let pruned = w.network(&w.server, 14, true).await;
     let kept = w.network(&w.server, 15, true).await;
     let stays = w.network(&w.server, 16, true).await;
-    let retain = "  annotations: {ecs-topology.dev/deletion-policy: Retain}\n";
     w.write(
         "pruned.yaml",
         &set_doc("pruned", &pruned, &["logs"], &["s3"]),
     );
     w.write(
         "kept.yaml",
-        &endpoint_set_doc("kept", "server", &kept, &["logs"], &[], retain, ""),
+        &endpoint_set_doc("kept", "server", &kept, &["logs"], &[], RETAIN, ""),
     );
     w.write("stays.yaml", &set_doc("stays", &stays, &[], &["dynamodb"]));
     w.apply_exits(0);
@@ -365,10 +364,7 @@ async fn an_unowned_look_alike_is_left_alone_unless_the_document_says_adopt() {
         BTreeMap::from([("team".to_owned(), "manual".to_owned())])
     );
 
-    w.write(
-        "endpoints.yaml",
-        &doc("  annotations: {ecs-topology.dev/adopt: \"true\"}\n"),
-    );
+    w.write("endpoints.yaml", &doc(ADOPT));
     let plan = w.plan_exits(2);
     assert_has(&plan, "adopt VpcEndpointSet/logs");
     let out = w.apply_exits(0);
@@ -454,27 +450,10 @@ async fn two_hundred_endpoints_in_one_account_region_converge_and_a_rerun_reads_
     let started = Instant::now();
     let (_, first) = w.apply_counted(0).await;
     let took = started.elapsed();
-    let owned = w
-        .ec2(&w.server)
-        .await
-        .describe_vpc_endpoints()
-        .filters(
-            Filter::builder()
-                .name("tag:ecs-topology.dev/owner")
-                .values(&w.controller)
-                .build(),
-        )
-        .max_results(1000)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(owned.vpc_endpoints().len(), 200);
-    assert!(
-        owned
-            .vpc_endpoints()
-            .iter()
-            .all(|e| state(e) == "available")
-    );
+    let ours = ec2_filter("tag:ecs-topology.dev/owner", &w.controller);
+    let owned = w.vpc_endpoints_where(&w.server, REGION, ours).await;
+    assert_eq!(owned.len(), 200);
+    assert!(owned.iter().all(|e| state(e) == "available"));
 
     w.plan_exits(0);
     let (_, rerun) = w.apply_counted(0).await;
@@ -497,10 +476,6 @@ async fn the_private_vpc_example_converges_with_its_ids_replaced_by_the_emulator
     let w = World::new();
     w.write_config_with(&[("workloads", &w.server)], &["eu-west-1"], FAST);
     let net = w.network_in(&w.server, "eu-west-1", 20, true).await;
-    let example = std::fs::read_to_string(
-        ecs_topology_testkit::workspace_root().join("examples/private-vpc/endpoints.yaml"),
-    )
-    .unwrap();
     let ids = [
         ("vpc-0a1b2c3d4e5f60718", net.vpc.as_str()),
         ("subnet-0a1b2c3d4e5f60711", net.subnets[0].as_str()),
@@ -508,12 +483,10 @@ async fn the_private_vpc_example_converges_with_its_ids_replaced_by_the_emulator
         ("sg-0a1b2c3d4e5f60713", net.security_groups[0].as_str()),
         ("rtb-0a1b2c3d4e5f60714", net.route_table.as_str()),
     ];
-    let mut doc = example.clone();
-    for (fixed, real) in ids {
-        assert!(example.contains(fixed), "the example names {fixed}");
-        doc = doc.replace(fixed, real);
-    }
-    w.write("endpoints.yaml", &doc);
+    w.write(
+        "endpoints.yaml",
+        &example_doc("private-vpc/endpoints.yaml", &ids),
+    );
 
     let plan = w.plan_exits(2);
     assert_has(&plan, "create VpcEndpointSet/workloads-private");

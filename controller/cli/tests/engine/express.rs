@@ -10,9 +10,6 @@ use ecs_topology_testkit::emulator;
 
 use crate::world::*;
 
-const RETAIN: &str = "  annotations: {ecs-topology.dev/deletion-policy: Retain}\n";
-const ADOPT: &str = "  annotations: {ecs-topology.dev/adopt: \"true\"}\n";
-
 /// Creates, by hand, an Express service no document owns: `name` in `cluster` on `net`, of
 /// `image` (port 8080, the first security group).
 async fn create_unowned(w: &World, net: &Network, cluster: &str, name: &str, image: &str) {

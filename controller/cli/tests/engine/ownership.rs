@@ -41,12 +41,7 @@ async fn an_unowned_namespace_is_taken_over_when_the_document_says_adopt() {
     let id = create_unowned(&w, "legacy.internal").await;
     w.write(
         "ns.yaml",
-        &namespace_doc(
-            "legacy",
-            "server",
-            "  annotations: {ecs-topology.dev/adopt: \"true\"}\n",
-            "Legacy",
-        ),
+        &namespace_doc("legacy", "server", ADOPT, "Legacy"),
     );
     let plan = w.plan_exits(2);
     assert_has(&plan, "adopt CloudMapNamespace/legacy");
@@ -61,19 +56,12 @@ async fn an_unowned_namespace_is_taken_over_when_the_document_says_adopt() {
 
 #[tokio::test]
 async fn a_namespace_owned_by_another_controller_is_never_touched() {
-    let w = World::new();
-    w.write("ns.yaml", &namespace_doc("theirs", "server", "", "Theirs"));
-    w.apply_exits(0);
+    let (w, _, _) = namespace_applied("theirs", "Theirs", false).await;
     // The same documents under another controller name: that controller must leave it alone.
     let other = World::same_accounts(&w, "another-controller");
     other.write(
         "ns.yaml",
-        &namespace_doc(
-            "theirs",
-            "server",
-            "  annotations: {ecs-topology.dev/adopt: \"true\"}\n",
-            "Changed",
-        ),
+        &namespace_doc("theirs", "server", ADOPT, "Changed"),
     );
     let (code, out) = other.apply();
     assert_eq!(code, 1, "{out}");

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Filter, PeeringConnectionOptionsRequest, VpcPeeringConnection};
+use aws_sdk_ec2::types::{PeeringConnectionOptionsRequest, VpcPeeringConnection};
 
 use crate::world::*;
 
@@ -57,12 +57,7 @@ impl World {
             .ec2(&side.account)
             .await
             .describe_route_tables()
-            .filters(
-                Filter::builder()
-                    .name("route-table-id")
-                    .values(&side.route_table)
-                    .build(),
-            )
+            .filters(ec2_filter("route-table-id", &side.route_table))
             .send()
             .await
             .unwrap();
@@ -351,22 +346,16 @@ async fn the_service_connect_example_peering_converges_with_the_emulators_ids() 
     let w = World::new();
     let server = w.peering_side(&w.server, "10.0.0.0/16").await;
     let client = w.peering_side(&w.client, "172.31.0.0/16").await;
-    let example = std::fs::read_to_string(
-        ecs_topology_testkit::workspace_root().join("examples/service-connect/peering.yaml"),
-    )
-    .unwrap();
     let ids = [
         ("vpc-0a1b2c3d4e5f60811", server.vpc.as_str()),
         ("rtb-0a1b2c3d4e5f60812", server.route_table.as_str()),
         ("vpc-0b1b2c3d4e5f60821", client.vpc.as_str()),
         ("rtb-0b1b2c3d4e5f60822", client.route_table.as_str()),
     ];
-    let mut doc = example.clone();
-    for (fixed, real) in ids {
-        assert!(example.contains(fixed), "the example names {fixed}");
-        doc = doc.replace(fixed, real);
-    }
-    w.write("peering.yaml", &doc);
+    w.write(
+        "peering.yaml",
+        &example_doc("service-connect/peering.yaml", &ids),
+    );
     w.apply_exits(0);
     let status = w.status("VpcPeering/server-to-client");
     assert_eq!(condition(&status, "Ready")["status"], "True", "{status}");

@@ -1,7 +1,5 @@
 use crate::world::*;
 
-const RETAIN: &str = "  annotations: {ecs-topology.dev/deletion-policy: Retain}\n";
-
 #[tokio::test]
 async fn a_removed_document_is_pruned_or_retained_by_its_policy() {
     let w = World::new();

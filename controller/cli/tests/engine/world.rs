@@ -173,6 +173,18 @@ impl World {
         aws_sdk_ram::Client::new(&emulator().sdk_config(account, REGION).await)
     }
 
+    /// Removes the tag `key` from the server account's namespace `arn`, as another client would.
+    pub async fn untag_namespace(&self, arn: &str, key: &str) {
+        self.cloud_map(&self.server)
+            .await
+            .untag_resource()
+            .resource_arn(arn)
+            .tag_keys(key)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// The namespaces an account owns, by name, with their ids and ARNs.
     pub async fn namespaces(&self, account: &str) -> BTreeMap<String, (String, String)> {
         let filter = owner_filter("SELF");
@@ -245,6 +257,31 @@ pub fn owner_filter(owner: &str) -> NamespaceFilter {
         .unwrap()
 }
 
+/// The EC2 filter on `name` (`vpc-id`, `tag:KEY`, ...) at `value`.
+pub fn ec2_filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
+}
+
+/// The example document `examples/{path}` with each of its made-up ids (`fixed`, which it must
+/// name) replaced by the emulator's (`real`).
+pub fn example_doc(path: &str, ids: &[(&str, &str)]) -> String {
+    let example = std::fs::read_to_string(
+        ecs_topology_testkit::workspace_root()
+            .join("examples")
+            .join(path),
+    )
+    .unwrap();
+    let mut doc = example.clone();
+    for (fixed, real) in ids {
+        assert!(example.contains(fixed), "the example names {fixed}");
+        doc = doc.replace(fixed, real);
+    }
+    doc
+}
+
 /// The field paths a JSON plan (see [`World::planned`]) changes, in its order.
 pub fn change_paths(plan: &serde_json::Value) -> Vec<String> {
     plan["changes"]
@@ -266,6 +303,13 @@ impl Drop for World {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Document metadata (for the `meta` of the `*_doc` builders) that adopts an unowned look-alike.
+pub const ADOPT: &str = "  annotations: {ecs-topology.dev/adopt: \"true\"}\n";
+/// Document metadata that keeps what the document made when the document is removed.
+pub const RETAIN: &str = "  annotations: {ecs-topology.dev/deletion-policy: Retain}\n";
+/// Document metadata that suspends the document: its drift is reported, nothing is changed.
+pub const SUSPEND: &str = "  annotations: {ecs-topology.dev/suspend: \"true\"}\n";
 
 pub fn namespace_doc(name: &str, account: &str, extra_meta: &str, description: &str) -> String {
     format!(
@@ -451,14 +495,16 @@ impl World {
         }
     }
 
-    /// The endpoints of a VPC that are not deleted, in creation order.
-    pub async fn vpc_endpoints(&self, net: &Network) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
-        let filter = aws_sdk_ec2::types::Filter::builder()
-            .name("vpc-id")
-            .values(&net.vpc)
-            .build();
+    /// The endpoints (up to a thousand, whatever their state) of `account` in `region` that
+    /// `filter` admits.
+    pub async fn vpc_endpoints_where(
+        &self,
+        account: &str,
+        region: &str,
+        filter: aws_sdk_ec2::types::Filter,
+    ) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
         let reply = self
-            .ec2_in(&net.account, &net.region)
+            .ec2_in(account, region)
             .await
             .describe_vpc_endpoints()
             .filters(filter)
@@ -466,12 +512,17 @@ impl World {
             .send()
             .await
             .unwrap();
-        reply
-            .vpc_endpoints()
-            .iter()
-            .filter(|e| e.state().map(|s| s.as_str()) != Some("deleted"))
-            .cloned()
-            .collect()
+        reply.vpc_endpoints().to_vec()
+    }
+
+    /// The endpoints of a VPC that are not deleted, in creation order.
+    pub async fn vpc_endpoints(&self, net: &Network) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
+        let filter = ec2_filter("vpc-id", &net.vpc);
+        let mut endpoints = self
+            .vpc_endpoints_where(&net.account, &net.region, filter)
+            .await;
+        endpoints.retain(|e| e.state().map(|s| s.as_str()) != Some("deleted"));
+        endpoints
     }
 
     /// The endpoint of `short` (`com.amazonaws.REGION.<short>`) in a VPC.

@@ -81,18 +81,48 @@ fn service(claim: &[(&str, &str)], config: Option<ObservedServiceConnect>) -> Ob
     s
 }
 
-fn ours(config: Option<ObservedServiceConnect>) -> ObservedBoundService {
+/// A service the controller `owner` claimed for the binding `binding` (`Kind/name`).
+fn claimed_by(
+    owner: &str,
+    binding: &str,
+    config: Option<ObservedServiceConnect>,
+) -> ObservedBoundService {
     service(
-        &[
-            (OWNER_TAG, "ctl"),
-            (SERVICE_CONNECT_TAG, "ServiceConnectBinding/client-service"),
-        ],
+        &[(OWNER_TAG, owner), (SERVICE_CONNECT_TAG, binding)],
         config,
     )
 }
 
+fn ours(config: Option<ObservedServiceConnect>) -> ObservedBoundService {
+    claimed_by("ctl", "ServiceConnectBinding/client-service", config)
+}
+
+/// [`ours`], configured, with the tag `key: value` besides.
+fn ours_tagged(key: &str, value: &str) -> ObservedBoundService {
+    let mut s = ours(Some(configured()));
+    let mut tags = s.tags.clone();
+    tags.insert(key.into(), value.into());
+    s.set_tags(tags);
+    s
+}
+
 fn plan(want: Option<&DesiredBinding<'_>>, observed: &[ObservedBoundService]) -> DocumentPlan {
     plan_binding("ctl", &key(), want, observed, &PruneGate::Allowed).display()
+}
+
+/// The plan of the reference binding (`spec()`, default policies, nothing sent before) over
+/// `observed`.
+fn plan_of_spec(observed: &[ObservedBoundService]) -> DocumentPlan {
+    let (s, p) = (spec(), Policies::default());
+    plan(Some(&desired(&s, &p, None)), observed)
+}
+
+/// Asserts that a plan is blocked for a reason that contains `part`.
+#[track_caller]
+fn assert_blocked(plan: DocumentPlan, part: &str) {
+    assert_eq!(plan.verb, Verb::Blocked);
+    let reason = plan.reason.unwrap();
+    assert!(reason.contains(part), "{reason}");
 }
 
 #[test]
@@ -200,36 +230,18 @@ fn the_binding_waits_for_the_share_and_sends_nothing() {
 
 #[test]
 fn a_service_claimed_by_another_document_is_blocked_and_names_it() {
-    let (s, p) = (spec(), Policies::default());
-    let other = service(
-        &[
-            (OWNER_TAG, "ctl"),
-            (SERVICE_CONNECT_TAG, "ServiceConnectBinding/someone-else"),
-        ],
+    let other = claimed_by(
+        "ctl",
+        "ServiceConnectBinding/someone-else",
         Some(configured()),
     );
-    let plan = plan(Some(&desired(&s, &p, None)), &[other]);
-    assert_eq!(plan.verb, Verb::Blocked);
-    let reason = plan.reason.unwrap();
-    assert!(
-        reason.contains("ServiceConnectBinding/someone-else"),
-        "{reason}"
-    );
+    assert_blocked(plan_of_spec(&[other]), "ServiceConnectBinding/someone-else");
 }
 
 #[test]
 fn a_service_claimed_by_another_controller_is_blocked_and_names_it() {
-    let (s, p) = (spec(), Policies::default());
-    let other = service(
-        &[
-            (OWNER_TAG, "staging"),
-            (SERVICE_CONNECT_TAG, "ServiceConnectBinding/client-service"),
-        ],
-        None,
-    );
-    let plan = plan(Some(&desired(&s, &p, None)), &[other]);
-    assert_eq!(plan.verb, Verb::Blocked);
-    assert!(plan.reason.unwrap().contains("`staging`"));
+    let other = claimed_by("staging", "ServiceConnectBinding/client-service", None);
+    assert_blocked(plan_of_spec(&[other]), "`staging`");
 }
 
 #[test]
@@ -271,8 +283,7 @@ fn a_failed_rollout_is_not_sent_again_until_the_document_changes() {
         Some(&desired(&s, &p, Some(&digest))),
         std::slice::from_ref(&rolled_back),
     );
-    assert_eq!(blocked.verb, Verb::Blocked);
-    assert!(blocked.reason.unwrap().contains("deployment failed"));
+    assert_blocked(blocked, "deployment failed");
     // A new document is sent at once.
     let mut changed = spec();
     changed.services.pop();
@@ -303,11 +314,7 @@ fn a_removed_binding_disables_service_connect_and_drops_the_claim() {
 
 #[test]
 fn a_removed_binding_of_an_owned_express_style_service_keeps_the_owner_tag() {
-    let mut s = ours(Some(configured()));
-    let mut tags = s.tags.clone();
-    tags.insert(KEY_TAG.into(), "ExpressService/client".into());
-    s.set_tags(tags);
-    let plan = plan(None, &[s]);
+    let plan = plan(None, &[ours_tagged(KEY_TAG, "ExpressService/client")]);
     assert_eq!(
         plan.drifted_fields(),
         ["enabled", "tags.ecs-topology.dev/service-connect"]
@@ -316,11 +323,7 @@ fn a_removed_binding_of_an_owned_express_style_service_keeps_the_owner_tag() {
 
 #[test]
 fn a_removed_binding_with_retain_leaves_the_configuration() {
-    let mut s = ours(Some(configured()));
-    let mut tags = s.tags.clone();
-    tags.insert(DELETION_POLICY_ANNOTATION.into(), "Retain".into());
-    s.set_tags(tags);
-    let plan = plan(None, &[s]);
+    let plan = plan(None, &[ours_tagged(DELETION_POLICY_ANNOTATION, "Retain")]);
     assert_eq!(plan.verb, Verb::Retain);
     assert!(plan.changes.is_empty());
 }
@@ -335,8 +338,7 @@ fn a_removed_binding_is_held_back_by_the_prune_gate() {
 
 #[test]
 fn a_missing_service_is_reported_and_never_created() {
-    let (s, p) = (spec(), Policies::default());
-    let plan = plan(Some(&desired(&s, &p, None)), &[]);
+    let plan = plan_of_spec(&[]);
     assert_eq!(plan.verb, Verb::Waiting);
     assert!(plan.changes.is_empty());
     assert!(plan.reason.unwrap().contains("never creates it"));

@@ -91,31 +91,28 @@ fn networks() -> BTreeMap<Scope, Network> {
     BTreeMap::from([(server(), server_net), (client(), client_net)])
 }
 
+/// The network of `scope`.
+fn network<'n>(networks: &'n mut BTreeMap<Scope, Network>, scope: &Scope) -> &'n mut Network {
+    networks.get_mut(scope).unwrap()
+}
+
 /// The route table `id` of the network of `scope`.
 fn route_table<'n>(
     networks: &'n mut BTreeMap<Scope, Network>,
     scope: &Scope,
     id: &str,
 ) -> &'n mut ObservedRouteTable {
-    networks
-        .get_mut(scope)
-        .unwrap()
-        .route_tables
-        .get_mut(id)
-        .unwrap()
+    network(networks, scope).route_tables.get_mut(id).unwrap()
 }
 
-/// Puts the route to `cidr` into the route table `id` of `scope`, replacing any route there.
-fn put_route(
-    networks: &mut BTreeMap<Scope, Network>,
-    scope: &Scope,
-    id: &str,
-    cidr: &str,
-    to: ObservedRoute,
-) {
-    route_table(networks, scope, id)
+/// The reference network routed through `pcx-1` (see [`routed`]), but for the route to `cidr` in
+/// the route table `id` of `scope`: that one goes `to`.
+fn routed_but(scope: &Scope, id: &str, cidr: &str, to: ObservedRoute) -> BTreeMap<Scope, Network> {
+    let mut networks = routed(networks(), "pcx-1");
+    route_table(&mut networks, scope, id)
         .routes
         .insert(cidr.into(), to);
+    networks
 }
 
 /// A route as AWS reports it: to `target`, in `state`.
@@ -134,20 +131,10 @@ fn routed(mut networks: BTreeMap<Scope, Network>, pcx: &str) -> BTreeMap<Scope, 
             route(RouteTarget::Peering(pcx.into()), "active"),
         )
     };
-    for t in networks
-        .get_mut(&server())
-        .unwrap()
-        .route_tables
-        .values_mut()
-    {
+    for t in network(&mut networks, &server()).route_tables.values_mut() {
         t.routes.extend([to("172.31.0.0/16")]);
     }
-    for t in networks
-        .get_mut(&client())
-        .unwrap()
-        .route_tables
-        .values_mut()
-    {
+    for t in network(&mut networks, &client()).route_tables.values_mut() {
         t.routes.extend([to("10.0.0.0/16")]);
     }
     networks
@@ -226,6 +213,14 @@ fn plan(observed: &[ObservedPeering], networks: &BTreeMap<Scope, Network>) -> Do
     plan_with(&spec(), &Policies::default(), observed, networks)
 }
 
+/// The plan of the reference document, nothing observed yet, over the reference network as
+/// `edit` changes it.
+fn plan_over_edited(edit: impl FnOnce(&mut BTreeMap<Scope, Network>)) -> DocumentPlan {
+    let mut networks = networks();
+    edit(&mut networks);
+    plan(&[], &networks)
+}
+
 fn paths(plan: &DocumentPlan) -> Vec<String> {
     plan.drifted_fields()
 }
@@ -237,6 +232,19 @@ fn assert_held(verb: &Verb, reason: Option<&str>, want: Verb, part: &str) {
     assert_eq!(*verb, want, "{reason:?}");
     let reason = reason.unwrap_or_else(|| panic!("no reason for {verb:?}"));
     assert!(reason.contains(part), "{reason}");
+}
+
+/// Asserts that a plan is blocked for a reason that contains `part`.
+#[track_caller]
+fn assert_blocked(plan: &DocumentPlan, part: &str) {
+    assert_held(&plan.verb, plan.reason.as_deref(), Verb::Blocked, part);
+}
+
+/// Asserts that a plan has the verb `want` for exactly the reason `reason`.
+#[track_caller]
+fn assert_reason(plan: &DocumentPlan, want: Verb, reason: &str) {
+    assert_eq!(plan.verb, want);
+    assert_eq!(plan.reason.as_deref(), Some(reason));
 }
 
 #[test]
@@ -306,10 +314,10 @@ fn a_pending_connection_waits_for_an_accepter_account_without_a_role() {
 #[test]
 fn a_provisioning_connection_waits() {
     let plan = plan(&[connection("pcx-1", "provisioning", false)], &networks());
-    assert_eq!(plan.verb, Verb::Waiting);
-    assert_eq!(
-        plan.reason.as_deref(),
-        Some("the peering connection pcx-1 is provisioning")
+    assert_reason(
+        &plan,
+        Verb::Waiting,
+        "the peering connection pcx-1 is provisioning",
     );
 }
 
@@ -356,14 +364,8 @@ fn a_missing_route_is_added() {
 
 #[test]
 fn a_route_to_a_deleted_peering_is_replaced() {
-    let mut networks = routed(networks(), "pcx-1");
-    put_route(
-        &mut networks,
-        &server(),
-        "rtb-s2",
-        "172.31.0.0/16",
-        route(RouteTarget::Peering("pcx-old".into()), "blackhole"),
-    );
+    let to = route(RouteTarget::Peering("pcx-old".into()), "blackhole");
+    let networks = routed_but(&server(), "rtb-s2", "172.31.0.0/16", to);
     let observed = [connection("pcx-1", "active", true)];
     let plan = typed_plan_of_spec(&observed, &networks);
     assert_eq!(plan.verb, Verb::Update);
@@ -376,95 +378,59 @@ fn a_route_to_a_deleted_peering_is_replaced() {
 
 #[test]
 fn a_route_to_the_peer_through_a_transit_gateway_blocks_and_is_left_alone() {
-    let mut networks = routed(networks(), "pcx-1");
-    put_route(
-        &mut networks,
-        &client(),
-        "rtb-c1",
-        "10.0.0.0/16",
-        route(RouteTarget::Other("tgw-0123".into()), "active"),
-    );
+    let to = route(RouteTarget::Other("tgw-0123".into()), "active");
+    let networks = routed_but(&client(), "rtb-c1", "10.0.0.0/16", to);
     let plan = plan(&[connection("pcx-1", "active", true)], &networks);
-    assert_eq!(plan.verb, Verb::Blocked);
+    assert_blocked(&plan, "10.0.0.0/16 in rtb-c1 targets tgw-0123");
     assert!(plan.changes.is_empty());
-    let reason = plan.reason.unwrap();
-    assert!(
-        reason.contains("10.0.0.0/16 in rtb-c1 targets tgw-0123"),
-        "{reason}"
-    );
 }
 
 #[test]
 fn a_route_to_another_live_peering_blocks() {
-    let mut networks = routed(networks(), "pcx-1");
-    put_route(
-        &mut networks,
-        &server(),
-        "rtb-s1",
-        "172.31.0.0/16",
-        route(RouteTarget::Peering("pcx-theirs".into()), "active"),
-    );
+    let to = route(RouteTarget::Peering("pcx-theirs".into()), "active");
+    let networks = routed_but(&server(), "rtb-s1", "172.31.0.0/16", to);
     let plan = plan(&[connection("pcx-1", "active", true)], &networks);
-    assert_held(
-        &plan.verb,
-        plan.reason.as_deref(),
-        Verb::Blocked,
-        "pcx-theirs, which is not this document's",
-    );
+    assert_blocked(&plan, "pcx-theirs, which is not this document's");
 }
 
 #[test]
 fn overlapping_vpcs_are_refused_with_both_blocks_named() {
-    let mut networks = networks();
-    networks.get_mut(&client()).unwrap().vpcs.insert(
-        "vpc-client".into(),
-        vpc("vpc-client", &["172.31.0.0/16", "10.0.128.0/17"]),
-    );
-    let plan = plan(&[], &networks);
-    assert_held(
-        &plan.verb,
-        plan.reason.as_deref(),
-        Verb::Blocked,
+    let plan = plan_over_edited(|n| {
+        let overlapping = vpc("vpc-client", &["172.31.0.0/16", "10.0.128.0/17"]);
+        network(n, &client())
+            .vpcs
+            .insert("vpc-client".into(), overlapping);
+    });
+    assert_blocked(
+        &plan,
         "10.0.0.0/16 of vpc-server and 10.0.128.0/17 of vpc-client",
     );
 }
 
 #[test]
 fn a_route_table_of_another_vpc_is_refused() {
-    let mut networks = networks();
-    networks
-        .get_mut(&client())
-        .unwrap()
-        .route_tables
-        .insert("rtb-c1".into(), table("rtb-c1", "vpc-elsewhere", &[]));
-    let plan = plan(&[], &networks);
-    assert_eq!(plan.verb, Verb::Blocked);
-    assert_eq!(
-        plan.reason.as_deref(),
-        Some("the route table rtb-c1 belongs to vpc-elsewhere, not to the accepter VPC vpc-client")
+    let plan = plan_over_edited(|n| {
+        let elsewhere = table("rtb-c1", "vpc-elsewhere", &[]);
+        network(n, &client())
+            .route_tables
+            .insert("rtb-c1".into(), elsewhere);
+    });
+    assert_reason(
+        &plan,
+        Verb::Blocked,
+        "the route table rtb-c1 belongs to vpc-elsewhere, not to the accepter VPC vpc-client",
     );
 }
 
 #[test]
 fn a_missing_vpc_or_route_table_is_refused() {
-    let mut networks = networks();
-    networks
-        .get_mut(&server())
-        .unwrap()
-        .route_tables
-        .remove("rtb-s2");
-    let plan = plan(&[], &networks);
-    assert_held(
-        &plan.verb,
-        plan.reason.as_deref(),
-        Verb::Blocked,
-        "rtb-s2 does not exist in account 111111111111",
-    );
-    let mut networks = self::networks();
-    networks.get_mut(&client()).unwrap().vpcs.clear();
+    let plan = plan_over_edited(|n| {
+        network(n, &server()).route_tables.remove("rtb-s2");
+    });
+    assert_blocked(&plan, "rtb-s2 does not exist in account 111111111111");
+    let plan = plan_over_edited(|n| network(n, &client()).vpcs.clear());
     assert!(
-        plan_with(&spec(), &Policies::default(), &[], &networks)
-            .reason
+        plan.reason
             .unwrap()
             .contains("the accepter VPC vpc-client does not exist")
     );
@@ -510,12 +476,7 @@ fn an_unowned_connection_between_the_same_vpcs_blocks_unless_adopted() {
     c.tags = crate::compact::Tags::new();
     let networks = routed(networks(), "pcx-9");
     let plan = plan(&[c.clone()], &networks);
-    assert_held(
-        &plan.verb,
-        plan.reason.as_deref(),
-        Verb::Blocked,
-        "ecs-topology.dev/adopt",
-    );
+    assert_blocked(&plan, "ecs-topology.dev/adopt");
     let adopt = Policies {
         adopt: true,
         ..Policies::default()
@@ -539,12 +500,7 @@ fn a_failed_connection_of_the_document_blocks_with_aws_message() {
     c.message =
         Some("Failed due to incorrect VPC-ID, Account ID, or overlapping CIDR range".into());
     let plan = plan(&[c], &networks());
-    assert_held(
-        &plan.verb,
-        plan.reason.as_deref(),
-        Verb::Blocked,
-        "pcx-1 failed: Failed due to incorrect VPC-ID",
-    );
+    assert_blocked(&plan, "pcx-1 failed: Failed due to incorrect VPC-ID");
 }
 
 #[test]
