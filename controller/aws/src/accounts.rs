@@ -11,7 +11,8 @@
 //!   renewed [`AccountsOptions::refresh_before`] its expiry: never one AssumeRole per call or per
 //!   reconcile. Concurrent first uses make one AssumeRole.
 //! - AssumeRole happens on the first AWS call that needs the credentials, not before.
-//! - SDK configs and clients are built once per (account, region) and reused.
+//! - SDK configs and clients are built once per (account, region) and reused, and every client
+//!   sends through one HTTPS client (one TLS configuration, one connection pool per setting).
 //! - Endpoints come from the base config (`AWS_ENDPOINT_URL` and friends), never from here.
 //! - Every call of every client (STS included) ends within the config's `timeouts.operation`,
 //!   each attempt within `timeouts.attempt` (a timed-out attempt is retried like a 5xx); a call
@@ -19,6 +20,7 @@
 
 mod assumed;
 mod clients;
+mod http;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
@@ -174,6 +176,7 @@ impl Accounts {
             .iter()
             .map(|(alias, account)| (alias.clone(), account.id.clone()))
             .collect();
+        let base = http::with_shared_client(base);
         let inner = Inner {
             timeouts: sdk_timeouts(&base, &config.timeouts),
             base,
