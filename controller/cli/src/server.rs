@@ -262,10 +262,11 @@ fn status_body(
     head.extend_from_slice(br#","documents":["#);
     let chunks = records.len().div_ceil(STATUS_CHUNK);
     let documents = (0..chunks).map(move |chunk| {
-        let mut out = Vec::new();
         let from = chunk * STATUS_CHUNK;
-        for (at, record) in records.iter().enumerate().skip(from).take(STATUS_CHUNK) {
-            if at > 0 {
+        let mut out = Vec::new();
+        for record in &records[from..records.len().min(from + STATUS_CHUNK)] {
+            // A comma before every document but the page's first.
+            if from > 0 || !out.is_empty() {
                 out.push(b',');
             }
             out.extend(to_json(&entry(record)));
