@@ -132,12 +132,12 @@ pub async fn apply(
     }
 }
 
-fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {
+fn tag_list(tags: &ecs_topology_core::compact::Tags) -> Result<Vec<Tag>, AwsError> {
     tags.iter()
         .map(|(k, v)| {
             Tag::builder()
-                .key(k)
-                .value(v)
+                .key(k.as_str())
+                .value(v.as_str())
                 .build()
                 .map_err(|e| AwsError::local("TagResource", ErrorClass::Validation, e.to_string()))
         })
@@ -151,7 +151,7 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {
 async fn create(
     aws: Aws<'_>,
     spec: &ecs_topology_core::model::CloudMapNamespaceSpec,
-    tags: &BTreeMap<String, String>,
+    tags: &ecs_topology_core::compact::Tags,
     token: &str,
 ) -> Result<ObservedNamespace, AwsError> {
     let mut last = None;
@@ -174,7 +174,7 @@ async fn create(
 async fn create_with(
     aws: Aws<'_>,
     spec: &ecs_topology_core::model::CloudMapNamespaceSpec,
-    tags: &BTreeMap<String, String>,
+    tags: &ecs_topology_core::compact::Tags,
     token: &str,
 ) -> Result<ObservedNamespace, AwsError> {
     let cm = &aws.clients.cloudmap;

@@ -49,7 +49,7 @@ pub(crate) async fn retag(aws: Aws<'_>, id: &str, tags: &TagEdits) -> Result<(),
         let put: Vec<Tag> = tags
             .put
             .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .map(|(k, v)| Tag::builder().key(k.as_str()).value(v.as_str()).build())
             .collect();
         aws.call("CreateTags", ApiFamily::Ec2Mutate, || {
             ec2.create_tags()

@@ -1,7 +1,5 @@
 //! What the kinds that live in ECS (Express services, Service Connect bindings) share.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ecs::types::{Service, ServiceField};
 
 use crate::ApiFamily;
@@ -45,7 +43,7 @@ pub(crate) async fn describe_services(
 pub(crate) async fn tag(
     aws: Aws<'_>,
     arn: &str,
-    tags: &BTreeMap<String, String>,
+    tags: &ecs_topology_core::compact::Tags,
 ) -> Result<(), AwsError> {
     if tags.is_empty() {
         return Ok(());

@@ -5,7 +5,7 @@
 //! `GetResourceShares` pass per permission the documents ask for, which tells the permission of
 //! every share at once. A share holds namespaces only, so it has exactly one permission.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_ram::types::{
     ResourceOwner, ResourceShareAssociationStatus, ResourceShareAssociationType,
@@ -145,9 +145,9 @@ async fn associations(
     Ok(out)
 }
 
-fn ram_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+fn ram_tags(tags: &ecs_topology_core::compact::Tags) -> Vec<Tag> {
     tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .map(|(k, v)| Tag::builder().key(k.as_str()).value(v.as_str()).build())
         .collect()
 }
 
@@ -308,9 +308,13 @@ async fn update(
         })
         .await?;
     }
-    after.resources.retain(|r| !drop_resources.contains(r));
+    after
+        .resources
+        .retain(|r| !drop_resources.iter().any(|d| d == r));
     after.resources.extend(add_resources);
-    after.principals.retain(|p| !drop_principals.contains(p));
+    after
+        .principals
+        .retain(|p| !drop_principals.iter().any(|d| d == p));
     after.principals.extend(add_principals);
     if let Some(edit) = edit_of(edits, &ShareField::Permissions) {
         let wanted = string_set(edit.to.as_ref());

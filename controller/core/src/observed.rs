@@ -79,10 +79,10 @@ tagged!(
 
 /// The key tag's value of an object this controller owns (`None` for anyone else's).
 pub fn owned_key_tag<'a>(tags: &'a Tags, controller: &str) -> Option<&'a str> {
-    if tags.get(OWNER_TAG).map(String::as_str) != Some(controller) {
+    if tags.get(OWNER_TAG).map(|v| v.as_str()) != Some(controller) {
         return None;
     }
-    tags.get(KEY_TAG).map(String::as_str)
+    tags.get(KEY_TAG).map(|v| v.as_str())
 }
 
 /// The observed objects of one kind in one scope as a plan looks at them: all of them (to find
@@ -166,7 +166,7 @@ impl<'a, T, const N: usize> From<&'a [T; N]> for Seen<'a, T> {
 pub fn ownership(tags: &Tags, controller: &str, key: &Key) -> Ownership {
     match tags.get(OWNER_TAG) {
         None => Ownership::Unowned,
-        Some(owner) if owner != controller => Ownership::OtherController(owner.clone()),
+        Some(owner) if owner != controller => Ownership::OtherController(owner.to_string()),
         Some(_) => match tags.get(KEY_TAG) {
             // The common case, compared without allocating: planning calls this for every
             // observed object of a scope.

@@ -344,7 +344,7 @@ mod tests {
                 match i % 5 {
                     1 => ns.description = Some("changed by hand".into()),
                     2 => {
-                        ns.tags.insert(OWNER_TAG.into(), "someone-else".into());
+                        ns.tags.insert(OWNER_TAG, "someone-else");
                     }
                     3 => {
                         // The document's namespace is gone; an unowned one has its name.

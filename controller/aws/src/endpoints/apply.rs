@@ -148,7 +148,7 @@ async fn create(
             change
                 .tags
                 .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .map(|(k, v)| Tag::builder().key(k.as_str()).value(v.as_str()).build())
                 .collect(),
         ))
         .build();

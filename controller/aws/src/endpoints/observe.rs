@@ -30,7 +30,7 @@ pub(super) async fn not_owned_by(
     Ok(all
         .into_iter()
         .filter(|ep| {
-            ep.state != "deleted" && ep.tags.get(OWNER_TAG).map(String::as_str) != Some(owner)
+            ep.state != "deleted" && ep.tags.get(OWNER_TAG).map(|v| v.as_str()) != Some(owner)
         })
         .collect())
 }

@@ -5,7 +5,7 @@
 //! replaces the whole container), and tags go through ECS `TagResource`/`UntagResource`. Neither
 //! waits for the deployment ECS starts: the plan reports it as running until it is done.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use ecs_topology_core::engine::Change;
 use ecs_topology_core::kinds::express::{ExpressField, ExpressGroup, ExpressServices, is_named_by};
@@ -74,7 +74,7 @@ pub async fn apply(
 async fn create(
     aws: Aws<'_>,
     spec: &ExpressServiceSpec,
-    tags: &BTreeMap<String, String>,
+    tags: &ecs_topology_core::compact::Tags,
 ) -> Result<String, AwsError> {
     const OP: &str = "CreateExpressGatewayService";
     let ecs = &aws.clients.ecs;
@@ -189,7 +189,9 @@ fn own_groups(service: &ObservedExpressService) -> Vec<String> {
         .config
         .iter()
         .flat_map(|c| &c.security_groups)
-        .filter(|g| !service.managed_security_groups.contains(*g) && !ecs_ids.contains(&g.as_str()))
+        .filter(|g| {
+            !service.managed_security_groups.contains(g.as_str()) && !ecs_ids.contains(&g.as_str())
+        })
         .cloned()
         .collect()
 }

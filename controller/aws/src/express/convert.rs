@@ -303,9 +303,9 @@ pub(super) fn cpu_architecture(spec: &ExpressServiceSpec) -> Option<ExpressCpuAr
     })
 }
 
-pub(crate) fn ecs_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+pub(crate) fn ecs_tags(tags: &ecs_topology_core::compact::Tags) -> Vec<Tag> {
     tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .map(|(k, v)| Tag::builder().key(k.as_str()).value(v.as_str()).build())
         .collect()
 }
 

@@ -180,7 +180,7 @@ async fn create(
     let tags: Vec<Tag> = new
         .tags
         .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .map(|(k, v)| Tag::builder().key(k.as_str()).value(v.as_str()).build())
         .collect();
     let ec2 = &aws.clients.ec2;
     let reply = aws

@@ -35,7 +35,7 @@ pub(super) async fn not_owned_by(
     .await?;
     Ok(found
         .into_iter()
-        .filter(|c| c.tags.get(OWNER_TAG).map(String::as_str) != Some(owner))
+        .filter(|c| c.tags.get(OWNER_TAG).map(|v| v.as_str()) != Some(owner))
         .collect())
 }
 

@@ -116,11 +116,11 @@ async fn a_repeated_observation_describes_only_the_express_services_that_changed
     assert!(web.managed.contains_key("certificate"));
     assert_eq!(web.managed_security_groups.len(), 1);
     let ecs_group = web.managed_security_groups.iter().next().unwrap();
-    assert!(config.security_groups.contains(ecs_group));
+    assert!(config.security_groups.iter().any(|g| g == ecs_group));
     assert!(config.security_groups.contains(&group));
-    let balancers: BTreeSet<&String> = first
+    let balancers: BTreeSet<&str> = first
         .iter()
-        .map(|s| s.managed.get("loadBalancer").unwrap())
+        .map(|s| s.managed.get("loadBalancer").unwrap().as_str())
         .collect();
     assert_eq!(
         balancers.len(),

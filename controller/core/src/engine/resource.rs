@@ -75,7 +75,7 @@ pub struct Change<'a, R: Resource> {
     /// The document's spec; `None` for a delete of a removed document.
     pub spec: Option<&'a R::Spec>,
     /// The full set of tags the object carries once changed (empty for a delete).
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::compact::Tags,
     /// The idempotency token of a create.
     pub token: String,
     /// The controller's name.
@@ -193,7 +193,7 @@ pub trait Resource: Registered + Rules {
     type Scan: Send + 'static;
 
     /// The tags the document's spec asks for (the operator's own).
-    fn user_tags(spec: &Self::Spec) -> &BTreeMap<String, String>;
+    fn user_tags(spec: &Self::Spec) -> &crate::compact::Tags;
 
     /// The object's id in its scope (a namespace id, an ARN, an endpoint id).
     fn id(object: &Self::Object) -> &str;

@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +72,7 @@ pub struct ClientAlias {
 }
 
 /// The tags of a binding document's own: none (the claim tags are the controller's).
-pub static NO_TAGS: BTreeMap<String, String> = BTreeMap::new();
+pub static NO_TAGS: crate::compact::Tags = crate::compact::Tags::new();
 
 impl Spec for ServiceConnectBindingSpec {
     const KIND: Kind = Kind::ServiceConnectBinding;

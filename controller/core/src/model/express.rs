@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +47,9 @@ pub struct ExpressServiceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<Scaling>,
     /// Tags on the service; the controller adds its ownership tags.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "crate::compact::Tags::is_empty")]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub tags: crate::compact::Tags,
 }
 
 fn default_cluster() -> String {

@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +20,9 @@ pub struct VpcPeeringSpec {
     pub dns_resolution: bool,
     /// Tags on the peering connection (the requester's view of it); the controller adds its
     /// ownership tags.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "crate::compact::Tags::is_empty")]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub tags: crate::compact::Tags,
 }
 
 /// One side of a peering: a VPC and the route tables that get routes to the other side.

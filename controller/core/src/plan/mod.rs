@@ -10,7 +10,6 @@
 //! - The display ([`DocumentPlan`], what `plan` prints and status shows) is computed from the
 //!   typed plan ([`KindPlan`]); nothing ever parses it back into instructions.
 
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use serde::Serialize;
@@ -122,7 +121,7 @@ pub fn string_set(value: Option<&Value>) -> std::collections::BTreeSet<String> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TagEdits {
     /// Keys to set, with their new values.
-    pub put: BTreeMap<String, String>,
+    pub put: crate::compact::Tags,
     /// Keys to remove.
     pub remove: Vec<String>,
 }
@@ -154,7 +153,7 @@ impl TagEdits {
     /// `tags` with these edits applied.
     pub fn applied_to(&self, tags: &crate::compact::Tags) -> crate::compact::Tags {
         let mut now = tags.clone();
-        now.retain(|k, _| !self.remove.contains(k));
+        now.retain(|k, _| !self.remove.iter().any(|r| r == k));
         now.extend(self.put.iter().map(|(k, v)| (k.clone(), v.clone())));
         now
     }
@@ -302,32 +301,32 @@ const MAX_TAG_VALUE: usize = 256;
 /// operator's keys (when there are any and it fits in a tag value), and the deletion policy when
 /// it is Retain (so that it survives the document's removal).
 pub fn desired_tags(
-    user: &BTreeMap<String, String>,
+    user: &crate::compact::Tags,
     controller: &str,
     key: &Key,
     policies: &Policies,
-) -> BTreeMap<String, String> {
+) -> crate::compact::Tags {
     let mut tags = user.clone();
     let keys: Vec<&str> = user
         .keys()
-        .map(String::as_str)
+        .map(|k| k.as_str())
         .filter(|k| !k.starts_with(crate::model::ANNOTATION_PREFIX))
         .collect();
     let list = keys.join(",");
     if !keys.is_empty() && list.len() <= MAX_TAG_VALUE {
-        tags.insert(MANAGED_TAGS.to_owned(), list);
+        tags.insert(MANAGED_TAGS, list);
     }
-    tags.insert(OWNER_TAG.to_owned(), controller.to_owned());
-    tags.insert(KEY_TAG.to_owned(), key.to_string());
+    tags.insert(OWNER_TAG, controller);
+    tags.insert(KEY_TAG, key.to_string());
     if policies.deletion == DeletionPolicy::Retain {
-        tags.insert(DELETION_POLICY_ANNOTATION.to_owned(), "Retain".to_owned());
+        tags.insert(DELETION_POLICY_ANNOTATION, "Retain");
     }
     tags
 }
 
 /// The deletion policy an orphaned object recorded in its tags.
 pub fn recorded_deletion_policy(tags: &crate::compact::Tags) -> DeletionPolicy {
-    match tags.get(DELETION_POLICY_ANNOTATION).map(String::as_str) {
+    match tags.get(DELETION_POLICY_ANNOTATION).map(|v| v.as_str()) {
         Some("Retain") => DeletionPolicy::Retain,
         _ => DeletionPolicy::Delete,
     }
@@ -340,21 +339,22 @@ pub fn recorded_deletion_policy(tags: &crate::compact::Tags) -> DeletionPolicy {
 /// automation added are never drift and never removed; AWS's reserved `aws:` tags neither.
 pub fn tag_edits<F: Field>(
     observed: &crate::compact::Tags,
-    desired: &BTreeMap<String, String>,
+    desired: &crate::compact::Tags,
     field: impl Fn(String) -> F,
 ) -> Vec<Edit<F>> {
     let applied: std::collections::BTreeSet<&str> = observed
         .get(MANAGED_TAGS)
         .map(|list| list.split(',').filter(|k| !k.is_empty()).collect())
         .unwrap_or_default();
-    let ours = |k: &String| {
+    let ours = |k: &str| {
         desired.contains_key(k)
             || k.starts_with(crate::model::ANNOTATION_PREFIX)
-            || applied.contains(k.as_str())
+            || applied.contains(k)
     };
-    let keys: std::collections::BTreeSet<&String> = observed
+    let keys: std::collections::BTreeSet<&str> = observed
         .keys()
         .chain(desired.keys())
+        .map(|k| k.as_str())
         .filter(|k| !k.starts_with("aws:") && ours(k))
         .collect();
     keys.into_iter()
@@ -362,9 +362,9 @@ pub fn tag_edits<F: Field>(
             let (from, to) = (observed.get(key), desired.get(key));
             (from != to).then(|| {
                 Edit::new(
-                    field(key.clone()),
-                    from.map(|v| Value::String(v.clone())),
-                    to.map(|v| Value::String(v.clone())),
+                    field(key.to_owned()),
+                    from.map(|v| Value::String(v.to_string())),
+                    to.map(|v| Value::String(v.to_string())),
                 )
             })
         })
@@ -485,7 +485,7 @@ mod tests {
     use crate::kinds::namespace::NamespaceField;
     use crate::model::Kind;
 
-    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn tags(pairs: &[(&str, &str)]) -> crate::compact::Tags {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -496,13 +496,13 @@ mod tests {
     fn only_the_tags_the_controller_manages_are_compared() {
         let key = Key::new(Kind::CloudMapNamespace, "ledger");
         let want = desired_tags(&tags(&[("env", "prod")]), "ctl", &key, &Policies::default());
-        assert_eq!(want.get(MANAGED_TAGS).map(String::as_str), Some("env"));
+        assert_eq!(want.get(MANAGED_TAGS).map(|v| v.as_str()), Some("env"));
         // The object carries the document's tags, a tag the controller applied before and that
         // the document dropped (`team`), and another's (`cost-center`).
         let mut observed: crate::compact::Tags = want.clone().into();
-        observed.insert("team".into(), "payments".into());
-        observed.insert(MANAGED_TAGS.into(), "env,team".into());
-        observed.insert("cost-center".into(), "42".into());
+        observed.insert("team", "payments");
+        observed.insert(MANAGED_TAGS, "env,team");
+        observed.insert("cost-center", "42");
         let edits: Vec<String> = tag_edits(&observed, &want, NamespaceField::Tag)
             .iter()
             .map(Edit::path)

@@ -1,7 +1,7 @@
 //! The rules every kind shares: names, places, tags, lists of EC2 ids. A kind's own rules are
 //! its `Resource::check` (see `crate::kinds`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::rules;
 use super::{Report, SetView};
@@ -79,7 +79,7 @@ fn aliases(config: &ControllerConfig) -> String {
     }
 }
 
-fn check_tags(tags: &BTreeMap<String, String>, report: &mut Report<'_>) {
+fn check_tags(tags: &crate::compact::Tags, report: &mut Report<'_>) {
     // AWS allows 50 tags; the controller's two ownership tags count too.
     if tags.len() > 48 {
         report.error(

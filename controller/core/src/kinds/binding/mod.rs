@@ -95,7 +95,7 @@ impl Resource for Bindings {
     const EVENT_SOURCE: &'static str = "ecs.amazonaws.com";
     const EVENTS: &'static [&'static str] = &["UpdateService", "TagResource", "UntagResource"];
 
-    fn user_tags(_spec: &ServiceConnectBindingSpec) -> &BTreeMap<String, String> {
+    fn user_tags(_spec: &ServiceConnectBindingSpec) -> &crate::compact::Tags {
         &NO_TAGS
     }
 

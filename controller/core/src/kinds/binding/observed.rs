@@ -97,7 +97,7 @@ fn claim_of(tags: &Tags) -> Tags {
     let owner = tags
         .get(OWNER_TAG)
         .cloned()
-        .unwrap_or_else(|| UNNAMED_CLAIMANT.to_owned());
+        .unwrap_or_else(|| UNNAMED_CLAIMANT.into());
     let mut claim = Tags::from([
         (OWNER_TAG.to_owned(), owner),
         (KEY_TAG.to_owned(), key.clone()),

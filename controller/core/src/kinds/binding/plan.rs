@@ -61,24 +61,24 @@ pub struct DesiredBinding<'a> {
 
 /// The claim tags a binding puts on its service: the owner tag, the claim, and the deletion
 /// policy when it is Retain.
-pub fn claim_tags(controller: &str, key: &Key, policies: &Policies) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::from([
-        (OWNER_TAG.to_owned(), controller.to_owned()),
-        (SERVICE_CONNECT_TAG.to_owned(), key.to_string()),
+pub fn claim_tags(controller: &str, key: &Key, policies: &Policies) -> crate::compact::Tags {
+    let mut tags = crate::compact::Tags::from([
+        (OWNER_TAG, controller.to_owned()),
+        (SERVICE_CONNECT_TAG, key.to_string()),
     ]);
     if policies.deletion == DeletionPolicy::Retain {
-        tags.insert(DELETION_POLICY_ANNOTATION.to_owned(), "Retain".to_owned());
+        tags.insert(DELETION_POLICY_ANNOTATION, "Retain");
     }
     tags
 }
 
 /// The claim tags a service carries: those of [`claim_tags`], less the owner tag when the
 /// service is also an object of this controller's own (its key tag says so), which keeps it.
-pub fn carried_claim(service: &ObservedBoundService) -> BTreeMap<String, String> {
+pub fn carried_claim(service: &ObservedBoundService) -> crate::compact::Tags {
     [OWNER_TAG, SERVICE_CONNECT_TAG, DELETION_POLICY_ANNOTATION]
         .into_iter()
         .filter(|k| *k != OWNER_TAG || !service.tags.contains_key(KEY_TAG))
-        .filter_map(|k| Some((k.to_owned(), service.tags.get(k)?.clone())))
+        .filter_map(|k| Some((k, service.tags.get(k)?.clone())))
         .collect()
 }
 
@@ -231,7 +231,7 @@ fn release<'o>(
             Some(Value::Bool(false)),
         ));
     }
-    edits.extend(claim_edits(s, &BTreeMap::new()));
+    edits.extend(claim_edits(s, &crate::compact::Tags::new()));
     plan.with_edits(edits).because(format!(
         "{why}: Service Connect is disabled on service `{}` and the claim dropped",
         s.name
@@ -239,16 +239,16 @@ fn release<'o>(
 }
 
 /// Edits between the claim tags a service carries and `want`.
-fn claim_edits(s: &ObservedBoundService, want: &BTreeMap<String, String>) -> Vec<Edit<F>> {
+fn claim_edits(s: &ObservedBoundService, want: &crate::compact::Tags) -> Vec<Edit<F>> {
     let have = carried_claim(s);
-    let keys: BTreeSet<&String> = have.keys().chain(want.keys()).collect();
+    let keys: BTreeSet<&str> = have.keys().chain(want.keys()).map(|k| k.as_str()).collect();
     keys.into_iter()
         .filter(|k| have.get(*k) != want.get(*k))
         .map(|k| {
             Edit::new(
-                F::Claim(k.clone()),
-                have.get(k).cloned().map(Value::String),
-                want.get(k).cloned().map(Value::String),
+                F::Claim(k.to_owned()),
+                have.get(k).map(|v| Value::String(v.to_string())),
+                want.get(k).map(|v| Value::String(v.to_string())),
             )
         })
         .collect()

@@ -90,7 +90,7 @@ pub struct NewEndpoint {
     pub private_dns: bool,
     /// The policy document; `None` for AWS's default.
     pub policy: Option<Value>,
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::compact::Tags,
 }
 
 impl NewEndpoint {
@@ -195,7 +195,7 @@ impl Resource for EndpointSets {
         "DeleteRoute",
     ];
 
-    fn user_tags(spec: &VpcEndpointSetSpec) -> &BTreeMap<String, String> {
+    fn user_tags(spec: &VpcEndpointSetSpec) -> &crate::compact::Tags {
         &spec.tags
     }
 

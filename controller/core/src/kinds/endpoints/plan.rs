@@ -24,7 +24,7 @@
 //!   document deletes every endpoint of the set, subject to the prune gate, except those whose tags
 //!   record deletion policy Retain.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use serde_json::{Value, json};
@@ -280,7 +280,7 @@ struct Target {
     private_dns: bool,
     /// The policy document, parsed; `None` for AWS's default.
     policy: Option<Rc<Value>>,
-    tags: Rc<BTreeMap<String, String>>,
+    tags: Rc<crate::compact::Tags>,
 }
 
 fn targets(controller: &str, key: &Key, desired: &DesiredEndpointSet<'_>) -> Vec<Target> {

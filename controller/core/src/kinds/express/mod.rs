@@ -184,7 +184,7 @@ impl Resource for ExpressServices {
         "UntagResource",
     ];
 
-    fn user_tags(spec: &ExpressServiceSpec) -> &BTreeMap<String, String> {
+    fn user_tags(spec: &ExpressServiceSpec) -> &crate::compact::Tags {
         &spec.tags
     }
 
@@ -268,7 +268,7 @@ impl Resource for ExpressServices {
         };
         let mut facts = BTreeMap::from([("arn".to_owned(), s.arn.clone())]);
         for (kind, value) in &s.managed {
-            facts.insert(format!("managed.{kind}"), value.clone());
+            facts.insert(format!("managed.{kind}"), value.to_string());
         }
         facts
     }

@@ -20,7 +20,7 @@
 //! - A configuration whose deployment failed is not sent again on every pass: see
 //!   [`DesiredExpressService::last_applied`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::Value;
 
@@ -168,7 +168,7 @@ pub fn express_ready(s: &ObservedExpressService) -> (bool, String) {
         .ingress_paths
         .iter()
         .map(|p| p.endpoint.as_str())
-        .chain(s.managed.get("endpoint").map(String::as_str))
+        .chain(s.managed.get("endpoint").map(|e| e.as_str()))
         .find(|e| !e.is_empty());
     let mut message = match endpoint {
         Some(endpoint) => format!("active at {endpoint}"),
@@ -214,7 +214,7 @@ fn converge<'o>(
     key: &Key,
     s: &'o ObservedExpressService,
     desired: &DesiredExpressService<'_>,
-    want_tags: &BTreeMap<String, String>,
+    want_tags: &Tags,
 ) -> ExpressPlan<'o> {
     if s.config.is_none() {
         return KindPlan::new(key.clone(), Verb::Waiting)
@@ -273,11 +273,7 @@ fn is_fixed(changes: &[Edit<F>]) -> bool {
 }
 
 /// The plan of a service that does not exist: every field the document sets.
-fn create<'o>(
-    key: &Key,
-    spec: &ExpressServiceSpec,
-    want_tags: &BTreeMap<String, String>,
-) -> ExpressPlan<'o> {
+fn create<'o>(key: &Key, spec: &ExpressServiceSpec, want_tags: &Tags) -> ExpressPlan<'o> {
     let mut changes = vec![
         Edit::new(F::Cluster, None, Some(Value::String(spec.cluster.clone()))),
         Edit::new(
@@ -298,7 +294,7 @@ fn create<'o>(
 fn differences(
     s: &ObservedExpressService,
     spec: &ExpressServiceSpec,
-    want_tags: &BTreeMap<String, String>,
+    want_tags: &Tags,
 ) -> Vec<Edit<F>> {
     let managed = managed_groups(s);
     let mut changes = compare(
@@ -324,7 +320,7 @@ fn managed_groups(s: &ObservedExpressService) -> BTreeSet<String> {
     });
     s.managed_security_groups
         .iter()
-        .cloned()
+        .map(|g| g.to_string())
         .chain(listed)
         .collect()
 }

@@ -90,7 +90,7 @@ impl Resource for Namespaces {
         "UntagResource",
     ];
 
-    fn user_tags(spec: &CloudMapNamespaceSpec) -> &BTreeMap<String, String> {
+    fn user_tags(spec: &CloudMapNamespaceSpec) -> &crate::compact::Tags {
         &spec.tags
     }
 

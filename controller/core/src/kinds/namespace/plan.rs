@@ -86,7 +86,7 @@ pub fn plan_namespace<'o>(
 fn differences(
     ns: &ObservedNamespace,
     description: Option<&str>,
-    tags: &std::collections::BTreeMap<String, String>,
+    tags: &crate::compact::Tags,
 ) -> Vec<Edit<NamespaceField>> {
     let mut edits = Vec::new();
     let observed = normalise_text(ns.description.as_deref());
@@ -103,7 +103,6 @@ fn differences(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::model::{KEY_TAG, Kind, OWNER_TAG};
@@ -114,7 +113,7 @@ mod tests {
             region: "eu-west-1".into(),
             name: "payments.internal".into(),
             description: Some("Payments ".into()),
-            tags: BTreeMap::from([("team".into(), "payments".into())]),
+            tags: crate::compact::Tags::from([("team", "payments")]),
         }
     }
 
@@ -254,7 +253,7 @@ mod tests {
         let mut retained = ns.clone();
         retained
             .tags
-            .insert("ecs-topology.dev/deletion-policy".into(), "Retain".into());
+            .insert("ecs-topology.dev/deletion-policy", "Retain");
         assert_eq!(
             plan_namespace("ctl", &key(), None, &[retained], &PruneGate::Allowed).verb,
             Verb::Retain

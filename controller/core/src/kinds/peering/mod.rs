@@ -172,7 +172,7 @@ impl Resource for Peerings {
         "DeleteTags",
     ];
 
-    fn user_tags(spec: &VpcPeeringSpec) -> &BTreeMap<String, String> {
+    fn user_tags(spec: &VpcPeeringSpec) -> &crate::compact::Tags {
         &spec.tags
     }
 

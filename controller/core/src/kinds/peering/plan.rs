@@ -59,7 +59,7 @@ pub struct NewPeering {
     pub requester_vpc: String,
     pub accepter: Scope,
     pub accepter_vpc: String,
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::compact::Tags,
 }
 
 impl NewPeering {
@@ -361,7 +361,7 @@ fn peer_networks(
                 Some(_) => {}
             }
         }
-        cidrs.push(vpc.cidrs.iter().cloned().collect::<Vec<_>>());
+        cidrs.push(vpc.cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>());
     }
     let accepter_cidrs = cidrs.pop().unwrap_or_default();
     let requester_cidrs = cidrs.pop().unwrap_or_default();

@@ -94,7 +94,7 @@ impl Resource for Shares {
         "UntagResource",
     ];
 
-    fn user_tags(spec: &NamespaceShareSpec) -> &BTreeMap<String, String> {
+    fn user_tags(spec: &NamespaceShareSpec) -> &crate::compact::Tags {
         &spec.tags
     }
 

@@ -115,7 +115,7 @@ struct Wanted<'a> {
     resources: BTreeSet<String>,
     principals: &'a BTreeSet<String>,
     permissions: BTreeSet<String>,
-    tags: std::collections::BTreeMap<String, String>,
+    tags: crate::compact::Tags,
 }
 
 impl Wanted<'_> {
@@ -156,8 +156,11 @@ impl Wanted<'_> {
     }
 }
 
-fn strings<'a>(s: impl IntoIterator<Item = &'a String>) -> Option<Value> {
-    let all: Vec<Value> = s.into_iter().cloned().map(Value::String).collect();
+fn strings<'a, S: AsRef<str> + 'a>(s: impl IntoIterator<Item = &'a S>) -> Option<Value> {
+    let all: Vec<Value> = s
+        .into_iter()
+        .map(|v| Value::String(v.as_ref().to_owned()))
+        .collect();
     (!all.is_empty()).then_some(Value::Array(all))
 }
 
@@ -174,7 +177,6 @@ fn set_edit(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::model::{CLOUD_MAP_ECS_PERMISSION, KEY_TAG, Kind, OWNER_TAG};
@@ -189,7 +191,7 @@ mod tests {
             namespace_ref: "payments".into(),
             principals: vec!["client".into()],
             permission: None,
-            tags: BTreeMap::new(),
+            tags: crate::compact::Tags::new(),
         }
     }
 

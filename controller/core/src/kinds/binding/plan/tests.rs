@@ -101,7 +101,7 @@ fn ours(config: Option<ObservedServiceConnect>) -> ObservedBoundService {
 fn ours_tagged(key: &str, value: &str) -> ObservedBoundService {
     let mut s = ours(Some(configured()));
     let mut tags = s.tags.clone();
-    tags.insert(key.into(), value.into());
+    tags.insert(key, value);
     s.set_tags(tags);
     s
 }

@@ -30,7 +30,7 @@ fn spec() -> VpcEndpointSetSpec {
             route_table_ids: vec!["rtb-a".into(), "rtb-b".into()],
         }],
         policy: None,
-        tags: BTreeMap::from([("team".into(), "platform".into())]),
+        tags: crate::compact::Tags::from([("team", "platform")]),
     }
 }
 
@@ -51,8 +51,8 @@ fn plan(
     plan_endpoint_set("ctl", &key(), Some(desired), observed, &PruneGate::Allowed).display()
 }
 
-fn ours() -> BTreeMap<String, String> {
-    BTreeMap::from([
+fn ours() -> crate::compact::Tags {
+    crate::compact::Tags::from([
         (OWNER_TAG.to_owned(), "ctl".to_owned()),
         (KEY_TAG.to_owned(), "VpcEndpointSet/private-ecs".to_owned()),
         (MANAGED_TAGS.to_owned(), "team".to_owned()),
@@ -199,8 +199,7 @@ fn a_converged_set_is_in_sync_whatever_order_and_formatting_aws_reports() {
     });
     for ep in &mut observed {
         ep.policy = Some(aws_form.clone().into());
-        ep.tags
-            .insert("aws:cloudformation:stack-name".into(), "net".into());
+        ep.tags.insert("aws:cloudformation:stack-name", "net");
     }
     assert_eq!(
         plan(&spec, &Policies::default(), &observed),
@@ -240,9 +239,7 @@ fn private_dns_turned_off_is_drift() {
 fn subnets_route_tables_and_tags_drift_per_endpoint() {
     let spec = spec();
     let mut observed = converged(&spec);
-    find(&mut observed, "ecs")
-        .subnet_ids
-        .insert("subnet-z".into());
+    find(&mut observed, "ecs").subnet_ids.insert("subnet-z");
     find(&mut observed, "s3").route_table_ids.remove("rtb-b");
     find(&mut observed, "ecs-agent").tags.remove("team");
     let plan = plan(&spec, &Policies::default(), &observed);
@@ -333,7 +330,7 @@ fn an_unowned_look_alike_endpoint_blocks_the_set_unless_adopted() {
     let spec = spec();
     let mut observed = converged(&spec);
     let logs = find(&mut observed, "logs");
-    logs.tags = crate::compact::Tags::from([("team".into(), "platform".into())]);
+    logs.tags = crate::compact::Tags::from([("team", "platform")]);
     let plan_of = |adopt| {
         let policies = Policies {
             adopt,
@@ -364,7 +361,7 @@ fn another_documents_endpoint_is_never_adopted() {
     let mut observed = converged(&spec);
     find(&mut observed, "ecr.dkr")
         .tags
-        .insert(KEY_TAG.into(), "VpcEndpointSet/other".into());
+        .insert(KEY_TAG, "VpcEndpointSet/other");
     let policies = Policies {
         adopt: true,
         ..Policies::default()
@@ -387,7 +384,7 @@ fn an_endpoint_of_the_same_service_but_another_type_is_not_a_look_alike() {
     observed.push(ObservedEndpoint {
         id: "vpce-theirs".into(),
         endpoint_type: EndpointType::Interface,
-        subnet_ids: crate::compact::Ids::from(["subnet-a".into()]),
+        subnet_ids: crate::compact::Ids::from(["subnet-a"]),
         tags: crate::compact::Tags::new(),
         ..s3
     });
@@ -522,8 +519,7 @@ fn a_removed_document_deletes_retains_or_holds_back_its_endpoints() {
 
     let mut retained = observed.clone();
     for ep in &mut retained {
-        ep.tags
-            .insert(DELETION_POLICY_ANNOTATION.into(), "Retain".into());
+        ep.tags.insert(DELETION_POLICY_ANNOTATION, "Retain");
     }
     assert_eq!(removed(&retained, &PruneGate::Allowed).verb, Verb::Retain);
 

@@ -71,8 +71,8 @@ fn key() -> Key {
     Key::new(Kind::ExpressService, "checkout")
 }
 
-fn ours_tags() -> BTreeMap<String, String> {
-    BTreeMap::from([
+fn ours_tags() -> crate::compact::Tags {
+    crate::compact::Tags::from([
         (OWNER_TAG.to_owned(), "ctl".to_owned()),
         (KEY_TAG.to_owned(), "ExpressService/checkout".to_owned()),
         (MANAGED_TAGS.to_owned(), "team".to_owned()),
@@ -286,7 +286,7 @@ fn the_security_group_ecs_adds_is_never_drift() {
     let mut service = converged();
     service.managed_security_groups.clear();
     service.managed.insert(
-        "securityGroup".into(),
+        "securityGroup",
         format!("arn:aws:ec2:eu-west-1:111111111111:security-group/{ECS_GROUP}"),
     );
     assert_eq!(
@@ -413,7 +413,7 @@ fn an_unowned_look_alike_is_left_alone_unless_adopted() {
             "tags.ecs-topology.dev/tags"
         ]
     );
-    service.tags.insert(OWNER_TAG.into(), "someone-else".into());
+    service.tags.insert(OWNER_TAG, "someone-else");
     assert_eq!(
         plan_with(&spec(), &adopt, None, &[service]).verb,
         Verb::Blocked
@@ -438,7 +438,7 @@ fn a_removed_document_is_pruned_retained_or_held_back() {
     let mut retained = service.clone();
     retained
         .tags
-        .insert("ecs-topology.dev/deletion-policy".into(), "Retain".into());
+        .insert("ecs-topology.dev/deletion-policy", "Retain");
     assert_eq!(prune(&[retained], &PruneGate::Allowed).verb, Verb::Retain);
     let mut draining = service.clone();
     draining.status = ExpressStatus::Draining;
@@ -552,7 +552,7 @@ fn the_spec_digest_is_stable_and_changes_with_any_field() {
         |s| s.scaling.as_mut().unwrap().max = 7,
         |s| s.primary_container.environment[0].value = "debug".into(),
         |s| {
-            s.tags.insert("env".into(), "prod".into());
+            s.tags.insert("env", "prod");
         },
     ];
     for change in changes {

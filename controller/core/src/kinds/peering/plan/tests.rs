@@ -22,7 +22,7 @@ fn spec() -> VpcPeeringSpec {
             route_table_ids: vec!["rtb-c1".into()],
         },
         dns_resolution: true,
-        tags: BTreeMap::from([("env".into(), "prod".into())]),
+        tags: crate::compact::Tags::from([("env", "prod")]),
     }
 }
 
@@ -140,7 +140,7 @@ fn routed(mut networks: BTreeMap<Scope, Network>, pcx: &str) -> BTreeMap<Scope, 
     networks
 }
 
-fn tags(policies: &Policies) -> BTreeMap<String, String> {
+fn tags(policies: &Policies) -> crate::compact::Tags {
     desired_tags(&spec().tags, "ctl", &key(), policies)
 }
 
@@ -279,7 +279,7 @@ fn a_create_carries_the_accepter_and_the_owner_tags_in_its_typed_edit() {
     assert_eq!(new.accepter, client());
     assert_eq!(new.requester_vpc, "vpc-server");
     assert_eq!(
-        new.tags.get(crate::model::OWNER_TAG).map(String::as_str),
+        new.tags.get(crate::model::OWNER_TAG).map(|v| v.as_str()),
         Some("ctl")
     );
 }
