@@ -382,7 +382,7 @@ fn typed<S: Spec>(
 ) -> Option<Manifest<S>> {
     let spec = deserialize::<S>(file, index, "spec", spec, Some(S::KIND), findings)?;
     Some(Manifest {
-        api_version: API_VERSION.to_owned(),
+        api_version: API_VERSION.into(),
         kind: S::KIND,
         metadata: metadata?,
         spec,

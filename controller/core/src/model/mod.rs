@@ -121,7 +121,8 @@ pub trait Spec: Serialize + DeserializeOwned + JsonSchema + Clone + fmt::Debug {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest<S> {
-    pub api_version: String,
+    /// Always [`API_VERSION`] (the loader accepts no other): borrowed, not a copy per document.
+    pub api_version: std::borrow::Cow<'static, str>,
     pub kind: Kind,
     pub metadata: Metadata,
     pub spec: S,
