@@ -210,7 +210,7 @@ async fn create_with(
         arn: ns.arn().unwrap_or_default().to_owned(),
         name: ns.name().unwrap_or_default().to_owned(),
         description: normalise_text(ns.description()),
-        tags: tags.clone().into(),
+        tags: tags.clone(),
     })
 }
 

@@ -269,7 +269,7 @@ async fn create(aws: Aws<'_>, change: &Change<'_, Shares>) -> Result<ObservedSha
     Ok(ObservedShare {
         arn,
         name: change.key.name.clone(),
-        tags: change.tags.clone().into(),
+        tags: change.tags.clone(),
         allow_external_principals: false,
         resources: ecs_topology_core::compact::Ids::from([namespace]),
         principals: principals.into(),

@@ -88,7 +88,7 @@ impl NamespaceCloud for FakeCloud {
             ),
             name: spec.name.clone(),
             description: spec.description.clone(),
-            tags: change.tags.clone().into(),
+            tags: change.tags.clone(),
         };
         list.retain(|n| n.id != ns.id);
         list.push(ns.clone());

@@ -102,7 +102,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                     arn,
                     name: m.spec.name.clone(),
                     description: m.spec.description.clone(),
-                    tags: desired_tags(&m.spec.tags, controller, key, &d.policies).into(),
+                    tags: desired_tags(&m.spec.tags, controller, key, &d.policies),
                 });
         }
     }
@@ -129,7 +129,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                             scope.region, scope.account
                         ),
                         name: key.name.clone(),
-                        tags: desired_tags(&m.spec.tags, controller, key, &d.policies).into(),
+                        tags: desired_tags(&m.spec.tags, controller, key, &d.policies),
                         allow_external_principals: false,
                         resources: namespace_arns
                             .get(&m.spec.namespace_ref)
@@ -158,7 +158,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                         route_table_ids: ecs_topology_core::compact::Ids::new(),
                         private_dns_enabled: s.private_dns,
                         policy: Some(observed_endpoint_policy(as_aws_returns(s.policy.as_ref()))),
-                        tags: tags.clone().into(),
+                        tags: tags.clone(),
                     });
                 }
                 for (i, g) in s.gateway_services.iter().enumerate() {
@@ -173,7 +173,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                         route_table_ids: g.route_table_ids.iter().cloned().collect(),
                         private_dns_enabled: false,
                         policy: Some(observed_endpoint_policy(as_aws_returns(s.policy.as_ref()))),
-                        tags: tags.clone().into(),
+                        tags: tags.clone(),
                     });
                 }
             }
@@ -234,7 +234,7 @@ pub fn synthetic_observation(desired: &DesiredSet) -> Observation {
                             }),
                             ingress_paths: Vec::new(),
                         }),
-                        tags: desired_tags(&s.tags, controller, key, &d.policies).into(),
+                        tags: desired_tags(&s.tags, controller, key, &d.policies),
                         managed: ecs_topology_core::compact::Tags::new(),
                         managed_security_groups: ecs_topology_core::compact::Ids::new(),
                     });

@@ -189,7 +189,7 @@ async fn create(
             continue;
         }
         if ep.tags.is_empty() {
-            ep.tags = change.tags.clone().into();
+            ep.tags = change.tags.clone();
         }
         return Ok(ep);
     }

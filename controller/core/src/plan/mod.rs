@@ -499,7 +499,7 @@ mod tests {
         assert_eq!(want.get(MANAGED_TAGS).map(|v| v.as_str()), Some("env"));
         // The object carries the document's tags, a tag the controller applied before and that
         // the document dropped (`team`), and another's (`cost-center`).
-        let mut observed: crate::compact::Tags = want.clone().into();
+        let mut observed: crate::compact::Tags = want.clone();
         observed.insert("team", "payments");
         observed.insert(MANAGED_TAGS, "env,team");
         observed.insert("cost-center", "42");

@@ -81,7 +81,7 @@ fn converged(spec: &VpcEndpointSetSpec) -> Vec<ObservedEndpoint> {
                 .unwrap_or_else(default_endpoint_policy)
                 .into(),
         ),
-        tags: ours().into(),
+        tags: ours(),
     };
     let interfaces = spec
         .interface_services

@@ -144,7 +144,7 @@ fn converged() -> ObservedExpressService {
                 endpoint: "ch-1234.ecs.eu-west-1.on.aws".into(),
             }],
         }),
-        tags: ours_tags().into(),
+        tags: ours_tags(),
         managed: crate::compact::Tags::from([
             (
                 "loadBalancer".to_owned(),

@@ -161,7 +161,7 @@ fn connection(id: &str, status: &str, dns: bool) -> ObservedPeering {
             vpc_id: "vpc-client".into(),
             dns_resolution: dns,
         },
-        tags: tags(&Policies::default()).into(),
+        tags: tags(&Policies::default()),
     }
 }
 
@@ -455,8 +455,7 @@ fn a_removed_peering_with_deletion_policy_retain_is_kept() {
     c.tags = tags(&Policies {
         deletion: DeletionPolicy::Retain,
         ..Policies::default()
-    })
-    .into();
+    });
     let observed = [c];
     let plan = typed_plan(None, &observed, &networks(), &PruneGate::Allowed);
     assert_eq!(plan.verb, Verb::Retain);
