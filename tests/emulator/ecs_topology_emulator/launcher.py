@@ -102,11 +102,12 @@ def main(argv=None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
 
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import run_simple
+
+    from .keepalive import KeepAliveRequestHandler
 
     if not args.log_requests:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = build_app()
     print(f"emulator: serving on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    run_simple(args.host, args.port, app, threaded=True, request_handler=KeepAliveRequestHandler)

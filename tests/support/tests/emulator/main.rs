@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cloudmap;
+mod connection;
 mod ec2;
 mod ecs;
 mod events;
