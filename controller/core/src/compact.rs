@@ -205,7 +205,9 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for V
                 f.write_str("a map")
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut entries: Vec<(K, V)> = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                // The hint is the input's word: trusted only as far as a tag set goes (AWS: 50).
+                let mut entries: Vec<(K, V)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
                 while let Some(entry) = map.next_entry()? {
                     entries.push(entry);
                 }
@@ -401,6 +403,22 @@ mod tests {
         expected.insert("0".into(), "zero".into());
         expected.remove("c");
         assert_eq!(tags, expected);
+    }
+
+    #[test]
+    fn a_vec_map_is_read_from_a_map_as_a_btree_map_is() {
+        let text = r#"{"team": "payments", "env": "prod", "a": ""}"#;
+        let tags: Tags = serde_json::from_str(text).unwrap();
+        let map: BTreeMap<String, String> = serde_json::from_str(text).unwrap();
+        assert_eq!(tags, map);
+        assert_eq!(
+            serde_json::to_string(&tags).unwrap(),
+            serde_json::to_string(&map).unwrap()
+        );
+        let tags: Tags = serde_json::from_str("{}").unwrap();
+        assert!(tags.is_empty());
+        assert!(serde_json::from_str::<Tags>(r#"["team", "payments"]"#).is_err());
+        assert!(serde_json::from_str::<Tags>(r#"{"team": 1}"#).is_err());
     }
 
     #[test]
