@@ -29,16 +29,21 @@ fn chromium() -> &'static str {
 
 /// The page at `path` as Chromium renders it once its script has fetched and drawn.
 fn rendered(daemon: &Daemon, path: &str) -> String {
+    render(&format!("http://127.0.0.1:{}{path}", daemon.port), 5000)
+}
+
+/// The page at `url` after `budget_ms` of the browser's virtual time.
+fn render(url: &str, budget_ms: u32) -> String {
     let out = Command::new(chromium())
         .args([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
-            "--virtual-time-budget=5000",
+            &format!("--virtual-time-budget={budget_ms}"),
             "--dump-dom",
         ])
-        .arg(format!("http://127.0.0.1:{}{path}", daemon.port))
+        .arg(url)
         .output()
         .expect("chromium runs");
     assert!(
@@ -47,6 +52,54 @@ fn rendered(daemon: &Daemon, path: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// What the page fetches, as the daemon answered at one moment: `/status`, `/topology` and the
+/// pending plan of `key`.
+fn answers(daemon: &Daemon, key: &str) -> serde_json::Value {
+    let json = |path: &str| {
+        let (code, body) = daemon.get(path);
+        assert_eq!(code, 200, "{path}: {body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    serde_json::json!({
+        "status": json("/status"),
+        "topology": json("/topology"),
+        "plan": json(&format!("/plan/{key}")),
+    })
+}
+
+/// The daemon's page, opened at `#key`, with its fetches answered from `moments`: the first
+/// moment until the page fetches `/status` again, then the next, and so on (the last one kept).
+/// Deterministic where the live page races the daemon: the state changes between two refreshes.
+fn replayed(setup: &Setup, moments: &[serde_json::Value], key: &str) -> String {
+    let ui = ecs_topology_testkit::workspace_root().join("controller/cli/src/server/ui");
+    let index = std::fs::read_to_string(ui.join("index.html")).unwrap();
+    // In a script element: `<` escaped, so that no value can end it.
+    let data = serde_json::to_string(moments)
+        .unwrap()
+        .replace('<', "\\u003c");
+    let fetch = format!(
+        r#"<script>
+const MOMENTS = {data};
+let moment = -1;
+window.fetch = async (path) => {{
+  if (path === "/status") moment = Math.min(moment + 1, MOMENTS.length - 1);
+  const now = MOMENTS[Math.max(moment, 0)];
+  const body = path === "/status" ? now.status : path === "/topology" ? now.topology
+    : path.startsWith("/plan/") ? now.plan : undefined;
+  return {{ ok: body !== undefined, status: body === undefined ? 404 : 200, json: async () => body }};
+}};
+</script>
+<script src="file://{}"></script>"#,
+        ui.join("app.js").display()
+    );
+    let script = r#"<script src="/ui/app.js"></script>"#;
+    assert!(index.contains(script), "{index}");
+    let page = setup.dir.join("replayed.html");
+    std::fs::write(&page, index.replace(script, &fetch)).unwrap();
+    // Long enough for two refreshes after the first drawing.
+    render(&format!("file://{}#{key}", page.display()), 8000)
 }
 
 /// How often `needle` occurs in `text`.
@@ -200,6 +253,7 @@ async fn the_topology_page_draws_each_document_once_with_its_share_edge_drift_an
             .find(|d| d["key"] == "CloudMapNamespace/lambda")
             .map(|d| d["observedRevision"].clone())
     };
+    let in_sync = answers(&daemon, "CloudMapNamespace/lambda");
     let before = revision();
     setup.put("c.yaml", &lambda_doc(true)).await;
     eventually(Duration::from_secs(20), "the suspension is loaded", || {
@@ -216,14 +270,46 @@ async fn the_topology_page_draws_each_document_once_with_its_share_edge_drift_an
         "Drifted",
     )
     .await;
+    let details = |page: &str| {
+        let plan = page.split("<div id=\"plan\">").nth(1).unwrap_or_default();
+        plan[..plan.find("</aside>").unwrap_or(plan.len())].to_owned()
+    };
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;";
     assert!(
-        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
-        "the drifted value as text in the details: {page}"
+        details(&page).contains(escaped),
+        "the drifted value as text in the pending plan: {page}"
     );
     assert_eq!(
         count(&page, "<script"),
         1,
         "no script but the page's own: {page}"
+    );
+
+    // The page open while the document drifts: the next refresh plans it again, so the pending
+    // plan shown is never older than the state beside it; what is left out is not drawn as
+    // "null". Replayed from what the daemon answered before and after, as the live page cannot
+    // be made to refresh at the moment of the change.
+    let drifted = answers(&daemon, "CloudMapNamespace/lambda");
+    let verb = drifted["plan"]["verb"].as_str().unwrap().to_owned();
+    assert_ne!(in_sync["plan"]["verb"].as_str(), Some(verb.as_str()));
+    let page = replayed(&setup, &[in_sync, drifted], "CloudMapNamespace/lambda");
+    assert_eq!(
+        state_of(&page, "CloudMapNamespace/lambda").as_deref(),
+        Some("Drifted"),
+        "{page}"
+    );
+    let plan = details(&page);
+    assert!(
+        plan.starts_with(&format!("<p>{verb}")) && plan.contains(escaped),
+        "the plan of the drifted document in its details: {page}"
+    );
+    let body = page
+        .split("<div id=\"detail-body\">")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        !body.contains("</p>null") && !body.contains("</table>null"),
+        "nothing left out is drawn as text: {page}"
     );
     let (code, out) = cli(&daemon, &["describe", "cmns/lambda"]);
     assert_eq!(code, 2, "not Ready: {out}");

@@ -10,7 +10,7 @@ const STATES = ["Ready", "Waiting", "Drifted", "Blocked", "Suspended", "Failed"]
 // A group of more documents than this shows the ones needing attention and folds the Ready ones
 // into one line, until expanded (or a filter is set).
 const FOLD_AT = 12;
-const view = { documents: [], accounts: {}, selected: null, collapsed: new Set(), expanded: new Set() };
+const view = { documents: [], accounts: {}, selected: null, collapsed: new Set(), expanded: new Set(), plannedFor: null };
 
 function filtering() {
   return ["f-account", "f-kind", "f-state", "f-name"].some((id) => document.getElementById(id).value.trim());
@@ -19,6 +19,11 @@ function filtering() {
 // Documents needing attention first, then by key.
 function attentionFirst(a, b) {
   return (a.state === "Ready") - (b.state === "Ready") || a.key.localeCompare(b.key);
+}
+
+// What is left out (null or undefined) is not drawn; `replaceChildren` would draw it as text.
+function present(...nodes) {
+  return nodes.filter((n) => n !== undefined && n !== null);
 }
 
 function el(tag, attrs, ...children) {
@@ -202,6 +207,12 @@ function render() {
   if (view.selected) showDetails(view.selected, false);
 }
 
+// What the pending plan depends on: when it changes, the plan shown is out of date.
+function planStamp(doc) {
+  const conditions = (doc.conditions || []).map((c) => [c.type, c.status, c.reason, c.message]);
+  return JSON.stringify([doc.key, doc.state, doc.observedRevision, conditions, doc.driftedFields || []]);
+}
+
 function box(element, origin) {
   const r = element.getBoundingClientRect();
   return { left: r.left - origin.left, right: r.right - origin.left, y: r.top - origin.top + r.height / 2 };
@@ -271,8 +282,14 @@ async function showDetails(key, fetchPlan) {
   const panel = document.getElementById("details");
   if (!doc) { panel.hidden = true; return; }
   const body = document.getElementById("detail-body");
-  const planBox = fetchPlan ? el("div", { id: "plan" }, "planning…") : document.getElementById("plan") || el("div", { id: "plan" });
-  body.replaceChildren(
+  // A refresh that finds the document changed plans it again: the plan shown is never older
+  // than the state shown beside it.
+  const stamp = planStamp(doc);
+  const shown = document.getElementById("plan");
+  if (!shown || view.plannedFor !== stamp) fetchPlan = true;
+  view.plannedFor = stamp;
+  const planBox = fetchPlan ? el("div", { id: "plan" }, "planning…") : shown;
+  body.replaceChildren(...present(
     el("h2", {}, doc.key),
     el("p", {}, `${accountLabel(doc.account)} · ${doc.region}${doc.group ? " · " + doc.group : ""} · `, el("strong", {}, doc.state)),
     el("h3", {}, "Conditions"),
@@ -286,18 +303,18 @@ async function showDetails(key, fetchPlan) {
     el("table", {}, ...Object.entries(doc.aws || {}).map(([k, v]) => row(k, v))),
     el("h3", {}, "Pending plan"),
     planBox,
-  );
+  ));
   panel.hidden = false;
   if (!fetchPlan) return;
   try {
     const [kind, ...name] = key.split("/");
     const plan = await fetchJson(`/plan/${encodeURIComponent(kind)}/${encodeURIComponent(name.join("/"))}`);
     const changes = plan.changes || [];
-    planBox.replaceChildren(
+    planBox.replaceChildren(...present(
       el("p", {}, plan.verb, plan.reason ? ` — ${plan.reason}` : ""),
       changes.length ? el("table", {}, el("tr", {}, el("th", {}, "field"), el("th", {}, "now"), el("th", {}, "wanted")),
         ...changes.map((c) => row(c.path, JSON.stringify(c.from ?? null), JSON.stringify(c.to ?? null)))) : null,
-    );
+    ));
   } catch (e) {
     planBox.textContent = `no plan: ${e.message}`;
   }
