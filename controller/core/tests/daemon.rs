@@ -409,3 +409,34 @@ async fn a_pass_that_read_before_a_change_does_not_hide_it_from_the_next_plan() 
     );
     assert_eq!(cloud.changes(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_look_on_an_event_that_began_before_the_last_pass_does_not_replace_what_it_read() {
+    let (cloud, daemon) = once();
+    daemon.observe_once().await;
+    let made = daemon.reconcile(&key()).await;
+    assert_eq!(made.plan.verb, ecs_topology_core::plan::Verb::Create);
+    let scope = Scope::new("111111111111", "eu-west-1");
+    // A look on an event reads the scope as the controller left it, and answers only later.
+    let slow = Arc::new(tokio::sync::Notify::new());
+    *cloud.slow_read.lock().unwrap() = Some(slow.clone());
+    let look = tokio::spawn({
+        let (daemon, target) = (daemon.clone(), (scope.clone(), Kind::CloudMapNamespace));
+        async move { daemon.observe_targets(&BTreeSet::from([target])).await }
+    });
+    settle().await;
+    *cloud.slow_read.lock().unwrap() = None;
+    // Meanwhile another client changes the namespace, and a pass begun after the look reads it.
+    cloud.namespaces.lock().unwrap().get_mut(&scope).unwrap()[0].description =
+        Some("by hand".into());
+    daemon.observe_once().await;
+    slow.notify_one();
+    look.await.unwrap();
+    // The view keeps what the later pass read: the drift is planned, not hidden until next poll.
+    let next = daemon.reconcile(&key()).await;
+    assert_eq!(
+        next.plan.verb,
+        ecs_topology_core::plan::Verb::Update,
+        "{next:?}"
+    );
+}

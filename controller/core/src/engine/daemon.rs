@@ -144,6 +144,9 @@ pub struct PassView {
     /// What reconciles changed lately, to apply again to a look that may have read AWS before
     /// the change was done: see [`Replays`].
     pub changes: Replays,
+    /// When the pass that read this view began: a look on an event that began earlier is older
+    /// than what it read.
+    pub began: Option<tokio::time::Instant>,
 }
 
 /// The changes reconciles made lately, each as the patch of the view it made and when it was
@@ -280,12 +283,13 @@ impl<C: Cloud> Daemon<C> {
         );
         let mut observation =
             observe(&*self.cloud, &desired, &search, self.config.concurrency).await;
+        // From here to the swap, under the lock that swaps the view: a look on an event or a
+        // change that finished after this copied from the view would otherwise be lost with it.
+        let mut view = write(&self.view);
         // What change events had observed again meanwhile is fresher than this pass, and what
         // reconciles changed meanwhile may be missing from what it read.
-        let targeted = self.keep_fresher(&mut observation, started);
-        read(&self.view)
-            .changes
-            .apply_since(started, &mut observation);
+        let targeted = keep_fresher(&view, &mut observation, started);
+        view.changes.apply_since(started, &mut observation);
         let orphans = orphans(&desired, &observation);
         let gate = prune_gate(
             &self.config.prune,
@@ -303,11 +307,7 @@ impl<C: Cloud> Daemon<C> {
         keys.sort_by(Key::dependency_order);
         // A moved document's key is both a document and an orphan.
         keys.dedup();
-        let mut view = write(&self.view);
-        // Changes done while orphans and the gate were computed: applied under the lock that
-        // swaps the view, so that none falls between (a patch applied twice does the same).
         let mut changes = std::mem::take(&mut view.changes);
-        changes.apply_since(started, &mut observation);
         // A look in flight began at most one pass limit ago.
         changes.forget_before(
             tokio::time::Instant::now()
@@ -322,6 +322,7 @@ impl<C: Cloud> Daemon<C> {
             swept_at: if sweep { Some(started) } else { swept_at },
             fresher: targeted,
             changes,
+            began: Some(started),
         };
         drop(view);
         // A key waiting out a failure backoff keeps its retry time: a pass is no change.
@@ -329,34 +330,6 @@ impl<C: Cloud> Daemon<C> {
             self.queue.resync(key.clone());
         }
         keys
-    }
-
-    /// Copies into `observation` what change events observed again after `started` (fresher
-    /// than the pass that began then); returns those targets.
-    fn keep_fresher(
-        &self,
-        observation: &mut Observation,
-        started: tokio::time::Instant,
-    ) -> BTreeMap<(Scope, Kind), tokio::time::Instant> {
-        let view = read(&self.view);
-        let fresher: BTreeMap<(Scope, Kind), tokio::time::Instant> = view
-            .fresher
-            .iter()
-            .filter(|(_, at)| **at > started)
-            .map(|(target, at)| (target.clone(), *at))
-            .collect();
-        for (scope, kind) in fresher.keys() {
-            for_kind!(*kind, R => {
-                let objects = R::objects(&view.observation).get(scope).to_vec();
-                R::objects_mut(observation).replace(scope.clone(), objects);
-            });
-            if let Some(e) = view.observation.failure(scope, *kind) {
-                observation.failed.insert((scope.clone(), *kind), e.clone());
-            } else {
-                observation.failed.remove(&(scope.clone(), *kind));
-            }
-        }
-        fresher
     }
 
     /// Runs the reconcile workers until `shutdown`, then drains within `grace`.
@@ -405,4 +378,31 @@ pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Copies into `observation` what change events observed again after `started` (fresher than
+/// the pass that began then) from `view`; returns those targets.
+fn keep_fresher(
+    view: &PassView,
+    observation: &mut Observation,
+    started: tokio::time::Instant,
+) -> BTreeMap<(Scope, Kind), tokio::time::Instant> {
+    let fresher: BTreeMap<(Scope, Kind), tokio::time::Instant> = view
+        .fresher
+        .iter()
+        .filter(|(_, at)| **at > started)
+        .map(|(target, at)| (target.clone(), *at))
+        .collect();
+    for (scope, kind) in fresher.keys() {
+        for_kind!(*kind, R => {
+            let objects = R::objects(&view.observation).get(scope).to_vec();
+            R::objects_mut(observation).replace(scope.clone(), objects);
+        });
+        if let Some(e) = view.observation.failure(scope, *kind) {
+            observation.failed.insert((scope.clone(), *kind), e.clone());
+        } else {
+            observation.failed.remove(&(scope.clone(), *kind));
+        }
+    }
+    fresher
 }

@@ -38,6 +38,16 @@ impl<C: Cloud> Daemon<C> {
                 return Vec::new();
             }
             for (scope, kind, patch) in patches {
+                // A pass, or another look, that began after this one read later than it did:
+                // what it read stays.
+                let later = view.began.is_some_and(|began| began > started)
+                    || view
+                        .fresher
+                        .get(&(scope.clone(), kind))
+                        .is_some_and(|at| *at > started);
+                if later {
+                    continue;
+                }
                 view.observation.failed.remove(&(scope.clone(), kind));
                 patch(&mut view.observation);
                 view.fresher.insert((scope, kind), started);
