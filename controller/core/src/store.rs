@@ -7,7 +7,9 @@
 //! - The writer reports which documents changed, and which depend on them, so that a change to
 //!   one document enqueues that document and its dependents, not everything.
 //! - A listing equal to the last one of its source, file for file, is not loaded again: the
-//!   published set stays, parsed once (a poll of an unchanged source costs a comparison).
+//!   published set stays, parsed once (a poll of an unchanged source costs a comparison of
+//!   SHA-256 digests). The store keeps a source's files only while another source may need them
+//!   loaded with its own: a single source keeps just the digest of its last listing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -35,9 +37,35 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct DesiredWriter {
     /// The last full listing of each source, by source index; `None` until its first full load.
-    sources: Vec<Option<Vec<SourceFile>>>,
+    sources: Vec<Option<Listing>>,
     config: ControllerConfig,
     sender: watch::Sender<Snapshot>,
+}
+
+/// A source's last full listing: its digest, and its files while they may be loaded again
+/// (with another source's, when there are several).
+#[derive(Debug, Clone)]
+struct Listing {
+    digest: [u8; 32],
+    files: Vec<SourceFile>,
+}
+
+/// SHA-256 of a listing, file for file: each name, whether and why it is unreadable, and its
+/// text, each prefixed with its length so that no two listings run together the same way.
+fn listing_digest(files: &[SourceFile]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    part(&(files.len() as u64).to_le_bytes());
+    for file in files {
+        part(file.name.as_bytes());
+        part(format!("{:?}", file.unreadable).as_bytes());
+        part(file.text.as_bytes());
+    }
+    hash.finalize().into()
 }
 
 /// A reader; cheap to clone.
@@ -65,20 +93,28 @@ impl DesiredWriter {
     /// removed, and the documents that depend on them. A listing that failed part-way must not be
     /// given here (keep the previous one).
     pub fn replace(&mut self, index: usize, files: Vec<SourceFile>) -> BTreeSet<Key> {
+        let digest = listing_digest(&files);
         if let Some(slot) = self.sources.get_mut(index) {
-            if slot.as_ref() == Some(&files) && self.sender.borrow().set.is_some() {
+            if slot.as_ref().map(|l| l.digest) == Some(digest) && self.sender.borrow().set.is_some()
+            {
                 return BTreeSet::new();
             }
-            *slot = Some(files);
+            *slot = Some(Listing { digest, files });
         }
         if self.sources.iter().any(Option::is_none) {
             return BTreeSet::new();
         }
-        let mut validated: DocumentSet = match self.sources.as_slice() {
-            [Some(only)] => validate(load::load(only), &self.config),
+        let mut validated: DocumentSet = match self.sources.as_mut_slice() {
+            // The only source: loaded from its files, which are not needed again (the next
+            // listing is compared by digest).
+            [Some(only)] => validate(load::load(&std::mem::take(&mut only.files)), &self.config),
             _ => {
-                let all: Vec<SourceFile> =
-                    self.sources.iter().flatten().flatten().cloned().collect();
+                let all: Vec<SourceFile> = self
+                    .sources
+                    .iter()
+                    .flatten()
+                    .flat_map(|l| l.files.iter().cloned())
+                    .collect();
                 validate(load::load(&all), &self.config)
             }
         };
@@ -234,6 +270,54 @@ mod tests {
             again.set.as_ref().unwrap(),
             first.set.as_ref().unwrap()
         ));
+    }
+
+    #[tokio::test]
+    async fn a_change_to_one_of_several_sources_loads_it_with_the_others_documents() {
+        let (mut writer, reader) = desired_store(2, ControllerConfig::default());
+        writer.replace(0, vec![file("a.yaml", &ns("a", "A"))]);
+        writer.replace(1, vec![file("b.yaml", &ns("b", "B"))]);
+        let changed = writer.replace(1, vec![file("b.yaml", &ns("b", "B2"))]);
+        assert_eq!(changed, BTreeSet::from([key(Kind::CloudMapNamespace, "b")]));
+        let set = reader.snapshot().set.unwrap();
+        assert_eq!(
+            set.documents.keys().cloned().collect::<Vec<_>>(),
+            vec![
+                key(Kind::CloudMapNamespace, "a"),
+                key(Kind::CloudMapNamespace, "b")
+            ],
+            "the unchanged source's document stays"
+        );
+        // And again after the first source changes: the second's files were kept as well.
+        writer.replace(0, vec![file("a.yaml", &ns("a", "A2"))]);
+        assert_eq!(reader.snapshot().set.unwrap().documents.len(), 2);
+    }
+
+    #[test]
+    fn listings_differing_in_a_name_a_boundary_or_readability_have_different_digests() {
+        let base = vec![file("ab.yaml", "c"), file("d.yaml", "e")];
+        let digest = listing_digest(&base);
+        assert_eq!(digest, listing_digest(&base.clone()));
+        let others = [
+            vec![file("a.yaml", "bc"), file("d.yaml", "e")],
+            vec![file("ab.yaml", "cd.yaml"), file("", "e")],
+            vec![file("ab.yaml", "c")],
+            vec![
+                file("ab.yaml", "c"),
+                SourceFile::unreadable("d.yaml", load::Unreadable::too_large(9, 1)),
+            ],
+        ];
+        for other in others {
+            assert_ne!(listing_digest(&other), digest, "{other:?}");
+        }
+        // An empty file and one too large to read (whose text is empty too).
+        assert_ne!(
+            listing_digest(&[file("d.yaml", "")]),
+            listing_digest(&[SourceFile::unreadable(
+                "d.yaml",
+                load::Unreadable::too_large(9, 1)
+            )])
+        );
     }
 
     #[tokio::test]

@@ -38,7 +38,7 @@ use crate::store::DesiredReader;
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatusChange {
     /// A document's status changed: store it.
-    Saved(Box<StatusRecord>),
+    Saved(Arc<StatusRecord>),
     /// A removed document's object is gone: forget its status.
     Removed(Key),
 }

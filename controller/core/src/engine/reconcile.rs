@@ -290,10 +290,10 @@ impl<C: Cloud> Daemon<C> {
         };
         let mut statuses = write(&self.statuses);
         if statuses.get(key).map(|r| &**r) != Some(&record) {
-            statuses.insert(key.clone(), Arc::new(record.clone()));
-            let _ = self
-                .status_changes
-                .send(StatusChange::Saved(Box::new(record)));
+            // One record, shared with the status writer (which holds it until it is written).
+            let record = Arc::new(record);
+            statuses.insert(key.clone(), record.clone());
+            let _ = self.status_changes.send(StatusChange::Saved(record));
         }
     }
 

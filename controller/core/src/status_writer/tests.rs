@@ -38,7 +38,7 @@ impl Store {
 }
 
 fn saved(name: &str, region: &str) -> StatusChange {
-    StatusChange::Saved(Box::new(StatusRecord {
+    StatusChange::Saved(std::sync::Arc::new(StatusRecord {
         key: Key::new(Kind::CloudMapNamespace, name),
         account: "111111111111".into(),
         region: region.into(),
