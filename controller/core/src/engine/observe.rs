@@ -60,6 +60,12 @@ impl Search {
     }
 }
 
+/// How many scopes of kinds with large replies ([`Resource::LARGE_REPLIES`]) a pass reads at
+/// once. At 10,000 documents over 20 scopes, the replies in flight when every scope was read at
+/// once held 20 MB of the daemon's 100 MB peak heap (heaptrack: hyper's read buffers); the
+/// other kinds' reads still run beside them, up to the pass's concurrency.
+pub const LARGE_AT_ONCE: usize = 4;
+
 /// Observes each scope once per kind it needs: the kinds of the documents there, the kinds those
 /// need, and the search's extra scopes (where objects of removed documents may be); then what
 /// each kind looks at beyond its scopes (what the consumers of shares see).
@@ -82,13 +88,16 @@ pub async fn observe<C: Cloud>(
         .iter()
         .flat_map(|(scope, kinds)| kinds.iter().map(move |k| (scope.clone(), *k)))
         .collect();
-    let results: Vec<Patch> = stream::iter(jobs)
-        .map(|(scope, kind)| async move {
+    let results: Vec<Patch> = run_bounded(
+        jobs,
+        concurrency,
+        LARGE_AT_ONCE,
+        |(_, kind)| for_kind!(*kind, R => R::LARGE_REPLIES),
+        |(scope, kind)| async move {
             for_kind!(kind, R => observe_scope::<R, C>(cloud, desired, scope, sweep).await)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+        },
+    )
+    .await;
     let mut observation = Observation::new(&desired.controller);
     for patch in results {
         patch(&mut observation);
@@ -101,6 +110,38 @@ pub async fn observe<C: Cloud>(
         }
     }
     observation
+}
+
+/// Runs `jobs`, `concurrency` at a time, of which at most `large_at_once` that `large` says are
+/// large; their results in the order they finish.
+async fn run_bounded<J, T, Fut>(
+    jobs: Vec<J>,
+    concurrency: usize,
+    large_at_once: usize,
+    large: impl Fn(&J) -> bool,
+    run: impl Fn(J) -> Fut,
+) -> Vec<T>
+where
+    Fut: Future<Output = T>,
+{
+    let permits = tokio::sync::Semaphore::new(large_at_once.max(1));
+    let (permits, run) = (&permits, &run);
+    stream::iter(jobs)
+        .map(|job| {
+            let is_large = large(&job);
+            async move {
+                // Held while the job runs; the semaphore is never closed, so this cannot fail.
+                let _permit = if is_large {
+                    permits.acquire().await.ok()
+                } else {
+                    None
+                };
+                run(job).await
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 /// Observes `R` in one scope; the result, or the failure, as a patch of the observation.
@@ -147,4 +188,75 @@ where
             keep(observation, scope, found);
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::run_bounded;
+
+    /// How many jobs run now and the most that ever ran at once.
+    #[derive(Default)]
+    struct Gauge {
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl Gauge {
+        fn enter(&self) {
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+        }
+        fn leave(&self) {
+            self.now.fetch_sub(1, Ordering::SeqCst);
+        }
+        fn most(&self) -> usize {
+            self.most.load(Ordering::SeqCst)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn large_jobs_run_a_few_at_a_time_while_the_others_fill_the_concurrency() {
+        let (large, all) = (Arc::new(Gauge::default()), Arc::new(Gauge::default()));
+        // Twenty scopes of a large kind and twenty of a small one, as a pass lists them.
+        let jobs: Vec<(usize, bool)> = (0..40).map(|i| (i, i % 2 == 0)).collect();
+        let done = run_bounded(
+            jobs,
+            32,
+            4,
+            |(_, is_large)| *is_large,
+            |(i, is_large)| {
+                let (large, all) = (large.clone(), all.clone());
+                async move {
+                    all.enter();
+                    if is_large {
+                        large.enter();
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if is_large {
+                        large.leave();
+                    }
+                    all.leave();
+                    i
+                }
+            },
+        )
+        .await;
+        let mut done = done;
+        done.sort_unstable();
+        assert_eq!(done, (0..40).collect::<Vec<_>>(), "every job ran once");
+        assert_eq!(
+            large.most(),
+            4,
+            "at most four large jobs at once, and four did run at once"
+        );
+        assert!(
+            all.most() > 4 + 4,
+            "the small jobs ran beside the large ones: {}",
+            all.most()
+        );
+    }
 }

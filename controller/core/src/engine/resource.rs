@@ -207,6 +207,11 @@ pub trait Resource: Registered + Rules {
     /// an account and region makes the events consumer observe the kind there again (see
     /// [`crate::events`]).
     const EVENTS: &'static [&'static str] = &[];
+    /// Whether observing a scope reads replies that grow with its objects (a page of up to a
+    /// thousand VPC endpoints, services described ten at a time): a pass reads at most
+    /// [`super::observe::LARGE_AT_ONCE`] such scopes at a time, so that the replies in flight do
+    /// not grow with the number of scopes too.
+    const LARGE_REPLIES: bool = false;
 
     /// The documents this one is planned against (a share's namespace): a change to one of
     /// them reconciles this one again.

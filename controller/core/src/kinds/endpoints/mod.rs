@@ -183,6 +183,7 @@ impl Resource for EndpointSets {
     type Scan = Vec<ObservedEndpoint>;
 
     // Tags and routes: an endpoint's tags, and a gateway endpoint's routes.
+    const LARGE_REPLIES: bool = true;
     const EVENT_SOURCE: &'static str = "ec2.amazonaws.com";
     const EVENTS: &'static [&'static str] = &[
         "CreateVpcEndpoint",

@@ -174,6 +174,7 @@ impl Resource for ExpressServices {
     type Scan = Vec<ObservedExpressService>;
 
     // `UpdateService` too: an Express service is an ECS service.
+    const LARGE_REPLIES: bool = true;
     const EVENT_SOURCE: &'static str = "ecs.amazonaws.com";
     const EVENTS: &'static [&'static str] = &[
         "CreateExpressGatewayService",
