@@ -250,7 +250,11 @@ impl Lease {
                     let until = started + timing.leading_for();
                     if Instant::now() < until {
                         deadline = Some(until);
-                        self.set_leading(true, "acquired or renewed the lease");
+                        // Readers find leading over at `until` by themselves, should this
+                        // task not run then (a stalled runtime).
+                        if self.leading.lead_until(until) {
+                            tracing::info!(lease = %self.pk, holder = %self.holder, leading = true, reason = "acquired or renewed the lease", "leader lease");
+                        }
                     }
                     started + timing.renew_every
                 }
