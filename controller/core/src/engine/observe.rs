@@ -192,71 +192,50 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use super::run_bounded;
 
-    /// How many jobs run now and the most that ever ran at once.
-    #[derive(Default)]
-    struct Gauge {
-        now: AtomicUsize,
-        most: AtomicUsize,
-    }
-
-    impl Gauge {
-        fn enter(&self) {
-            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-            self.most.fetch_max(now, Ordering::SeqCst);
-        }
-        fn leave(&self) {
-            self.now.fetch_sub(1, Ordering::SeqCst);
-        }
-        fn most(&self) -> usize {
-            self.most.load(Ordering::SeqCst)
-        }
-    }
-
     #[tokio::test(start_paused = true)]
     async fn large_jobs_run_a_few_at_a_time_while_the_others_fill_the_concurrency() {
-        let (large, all) = (Arc::new(Gauge::default()), Arc::new(Gauge::default()));
+        // Running now and the most at once: large jobs, then all jobs.
+        let seen = Arc::new(Mutex::new([0_usize; 4]));
+        let step = |seen: &Mutex<[usize; 4]>, is_large: bool, by: isize| {
+            let mut s = seen.lock().unwrap();
+            for (now, most) in [(2, 3)].into_iter().chain(is_large.then_some((0, 1))) {
+                s[now] = s[now].checked_add_signed(by).unwrap();
+                s[most] = s[most].max(s[now]);
+            }
+        };
         // Twenty scopes of a large kind and twenty of a small one, as a pass lists them.
         let jobs: Vec<(usize, bool)> = (0..40).map(|i| (i, i % 2 == 0)).collect();
-        let done = run_bounded(
+        let mut done = run_bounded(
             jobs,
             32,
             4,
             |(_, is_large)| *is_large,
             |(i, is_large)| {
-                let (large, all) = (large.clone(), all.clone());
+                let seen = seen.clone();
                 async move {
-                    all.enter();
-                    if is_large {
-                        large.enter();
-                    }
+                    step(&seen, is_large, 1);
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    if is_large {
-                        large.leave();
-                    }
-                    all.leave();
+                    step(&seen, is_large, -1);
                     i
                 }
             },
         )
         .await;
-        let mut done = done;
         done.sort_unstable();
         assert_eq!(done, (0..40).collect::<Vec<_>>(), "every job ran once");
+        let [_, large_most, _, all_most] = *seen.lock().unwrap();
         assert_eq!(
-            large.most(),
-            4,
+            large_most, 4,
             "at most four large jobs at once, and four did run at once"
         );
         assert!(
-            all.most() > 4 + 4,
-            "the small jobs ran beside the large ones: {}",
-            all.most()
+            all_most > 4 + 4,
+            "the small jobs ran beside the large ones: {all_most}"
         );
     }
 }
