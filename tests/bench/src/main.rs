@@ -48,6 +48,10 @@ struct Args {
     /// `MALLOC_ARENA_MAX=2` the container image sets.
     #[arg(long = "daemon-env", value_parser = parse_env)]
     daemon_env: Vec<(String, String)>,
+    /// Where the run's documents, config, statuses and daemon logs go (emptied first); default
+    /// `target/bench/run-<documents>`. A directory another running benchmark uses is refused.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
     /// Only the in-process planning benchmark: no emulator, no daemon.
     #[arg(long)]
     plan_only: bool,
@@ -136,9 +140,11 @@ async fn main() -> anyhow::Result<()> {
         plan_documents: args.plan_documents,
         plan_runs: args.plan_runs,
         binary,
-        work_dir: target_dir()
-            .join("bench")
-            .join(format!("run-{}", args.documents)),
+        work_dir: args.work_dir.unwrap_or_else(|| {
+            target_dir()
+                .join("bench")
+                .join(format!("run-{}", args.documents))
+        }),
         converge_limit: Duration::from_secs(args.converge_limit),
         daemon_env: args.daemon_env,
         events: args.compare_events.then_some(EventsOptions {

@@ -142,7 +142,7 @@ pub async fn run(emulator: &Emulator, options: &Options) -> anyhow::Result<Repor
     )
     .await?;
     let docs = options.work_dir.join("docs");
-    let _ = std::fs::remove_dir_all(&options.work_dir);
+    claim_work_dir(&options.work_dir)?;
     topology.write(&docs)?;
     let config = options.work_dir.join("config.yaml");
     std::fs::write(
@@ -437,4 +437,92 @@ pub(crate) fn proc_field(text: &str, name: &str) -> Option<u64> {
         .find(|l| l.starts_with(name))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
+}
+
+/// The file in a work directory naming the benchmark process that uses it.
+const CLAIM: &str = "bench.pid";
+
+/// Empties `dir` for this run and records this process in it, unless another live process
+/// recorded itself there first: two benchmarks of the same size would otherwise share the default
+/// directory, and the second would delete the first's documents and statuses mid-run.
+pub fn claim_work_dir(dir: &Path) -> anyhow::Result<()> {
+    if let Ok(text) = std::fs::read_to_string(dir.join(CLAIM)) {
+        let pid: u32 = text.trim().parse().unwrap_or(0);
+        if pid != 0 && pid != std::process::id() && same_program(pid) {
+            anyhow::bail!(
+                "{} is in use by another benchmark (pid {pid}); give this one its own --work-dir",
+                dir.display()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(CLAIM), std::process::id().to_string())?;
+    Ok(())
+}
+
+/// Whether process `pid` is alive and runs the same program as this one (a pid left in a claim
+/// by a benchmark that died may since name another program).
+fn same_program(pid: u32) -> bool {
+    let comm = |p: &str| std::fs::read_to_string(format!("/proc/{p}/comm")).ok();
+    matches!((comm(&pid.to_string()), comm("self")), (Some(theirs), Some(ours)) if theirs == ours)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufRead;
+
+    use super::*;
+
+    /// Not a check: the process that holds a claim in the test below.
+    #[test]
+    #[ignore = "run by a_directory_claimed_by_a_live_benchmark_is_refused"]
+    fn holds_a_claim() {
+        println!("holding");
+        std::thread::sleep(Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_directory_claimed_by_a_live_benchmark_is_refused_and_a_dead_ones_is_taken() {
+        let dir = std::env::temp_dir().join(format!("bench-claim-{}", std::process::id()));
+        claim_work_dir(&dir).unwrap();
+        std::fs::write(dir.join("docs"), "kept from the run before").unwrap();
+        // This process's own claim is taken again, emptied.
+        claim_work_dir(&dir).unwrap();
+        assert!(!dir.join("docs").exists());
+
+        // A live process of this program holds it: refused, nothing deleted.
+        let mut other = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "run::tests::holds_a_claim",
+                "--nocapture",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Running this program (not still the fork that will become it) once it says so.
+        let mut said = std::io::BufReader::new(other.stdout.take().unwrap()).lines();
+        assert!(said.any(|line| line.unwrap().contains("holding")));
+        std::fs::write(dir.join(CLAIM), other.id().to_string()).unwrap();
+        std::fs::write(dir.join("docs"), "the other run's").unwrap();
+        let refused = claim_work_dir(&dir).unwrap_err().to_string();
+        assert!(
+            refused.contains(&format!("pid {}", other.id())),
+            "{refused}"
+        );
+        assert!(dir.join("docs").exists());
+
+        // Once it is gone, the directory is this run's.
+        other.kill().unwrap();
+        other.wait().unwrap();
+        claim_work_dir(&dir).unwrap();
+        assert!(!dir.join("docs").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.join(CLAIM)).unwrap(),
+            std::process::id().to_string()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
